@@ -1,0 +1,40 @@
+/**
+ * The evaluation module contract. A module is a pure function of a trace and its configuration: no
+ * I/O, no clock other than what it is given, no mutation of the trace. `evaluate` returns the
+ * module's conclusion without timing; the tier measures `latency_us` and catches throws (a throwing
+ * module yields a `module_error` result and the tier goes on).
+ */
+import type { Finding, FindingField, ModuleResult, Severity, Trace } from '@metronis/schemas';
+import type { z } from 'zod';
+
+/** What `evaluate` returns: a ModuleResult without the fields the tier fills in. */
+export type ModuleOutcome = Omit<ModuleResult, 'module' | 'version' | 'latency_us'>;
+
+export interface EvaluationModule<C extends z.ZodType = z.ZodType> {
+  name: string;
+  /** Semver; bump it when the detector's behaviour changes so facts stay comparable. */
+  version: string;
+  description: string;
+  /** The module's per-org configuration; `configSchema.parse({})` must give the defaults. */
+  configSchema: C;
+  evaluate(trace: Trace, config: z.output<C>): ModuleOutcome;
+}
+
+/** Helper to declare a module with its config type inferred. */
+export function defineModule<C extends z.ZodType>(module: EvaluationModule<C>): EvaluationModule<C> {
+  return module;
+}
+
+export function finding(kind: string, message: string, field: FindingField, start: number | null = null, end: number | null = null, confidence: number | null = null): Finding {
+  return { kind, message, field, start, end, confidence };
+}
+
+const RANK: Record<Severity, number> = { none: 0, low: 1, medium: 2, high: 3, critical: 4 };
+export function maxSeverity(...severities: Severity[]): Severity {
+  let worst: Severity = 'none';
+  for (const s of severities) if (RANK[s] > RANK[worst]) worst = s;
+  return worst;
+}
+export function severityRank(s: Severity): number {
+  return RANK[s];
+}
