@@ -1,0 +1,76 @@
+/**
+ * What the rest of Metronis needs from its two stores. Each has two implementations running the same
+ * SQL: the relational store on PostgreSQL (postgres.js) or PGlite, the facts store on a ClickHouse
+ * server (@clickhouse/client) or chDB. Every method is scoped by organization where data is read.
+ */
+import type { Trace, Verdict } from '@metronis/schemas';
+
+export type ApiKeyScope = 'ingest' | 'read' | 'admin';
+
+export interface Organization {
+  id: string;
+  name: string;
+  created_at: Date;
+}
+
+export interface ApiKeyRecord {
+  id: string;
+  org_id: string;
+  /** The first characters of the key, shown in listings. */
+  prefix: string;
+  scopes: ApiKeyScope[];
+  expires_at: Date | null;
+  revoked_at: Date | null;
+}
+
+export interface RelationalStore {
+  readonly kind: 'postgres' | 'pglite';
+  /** Applies the numbered migrations in sql/postgres that have not been applied yet. */
+  migrate(): Promise<void>;
+  /** Inserts or replaces traces by (org_id, trace_id): a trace delivered twice lands once. */
+  upsertTraces(traces: Trace[]): Promise<void>;
+  getTrace(orgId: string, traceId: string): Promise<Trace | null>;
+  /** Inserts or replaces verdicts by (org_id, trace_id). */
+  upsertVerdicts(verdicts: Verdict[]): Promise<void>;
+  getVerdict(orgId: string, traceId: string): Promise<Verdict | null>;
+  /** Creates the organization if it does not exist (by id); returns it. */
+  ensureOrganization(id: string, name: string): Promise<Organization>;
+  /** Stores a key by its SHA-256 hash (idempotent for the same hash). */
+  putApiKey(key: { id: string; org_id: string; hash: string; prefix: string; scopes: ApiKeyScope[]; expires_at?: Date | null }): Promise<void>;
+  /** The key with this SHA-256 hash, or null. */
+  findApiKeyByHash(hash: string): Promise<ApiKeyRecord | null>;
+  /** Resolves when the store answers a trivial query. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** One row of trace facts (ClickHouse `trace_facts_v1`). */
+export interface TraceFact {
+  org_id: string;
+  trace_id: string;
+  /** epoch milliseconds */
+  timestamp: number;
+  /** epoch milliseconds */
+  received_at: number;
+  application: string;
+  environment: string;
+  model_provider: string;
+  model_name: string;
+  input_tokens: number;
+  output_tokens: number;
+  cost_usd: number;
+  latency_ms: number;
+  user_id: string;
+}
+
+export interface FactsStore {
+  readonly kind: 'clickhouse' | 'chdb';
+  /** Applies the numbered DDL files in sql/clickhouse that have not been applied yet. */
+  migrate(): Promise<void>;
+  /** Inserts rows in one batch; a row repeated (same org and trace id) collapses to one on merge / FINAL. */
+  insertTraceFacts(rows: TraceFact[]): Promise<void>;
+  /** Runs a read query with named parameters ({name:Type} placeholders) and returns JSON rows. */
+  query<T = Record<string, unknown>>(sql: string, params?: Record<string, unknown>): Promise<T[]>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
