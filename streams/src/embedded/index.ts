@@ -1,0 +1,2 @@
+// Owned by the embedded work; filled in as it lands.
+export {};

@@ -1,0 +1,2 @@
+// Owned by the kafka work; filled in as it lands.
+export {};

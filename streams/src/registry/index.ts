@@ -1,0 +1,2 @@
+// Owned by the registry work; filled in as it lands.
+export {};

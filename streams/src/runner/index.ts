@@ -1,0 +1,2 @@
+// Owned by the runner work; filled in as it lands.
+export {};

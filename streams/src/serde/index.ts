@@ -1,0 +1,2 @@
+// Owned by the serde work; filled in as it lands.
+export {};
