@@ -1,1 +1,1 @@
-export {};
+export { createConsoleApp, type ConsoleDeps, type Principal, type ConsoleLogger } from './app.js';

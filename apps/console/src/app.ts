@@ -1,0 +1,105 @@
+/**
+ * The console's read API. Every read is scoped by the organization of the presented API key: a trace
+ * id of another organization answers 404, exactly like an id that does not exist.
+ *
+ * @example
+ *   const app = createConsoleApp({ store, authenticate, ready: async () => ({ postgres: true }) });
+ *   serve({ fetch: app.fetch, port: 7071 });
+ */
+import { randomUUID } from 'node:crypto';
+import { toPublicView } from '@metronis/schemas';
+import type { RelationalStore } from '@metronis/stores';
+import { Hono, type Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+
+export interface Principal {
+  orgId: string;
+  keyId: string;
+  scopes: readonly string[];
+}
+
+export interface ConsoleLogger {
+  info(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface ConsoleDeps {
+  store: Pick<RelationalStore, 'getTrace' | 'getVerdict'>;
+  authenticate(token: string): Promise<Principal | null>;
+  /** Named readiness checks; /readyz is 200 when all are true. */
+  ready(): Promise<Record<string, boolean>>;
+  logger?: ConsoleLogger;
+}
+
+type Env = { Variables: { principal: Principal; requestId: string } };
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+class ApiError extends HTTPException {
+  constructor(status: 400 | 401 | 403 | 404 | 501 | 503, readonly code: string, message: string, readonly headers: Record<string, string> = {}) {
+    super(status, { message });
+  }
+}
+
+function errorBody(c: Context<Env>, code: string, message: string) {
+  return { error: { code, message, request_id: c.get('requestId') } };
+}
+
+export function createConsoleApp(deps: ConsoleDeps): Hono<Env> {
+  const app = new Hono<Env>();
+
+  app.use(async function requestId(c, next) {
+    const incoming = c.req.header('x-request-id');
+    const id = incoming !== undefined && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    c.set('requestId', id);
+    c.header('X-Request-Id', id);
+    await next();
+  });
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/readyz', async (c) => {
+    const checks = await deps.ready();
+    const ok = Object.values(checks).every(Boolean);
+    return c.json({ status: ok ? 'ready' : 'unavailable', checks }, ok ? 200 : 503);
+  });
+
+  app.use('/v1/*', async function authenticate(c, next) {
+    const header = c.req.header('authorization');
+    const match = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (match === null) {
+      throw new ApiError(401, 'unauthorized', header === undefined ? 'Missing API key: send Authorization: Bearer <key>.' : 'Malformed Authorization header: expected Bearer <key>.', { 'WWW-Authenticate': 'Bearer' });
+    }
+    const principal = await deps.authenticate(match[1]!);
+    if (principal === null) throw new ApiError(401, 'unauthorized', 'Unknown, expired or revoked API key.', { 'WWW-Authenticate': 'Bearer' });
+    if (!principal.scopes.includes('read') && !principal.scopes.includes('admin')) {
+      throw new ApiError(403, 'forbidden', "This API key lacks the 'read' scope.");
+    }
+    c.set('principal', principal);
+    await next();
+  });
+
+  app.get('/v1/traces/:id', async (c) => {
+    const { orgId } = c.get('principal');
+    const id = c.req.param('id');
+    const [trace, verdict] = await Promise.all([deps.store.getTrace(orgId, id), deps.store.getVerdict(orgId, id)]);
+    if (trace === null) throw new ApiError(404, 'not_found', `No trace with id '${id}'.`);
+    return c.json({ trace: toPublicView(trace), verdict });
+  });
+
+  app.get('/', () => {
+    throw new ApiError(501, 'not_implemented', 'The console UI is not built yet; the read API is served under /v1.');
+  });
+
+  app.notFound((c) => c.json(errorBody(c, 'not_found', `No route for ${c.req.method} ${c.req.path}.`), 404));
+
+  app.onError((err, c) => {
+    if (err instanceof ApiError) {
+      for (const [name, value] of Object.entries(err.headers)) c.header(name, value);
+      return c.json(errorBody(c, err.code, err.message), err.status);
+    }
+    deps.logger?.error({ err, request_id: c.get('requestId'), path: c.req.path }, 'read API request failed');
+    return c.json(errorBody(c, 'internal', 'Internal error; the request id identifies it in the logs.'), 500);
+  });
+
+  return app;
+}
