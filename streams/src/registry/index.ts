@@ -1,2 +1,3 @@
-// Owned by the registry work; filled in as it lands.
-export {};
+export { type SchemaRegistry, SchemaRegistryError, IncompatibleSchemaError, canonicalJson } from './types.js';
+export { createInProcessRegistry, type InProcessRegistryOptions } from './in-process.js';
+export { createConfluentRegistry, type ConfluentRegistryOptions } from './confluent.js';
