@@ -1,0 +1,239 @@
+/**
+ * The RelationalStore on any drizzle Postgres database: the same queries run on PostgreSQL
+ * (postgres.js) and on PGlite. `createPostgresStore` and `createPgliteStore` supply the database, the
+ * migrator call and how to close it.
+ *
+ * Upserts are one `INSERT ... ON CONFLICT (org_id, trace_id) DO UPDATE` per batch (split into
+ * statements of at most `maxRowsPerStatement` rows inside one transaction for huge batches). A batch
+ * holding the same key twice is de-duplicated first, last one wins, because Postgres refuses to
+ * update a row twice in one statement. Rows are sorted by key so that concurrent batches lock rows in
+ * the same order.
+ */
+import type { Trace, Verdict } from '@metronis/schemas';
+import { and, eq, sql } from 'drizzle-orm';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { InvalidRecordError, storeError } from '../errors.js';
+import type { ApiKeyRecord, ApiKeyScope, Organization, RelationalStore } from '../types.js';
+import { decodeRecord, encodeRecord, filterText } from './nul.js';
+import { apiKeys, organizations, traces, verdicts } from './schema.js';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyPgDatabase = PgDatabase<PgQueryResultHKT, any>;
+
+export interface RelationalStoreOptions {
+  kind: RelationalStore['kind'];
+  db: AnyPgDatabase;
+  /** applies the migrations in sql/postgres */
+  migrate: () => Promise<void>;
+  close: () => Promise<void>;
+  /** rows per INSERT statement; larger batches are split inside one transaction (default 1000) */
+  maxRowsPerStatement?: number;
+}
+
+/** Rows per INSERT keep well under Postgres's 65,535 bind parameters (traces have 12 columns). */
+export const DEFAULT_MAX_ROWS_PER_STATEMENT = 1000;
+
+export function createRelationalStore(options: RelationalStoreOptions): RelationalStore {
+  const { kind, db } = options;
+  const maxRows = options.maxRowsPerStatement ?? DEFAULT_MAX_ROWS_PER_STATEMENT;
+  if (!Number.isInteger(maxRows) || maxRows < 1 || maxRows > 5000) {
+    throw new RangeError(`maxRowsPerStatement must be an integer in 1..5000, got ${maxRows}`);
+  }
+
+  async function run<T>(operation: string, body: () => Promise<T>): Promise<T> {
+    try {
+      return await body();
+    } catch (error) {
+      throw storeError(`${kind} ${operation}`, error);
+    }
+  }
+
+  /** Runs one statement per chunk; several chunks share a transaction so a batch lands whole. */
+  async function inChunks<R>(rows: R[], write: (tx: AnyPgDatabase, chunk: R[]) => Promise<unknown>): Promise<void> {
+    if (rows.length === 0) return;
+    if (rows.length <= maxRows) {
+      await write(db, rows);
+      return;
+    }
+    await db.transaction(async (tx) => {
+      for (let i = 0; i < rows.length; i += maxRows) await write(tx as unknown as AnyPgDatabase, rows.slice(i, i + maxRows));
+    });
+  }
+
+  return {
+    kind,
+
+    migrate: () => run('migrate', options.migrate),
+
+    async upsertTraces(batch) {
+      const rows = lastPerKey('upsertTraces', batch).map(traceRow);
+      await run('upsertTraces', () =>
+        inChunks(rows, (tx, chunk) =>
+          tx
+            .insert(traces)
+            .values(chunk)
+            .onConflictDoUpdate({
+              target: [traces.orgId, traces.traceId],
+              set: excluded(['timestamp', 'received_at', 'application', 'environment', 'model_provider', 'model_name', 'user_id', 'session_id', 'nul_escaped', 'record']),
+            }),
+        ),
+      );
+    },
+
+    async getTrace(orgId, traceId) {
+      const [row] = await run('getTrace', () =>
+        db
+          .select({ record: traces.record, nulEscaped: traces.nulEscaped })
+          .from(traces)
+          .where(and(eq(traces.orgId, orgId), eq(traces.traceId, traceId)))
+          .limit(1),
+      );
+      return row ? decodeRecord<Trace>(row.record, row.nulEscaped) : null;
+    },
+
+    async upsertVerdicts(batch) {
+      const rows = lastPerKey('upsertVerdicts', batch).map(verdictRow);
+      await run('upsertVerdicts', () =>
+        inChunks(rows, (tx, chunk) =>
+          tx
+            .insert(verdicts)
+            .values(chunk)
+            .onConflictDoUpdate({
+              target: [verdicts.orgId, verdicts.traceId],
+              set: excluded(['tier', 'passed', 'severity', 'score', 'decided_at', 'nul_escaped', 'record']),
+            }),
+        ),
+      );
+    },
+
+    async getVerdict(orgId, traceId) {
+      const [row] = await run('getVerdict', () =>
+        db
+          .select({ record: verdicts.record, nulEscaped: verdicts.nulEscaped })
+          .from(verdicts)
+          .where(and(eq(verdicts.orgId, orgId), eq(verdicts.traceId, traceId)))
+          .limit(1),
+      );
+      return row ? decodeRecord<Verdict>(row.record, row.nulEscaped) : null;
+    },
+
+    async ensureOrganization(id, name) {
+      requireId('ensureOrganization', 'organization id', id);
+      if (name.includes('\u0000')) throw new InvalidRecordError(`${kind} ensureOrganization`, `organization name of ${JSON.stringify(id)} contains U+0000`);
+      return run('ensureOrganization', async () => {
+        await db.insert(organizations).values({ id, name }).onConflictDoNothing({ target: organizations.id });
+        const [row] = await db.select().from(organizations).where(eq(organizations.id, id));
+        if (!row) throw new Error(`organization ${JSON.stringify(id)} vanished right after it was ensured`);
+        return { id: row.id, name: row.name, created_at: row.createdAt } satisfies Organization;
+      });
+    },
+
+    async putApiKey(key) {
+      requireId('putApiKey', 'key id', key.id);
+      requireId('putApiKey', 'org_id', key.org_id);
+      if (!/^[0-9a-f]{64}$/.test(key.hash)) {
+        throw new InvalidRecordError(`${kind} putApiKey`, `hash of key ${JSON.stringify(key.id)} must be a lowercase hex SHA-256 (64 characters)`);
+      }
+      const badScope = key.scopes.find((s) => !API_KEY_SCOPES.includes(s));
+      if (badScope !== undefined) {
+        throw new InvalidRecordError(`${kind} putApiKey`, `unknown scope ${JSON.stringify(badScope)} for key ${JSON.stringify(key.id)} (known: ${API_KEY_SCOPES.join(', ')})`);
+      }
+      await run('putApiKey', () =>
+        db
+          .insert(apiKeys)
+          .values({ id: key.id, orgId: key.org_id, keyHash: key.hash, prefix: key.prefix, scopes: key.scopes, expiresAt: key.expires_at ?? null })
+          .onConflictDoNothing({ target: apiKeys.keyHash }),
+      );
+    },
+
+    async findApiKeyByHash(hash) {
+      if (!/^[0-9a-f]{64}$/.test(hash)) return null;
+      const [row] = await run('findApiKeyByHash', () => db.select().from(apiKeys).where(eq(apiKeys.keyHash, hash)).limit(1));
+      if (!row) return null;
+      return {
+        id: row.id,
+        org_id: row.orgId,
+        prefix: row.prefix,
+        scopes: row.scopes as ApiKeyScope[],
+        expires_at: row.expiresAt,
+        revoked_at: row.revokedAt,
+      } satisfies ApiKeyRecord;
+    },
+
+    async ping() {
+      await run('ping', () => db.execute(sql`select 1`));
+    },
+
+    close: () => run('close', options.close),
+  };
+
+  function requireId(operation: string, what: string, value: unknown): void {
+    if (typeof value !== 'string' || value.length === 0) {
+      throw new InvalidRecordError(`${kind} ${operation}`, `${what} must be a non-empty string, got ${JSON.stringify(value)}`);
+    }
+    if (value.includes('\u0000')) throw new InvalidRecordError(`${kind} ${operation}`, `${what} ${JSON.stringify(value)} contains U+0000, which an id cannot hold`);
+  }
+
+  /** Last record per (org_id, trace_id), sorted by key; refuses records without usable keys. */
+  function lastPerKey<R extends { org_id: string; trace_id: string }>(operation: string, batch: R[]): R[] {
+    if (!Array.isArray(batch)) throw new InvalidRecordError(`${kind} ${operation}`, 'expects an array of records');
+    const byKey = new Map<string, R>();
+    batch.forEach((record, i) => {
+      requireId(operation, `org_id of record ${i}`, record?.org_id);
+      requireId(operation, `trace_id of record ${i}`, record.trace_id);
+      const key = JSON.stringify([record.org_id, record.trace_id]);
+      byKey.delete(key); // re-insert so the Map keeps the last occurrence
+      byKey.set(key, record);
+    });
+    return [...byKey.values()].sort((a, b) => compare(a.org_id, b.org_id) || compare(a.trace_id, b.trace_id));
+  }
+
+  function traceRow(trace: Trace): typeof traces.$inferInsert {
+    const { record, escaped } = encodeRecord(trace);
+    return {
+      orgId: trace.org_id,
+      traceId: trace.trace_id,
+      timestamp: toDate('upsertTraces', `timestamp of trace ${trace.trace_id}`, trace.timestamp),
+      receivedAt: toDate('upsertTraces', `received_at of trace ${trace.trace_id}`, trace.received_at),
+      application: filterText(trace.application),
+      environment: filterText(trace.environment),
+      modelProvider: filterText(trace.model?.provider),
+      modelName: filterText(trace.model?.name),
+      userId: filterText(trace.user_id),
+      sessionId: filterText(trace.session_id),
+      nulEscaped: escaped,
+      record,
+    };
+  }
+
+  function verdictRow(verdict: Verdict): typeof verdicts.$inferInsert {
+    const { record, escaped } = encodeRecord(verdict);
+    return {
+      orgId: verdict.org_id,
+      traceId: verdict.trace_id,
+      tier: verdict.tier,
+      passed: verdict.passed,
+      severity: verdict.severity,
+      score: verdict.score,
+      decidedAt: toDate('upsertVerdicts', `decided_at of verdict ${verdict.trace_id}`, verdict.decided_at),
+      nulEscaped: escaped,
+      record,
+    };
+  }
+
+  function toDate(operation: string, what: string, epochMs: unknown): Date {
+    const date = typeof epochMs === 'number' ? new Date(epochMs) : new Date(NaN);
+    if (Number.isNaN(date.getTime())) throw new InvalidRecordError(`${kind} ${operation}`, `${what} must be epoch milliseconds, got ${JSON.stringify(epochMs)}`);
+    return date;
+  }
+}
+
+const API_KEY_SCOPES: readonly ApiKeyScope[] = ['ingest', 'read', 'admin'];
+
+const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** `SET col = excluded.col` for each named column. */
+function excluded(columns: string[]): Record<string, ReturnType<typeof sql>> {
+  const camel = (c: string) => c.replace(/_([a-z])/g, (_m, ch: string) => ch.toUpperCase());
+  return Object.fromEntries(columns.map((c) => [camel(c), sql.raw(`excluded."${c}"`)]));
+}

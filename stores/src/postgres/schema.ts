@@ -1,0 +1,87 @@
+/**
+ * The relational schema, one drizzle definition for PostgreSQL and PGlite. Migrations in
+ * `sql/postgres/` are generated from this file by drizzle-kit (`stores/drizzle.config.ts`); never
+ * edit an applied migration, add a new one.
+ *
+ * Traces and verdicts keep the whole Avro record in `record` (jsonb) plus a few indexed columns for
+ * filtering. Postgres refuses U+0000 in text and jsonb, so a record that contains it is stored
+ * escaped and flagged by `nul_escaped` (see `nul.ts`); the indexed columns of such a row hold U+FFFD
+ * where the value had U+0000 (they are for filtering, the record is the truth).
+ *
+ * There is no foreign key from traces or verdicts to organizations: the sinks write what the log
+ * holds, and a trace must never be refused because its organization row is missing.
+ */
+import { sql } from 'drizzle-orm';
+import { boolean, doublePrecision, index, jsonb, pgTable, primaryKey, smallint, text, timestamp } from 'drizzle-orm/pg-core';
+
+const tz = { withTimezone: true, mode: 'date' } as const;
+
+export const organizations = pgTable('organizations', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  createdAt: timestamp('created_at', tz).notNull().defaultNow(),
+});
+
+export const apiKeys = pgTable(
+  'api_keys',
+  {
+    id: text('id').primaryKey(),
+    orgId: text('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    /** hex SHA-256 of the key; the key itself is never stored */
+    keyHash: text('key_hash').notNull().unique('api_keys_key_hash_unique'),
+    prefix: text('prefix').notNull(),
+    scopes: text('scopes').array().notNull().default(sql`'{}'::text[]`),
+    createdAt: timestamp('created_at', tz).notNull().defaultNow(),
+    expiresAt: timestamp('expires_at', tz),
+    revokedAt: timestamp('revoked_at', tz),
+  },
+  (t) => [index('api_keys_org_id_idx').on(t.orgId)],
+);
+
+export const traces = pgTable(
+  'traces',
+  {
+    orgId: text('org_id').notNull(),
+    traceId: text('trace_id').notNull(),
+    timestamp: timestamp('timestamp', tz).notNull(),
+    receivedAt: timestamp('received_at', tz).notNull(),
+    application: text('application'),
+    environment: text('environment'),
+    modelProvider: text('model_provider'),
+    modelName: text('model_name'),
+    userId: text('user_id'),
+    sessionId: text('session_id'),
+    nulEscaped: boolean('nul_escaped').notNull().default(false),
+    record: jsonb('record').notNull(),
+  },
+  (t) => [
+    primaryKey({ name: 'traces_pkey', columns: [t.orgId, t.traceId] }),
+    index('traces_org_timestamp_idx').on(t.orgId, t.timestamp.desc()),
+    index('traces_org_application_timestamp_idx').on(t.orgId, t.application, t.timestamp.desc()),
+    index('traces_org_model_idx').on(t.orgId, t.modelProvider, t.modelName),
+    index('traces_org_user_idx').on(t.orgId, t.userId),
+    index('traces_org_session_idx').on(t.orgId, t.sessionId),
+  ],
+);
+
+export const verdicts = pgTable(
+  'verdicts',
+  {
+    orgId: text('org_id').notNull(),
+    traceId: text('trace_id').notNull(),
+    tier: smallint('tier').notNull(),
+    passed: boolean('passed').notNull(),
+    severity: text('severity').notNull(),
+    score: doublePrecision('score').notNull(),
+    decidedAt: timestamp('decided_at', tz).notNull(),
+    nulEscaped: boolean('nul_escaped').notNull().default(false),
+    record: jsonb('record').notNull(),
+  },
+  (t) => [
+    primaryKey({ name: 'verdicts_pkey', columns: [t.orgId, t.traceId] }),
+    index('verdicts_org_decided_idx').on(t.orgId, t.decidedAt.desc()),
+    index('verdicts_org_failed_idx').on(t.orgId, t.passed, t.severity),
+  ],
+);
