@@ -1,0 +1,120 @@
+/**
+ * Loop detection for the `format` module: a phrase that repeats back to back ("I apologize for the
+ * confusion. I apologize for the confusion. ...") is the classic degenerate-decoding failure. The
+ * text is hashed word by word (no strings allocated) and, for every period p up to `maxPeriod` words,
+ * the longest run where word[i] equals word[i - p] is tracked. A loop is a unit of p words seen at
+ * least `minCopies` times in a row covering at least `minWords` words; a single word needs many more
+ * copies, so "very, very good" or "no, no, no" never count. Code blocks are skipped: code repeats
+ * legitimately.
+ *
+ * @example
+ *   detectRepetition('Sure! Let me check. Let me check. Let me check. Let me check.', {})
+ *   // → { unit: 'let me check', copies: 4, start: 6, end: 62 }
+ */
+
+export interface RepetitionOptions {
+  /** Longest repeated unit considered, in words (default 40). */
+  maxPeriod?: number;
+  /** Copies of a multi-word unit in a row needed (default 3). */
+  minCopies?: number;
+  /** Copies of a one-word unit in a row needed (default 10). */
+  minSingleWordCopies?: number;
+  /** Words the looped span must cover at least (default 12). */
+  minWords?: number;
+}
+
+export interface Repetition {
+  unit: string;
+  copies: number;
+  start: number;
+  end: number;
+}
+
+let hashes = new Int32Array(1024);
+let starts = new Int32Array(1024);
+let ends = new Int32Array(1024);
+
+export function detectRepetition(text: string, options: RepetitionOptions): Repetition | null {
+  const maxPeriod = options.maxPeriod ?? 40;
+  const minCopies = options.minCopies ?? 3;
+  const minSingle = options.minSingleWordCopies ?? 10;
+  const minWords = options.minWords ?? 12;
+  const count = tokenize(text);
+  if (count < minWords) return null;
+  const runs = new Int32Array(maxPeriod + 1);
+  let best: { period: number; runEnd: number; run: number } | null = null;
+  for (let i = 1; i < count; i++) {
+    const h = hashes[i] as number;
+    const top = Math.min(maxPeriod, i);
+    for (let p = 1; p <= top; p++) {
+      if (hashes[i - p] === h) {
+        const run = (runs[p] as number) + 1;
+        runs[p] = run;
+        const copies = Math.floor(run / p) + 1;
+        const needed = p === 1 ? minSingle : minCopies;
+        if (copies >= needed && run + p >= minWords && (best === null || run + p > best.run + best.period)) {
+          best = { period: p, runEnd: i, run };
+        }
+      } else runs[p] = 0;
+    }
+  }
+  if (best === null) return null;
+  const firstWord = best.runEnd - best.run - best.period + 1;
+  const unitWords: string[] = [];
+  for (let w = firstWord; w < firstWord + best.period; w++) unitWords.push(text.slice(starts[w], ends[w]).toLowerCase());
+  return {
+    unit: unitWords.join(' '),
+    copies: Math.floor((best.run + best.period) / best.period),
+    start: starts[firstWord] as number,
+    end: ends[best.runEnd] as number,
+  };
+}
+
+/** Fills `hashes`/`starts`/`ends` with the words of `text` outside ``` blocks; returns the count. */
+function tokenize(text: string): number {
+  let count = 0;
+  let inFence = false;
+  let h = 0;
+  let wordStart = -1;
+  const n = text.length;
+  for (let i = 0; i <= n; i++) {
+    const c = i < n ? text.charCodeAt(i) : 32;
+    if (c === 96 && text.startsWith('```', i) && (i === 0 || text.charCodeAt(i - 1) === 10 || /^[ \t]*$/.test(text.slice(text.lastIndexOf('\n', i - 1) + 1, i)))) {
+      inFence = !inFence;
+      i += 2;
+      wordStart = -1;
+      continue;
+    }
+    if (inFence) continue;
+    const lower = c >= 65 && c <= 90 ? c + 32 : c;
+    const isWord = (lower >= 97 && lower <= 122) || (c >= 48 && c <= 57) || c === 39 || c > 127;
+    if (isWord && !(c === 0x2019 || (c >= 0x2000 && c <= 0x206f))) {
+      if (wordStart < 0) {
+        wordStart = i;
+        h = 0x811c9dc5 | 0;
+      }
+      h = Math.imul(h ^ lower, 0x01000193);
+    } else if (wordStart >= 0) {
+      if (count === hashes.length) grow();
+      hashes[count] = h;
+      starts[count] = wordStart;
+      ends[count] = i;
+      count++;
+      wordStart = -1;
+    }
+  }
+  return count;
+}
+
+function grow(): void {
+  const size = hashes.length * 2;
+  const h = new Int32Array(size);
+  const s = new Int32Array(size);
+  const e = new Int32Array(size);
+  h.set(hashes);
+  s.set(starts);
+  e.set(ends);
+  hashes = h;
+  starts = s;
+  ends = e;
+}
