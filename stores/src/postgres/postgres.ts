@@ -54,17 +54,18 @@ export function createPostgresStore(options: PostgresStoreOptions): RelationalSt
     db,
     maxRowsPerStatement: options.maxRowsPerStatement,
     migrate: async function migratePostgres() {
-      // The lock is per session, so take it, migrate and release on one reserved connection.
-      const connection = await client.reserve();
+      // The advisory lock belongs to a session: a client of one connection takes it, migrates on
+      // that same connection and releases it.
+      const single = postgres(options.url, { max: 1, connect_timeout: options.connectTimeoutSeconds ?? 10, onnotice: () => {} });
       try {
-        await connection`select pg_advisory_lock(${MIGRATION_LOCK_ID})`;
+        await single`select pg_advisory_lock(${MIGRATION_LOCK_ID})`;
         try {
-          await migrate(drizzle({ client: connection }), { migrationsFolder });
+          await migrate(drizzle({ client: single }), { migrationsFolder });
         } finally {
-          await connection`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`;
+          await single`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`;
         }
       } finally {
-        connection.release();
+        await single.end({ timeout: 5 });
       }
       logger.info({ migrationsFolder }, 'postgres migrations applied');
     },
