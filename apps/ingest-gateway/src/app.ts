@@ -1,0 +1,316 @@
+/**
+ * The ingest gateway as a Hono app: authenticate, validate, produce, answer. Everything it talks to
+ * is passed in (`GatewayDeps`), so the same app runs over Kafka or the embedded log, in tests and in
+ * production. A trace is answered 202 only after `producer.send` has resolved (the log acknowledged
+ * it); one request is one `send`.
+ *
+ * Routes: `POST /v1/traces`, `POST /v1/traces/batch`, `GET /healthz`, `GET /readyz`,
+ * `GET /openapi.json` (the document of all of them, see openapi.ts). Keys come from
+ * `Authorization: Bearer <key>` or, when that header is absent, `X-API-Key: <key>`.
+ * Errors are one envelope (errors.ts); every response carries `X-Request-Id`; one log line per
+ * request with its status and latency, 5xx with the error.
+ *
+ * Batch decisions: 202 while at least one item is accepted (the answer lists accepted and rejected
+ * items, with issue paths relative to the whole body: `$.traces[3].input`); 400 `invalid_body` with
+ * every issue when none is. A `trace_id` repeated within one batch is accepted once, at its first
+ * index; later items with it are rejected as duplicates (two different bodies under one id would
+ * otherwise silently overwrite each other downstream).
+ *
+ * @example
+ *   const app = createGatewayApp({ producer, encodeTrace, authenticate, ready, logger });
+ *   const server = await startGateway({ app, port: 8080, logger });
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { publicTraceSchema, toTraceRecord, type Trace } from '@metronis/schemas';
+import { isRetriable, TOPICS, type LogProducer, type OutgoingRecord } from '@metronis/streams';
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
+import type { Authenticate, Principal } from './auth.js';
+import { assertJsonContentType, readJsonBody } from './body.js';
+import { ApiError, errorBody, errorResponse, type Issue } from './errors.js';
+import { formatPath, jsonTypeOf, toIssues } from './issues.js';
+import { buildOpenApiDocument } from './openapi.js';
+
+/** The part of a pino logger the gateway uses. */
+export interface GatewayLogger {
+  info(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface GatewayLimits {
+  /** Largest body of `POST /v1/traces`. Default 1 MiB (Kafka's default largest record is about that). */
+  singleBytes?: number;
+  /** Largest body of `POST /v1/traces/batch`. Default 10 MiB. */
+  batchBytes?: number;
+  /** Most traces in one batch. Default 1,000. */
+  batchItems?: number;
+  /** How long to wait for the log to acknowledge a write before answering 503. Default 10,000 ms. */
+  produceTimeoutMs?: number;
+  /** How long `ready()` may take before `/readyz` answers 503. Default 2,000 ms. */
+  readyTimeoutMs?: number;
+  /** The `Retry-After` seconds of a 503. Default 1. */
+  retryAfterSeconds?: number;
+}
+
+export interface GatewayDeps {
+  producer: LogProducer;
+  /** A Trace as the bytes of a `metronis.traces.v1` value (Avro, Confluent wire format). */
+  encodeTrace(trace: Trace): Buffer;
+  /** The principal of an API key, or null when the key is unknown, revoked or expired. */
+  authenticate: Authenticate;
+  /** Named dependency checks for `/readyz`, e.g. `{ log: true, registry: false }`. */
+  ready(): Promise<Record<string, boolean>>;
+  logger: GatewayLogger;
+  /** Epoch milliseconds, the `received_at` of traces. Default `Date.now`. */
+  clock?: () => number;
+  /** The id of a trace sent without one. Default `randomUUID`. */
+  generateId?: () => string;
+  limits?: GatewayLimits;
+}
+
+export interface GatewayEnv {
+  Bindings: { incoming?: IncomingMessage };
+  Variables: { requestId: string; principal: Principal; failure: unknown };
+}
+
+const DEFAULT_LIMITS: Required<GatewayLimits> = {
+  singleBytes: 1024 * 1024,
+  batchBytes: 10 * 1024 * 1024,
+  batchItems: 1000,
+  produceTimeoutMs: 10_000,
+  readyTimeoutMs: 2_000,
+  retryAfterSeconds: 1,
+};
+
+const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const SANE_KEY = /^[\x21-\x7E]{1,256}$/;
+const BEARER = /^Bearer +(\S+) *$/i;
+const REALM = 'Bearer realm="metronis"';
+const INVALID_TOKEN = `${REALM}, error="invalid_token"`;
+const TRACES_TOPIC = TOPICS.traces.name;
+
+function resolveLimits(limits: GatewayLimits | undefined): Required<GatewayLimits> {
+  const resolved = { ...DEFAULT_LIMITS, ...limits };
+  for (const [name, value] of Object.entries(resolved)) {
+    if (!Number.isInteger(value) || value <= 0) {
+      throw new TypeError(`createGatewayApp: limits.${name} must be a positive integer, got ${String(value)}`);
+    }
+  }
+  return resolved;
+}
+
+/** The API key of a request, or a 401 saying what is wrong with the headers. */
+function credentialsOf(authorization: string | undefined, apiKeyHeader: string | undefined): string {
+  let token: string | undefined;
+  if (authorization !== undefined) {
+    const match = BEARER.exec(authorization);
+    if (match === null) {
+      throw new ApiError('malformed_api_key', 'the Authorization header must be "Bearer <API key>"', { headers: { 'WWW-Authenticate': INVALID_TOKEN } });
+    }
+    token = match[1];
+  } else if (apiKeyHeader !== undefined) {
+    token = apiKeyHeader.trim();
+  } else {
+    throw new ApiError('missing_api_key', 'an API key is required: send "Authorization: Bearer <API key>"', { headers: { 'WWW-Authenticate': REALM } });
+  }
+  if (token === undefined || !SANE_KEY.test(token)) {
+    throw new ApiError('malformed_api_key', 'the API key must be 1 to 256 printable ASCII characters without spaces', {
+      headers: { 'WWW-Authenticate': INVALID_TOKEN },
+    });
+  }
+  return token;
+}
+
+function summarize(what: string, issues: Issue[]): string {
+  const first = issues[0];
+  const count = issues.length === 1 ? '1 problem' : `${issues.length} problems`;
+  return first === undefined ? `${what} is invalid` : `${what} is invalid (${count}); first: ${first.path}: ${first.message}`;
+}
+
+/** The items of a batch body `{ "traces": [...] }`, or the 400/413 that says what is wrong with it. */
+function batchItemsOf(body: unknown, maxItems: number): unknown[] {
+  const invalid = (path: string, message: string): ApiError => new ApiError('invalid_body', `${path}: ${message}`, { issues: [{ path, message }] });
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw invalid('$', `expected an object { "traces": [...] }, received ${jsonTypeOf(body)}`);
+  }
+  const issues: Issue[] = [];
+  for (const key in body) if (key !== 'traces') issues.push({ path: formatPath([key]), message: 'unknown field' });
+  if (issues.length > 0) throw new ApiError('invalid_body', summarize('the batch', issues), { issues });
+  const traces = (body as { traces?: unknown }).traces;
+  if (traces === undefined) throw invalid('$.traces', 'required: an array of traces');
+  if (!Array.isArray(traces)) throw invalid('$.traces', `expected an array of traces, received ${jsonTypeOf(traces)}`);
+  if (traces.length === 0) throw invalid('$.traces', 'at least one trace is required');
+  if (traces.length > maxItems) {
+    throw new ApiError('too_many_items', `a batch holds at most ${maxItems} traces, this one has ${traces.length}`);
+  }
+  return traces;
+}
+
+/** Races a promise against a timer; the timer is cleared either way. */
+async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not complete within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function createGatewayApp(deps: GatewayDeps): Hono<GatewayEnv> {
+  const { producer, encodeTrace, authenticate, logger } = deps;
+  const clock = deps.clock ?? Date.now;
+  const generateId = deps.generateId ?? randomUUID;
+  const limits = resolveLimits(deps.limits);
+  const retryAfter = { 'Retry-After': String(limits.retryAfterSeconds) };
+  const openApiJson = JSON.stringify(buildOpenApiDocument(limits));
+  const requestIdPrefix = randomBytes(4).toString('hex');
+  let requestCount = 0;
+
+  const app = new Hono<GatewayEnv>();
+
+  app.use('*', async function requestLog(c, next) {
+    const started = performance.now();
+    const incoming = c.req.header('x-request-id');
+    const requestId = incoming !== undefined && SANE_REQUEST_ID.test(incoming) ? incoming : `${requestIdPrefix}-${(++requestCount).toString(36)}`;
+    c.set('requestId', requestId);
+    c.header('X-Request-Id', requestId);
+    await next();
+    const status = c.res.status;
+    const line = {
+      request_id: requestId,
+      method: c.req.method,
+      path: c.req.path,
+      status,
+      latency_ms: Math.round((performance.now() - started) * 1000) / 1000,
+      org_id: c.get('principal')?.orgId,
+    };
+    if (status >= 500) logger.error({ ...line, err: c.get('failure') }, 'request failed');
+    else logger.info(line, 'request');
+  });
+
+  app.onError((err, c) => {
+    c.set('failure', err instanceof ApiError && err.cause !== undefined ? err.cause : err);
+    return errorResponse(err, c, c.get('requestId'));
+  });
+
+  app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`, c.get('requestId')), 404));
+
+  const requireIngestKey: MiddlewareHandler<GatewayEnv> = async function requireIngestKey(c, next) {
+    const token = credentialsOf(c.req.header('authorization'), c.req.header('x-api-key'));
+    let principal: Principal | null;
+    try {
+      principal = await authenticate(token);
+    } catch (cause) {
+      throw new ApiError('auth_unavailable', 'API keys cannot be checked right now; retry later', { headers: retryAfter, cause });
+    }
+    if (principal === null) {
+      throw new ApiError('invalid_api_key', 'unknown, revoked or expired API key', { headers: { 'WWW-Authenticate': INVALID_TOKEN } });
+    }
+    if (!principal.scopes.includes('ingest')) {
+      throw new ApiError('insufficient_scope', 'this API key lacks the "ingest" scope', {
+        headers: { 'WWW-Authenticate': `${REALM}, error="insufficient_scope", scope="ingest"` },
+      });
+    }
+    c.set('principal', principal);
+    await next();
+  };
+
+  function recordOf(trace: Trace): OutgoingRecord {
+    let value: Buffer;
+    try {
+      value = encodeTrace(trace);
+    } catch (cause) {
+      if (isRetriable(cause)) throw new ApiError('log_unavailable', 'the trace cannot be encoded for the log right now; retry later', { headers: retryAfter, cause });
+      throw cause;
+    }
+    return { topic: TRACES_TOPIC, key: trace.trace_id, value, timestamp: trace.received_at };
+  }
+
+  async function produce(records: OutgoingRecord[]): Promise<void> {
+    try {
+      await within(producer.send(records), limits.produceTimeoutMs, 'the write to the log');
+    } catch (cause) {
+      throw new ApiError('log_unavailable', 'the trace log did not acknowledge the write; nothing was accepted, retry later', {
+        headers: retryAfter,
+        cause,
+      });
+    }
+  }
+
+  async function bodyOf(c: Context<GatewayEnv>, limit: number): Promise<unknown> {
+    assertJsonContentType(c.req.header('content-type'));
+    return readJsonBody(c.req.raw, c.env?.incoming, limit);
+  }
+
+  app.post('/v1/traces', requireIngestKey, async function ingestTrace(c) {
+    const body = await bodyOf(c, limits.singleBytes);
+    const parsed = publicTraceSchema.safeParse(body);
+    if (!parsed.success) {
+      const issues = toIssues(parsed.error.issues, body);
+      throw new ApiError('invalid_body', summarize('the trace', issues), { issues });
+    }
+    const trace = toTraceRecord(parsed.data, { orgId: c.get('principal').orgId, receivedAt: clock(), generateId });
+    await produce([recordOf(trace)]);
+    return c.json({ trace_id: trace.trace_id }, 202);
+  });
+
+  app.post('/v1/traces/batch', requireIngestKey, async function ingestBatch(c) {
+    const body = await bodyOf(c, limits.batchBytes);
+    const items = batchItemsOf(body, limits.batchItems);
+    const ctx = { orgId: c.get('principal').orgId, receivedAt: clock(), generateId };
+    const accepted: { index: number; trace_id: string }[] = [];
+    const rejected: { index: number; errors: Issue[] }[] = [];
+    const records: OutgoingRecord[] = [];
+    const firstIndexOfId = new Map<string, number>();
+    for (let index = 0; index < items.length; index++) {
+      const parsed = publicTraceSchema.safeParse(items[index]);
+      if (!parsed.success) {
+        rejected.push({ index, errors: toIssues(parsed.error.issues, body, ['traces', index]) });
+        continue;
+      }
+      const clientId = parsed.data.trace_id;
+      if (clientId !== undefined) {
+        const first = firstIndexOfId.get(clientId);
+        if (first !== undefined) {
+          const path = formatPath(['traces', index, 'trace_id']);
+          rejected.push({ index, errors: [{ path, message: `duplicate trace_id: already used by $.traces[${first}] in this batch` }] });
+          continue;
+        }
+        firstIndexOfId.set(clientId, index);
+      }
+      const trace = toTraceRecord(parsed.data, ctx);
+      records.push(recordOf(trace));
+      accepted.push({ index, trace_id: trace.trace_id });
+    }
+    if (records.length === 0) {
+      const issues = rejected.flatMap((item) => item.errors);
+      throw new ApiError('invalid_body', `every trace in the batch was rejected (${rejected.length} of ${items.length}); first: ${issues[0]?.path}: ${issues[0]?.message}`, {
+        issues,
+      });
+    }
+    await produce(records);
+    return c.json({ accepted, rejected }, 202);
+  });
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' as const }, 200));
+
+  app.get('/readyz', async function readiness(c) {
+    let checks: Record<string, boolean>;
+    try {
+      checks = await within(deps.ready(), limits.readyTimeoutMs, 'the readiness check');
+    } catch (err) {
+      c.set('failure', err);
+      return c.json({ ...errorBody('not_ready', 'the readiness check failed', c.get('requestId')), checks: {} }, 503);
+    }
+    const failed = Object.keys(checks).filter((name) => checks[name] !== true);
+    if (failed.length === 0) return c.json({ status: 'ready' as const, checks }, 200);
+    return c.json({ ...errorBody('not_ready', `not ready: ${failed.join(', ')}`, c.get('requestId')), checks }, 503);
+  });
+
+  app.get('/openapi.json', (c) => c.body(openApiJson, 200, { 'Content-Type': 'application/json; charset=utf-8' }));
+
+  return app;
+}

@@ -1,0 +1,174 @@
+/**
+ * The gateway's OpenAPI 3.1 document, served at `GET /openapi.json`. Request bodies come from the
+ * public trace zod schema (`publicTraceSchema`), responses from the zod schemas below, all turned
+ * into JSON Schema 2020-12 (the dialect of OpenAPI 3.1) by `z.toJSONSchema` as components that
+ * refer to each other. The limits in the document are the ones the app enforces.
+ *
+ * @example
+ *   const doc = buildOpenApiDocument({ batchItems: 1000, singleBytes: 1 << 20, batchBytes: 10 << 20 });
+ */
+import { publicTraceSchema } from '@metronis/schemas';
+import { z } from 'zod';
+import { ERROR_CODES, type ErrorCode } from './errors.js';
+
+export interface OpenApiOptions {
+  batchItems: number;
+  singleBytes: number;
+  batchBytes: number;
+  /** Document version. Default 0.1.0. */
+  version?: string;
+}
+
+const issue = z.strictObject({
+  path: z.string().describe('JSON path of the problem, e.g. $.traces[3].input'),
+  message: z.string(),
+});
+
+/** Zod schemas of everything the gateway answers, by component name. */
+export const responseSchemas = {
+  TraceAccepted: z.strictObject({ trace_id: z.string() }).describe('The trace was durably written to the log.'),
+  BatchResult: z
+    .strictObject({
+      accepted: z.array(z.strictObject({ index: z.number().int().nonnegative(), trace_id: z.string() })),
+      rejected: z.array(z.strictObject({ index: z.number().int().nonnegative(), errors: z.array(issue) })),
+    })
+    .describe('Per-item outcome: accepted items were durably written; rejected ones were not, and say why.'),
+  Error: z
+    .strictObject({
+      error: z.strictObject({
+        code: z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]),
+        message: z.string(),
+        issues: z.array(issue).optional(),
+        request_id: z.string(),
+      }),
+    })
+    .describe('Every error answer.'),
+  Health: z.strictObject({ status: z.literal('ok') }),
+  Ready: z.strictObject({ status: z.literal('ready'), checks: z.record(z.string(), z.boolean()) }),
+  NotReady: z.strictObject({
+    error: z.strictObject({ code: z.literal('not_ready'), message: z.string(), request_id: z.string() }),
+    checks: z.record(z.string(), z.boolean()),
+  }),
+} as const;
+
+type Json = Record<string, unknown>;
+
+function components(batchItems: number): Record<string, Json> {
+  const registry = z.registry<{ id: string }>();
+  registry.add(publicTraceSchema, { id: 'Trace' });
+  registry.add(z.strictObject({ traces: z.array(publicTraceSchema).min(1).max(batchItems) }), { id: 'TraceBatch' });
+  for (const [id, schema] of Object.entries(responseSchemas)) registry.add(schema, { id });
+  const { schemas } = z.toJSONSchema(registry, { uri: (id) => `#/components/schemas/${id}` });
+  const out: Record<string, Json> = {};
+  for (const [id, schema] of Object.entries(schemas)) {
+    const { $schema: _dialect, $id: _id, ...rest } = schema as Json;
+    out[id] = rest;
+  }
+  return out;
+}
+
+const ref = (name: string): Json => ({ $ref: `#/components/schemas/${name}` });
+const json = (name: string, description: string): Json => ({ description, content: { 'application/json': { schema: ref(name) } } });
+const requestIdHeader = { 'X-Request-Id': { $ref: '#/components/headers/X-Request-Id' } };
+
+function error(description: string, extraHeaders: Json = {}): Json {
+  return { ...json('Error', description), headers: { ...requestIdHeader, ...extraHeaders } };
+}
+
+function ingestResponses(accepted: Json, tooLarge: string): Json {
+  const retryAfter = { 'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer' } } };
+  const wwwAuthenticate = { 'WWW-Authenticate': { schema: { type: 'string' }, example: 'Bearer realm="metronis"' } };
+  return {
+    '202': { ...accepted, headers: requestIdHeader },
+    '400': error('Malformed JSON (invalid_json) or an invalid trace (invalid_body, with issues naming each JSON path).'),
+    '401': error('No key (missing_api_key), a malformed one (malformed_api_key), or an unknown, revoked or expired one (invalid_api_key).', wwwAuthenticate),
+    '403': error('The key lacks the ingest scope (insufficient_scope).', wwwAuthenticate),
+    '413': error(tooLarge),
+    '415': error('Content-Type is not application/json (unsupported_media_type).'),
+    '503': error('The log did not acknowledge the write (log_unavailable) or keys cannot be checked (auth_unavailable). Nothing was accepted; retry.', retryAfter),
+  };
+}
+
+/** The OpenAPI 3.1 document of every route `createGatewayApp` serves. */
+export function buildOpenApiDocument(options: OpenApiOptions): Json {
+  const security = [{ bearer: [] }, { apiKeyHeader: [] }];
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Metronis ingest gateway',
+      version: options.version ?? '0.1.0',
+      description:
+        'Send traces of LLM calls for evaluation. A trace is answered 202 only once the log has durably acknowledged it. ' +
+        'The organization comes from the API key, never from the body.',
+    },
+    jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
+    paths: {
+      '/v1/traces': {
+        post: {
+          operationId: 'ingestTrace',
+          summary: 'Send one trace',
+          security,
+          requestBody: { required: true, content: { 'application/json': { schema: ref('Trace') } } },
+          responses: ingestResponses(json('TraceAccepted', 'Accepted and durably written.'), `Body over ${options.singleBytes} bytes (body_too_large).`),
+        },
+      },
+      '/v1/traces/batch': {
+        post: {
+          operationId: 'ingestTraceBatch',
+          summary: `Send up to ${options.batchItems} traces`,
+          description:
+            'Items are validated one by one: valid ones are written and reported in `accepted`, invalid ones in `rejected` ' +
+            '(202 while at least one is accepted; 400 invalid_body with every issue when none is). A trace_id repeated within ' +
+            'one batch is accepted once, at its first index; the later items are rejected as duplicates. All accepted items ' +
+            'are written with one acknowledged write: on 503 none was accepted.',
+          security,
+          requestBody: { required: true, content: { 'application/json': { schema: ref('TraceBatch') } } },
+          responses: ingestResponses(
+            json('BatchResult', 'At least one item was accepted and durably written.'),
+            `Body over ${options.batchBytes} bytes (body_too_large) or more than ${options.batchItems} items (too_many_items).`,
+          ),
+        },
+      },
+      '/healthz': {
+        get: {
+          operationId: 'health',
+          summary: 'Liveness: 200 while the process serves requests',
+          security: [],
+          responses: { '200': { ...json('Health', 'Alive.'), headers: requestIdHeader } },
+        },
+      },
+      '/readyz': {
+        get: {
+          operationId: 'ready',
+          summary: 'Readiness: 200 when every dependency check passes',
+          security: [],
+          responses: {
+            '200': { ...json('Ready', 'Every check passed.'), headers: requestIdHeader },
+            '503': { ...json('NotReady', 'Some check failed; `checks` says which.'), headers: requestIdHeader },
+          },
+        },
+      },
+      '/openapi.json': {
+        get: {
+          operationId: 'openapi',
+          summary: 'This document',
+          security: [],
+          responses: { '200': { description: 'The OpenAPI 3.1 document.', content: { 'application/json': { schema: { type: 'object' } } } } },
+        },
+      },
+    },
+    components: {
+      schemas: components(options.batchItems),
+      headers: {
+        'X-Request-Id': {
+          description: 'The request id: the one sent (1-128 of A-Z a-z 0-9 . _ : -) or a generated one. It names the request in the gateway log.',
+          schema: { type: 'string' },
+        },
+      },
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer <API key>' },
+        apiKeyHeader: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'The API key, when a Bearer header cannot be set.' },
+      },
+    },
+  };
+}
