@@ -27,13 +27,22 @@ export class InvalidRecordError extends StoreError {
   override readonly name = 'InvalidRecordError';
 }
 
-/** Wraps a driver error with the operation that failed; the driver error stays in `cause`. */
-export function storeError(operation: string, error: unknown): StoreError {
+/**
+ * ClickHouse error codes worth retrying: TIMEOUT_EXCEEDED, TOO_MANY_SIMULTANEOUS_QUERIES,
+ * SOCKET_TIMEOUT, NETWORK_ERROR, MEMORY_LIMIT_EXCEEDED, TABLE_IS_READ_ONLY, TOO_MANY_PARTS.
+ */
+export const CLICKHOUSE_RETRY_CODES: ReadonlySet<string> = new Set(['159', '202', '209', '210', '241', '242', '252']);
+
+/**
+ * Wraps a driver error with the operation that failed; the driver error stays in `cause`.
+ * `retryCodes` are the server's own codes that mean "try again" (default: Postgres SQLSTATEs).
+ */
+export function storeError(operation: string, error: unknown, retryCodes: ReadonlySet<string> = RETRY_SQLSTATES): StoreError {
   if (error instanceof StoreError) return error;
   const root = rootCause(error);
   const code = (root as { code?: unknown }).code;
   const message = root instanceof Error ? root.message : String(root);
-  const retriable = typeof code === 'string' && RETRY_SQLSTATES.has(code) ? true : undefined;
+  const retriable = typeof code === 'string' && retryCodes.has(code) ? true : undefined;
   return new StoreError(operation, typeof code === 'string' ? `${message} (${code})` : message, { cause: error, retriable });
 }
 

@@ -4,3 +4,5 @@ export type { StoreLogger } from './logger.js';
 export { POSTGRES_MIGRATIONS_DIR, CLICKHOUSE_DDL_DIR } from './paths.js';
 export { createPostgresStore, type PostgresStoreOptions } from './postgres/postgres.js';
 export { createPgliteStore, type PgliteStoreOptions } from './postgres/pglite.js';
+export { createChdbFactsStore, type ChdbFactsStoreOptions } from './clickhouse/chdb.js';
+export { createClickHouseFactsStore, type ClickHouseFactsStoreOptions } from './clickhouse/server.js';

@@ -61,15 +61,23 @@ export interface TraceFact {
   cost_usd: number;
   latency_ms: number;
   user_id: string;
+  /** days to keep the row (the org's retention); the table's default (90) when absent */
+  retention_days?: number;
 }
 
 export interface FactsStore {
   readonly kind: 'clickhouse' | 'chdb';
   /** Applies the numbered DDL files in sql/clickhouse that have not been applied yet. */
   migrate(): Promise<void>;
-  /** Inserts rows in one batch; a row repeated (same org and trace id) collapses to one on merge / FINAL. */
+  /**
+   * Inserts rows in one batch; a row repeated (same org and trace id) collapses to one on merge / FINAL.
+   * A row whose timestamp is already past its retention is dropped by the table's TTL.
+   */
   insertTraceFacts(rows: TraceFact[]): Promise<void>;
-  /** Runs a read query with named parameters ({name:Type} placeholders) and returns JSON rows. */
+  /**
+   * Runs a read query with named parameters ({name:Type} placeholders) and returns JSON rows
+   * (JSONEachRow: leave FORMAT out of the SQL; 64-bit integers come back as numbers).
+   */
   query<T = Record<string, unknown>>(sql: string, params?: Record<string, unknown>): Promise<T[]>;
   ping(): Promise<void>;
   close(): Promise<void>;

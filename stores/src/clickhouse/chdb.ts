@@ -1,0 +1,83 @@
+/**
+ * The facts store on chDB: the ClickHouse engine inside this process (embedded mode), with its data
+ * in `path` so it persists across restarts. Runs the same DDL and queries as the server.
+ *
+ * chDB binds one data directory per process: open one store per path, and close it before opening
+ * another path.
+ *
+ * @example
+ *   const facts = createChdbFactsStore({ path: '.metronis/facts' });
+ *   await facts.migrate();
+ *   await facts.query('SELECT count() AS n FROM trace_facts_v1 FINAL WHERE org_id = {org:String}', { org });
+ */
+import { Session } from 'chdb';
+import { CLICKHOUSE_RETRY_CODES, storeError } from '../errors.js';
+import { CLICKHOUSE_DDL_DIR } from '../paths.js';
+import type { FactsStore } from '../types.js';
+import { applyDdl, readDdlFiles, type DdlExecutor } from './migrations.js';
+import { factsToRows, parseJsonEachRow } from './rows.js';
+
+export interface ChdbFactsStoreOptions {
+  /** data directory (created when missing) */
+  path: string;
+  /** defaults to the repository's sql/clickhouse */
+  ddlDir?: string;
+}
+
+export function createChdbFactsStore(options: ChdbFactsStoreOptions): FactsStore {
+  if (typeof options.path !== 'string' || options.path === '') {
+    throw new TypeError(`createChdbFactsStore: path must be a directory path, got ${JSON.stringify(options.path)}`);
+  }
+  // 64-bit integers as JSON numbers, like the server store (which sets the same setting).
+  const session = new Session(options.path, { connectionArgs: ['--output_format_json_quote_64bit_integers=0'] });
+  const ddlDir = options.ddlDir ?? CLICKHOUSE_DDL_DIR;
+
+  async function run<T>(operation: string, body: () => Promise<T>): Promise<T> {
+    try {
+      return await body();
+    } catch (error) {
+      throw storeError(`chdb ${operation}`, error, CLICKHOUSE_RETRY_CODES);
+    }
+  }
+
+  async function rows<T>(sql: string, params?: Record<string, unknown>): Promise<T[]> {
+    const result =
+      params && Object.keys(params).length > 0
+        ? await session.queryBindAsync(sql, params, { format: 'JSONEachRow' })
+        : await session.queryAsync(sql, { format: 'JSONEachRow' });
+    return parseJsonEachRow<T>(result.text());
+  }
+
+  const executor: DdlExecutor = {
+    async command(sql) {
+      await session.queryAsync(sql);
+    },
+    rows: (sql) => rows(sql),
+  };
+
+  return {
+    kind: 'chdb',
+
+    async migrate() {
+      const files = await run('migrate', () => readDdlFiles(ddlDir));
+      await run('migrate', () => applyDdl(executor, files));
+    },
+
+    async insertTraceFacts(batch) {
+      const rows = factsToRows('chdb insertTraceFacts', batch);
+      if (rows.length === 0) return;
+      const payload = rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
+      await run('insertTraceFacts', () => session.insert({ table: 'trace_facts_v1', values: Buffer.from(payload), format: 'JSONEachRow' }));
+    },
+
+    query: <T = Record<string, unknown>>(sql: string, params?: Record<string, unknown>) => run('query', () => rows<T>(sql, params)),
+
+    async ping() {
+      await run('ping', () => rows('SELECT 1 AS ok'));
+    },
+
+    async close() {
+      session.close();
+    },
+  };
+}

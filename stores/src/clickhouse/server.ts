@@ -1,0 +1,104 @@
+/**
+ * The facts store on a ClickHouse server over HTTP (@clickhouse/client): the distributed mode.
+ * Inserts are one JSONEachRow request per batch; queries send their `{name:Type}` parameters as
+ * query parameters, which the server binds (never spliced into the SQL here).
+ *
+ * @example
+ *   const facts = createClickHouseFactsStore({ url: env.CLICKHOUSE_URL, database: 'metronis' });
+ *   await facts.migrate();
+ */
+import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
+import { CLICKHOUSE_RETRY_CODES, StoreError, storeError } from '../errors.js';
+import { CLICKHOUSE_DDL_DIR } from '../paths.js';
+import type { FactsStore } from '../types.js';
+import { applyDdl, readDdlFiles, type DdlExecutor } from './migrations.js';
+import { factsToRows } from './rows.js';
+
+export interface ClickHouseFactsStoreOptions {
+  /** http(s)://host:port of the HTTP interface */
+  url: string;
+  /** default: `default` */
+  database?: string;
+  username?: string;
+  password?: string;
+  /** milliseconds before a request fails (default 30000) */
+  requestTimeoutMs?: number;
+  /** defaults to the repository's sql/clickhouse */
+  ddlDir?: string;
+}
+
+export function createClickHouseFactsStore(options: ClickHouseFactsStoreOptions): FactsStore {
+  if (typeof options.url !== 'string' || !/^https?:\/\//.test(options.url)) {
+    throw new TypeError(`createClickHouseFactsStore: url must be an http(s):// URL, got ${JSON.stringify(options.url)}`);
+  }
+  const client = createClient({
+    url: options.url,
+    database: options.database ?? 'default',
+    username: options.username ?? 'default',
+    password: options.password ?? '',
+    request_timeout: options.requestTimeoutMs ?? 30_000,
+    clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+    // Failures reach the caller as errors; the client's own console logging would only repeat them.
+    log: { level: ClickHouseLogLevel.OFF },
+  });
+  const ddlDir = options.ddlDir ?? CLICKHOUSE_DDL_DIR;
+
+  async function run<T>(operation: string, body: () => Promise<T>): Promise<T> {
+    try {
+      return await body();
+    } catch (error) {
+      throw explain(storeError(`clickhouse ${operation}`, error, CLICKHOUSE_RETRY_CODES));
+    }
+  }
+
+  async function rows<T>(sql: string, params?: Record<string, unknown>): Promise<T[]> {
+    const result = await client.query({ query: sql, query_params: params ?? {}, format: 'JSONEachRow' });
+    return result.json<T>();
+  }
+
+  const executor: DdlExecutor = {
+    async command(sql) {
+      await client.command({ query: sql });
+    },
+    rows: (sql) => rows(sql),
+  };
+
+  return {
+    kind: 'clickhouse',
+
+    async migrate() {
+      const files = await run('migrate', () => readDdlFiles(ddlDir));
+      await run('migrate', () => applyDdl(executor, files));
+    },
+
+    async insertTraceFacts(batch) {
+      const rows = factsToRows('clickhouse insertTraceFacts', batch);
+      if (rows.length === 0) return;
+      // One request carrying the whole batch as JSONEachRow.
+      await run('insertTraceFacts', () => client.insert({ table: 'trace_facts_v1', values: rows, format: 'JSONEachRow' }).then(() => undefined));
+    },
+
+    query: <T = Record<string, unknown>>(sql: string, params?: Record<string, unknown>) => run('query', () => rows<T>(sql, params)),
+
+    async ping() {
+      await run('ping', async () => {
+        const result = await client.ping();
+        if (!result.success) throw result.error;
+      });
+    },
+
+    async close() {
+      await client.close();
+    },
+  };
+}
+
+/** Servers older than query parameters answer "Unknown setting param_x": say what that means. */
+function explain(error: StoreError): StoreError {
+  if (!/Unknown setting param_/.test(error.message)) return error;
+  return new StoreError(
+    error.operation,
+    `${error.message.slice(error.operation.length + 2)} — this ClickHouse server predates {name:Type} query parameters; use a current ClickHouse`,
+    { cause: error.cause },
+  );
+}
