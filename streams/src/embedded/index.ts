@@ -1,2 +1,1 @@
-// Owned by the embedded work; filled in as it lands.
-export {};
+export { createEmbeddedLog, type EmbeddedLogOptions, type EmbeddedLogLogger } from './log.js';
