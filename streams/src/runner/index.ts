@@ -1,2 +1,18 @@
-// Owned by the runner work; filled in as it lands.
-export {};
+export type {
+  Clock,
+  Output,
+  RecordMeta,
+  RetryOptions,
+  RunnerDeps,
+  RunnerHandle,
+  RunnerLogger,
+  RunnerStats,
+  SinkItem,
+  SinkTopology,
+  Topology,
+  TransformTopology,
+} from './types.js';
+export { runTopology } from './run.js';
+export { describeTopology, topologyTopics } from './describe.js';
+export { replay, type ReplayOptions } from './replay.js';
+export { backoffDelay } from './retry.js';

@@ -1,0 +1,307 @@
+/**
+ * The consumer runner: runs one topology on any `Log` (Kafka or embedded), at least once.
+ *
+ * - Transform: each fetched batch is decoded and processed record by record; its outputs and DLQ
+ *   records are produced (acknowledged) before the batch's offsets are committed.
+ * - Sink: decoded records accumulate across fetches until `maxRecords`, or until `maxWaitMs` after the
+ *   first of them (empty fetches drive the clock); then one `write`, then the DLQ records, then commit.
+ *   A write that fails non-retriably is retried record by record: the records that still fail go to
+ *   the DLQ, the others are written.
+ * - Infrastructure failures (`isRetriable`) are retried with capped exponential backoff and jitter,
+ *   never skipping a record; `stop()` interrupts the wait and leaves the work in flight uncommitted.
+ * - A record that cannot be decoded, or that `process` rejects non-retriably, goes to `DLQ_TOPIC`
+ *   with `DLQ_HEADERS`, and the partition moves on.
+ *
+ * @example
+ *   const runner = runTopology(tier1, { log, serde, logger });
+ *   process.once('SIGTERM', () => void runner.stop());
+ *   await runner.done;
+ */
+import type { SchemaName } from '@metronis/schemas';
+import { isRetriable } from '../errors.js';
+import type { LogConsumer, LogProducer, LogRecord, OutgoingRecord, TopicPartitionOffset } from '../log.js';
+import type { TopicSerde } from '../serde/index.js';
+import type { TopicDef } from '../topics.js';
+import { dlqRecord, errorMessage, errorName } from './dlq.js';
+import { createRetrier, sleep, StoppedError, backoffDelay } from './retry.js';
+import type { RecordMeta, RunnerDeps, RunnerHandle, RunnerStats, SinkItem, SinkTopology, Topology, TransformTopology } from './types.js';
+
+const DEFAULT_RETRY = { initialMs: 100, maxMs: 10_000 };
+const DEFAULT_FETCH_WAIT_MS = 100;
+
+function validate(topology: Topology): void {
+  const where = `topology ${JSON.stringify(topology?.name)}`;
+  if (topology === null || typeof topology !== 'object') throw new TypeError('runTopology: topology must be an object');
+  if (topology.kind !== 'transform' && topology.kind !== 'sink') throw new TypeError(`${where}: kind must be 'transform' or 'sink', got ${JSON.stringify((topology as { kind?: unknown }).kind)}`);
+  if (typeof topology.name !== 'string' || topology.name.length === 0) throw new TypeError('runTopology: topology name must be a non-empty string');
+  if (typeof topology.groupId !== 'string' || topology.groupId.length === 0) throw new TypeError(`${where}: groupId must be a non-empty string`);
+  if (typeof topology.input?.name !== 'string') throw new TypeError(`${where}: input must be a topic definition`);
+  if (topology.kind === 'transform' && typeof topology.process !== 'function') throw new TypeError(`${where}: process must be a function`);
+  if (topology.kind === 'sink') {
+    if (typeof topology.write !== 'function') throw new TypeError(`${where}: write must be a function`);
+    const { maxRecords, maxWaitMs } = topology.batch ?? {};
+    if (!Number.isInteger(maxRecords) || maxRecords < 1) throw new TypeError(`${where}: batch.maxRecords must be a positive integer, got ${maxRecords}`);
+    if (!Number.isFinite(maxWaitMs) || maxWaitMs < 0) throw new TypeError(`${where}: batch.maxWaitMs must be a number >= 0, got ${maxWaitMs}`);
+  }
+}
+
+function metaOf(record: LogRecord): RecordMeta {
+  return { topic: record.topic, partition: record.partition, offset: record.offset, key: record.key, headers: record.headers, timestamp: record.timestamp };
+}
+
+/** The next offset to read of each partition, once the given records are done. */
+class Offsets {
+  private readonly next = new Map<string, TopicPartitionOffset>();
+  add(record: LogRecord): void {
+    const id = `${record.topic}\u0000${record.partition}`;
+    const current = this.next.get(id);
+    if (current === undefined || record.offset + 1n > current.offset) this.next.set(id, { topic: record.topic, partition: record.partition, offset: record.offset + 1n });
+  }
+  get size(): number {
+    return this.next.size;
+  }
+  list(): TopicPartitionOffset[] {
+    return [...this.next.values()];
+  }
+  clear(): void {
+    this.next.clear();
+  }
+}
+
+const STOPPED = Symbol('stopped');
+
+export function runTopology<N extends SchemaName>(topology: Topology<N>, deps: RunnerDeps): RunnerHandle {
+  validate(topology as Topology);
+  const { log, serde, logger } = deps;
+  const clock = deps.clock ?? Date;
+  const retryOptions = deps.retry ?? DEFAULT_RETRY;
+  const stage = topology.name;
+  const controller = new AbortController();
+  const signal = controller.signal;
+  const stopped = new Promise<typeof STOPPED>((resolve) => signal.addEventListener('abort', () => resolve(STOPPED), { once: true }));
+  const stats: RunnerStats = { processed: 0, dlq: 0, retries: 0, batches: 0, lastCommitAt: null };
+  const context = { topology: stage, group: topology.groupId, topic: topology.input.name };
+
+  const retrying = createRetrier(retryOptions, signal, (what, error, attempt, delayMs) => {
+    stats.retries++;
+    logger.warn({ ...context, err: error, attempt: attempt + 1, delayMs: Math.round(delayMs) }, `${what} failed, retrying`);
+  });
+
+  const outputSerdes = new Map<string, TopicSerde>();
+  async function outputSerde(topic: TopicDef): Promise<TopicSerde> {
+    let found = outputSerdes.get(topic.name);
+    if (found === undefined) {
+      found = await retrying(`registering the schema of ${topic.name}`, () => serde.forTopic(topic));
+      outputSerdes.set(topic.name, found);
+    }
+    return found;
+  }
+
+  function toDlq(record: LogRecord, error: unknown): OutgoingRecord {
+    logger.warn(
+      { ...context, partition: record.partition, offset: record.offset.toString(), key: record.key, errorName: errorName(error), error: errorMessage(error) },
+      'record sent to the DLQ',
+    );
+    return dlqRecord(stage, record, error, clock.now());
+  }
+
+  async function commit(consumer: LogConsumer, offsets: TopicPartitionOffset[], processed: number, dlq: number): Promise<void> {
+    if (offsets.length > 0) await retrying('commit', () => consumer.commit(offsets));
+    stats.processed += processed;
+    stats.dlq += dlq;
+    stats.batches++;
+    stats.lastCommitAt = clock.now();
+  }
+
+  /** Handles fetched batches of one consumer; `finish` runs when fetching stops normally (stop or end). */
+  interface Handler {
+    batch(records: LogRecord[]): Promise<void>;
+    finish(): Promise<void>;
+  }
+
+  function transformHandler(t: TransformTopology<N>, input: TopicSerde<N>, consumer: LogConsumer, producer: LogProducer): Handler {
+    return {
+      async batch(records) {
+        if (records.length === 0) return;
+        const out: OutgoingRecord[] = [];
+        const offsets = new Offsets();
+        let processed = 0;
+        let dlq = 0;
+        for (const record of records) {
+          offsets.add(record);
+          try {
+            const value = await retrying('decode', () => input.decode(record.value));
+            const outputs = await retrying('process', () => t.process(value, metaOf(record)));
+            if (!Array.isArray(outputs)) throw new TypeError(`process of ${stage} returned ${typeof outputs}, expected an array of outputs`);
+            const produced: OutgoingRecord[] = [];
+            for (const output of outputs) {
+              const topicSerde = await outputSerde(output.topic);
+              produced.push({ topic: output.topic.name, key: output.topic.keyOf(output.value as never), value: topicSerde.encode(output.value as never) });
+            }
+            out.push(...produced);
+            processed++;
+          } catch (error) {
+            if (error instanceof StoppedError) throw error;
+            out.push(toDlq(record, error));
+            dlq++;
+          }
+        }
+        if (out.length > 0) await retrying('produce', () => producer.send(out));
+        await commit(consumer, offsets.list(), processed, dlq);
+      },
+      async finish() {},
+    };
+  }
+
+  function sinkHandler(s: SinkTopology<N>, input: TopicSerde<N>, consumer: LogConsumer, producer: LogProducer): Handler {
+    let buffer: Array<{ item: SinkItem<N>; record: LogRecord }> = [];
+    let dlqRecords: OutgoingRecord[] = [];
+    const offsets = new Offsets();
+    let firstAt: number | undefined;
+
+    async function flush(): Promise<void> {
+      if (offsets.size === 0) return;
+      let written = buffer.length;
+      if (buffer.length > 0) {
+        const items = buffer.map((b) => b.item);
+        try {
+          await retrying('write', () => s.write(items));
+        } catch (error) {
+          if (error instanceof StoppedError) throw error;
+          if (buffer.length === 1) {
+            dlqRecords.push(toDlq(buffer[0]!.record, error));
+            written = 0;
+          } else {
+            logger.warn({ ...context, err: error, records: buffer.length }, 'sink write failed, writing record by record to isolate the poison records');
+            for (const { item, record } of buffer) {
+              try {
+                await retrying('write', () => s.write([item]));
+              } catch (single) {
+                if (single instanceof StoppedError) throw single;
+                dlqRecords.push(toDlq(record, single));
+                written--;
+              }
+            }
+          }
+        }
+      }
+      const dlq = dlqRecords.length;
+      if (dlq > 0) await retrying('produce to the DLQ', () => producer.send(dlqRecords));
+      await commit(consumer, offsets.list(), written, dlq);
+      buffer = [];
+      dlqRecords = [];
+      offsets.clear();
+      firstAt = undefined;
+    }
+
+    return {
+      async batch(records) {
+        for (const record of records) {
+          try {
+            const value = await retrying('decode', () => input.decode(record.value));
+            buffer.push({ item: { value, meta: metaOf(record) }, record });
+          } catch (error) {
+            if (error instanceof StoppedError) throw error;
+            dlqRecords.push(toDlq(record, error));
+          }
+          offsets.add(record);
+          firstAt ??= clock.now();
+          if (buffer.length >= s.batch.maxRecords) await flush();
+        }
+        if (firstAt !== undefined && clock.now() - firstAt >= s.batch.maxWaitMs) await flush();
+      },
+      finish: flush,
+    };
+  }
+
+  /** One consumer's life: fetch and handle until stopped or the iterable ends; retriable failures end it early. */
+  async function consume(input: TopicSerde<N>, producer: LogProducer): Promise<void> {
+    const fetchWaitMs = Math.min(deps.consumer?.maxWaitMs ?? DEFAULT_FETCH_WAIT_MS, topology.kind === 'sink' ? Math.max(1, topology.batch.maxWaitMs) : Infinity);
+    const consumer = log.consumer({
+      groupId: topology.groupId,
+      topics: [topology.input.name],
+      maxWaitMs: fetchWaitMs,
+      ...(deps.consumer?.maxBatchRecords === undefined ? {} : { maxBatchRecords: deps.consumer.maxBatchRecords }),
+    });
+    const handler = topology.kind === 'transform' ? transformHandler(topology, input, consumer, producer) : sinkHandler(topology, input, consumer, producer);
+    try {
+      const iterator = consumer.batches()[Symbol.asyncIterator]();
+      for (;;) {
+        const pending = iterator.next();
+        const next = await Promise.race([pending, stopped]);
+        if (next === STOPPED) {
+          // Nothing is in flight between fetches: whatever this fetch returns stays uncommitted.
+          pending.catch(() => undefined);
+          break;
+        }
+        if (next.done) break;
+        await handler.batch(next.value);
+        if (signal.aborted) break;
+      }
+      await handler.finish();
+    } finally {
+      try {
+        await consumer.close();
+      } catch (error) {
+        logger.warn({ ...context, err: error }, 'closing the consumer failed');
+      }
+    }
+  }
+
+  async function run(): Promise<void> {
+    logger.info({ ...context, kind: topology.kind }, 'topology starting');
+    let input: TopicSerde<N>;
+    try {
+      input = await retrying(`registering the schema of ${topology.input.name}`, () => serde.forTopic(topology.input));
+      if (topology.kind === 'transform') for (const output of topology.outputs ?? []) await outputSerde(output);
+    } catch (error) {
+      if (error instanceof StoppedError) return;
+      throw error;
+    }
+    const producer = log.producer();
+    try {
+      for (let failures = 0; !signal.aborted; ) {
+        try {
+          await consume(input, producer);
+          failures = 0;
+          if (!signal.aborted) await sleep(retryOptions.initialMs, signal);
+        } catch (error) {
+          if (error instanceof StoppedError) break;
+          if (!isRetriable(error)) throw error;
+          // The consumer failed (fetch, commit); a new one resumes from the committed offsets.
+          const delay = backoffDelay(failures++, retryOptions);
+          stats.retries++;
+          logger.warn({ ...context, err: error, delayMs: Math.round(delay) }, 'consumer failed, starting a new one');
+          try {
+            await sleep(delay, signal);
+          } catch {
+            break;
+          }
+        }
+      }
+    } finally {
+      try {
+        await producer.close();
+      } catch (error) {
+        logger.warn({ ...context, err: error }, 'closing the producer failed');
+      }
+    }
+  }
+
+  const done = run().then(
+    () => logger.info({ ...context, ...stats }, 'topology stopped'),
+    (error: unknown) => {
+      logger.error({ ...context, err: error }, 'topology failed');
+      throw error;
+    },
+  );
+
+  return {
+    async stop() {
+      controller.abort();
+      await done.catch(() => undefined);
+    },
+    done,
+    stats: () => ({ ...stats }),
+  };
+}
