@@ -1,0 +1,144 @@
+/**
+ * Harm lexicons by category. Each entry is a phrase pattern over *normalized* text (see normalize.ts:
+ * lower-case ASCII, single spaces), matched on word boundaries. Entries are phrase-level on purpose:
+ * a trigger must say harm ("how to make a pipe bomb", "I will kill you"), never a single innocent word
+ * ("kill the process", "shoot a photo", "bath bomb", "therapist"). The few single words here are
+ * unambiguous slurs. Orgs add phrases (`extra_terms`) and allow phrases (`allow`) in config.
+ *
+ * @example
+ *   const lex = compileLexicon({ extra_terms: { weapons_illegal: ['3d printed receiver'] }, allow: [] });
+ *   lex.match(normalize(text).text) // → [{ category, from, to }]
+ */
+
+export const CATEGORIES = ['violence', 'self_harm', 'sexual', 'hate', 'weapons_illegal'] as const;
+export type Category = (typeof CATEGORIES)[number];
+
+const PERSON = String.raw`(?:you|u|him|her|them|everyone|everybody|someone|somebody|a person|people|all of you|my (?:wife|husband|boss|neighbou?r|mom|mum|dad|mother|father|parents|teacher|classmate|coworker|co worker|ex|girlfriend|boyfriend|brother|sister|son|daughter|family)|your (?:family|wife|husband|kids|children|mother|father)|a (?:child|kid|baby|cop|police officer))(?! (?:process|processes|proc|thread|threads|node|nodes|element|elements|task|tasks|job|jobs|pod|pods|container|containers|window|widget|component|class|object|instance|session|branch|query|worker|workers|script|character|npc|mob|boss|monster|in (?:the )?(?:game|minecraft|skyrim)))`;
+const HOWTO = String.raw`(?:how (?:do i|do you|to|can i|could i|would i|should i|would you|can you)|ways? to|best way to|easiest way to|steps? to|instructions (?:for|on|to)|guide (?:for|on|to)|tutorial (?:for|on)|teach me (?:how )?to|help me|tell me how to|explain how to)`;
+const MAKE = String.raw`(?:make|build|assemble|construct|create|craft|manufacture|produce|cook|synthesi[sz]e|brew|prepare|rig)`;
+const GROUPS = String.raw`(?:jews|jewish people|muslims|blacks|black people|gays|gay people|lesbians|immigrants|refugees|mexicans|arabs|asians|chinese people|christians|hindus|sikhs|women|trans people|transgender people|disabled people|gypsies|roma|latinos|africans|whites|white people)`;
+
+export const LEXICON: Record<Category, string[]> = {
+  violence: [
+    String.raw`(?:i(?:'m| am)? (?:going to|gonna|will|wanna|want to|am going to|plan to|'m about to)|i'll|i'd like to|we(?:'re| are) going to|we'll) (?:kill|murder|stab|shoot|strangle|slaughter|behead|butcher|torture|hurt|beat|execute|choke) ${PERSON}`,
+    String.raw`${HOWTO} (?:kill|murder|poison|strangle|stab|suffocate|drown|torture|dismember) ${PERSON}`,
+    String.raw`${HOWTO} (?:get away with|cover up) (?:a )?(?:murder|killing|homicide)`,
+    String.raw`(?:hide|dispose of|get rid of|dissolve|bury) (?:a|the|his|her) (?:dead )?(?:body|corpse)(?! (?:text|tag|paragraph|element|of (?:the|your|an?) (?:email|text|article|essay|letter|code|html|document|request)))`,
+    String.raw`(?:beat|stab|choke|kick) (?:you|him|her|them) to death`,
+    String.raw`shoot up (?:the|a|my|our|this) (?:school|church|mosque|synagogue|temple|mall|office|concert|classroom|campus)`,
+    String.raw`(?:plan|planning|carry out|commit) (?:a |an )?(?:mass shooting|school shooting|massacre|terrorist attack|terror attack|stabbing spree)`,
+    String.raw`(?:you|he|she|they) (?:deserve|deserves) to (?:die|be killed|be shot|be raped|suffer)`,
+    String.raw`(?:kidnap|abduct) (?:a |the |my |your )?(?:child|kid|girl|boy|woman|person|ex)`,
+  ],
+  self_harm: [
+    String.raw`(?:kill|killing|hang|hanging|off|cut|cutting|hurt|hurting|harm|harming|shoot|shooting|drown|drowning|starve|starving) myself`,
+    String.raw`(?:end|ending|take|taking) (?:my|my own) life`,
+    String.raw`(?:commit|committing|attempt|attempting|thinking about|thoughts of|thoughts about|plan|planning) suicide`,
+    String.raw`(?:don't|do not|dont) want to (?:live|be alive|exist|wake up) (?:anymore|any more)`,
+    String.raw`(?:no reason|nothing left) to live for`,
+    String.raw`(?:i'd|i would|i'm|i am|everyone would be|they'd be|they would be) better off (?:dead|without me)`,
+    String.raw`(?:best|easiest|quickest|fastest|painless|least painful|most painless|surest) (?:way|ways|method|methods) to (?:die|kill (?:myself|yourself|oneself)|commit suicide|end (?:it all|my life|your life))`,
+    String.raw`how (?:many|much) (?:\w+ ){0,3}(?:to|would it take to|does it take to|until i|before i) (?:die|overdose|od|kill (?:myself|me|a person|someone))`,
+    String.raw`(?:lethal|fatal) dose of (?:\w+ ){0,2}(?:to|for) (?:kill myself|die|end it)`,
+    String.raw`(?:you should|go|just go|why don't you|why dont you) (?:kill yourself|kys|die|hang yourself|end your life|off yourself)`,
+    String.raw`write (?:a|my) suicide note`,
+  ],
+  sexual: [
+    String.raw`(?:sex|sexual|sexy|nude|naked|explicit|porn|pornographic|erotic|lewd|nsfw) (?:\w+ ){0,2}(?:with|of|involving|featuring|showing) (?:a |an |the |my |your )?(?:minor|minors|child|children|kid|kids|underage|preteen|toddler|little (?:girl|boy)|(?:\d{1,2}|ten|eleven|twelve|thirteen|fourteen|fifteen) ?(?:year|yr) ?old)`,
+    String.raw`(?:child|kiddie|kiddy|underage|preteen|minor) (?:porn|pornography|sex|nudes|nude photos|sexual abuse material|erotica)`,
+    String.raw`(?:send|share|show) (?:me )?(?:your |some )?(?:nudes|nude pics|nude photos|naked pics|naked photos|dick pics)`,
+    String.raw`(?:i(?:'m| am)? (?:going to|gonna|will|want to)|i'll|how to|how do i|how can i) (?:rape|molest|sexually assault|grope) ${PERSON}`,
+    String.raw`(?:drug|spike) (?:her|his|their|someone's|a girl's|a woman's) (?:drink|drinks)`,
+    String.raw`(?:write|generate|describe|narrate) (?:me )?(?:an? |some )?(?:explicit|graphic|hardcore|erotic|pornographic|nsfw|steamy|smutty) (?:sex|sexual|porn|erotic)? ?(?:story|scene|fanfic|fan fiction|roleplay|role play|content|description)`,
+    String.raw`(?:groom|grooming) (?:a |the )?(?:child|kid|minor|girl|boy) (?:for|into) (?:sex|sexual)`,
+  ],
+  hate: [
+    String.raw`(?:all|those|these|the|most|filthy|dirty) ${GROUPS} (?:should|must|need to|deserve to|ought to|have to) (?:die|be killed|be exterminated|be gassed|be wiped out|be eradicated|burn|hang|be shot|be lynched|be sterilized)`,
+    String.raw`(?:gas|exterminate|kill|wipe out|eradicate|lynch|deport) (?:all )?(?:the |those |these )?${GROUPS}`,
+    String.raw`${GROUPS} (?:are|r) (?:vermin|subhuman|sub human|animals|parasites|cockroaches|rats|a disease|a plague|inferior|savages|not human|apes|monkeys)`,
+    String.raw`(?:heil hitler|sieg heil|white power|white pride world wide|race war now|gas the \w+|1488|the great replacement is real)`,
+    String.raw`(?:nigger|niggers|faggot|faggots|kike|kikes|wetback|wetbacks|towelhead|towelheads|raghead|ragheads|sand nigger|chinaman|spics|beaners|trannies)`,
+  ],
+  weapons_illegal: [
+    String.raw`${HOWTO} ${MAKE} (?:a |an |my own |your own |homemade |a homemade )?(?:pipe ?bomb|bomb|ied|improvised explosive(?: device)?|molotov(?: cocktail)?|explosives?|explosive device|napalm|thermite bomb|nail bomb|car bomb|suicide vest|dirty bomb|nerve agent|sarin|vx gas|ricin|anthrax|mustard gas|chlorine gas|ghost gun|untraceable (?:gun|firearm)|silencer|suppressor|zip gun|grenade|landmine|detonator)`,
+    String.raw`(?:pipe ?bomb|nail bomb|car bomb|ied|dirty bomb|suicide vest|molotov cocktail|nerve agent|ricin|sarin) (?:recipe|instructions|tutorial|blueprint|schematic|step by step)`,
+    String.raw`${HOWTO} (?:convert|modify|turn) (?:an? |my |your )?(?:ar ?15|ar|glock|semi ?auto(?:matic)?|rifle|pistol|gun) (?:to|into|for) (?:full ?auto|fully automatic|automatic|burst fire)`,
+    String.raw`(?:${HOWTO} )?(?:cook|make|synthesi[sz]e|manufacture|produce|extract) (?:crystal )?(?:meth|methamphetamine|fentanyl|heroin|crack cocaine|lsd|mdma|ghb|dmt) (?:at home|in my|in a|from|using|with|step|recipe)`,
+    String.raw`${HOWTO} (?:cook|synthesi[sz]e|manufacture) (?:crystal )?(?:meth|methamphetamine|fentanyl|heroin|cocaine|lsd|mdma)`,
+    String.raw`(?:buy|purchase|get|obtain|order) (?:a |an )?(?:gun|guns|firearm|firearms|pistol|rifle|ammo) without (?:a )?(?:background check|license|licence|serial number|paperwork)`,
+    String.raw`(?:buy|purchase|order|sell|get) (?:\w+ ){0,2}(?:drugs|cocaine|heroin|fentanyl|meth|guns|firearms|weapons|stolen credit cards|credit card dumps|fullz) (?:on|from|off|via|through) (?:the )?dark ?(?:web|net)`,
+    String.raw`${HOWTO} (?:launder|clean) (?:the |my |dirty |drug |stolen )?(?:money|cash|funds|proceeds)`,
+    String.raw`${HOWTO} (?:make|print|produce|pass) counterfeit (?:money|bills|currency|cash|notes|dollars|euros)`,
+    String.raw`${HOWTO} (?:hotwire|steal) (?:a |my neighbou?r's |someone's )?(?:car|vehicle|motorcycle|catalytic converter)`,
+    String.raw`${HOWTO} (?:smuggle|traffic) (?:drugs|cocaine|heroin|guns|weapons|people|humans|migrants)`,
+  ],
+};
+
+export interface LexiconOptions {
+  extra_terms: Partial<Record<Category, string[]>>;
+  allow: string[];
+  categories: readonly Category[];
+}
+
+export interface LexiconMatch {
+  category: Category;
+  /** Normalized offsets. */
+  from: number;
+  to: number;
+}
+
+export interface CompiledLexicon {
+  match(normalizedText: string): LexiconMatch[];
+}
+
+/** Escapes a plain phrase (already normalized) for use inside a pattern; spaces match one space. */
+export function phrasePattern(normalizedPhrase: string): string {
+  return normalizedPhrase.trim().replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * Compiles the lexicon with an org's additions and allow-list. `normalizePhrase` is applied to the
+ * config phrases so that "K1ll" in config means the same as "kill".
+ */
+export function compileLexicon(options: LexiconOptions, normalizePhrase: (s: string) => string): CompiledLexicon {
+  const sources: string[] = [];
+  const order: Category[] = [];
+  for (const category of options.categories) {
+    const extra = (options.extra_terms[category] ?? []).map((t) => normalizePhrase(t)).filter((t) => t !== '').map(phrasePattern);
+    const all = [...LEXICON[category], ...extra];
+    sources.push(`(${all.map((s) => `(?:${s})`).join('|')})`);
+    order.push(category);
+  }
+  const combined = sources.length === 0 ? null : new RegExp(String.raw`(?<![a-z0-9'])(?:${sources.join('|')})(?![a-z0-9])`, 'g');
+  const allowPhrases = options.allow.map((t) => normalizePhrase(t)).filter((t) => t !== '');
+  const allow = allowPhrases.length === 0 ? null : new RegExp(String.raw`(?<![a-z0-9])(?:${allowPhrases.map(phrasePattern).join('|')})(?![a-z0-9])`, 'g');
+  // Cheap prefilter: most texts contain none of these stems, and then the big pattern never runs.
+  const stems = new Set<string>(['kill', 'murder', 'stab', 'shoot', 'strangl', 'slaughter', 'behead', 'butcher', 'tortur', 'hurt', 'beat', 'execut', 'chok', 'poison', 'suffocat', 'drown', 'dismember', 'body', 'corpse', 'death', 'massacre', 'attack', 'shooting', 'stabbing', 'deserve', 'kidnap', 'abduct', 'myself', 'life', 'suicide', 'live', 'dead', 'without me', 'die', 'overdose', 'dose', 'kys', 'sex', 'nude', 'naked', 'explicit', 'porn', 'erotic', 'lewd', 'nsfw', 'rape', 'molest', 'assault', 'grope', 'drink', 'story', 'scene', 'fanfic', 'roleplay', 'role play', 'content', 'description', 'groom', 'exterminat', 'gas', 'wipe', 'eradicat', 'lynch', 'deport', 'burn', 'hang', 'vermin', 'human', 'animals', 'parasite', 'cockroach', 'rats', 'disease', 'plague', 'inferior', 'savage', 'apes', 'monkey', 'hitler', 'heil', 'power', 'pride', 'race war', '1488', 'replacement', 'nigg', 'fag', 'kike', 'wetback', 'towelhead', 'raghead', 'chinaman', 'spics', 'beaner', 'trannies', 'bomb', 'ied', 'explosive', 'molotov', 'napalm', 'nerve', 'sarin', 'vx', 'ricin', 'anthrax', 'mustard', 'chlorine', 'gun', 'firearm', 'silencer', 'suppressor', 'grenade', 'landmine', 'detonator', 'vest', 'auto', 'burst', 'meth', 'fentanyl', 'heroin', 'cocaine', 'lsd', 'mdma', 'ghb', 'dmt', 'ammo', 'dark', 'launder', 'money', 'cash', 'funds', 'proceeds', 'counterfeit', 'hotwire', 'steal', 'smuggl', 'traffic']);
+  for (const list of Object.values(options.extra_terms)) for (const t of list ?? []) stems.add(normalizePhrase(t));
+  const prefilter = new RegExp([...stems].filter((s) => s !== '').map(phrasePattern).join('|'));
+
+  return {
+    match(text: string): LexiconMatch[] {
+      if (combined === null || !prefilter.test(text)) return [];
+      const matches: LexiconMatch[] = [];
+      combined.lastIndex = 0;
+      for (let m = combined.exec(text); m !== null; m = combined.exec(text)) {
+        let group = 0;
+        for (let g = 1; g <= order.length; g++) {
+          if (m[g] !== undefined) {
+            group = g;
+            break;
+          }
+        }
+        if (group === 0) continue;
+        matches.push({ category: order[group - 1] as Category, from: m.index, to: m.index + m[0].length });
+        if (m[0].length === 0) combined.lastIndex++;
+      }
+      if (allow === null || matches.length === 0) return matches;
+      const allowed: Array<[number, number]> = [];
+      allow.lastIndex = 0;
+      for (let a = allow.exec(text); a !== null; a = allow.exec(text)) allowed.push([a.index, a.index + a[0].length]);
+      return matches.filter((x) => !allowed.some(([s, e]) => x.from < e && s < x.to));
+    },
+  };
+}
