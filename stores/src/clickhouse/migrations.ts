@@ -27,7 +27,7 @@ const MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations
     name       String,
     applied_at DateTime DEFAULT now()
 )
-ENGINE = ReplacingMergeTree
+ENGINE = ReplacingMergeTree()
 ORDER BY version`;
 
 const FILE_NAME = /^(\d{4})_([A-Za-z0-9_-]+)\.sql$/;

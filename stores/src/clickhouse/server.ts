@@ -98,7 +98,7 @@ function explain(error: StoreError): StoreError {
   if (!/Unknown setting param_/.test(error.message)) return error;
   return new StoreError(
     error.operation,
-    `${error.message.slice(error.operation.length + 2)} — this ClickHouse server predates {name:Type} query parameters; use a current ClickHouse`,
+    `${error.message.slice(error.operation.length + 2).replace(/\s+/g, ' ').trim()} — this ClickHouse server predates {name:Type} query parameters; use a current ClickHouse`,
     { cause: error.cause },
   );
 }
