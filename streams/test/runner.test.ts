@@ -15,7 +15,9 @@ import {
   DLQ_HEADERS,
   DLQ_TOPIC,
   frame,
+  backoffDelay,
   InfrastructureError,
+  RegistryUnavailableError,
   LogUnavailableError,
   PoisonRecordError,
   replay,
@@ -25,6 +27,7 @@ import {
   type Log,
   type LogRecord,
   type RunnerHandle,
+  type SchemaRegistry,
   type RunnerLogger,
   type Serde,
   type SinkItem,
@@ -443,7 +446,33 @@ describe('replay', () => {
   });
 });
 
+describe('backoff', () => {
+  it('grows exponentially from initialMs, is capped at maxMs, and jitters between half and all of it', () => {
+    const options = { initialMs: 100, maxMs: 1_000 };
+    expect([0, 1, 2, 3, 4, 40].map((attempt) => backoffDelay(attempt, options, () => 1))).toEqual([100, 200, 400, 800, 1_000, 1_000]);
+    expect([0, 1, 2, 3, 4, 40].map((attempt) => backoffDelay(attempt, options, () => 0))).toEqual([50, 100, 200, 400, 500, 500]);
+  });
+
+  it('a runner whose registry stays down keeps retrying until stopped', async () => {
+    const down: SchemaRegistry = {
+      register: () => Promise.reject(new RegistryUnavailableError('registry down')),
+      getSchema: () => Promise.reject(new RegistryUnavailableError('registry down')),
+      ping: () => Promise.reject(new RegistryUnavailableError('registry down')),
+    };
+    const runner = runTopology(transform(() => []), { log, serde: createSerde(down), logger, retry: FAST_RETRY });
+    await until('the runner retried', () => runner.stats().retries >= 3);
+    await runner.stop();
+    await expect(runner.done).resolves.toBeUndefined();
+    expect(warnings.some((w) => w.msg === 'registering the schema of metronis.traces.v1 failed, retrying')).toBe(true);
+  });
+});
+
 describe('topology descriptions and validation', () => {
+  it('accepts any topology where a Topology is expected', () => {
+    const topologies: Topology[] = [sink(async () => {}), transform(() => [])];
+    expect(topologies.map((t) => t.kind)).toEqual(['sink', 'transform']);
+  });
+
   it('describes a transform and a sink', () => {
     expect(describeTopology(transform(() => []))).toBe(
       [
