@@ -145,7 +145,7 @@ describe('embedded log durability', () => {
 
     // Flip one byte inside the last record's value: its CRC no longer matches.
     const bytes = Buffer.from(readFileSync(file!));
-    bytes[bytes.length - 1] ^= 0xff;
+    bytes.writeUInt8(bytes.readUInt8(bytes.length - 1) ^ 0xff, bytes.length - 1);
     writeFileSync(file!, bytes);
     log = await open(dir);
     expect((await readAll(log, 'half')).map((r) => r.value!.toString())).toEqual(['record-0', 'record-1', 'record-2']);
