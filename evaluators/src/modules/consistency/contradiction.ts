@@ -1,0 +1,166 @@
+/**
+ * Contradictions inside one answer, in three shapes that lexical evidence can show with few false
+ * alarms:
+ * - a statement and its negation: two sentences with the same content words, one negated
+ *   ("The endpoint supports pagination." … "The endpoint does not support pagination.");
+ * - two figures for the same quantity: sentences alike but for one value
+ *   ("Revenue was $5M." … "Revenue was $7M."), rounding and approximations tolerated;
+ * - a yes/no flip: the answer opens with "Yes" and concludes "no" (or the reverse).
+ * Sentences that report or question a claim ("some say", "a common myth", "if", "?") are not claims.
+ *
+ * @example
+ *   contradictions('Yes, it is safe. … In short, no.')[0].kind; // 'yes_no_flip'
+ */
+import { numbers, sentences, stem, STOPWORDS, type NumberMention, type Span } from '../quality/text.js';
+
+export interface Contradiction {
+  shape: 'negation' | 'figures' | 'yes_no_flip';
+  message: string;
+  /** The later of the two statements. */
+  start: number;
+  end: number;
+}
+
+const NEGATIONS = new Set(['not', 'never', 'no', "n't", 'cannot']);
+const CONTRACTIONS: Record<string, string[]> = {
+  "isn't": ['is', 'not'], "aren't": ['are', 'not'], "wasn't": ['was', 'not'], "weren't": ['were', 'not'], "don't": ['do', 'not'],
+  "doesn't": ['does', 'not'], "didn't": ['did', 'not'], "can't": ['can', 'not'], cannot: ['can', 'not'], "won't": ['will', 'not'],
+  "wouldn't": ['would', 'not'], "shouldn't": ['should', 'not'], "couldn't": ['could', 'not'], "hasn't": ['has', 'not'],
+  "haven't": ['have', 'not'], "hadn't": ['had', 'not'], "mustn't": ['must', 'not'],
+};
+/** Words that carry neither the claim nor its polarity. */
+const NEUTRAL = new Set(
+  'a an the is are was were be been am do does did also indeed actually really definitely certainly in fact however but and so then still just yes of course to sum up summary conclusion short overall therefore thus'.split(' '),
+);
+const HAVE = new Set(['has', 'have', 'had']);
+/** Markers of a sentence that is not the answer's own assertion. */
+const NOT_A_CLAIM = /\?|\b(?:if|whether|unless|some (?:people|say|claim)|people (?:say|think|believe)|claim(?:s|ed)?|myth|misconception|believe[sd]?|rumou?r|suppose|assume|might|may|could|sometimes|often|usually|always)\b/i;
+
+interface Claim extends Span {
+  key: string;
+  negated: boolean;
+  size: number;
+}
+
+function claimOf(s: Span): Claim | null {
+  if (s.text.length < 8 || NOT_A_CLAIM.test(s.text)) return null;
+  let negated = false;
+  const content: string[] = [];
+  for (const raw of s.text.toLowerCase().replace(/’/g, "'").match(/[\p{L}\p{N}']+/gu) ?? []) {
+    const parts = CONTRACTIONS[raw] ?? [raw];
+    for (const p of parts) {
+      if (NEGATIONS.has(p)) negated = !negated;
+      else if (!NEUTRAL.has(p)) content.push(HAVE.has(p) ? 'have' : stem(p));
+    }
+  }
+  if (content.length < 2) return null;
+  const unique = [...new Set(content)].sort();
+  return { ...s, key: unique.join(' '), negated, size: unique.length };
+}
+
+const FILLER = new Set(['total', 'overall', 'approximately', 'about', 'around', 'roughly', 'mentioned', 'noted', 'stated', 'final', 'exactly', 'reported']);
+const APPROX = /\b(?:about|around|approximately|roughly|nearly|almost|over|under|more than|less than|at least|up to|~)\s*$/i;
+
+const DIGIT = /\d/;
+const CLAUSE_BREAK = /[;,]\s+|\s+(?:and|but|while|whereas)\s+/g;
+
+/** The clauses of a sentence that hold a digit ("Revenue was $5M, driven by new contracts" → "Revenue was $5M"). */
+function clauses(s: Span): Span[] {
+  if (!DIGIT.test(s.text)) return [];
+  const out: Span[] = [];
+  let from = 0;
+  for (const m of s.text.matchAll(CLAUSE_BREAK)) {
+    out.push({ text: s.text.slice(from, m.index), start: s.start + from, end: s.start + m.index });
+    from = m.index + m[0].length;
+  }
+  out.push({ text: s.text.slice(from), start: s.start + from, end: s.end });
+  return out.filter((c) => DIGIT.test(c.text));
+}
+
+interface Figure extends Span {
+  words: Set<string>;
+  value: NumberMention;
+  approximate: boolean;
+}
+
+/** A sentence with exactly one value (years and "step 2"-style labels are part of the subject). */
+function figureOf(s: Span): Figure | null {
+  if (!DIGIT.test(s.text) || s.text.includes('?') || /\b(?:if|from|between|to|vs|versus|compared|instead|previously|was expected|estimated|projected|forecast)\b/i.test(s.text)) return null;
+  const values = numbers(s.text).filter((n) => !isLabel(s.text, n));
+  if (values.length !== 1) return null;
+  const value = values[0]!;
+  const rest = s.text.slice(0, value.start) + ' ' + s.text.slice(value.end);
+  const ws = new Set<string>();
+  let named = 0;
+  for (const w of rest.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []) {
+    if (NEUTRAL.has(w) || (w.length === 1 && !/\d/.test(w))) continue;
+    ws.add(stem(w));
+    if (!STOPWORDS.has(w)) named++;
+  }
+  if (named === 0) return null;
+  return { ...s, words: ws, value, approximate: APPROX.test(s.text.slice(0, value.start)) };
+}
+
+function isLabel(text: string, n: NumberMention): boolean {
+  if (n.currency || n.percent) return false;
+  if (Number.isInteger(n.value) && n.value >= 1900 && n.value <= 2100 && !/,/.test(n.text)) return true;
+  return /\b(?:step|version|v|phase|stage|chapter|section|part|item|option|tier|level|q|day|week|month|year|article|rule|point|no|number|#)\.?\s*$/i.test(text.slice(0, n.start));
+}
+
+function sameQuantity(a: Figure, b: Figure): boolean {
+  if (a.value.currency !== b.value.currency || a.value.percent !== b.value.percent) return false;
+  let onlyA = 0;
+  let onlyB = 0;
+  for (const w of a.words) if (!b.words.has(w)) onlyA += FILLER.has(w) ? 0 : 1;
+  for (const w of b.words) if (!a.words.has(w)) onlyB += FILLER.has(w) ? 0 : 1;
+  return onlyA === 0 && onlyB === 0;
+}
+
+function conflicting(a: Figure, b: Figure): boolean {
+  const tolerance = a.approximate || b.approximate ? 0.15 : 0.01;
+  const larger = Math.max(Math.abs(a.value.value), Math.abs(b.value.value));
+  return larger > 0 && Math.abs(a.value.value - b.value.value) / larger > tolerance;
+}
+
+const OPENS_YES = /^\s*(?:\*\*)?yes\b[\s,.!:;—-]/i;
+const OPENS_NO = /^\s*(?:\*\*)?no\b[\s,.!:;—-]/i;
+const CONCLUDES = /\b(?:so|therefore|thus|in short|in conclusion|in summary|to summari[sz]e|overall|bottom line|the answer is|final answer)\s*[,:]?\s*(?:the answer is\s*)?(?:\*\*)?(yes|no)\b(?!\s+(?:one|other|more|longer|need|further|doubt|matter|problem|issue|way))/gi;
+
+export function contradictions(text: string): Contradiction[] {
+  const found: Contradiction[] = [];
+  const ss = sentences(text);
+
+  const claims = ss.map(claimOf);
+  const figures = ss.map((s) => clauses(s).map(figureOf).find((f) => f !== null) ?? null);
+  for (let j = 1; j < ss.length; j++) {
+    const b = claims[j];
+    const fb = figures[j];
+    for (let i = 0; i < j; i++) {
+      const a = claims[i];
+      if (a && b && a.negated !== b.negated && a.key === b.key) {
+        found.push({ shape: 'negation', message: `"${b.text}" negates the earlier "${a.text}"`, start: b.start, end: b.end });
+        break;
+      }
+      const fa = figures[i];
+      if (fa && fb && sameQuantity(fa, fb) && conflicting(fa, fb)) {
+        found.push({ shape: 'figures', message: `"${fb.value.text.trim()}" conflicts with "${fa.value.text.trim()}" for the same quantity ("${fa.text}")`, start: fb.start, end: fb.end });
+        break;
+      }
+    }
+  }
+
+  const opensYes = OPENS_YES.test(text);
+  const opensNo = OPENS_NO.test(text);
+  if (opensYes || opensNo) {
+    const firstEnd = ss[0]?.end ?? 0;
+    for (const m of text.slice(firstEnd).matchAll(CONCLUDES)) {
+      const says = m[1]!.toLowerCase();
+      if ((opensYes && says === 'no') || (opensNo && says === 'yes')) {
+        const start = firstEnd + m.index;
+        found.push({ shape: 'yes_no_flip', message: `the answer opens with "${opensYes ? 'Yes' : 'No'}" but concludes "${m[0].trim()}"`, start, end: start + m[0].length });
+        break;
+      }
+    }
+  }
+  return found;
+}

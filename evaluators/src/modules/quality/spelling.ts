@@ -1,0 +1,81 @@
+/**
+ * English spelling with a real Hunspell dictionary (nspell + dictionary-en). The dictionary is read
+ * once, on first use (about 0.1 s); call `loadSpeller()` at start-up to pay that before the first
+ * trace. Only words that a dictionary can judge are checked: code, URLs, numbers, identifiers
+ * (snake_case, camelCase, ALLCAPS) and capitalised words (proper nouns, or a sentence start we cannot
+ * tell from one) are skipped.
+ *
+ * @example
+ *   misspellings(words('We recieve the package tomorow.'), new Set()); // { misspelled: [recieve, tomorow], checked: 4 }
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import nspell from 'nspell';
+import type { Span } from './text.js';
+
+type Speller = ReturnType<typeof nspell>;
+let speller: Speller | null = null;
+
+/** Loads the English dictionary (once). Throws with the reason when the dictionary package is missing. */
+export function loadSpeller(): Speller {
+  if (speller) return speller;
+  let dir: string;
+  try {
+    dir = dirname(createRequire(import.meta.url).resolve('dictionary-en'));
+  } catch (error) {
+    throw new Error(`quality/spelling: the English dictionary (npm package dictionary-en) cannot be found: ${(error as Error).message}`);
+  }
+  speller = nspell(readFileSync(join(dir, 'index.aff')), readFileSync(join(dir, 'index.dic')));
+  return speller;
+}
+
+/** Words of software and LLM answers that general dictionaries lack. */
+const TECH_WORDS = new Set(
+  ('api apis async backend backends boolean booleans cli config configs cron dataset datasets dedupe deserialize dev devops dns ' +
+    'dockerfile email emails enum enums env frontend frontends github hostname hostnames http https json jwt kubectl localhost ' +
+    'login logins middleware namespace namespaces npm oauth onboarding params postgres pre repo repos runtime runtimes sdk sdks ' +
+    'serverless signup sql ssh stdout stderr subfolder subnet subnets timestamp timestamps todo toolchain tooltip typescript ' +
+    'ui uuid url urls username usernames webhook webhooks workflow workflows yaml llm llms chatbot chatbots gpu gpus cpu cpus ' +
+    'app apps blog blogs inbox livestream smartphone website websites wifi online offline')
+    .split(' '),
+);
+
+const DIGIT_OR_UNDERSCORE = /[\d_]/;
+
+/** Dictionary answers, remembered: answers reuse a small vocabulary, and a miss costs affix stripping. */
+const known = new Map<string, boolean>();
+const MAX_REMEMBERED = 50_000;
+function isWord(spell: Speller, word: string): boolean {
+  let ok = known.get(word);
+  if (ok === undefined) {
+    ok = spell.correct(word);
+    if (known.size >= MAX_REMEMBERED) known.clear();
+    known.set(word, ok);
+  }
+  return ok;
+}
+
+/**
+ * The words the dictionary does not know among `ws` (words of text with code masked out, see
+ * `maskCode`), and how many words it could judge.
+ */
+export function misspellings(ws: readonly Span[], extraWords: ReadonlySet<string>): { misspelled: Span[]; checked: number } {
+  const spell = loadSpeller();
+  const misspelled: Span[] = [];
+  let checked = 0;
+  for (const w of ws) {
+    if (w.text.length < 3) continue;
+    let lower = w.text.toLowerCase();
+    // capitalised, ALLCAPS or camelCase: a name or an identifier, not a dictionary word
+    if (lower !== w.text || DIGIT_OR_UNDERSCORE.test(lower)) continue;
+    if (lower.includes('’')) lower = lower.replace(/’/g, "'");
+    checked++;
+    if (TECH_WORDS.has(lower) || extraWords.has(lower)) continue;
+    if (lower.includes('-')) {
+      if (lower.split('-').every((p) => p.length < 3 || isWord(spell, p) || TECH_WORDS.has(p) || extraWords.has(p))) continue;
+    } else if (isWord(spell, lower)) continue;
+    misspelled.push(w);
+  }
+  return { misspelled, checked };
+}
