@@ -32,8 +32,7 @@ export class EmbeddedConsumer implements LogConsumer, GroupMember {
   private owned = new Map<string, Owned>();
   private rotation = 0;
   private isClosed = false;
-  private iterating = false;
-  private wakeUp: (() => void) | null = null;
+  private readonly sleepers = new Set<() => void>();
   private readonly group: string;
   private readonly start: 'earliest' | 'latest';
   private readonly maxBatchRecords: number;
@@ -70,9 +69,7 @@ export class EmbeddedConsumer implements LogConsumer, GroupMember {
 
   /** Wakes a fetch waiting for records (an append, a rebalance, a close). */
   wake(): void {
-    const wake = this.wakeUp;
-    this.wakeUp = null;
-    wake?.();
+    for (const wake of [...this.sleepers]) wake();
   }
 
   subscribes(topic: string): boolean {
@@ -82,36 +79,29 @@ export class EmbeddedConsumer implements LogConsumer, GroupMember {
   async *batches(): AsyncGenerator<LogRecord[]> {
     if (this.failure) throw this.failure;
     this.ctx.check();
-    if (this.iterating) throw new Error(`embedded log: consumer of group "${this.group}" is already being iterated; call batches() once per consumer`);
-    this.iterating = true;
-    try {
-      while (!this.isClosed) {
-        let batch = this.fetch();
-        const deadline = Date.now() + this.maxWaitMs;
-        while (batch.length === 0 && !this.isClosed) {
-          const left = deadline - Date.now();
-          if (left <= 0) break;
-          await this.sleep(left);
-          if (!this.isClosed) batch = this.fetch();
-        }
-        if (this.isClosed) return;
-        yield batch;
+    while (!this.isClosed) {
+      let batch = this.fetch();
+      const deadline = Date.now() + this.maxWaitMs;
+      while (batch.length === 0 && !this.isClosed) {
+        const left = deadline - Date.now();
+        if (left <= 0) break;
+        await this.sleep(left);
+        if (!this.isClosed) batch = this.fetch();
       }
-    } finally {
-      this.iterating = false;
+      if (this.isClosed) return;
+      yield batch;
     }
   }
 
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.wakeUp = null;
-        resolve();
-      }, ms);
-      this.wakeUp = () => {
+      const wake = () => {
         clearTimeout(timer);
+        this.sleepers.delete(wake);
         resolve();
       };
+      const timer = setTimeout(wake, ms);
+      this.sleepers.add(wake);
     });
   }
 
