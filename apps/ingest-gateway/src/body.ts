@@ -18,7 +18,7 @@ import { ApiError } from './errors.js';
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
 function tooLarge(limit: number): ApiError {
-  return new ApiError('body_too_large', `request body is larger than the limit of ${limit} bytes`, { headers: { Connection: 'close' } });
+  return new ApiError('body_too_large', `request body is larger than the limit of ${limit} bytes`);
 }
 
 /** 415 unless the media type is application/json (parameters such as charset=utf-8 are allowed). */
