@@ -14,6 +14,12 @@ const brokers = z
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
 const postgresUrl = z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' });
+/**
+ * A ClickHouse server's HTTP URL, or `chdb:<folder>` for the embedded engine in this process (for a
+ * single sinks worker, or where no current ClickHouse server is at hand: Debian's is too old for the
+ * facts schema).
+ */
+const clickhouseUrl = z.union([httpUrl, z.string().regex(/^chdb:.+/)], { error: 'must be an http(s) URL or chdb:<folder>' });
 
 const common = {
   METRONIS_LOG_LEVEL: logLevel,
@@ -43,21 +49,21 @@ export const consoleEnvSchema = z.object({
   ...common,
   METRONIS_PORT: port.default(7071),
   DATABASE_URL: postgresUrl,
-  CLICKHOUSE_URL: httpUrl,
+  CLICKHOUSE_URL: clickhouseUrl,
 });
 
 export const workerEnvSchema = z.object({
   ...common,
   ...kafka,
   DATABASE_URL: postgresUrl,
-  CLICKHOUSE_URL: httpUrl,
+  CLICKHOUSE_URL: clickhouseUrl,
 });
 
 export const migrateEnvSchema = z.object({
   ...common,
   ...kafka,
   DATABASE_URL: postgresUrl,
-  CLICKHOUSE_URL: httpUrl,
+  CLICKHOUSE_URL: clickhouseUrl,
   METRONIS_DEV_API_KEY: devEnvSchema.shape.METRONIS_DEV_API_KEY,
 });
 

@@ -42,3 +42,13 @@ describe('env', () => {
     expect(parseEnv(replayEnvSchema, { KAFKA_BROKERS: 'a:1' }).KAFKA_BROKERS).toEqual(['a:1']);
   });
 });
+
+describe('CLICKHOUSE_URL', () => {
+  const base = { KAFKA_BROKERS: 'a:1', SCHEMA_REGISTRY_URL: 'http://r', DATABASE_URL: 'postgres://u@h/d' };
+  it('takes an HTTP URL or chdb:<folder>', async () => {
+    const { workerEnvSchema } = await import('../src/env.js');
+    expect(parseEnv(workerEnvSchema, { ...base, CLICKHOUSE_URL: 'http://127.0.0.1:8123' }).CLICKHOUSE_URL).toBe('http://127.0.0.1:8123');
+    expect(parseEnv(workerEnvSchema, { ...base, CLICKHOUSE_URL: 'chdb:/var/lib/metronis/facts' }).CLICKHOUSE_URL).toBe('chdb:/var/lib/metronis/facts');
+    expect(() => parseEnv(workerEnvSchema, { ...base, CLICKHOUSE_URL: 'clickhouse://x' })).toThrow(/CLICKHOUSE_URL: must be an http\(s\) URL or chdb:<folder>/);
+  });
+});

@@ -1,0 +1,50 @@
+/**
+ * Builds the HTTP apps from opened components. In embedded mode one server answers for both: ingest
+ * routes go to the gateway app, everything else to the console app, each with its own middleware.
+ */
+import { createConsoleApp } from '@metronis/console';
+import { createApiKeyAuthenticator, createGatewayApp } from '@metronis/ingest-gateway';
+import type { RelationalStore } from '@metronis/stores';
+import { TOPICS } from '@metronis/streams';
+import type { Backbone } from './runtime.js';
+import type { Logger } from './logger.js';
+
+export type ReadyChecks = () => Promise<Record<string, boolean>>;
+
+/** Runs each check with a time limit; a check that throws or hangs is `false`. */
+export function readiness(checks: Record<string, () => Promise<unknown>>, timeoutMs = 2_000): ReadyChecks {
+  return async () => {
+    const entries = await Promise.all(
+      Object.entries(checks).map(async ([name, check]) => {
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+        const ok = await Promise.race([check().then(() => true, () => false), timeout]);
+        clearTimeout(timer);
+        return [name, ok] as const;
+      }),
+    );
+    return Object.fromEntries(entries);
+  };
+}
+
+export async function buildGateway(deps: { backbone: Backbone; store: RelationalStore; logger: Logger; ready: ReadyChecks }) {
+  const traces = await deps.backbone.serde.forTopic(TOPICS.traces);
+  const producer = deps.backbone.log.producer();
+  const authenticate = createApiKeyAuthenticator({ store: deps.store });
+  const app = createGatewayApp({ producer, encodeTrace: (trace) => traces.encode(trace), authenticate, ready: deps.ready, logger: deps.logger });
+  return { app, producer, authenticate };
+}
+
+export function buildConsole(deps: { store: RelationalStore; logger: Logger; ready: ReadyChecks; authenticate?: Parameters<typeof createConsoleApp>[0]['authenticate'] }) {
+  const authenticate = deps.authenticate ?? createApiKeyAuthenticator({ store: deps.store });
+  return createConsoleApp({ store: deps.store, authenticate, ready: deps.ready, logger: deps.logger });
+}
+
+/** One fetch handler for both apps: ingest (POST /v1/traces…, /openapi.json) to the gateway, the rest to the console. */
+export function routeEmbedded(gateway: { fetch: (r: Request) => Response | Promise<Response> }, console: { fetch: (r: Request) => Response | Promise<Response> }) {
+  return (request: Request) => {
+    const path = new URL(request.url).pathname;
+    const ingest = (request.method === 'POST' && (path === '/v1/traces' || path === '/v1/traces/batch')) || path === '/openapi.json';
+    return ingest ? gateway.fetch(request) : console.fetch(request);
+  };
+}

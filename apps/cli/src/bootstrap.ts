@@ -1,0 +1,49 @@
+/**
+ * The default organization and the development API key. Embedded mode creates both at start; the
+ * distributed `migrate` creates the organization, and the key when METRONIS_DEV_API_KEY is given.
+ * The key is stored only as its SHA-256 hash; in embedded mode a generated key is kept in the data
+ * folder (mode 0600) so that it stays the same across restarts.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import type { RelationalStore } from '@metronis/stores';
+
+export const DEFAULT_ORG_ID = 'default';
+export const DEV_KEY_ID = 'key_dev';
+
+export function hashApiKey(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+export function generateApiKey(): string {
+  return `mtr_${randomBytes(24).toString('base64url')}`;
+}
+
+/** The dev key: the configured one, else the one kept in `file`, else a new one written there. */
+export async function resolveDevKey(configured: string | undefined, file: string | undefined): Promise<{ key: string; source: 'env' | 'file' | 'generated' }> {
+  if (configured !== undefined) return { key: configured, source: 'env' };
+  if (file === undefined) throw new Error('No development API key: set METRONIS_DEV_API_KEY.');
+  try {
+    const key = (await readFile(file, 'utf8')).trim();
+    if (key.length >= 16) return { key, source: 'file' };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  const key = generateApiKey();
+  await writeFile(file, `${key}\n`, { mode: 0o600 });
+  return { key, source: 'generated' };
+}
+
+/** Creates the default organization and (re)binds the dev key id to this key's hash. */
+export async function bootstrapDefaultOrg(store: Pick<RelationalStore, 'ensureOrganization' | 'putApiKey'>, devKey: string | undefined): Promise<void> {
+  await store.ensureOrganization(DEFAULT_ORG_ID, 'Default organization');
+  if (devKey === undefined) return;
+  await store.putApiKey({
+    id: DEV_KEY_ID,
+    org_id: DEFAULT_ORG_ID,
+    hash: hashApiKey(devKey),
+    prefix: devKey.slice(0, 8),
+    scopes: ['ingest', 'read', 'admin'],
+    expires_at: null,
+  });
+}

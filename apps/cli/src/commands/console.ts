@@ -1,0 +1,20 @@
+/** `metronis console`: the read API on Postgres. */
+import { buildConsole, readiness } from '../apps.js';
+import type { ConsoleEnv } from '../env.js';
+import { listen } from '../http.js';
+import type { Logger } from '../logger.js';
+import { openFactsStore, openRelationalStore } from '../runtime.js';
+import type { Lifecycle } from '../shutdown.js';
+
+export async function consoleCommand(env: ConsoleEnv, logger: Logger, lifecycle: Lifecycle): Promise<{ url: string }> {
+  const store = await openRelationalStore(env.DATABASE_URL);
+  lifecycle.onClose('postgres', () => store.close());
+  const facts = await openFactsStore(env.CLICKHOUSE_URL);
+  lifecycle.onClose('clickhouse', () => facts.close());
+  const ready = readiness({ postgres: () => store.ping(), clickhouse: () => facts.ping() });
+  const app = buildConsole({ store, logger, ready });
+  const server = await listen(app.fetch, { host: env.METRONIS_HOST, port: env.METRONIS_PORT });
+  lifecycle.onClose('http', () => server.close());
+  logger.info({ url: server.url }, 'console listening');
+  return { url: server.url };
+}

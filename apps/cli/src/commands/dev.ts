@@ -1,0 +1,57 @@
+/**
+ * `metronis dev` (what `npm start` runs): all of Metronis in one process on embedded engines — the
+ * durable embedded log, the in-process schema registry, PGlite and chDB — with data in one folder.
+ */
+import { runTopology } from '@metronis/streams';
+import { buildConsole, buildGateway, readiness, routeEmbedded } from '../apps.js';
+import { bootstrapDefaultOrg, resolveDevKey } from '../bootstrap.js';
+import type { DevEnv } from '../env.js';
+import { listen } from '../http.js';
+import type { Logger } from '../logger.js';
+import { embeddedPaths, openEmbeddedBackbone, openEmbeddedStores, prepareBackbone } from '../runtime.js';
+import type { Lifecycle } from '../shutdown.js';
+import { TOPOLOGIES, TOPOLOGY_NAMES } from '../topologies.js';
+
+export async function dev(env: DevEnv, logger: Logger, lifecycle: Lifecycle): Promise<{ url: string; apiKey: string }> {
+  const paths = embeddedPaths(env.METRONIS_DATA_DIR);
+  const backbone = await openEmbeddedBackbone(paths.root);
+  lifecycle.onClose('log', () => backbone.log.close());
+  const { store, facts } = await openEmbeddedStores(paths.root);
+  lifecycle.onClose('postgres', () => store.close());
+  lifecycle.onClose('clickhouse', () => facts.close());
+
+  await store.migrate();
+  await facts.migrate();
+  await prepareBackbone(backbone);
+  const { key: apiKey, source } = await resolveDevKey(env.METRONIS_DEV_API_KEY, paths.devKey);
+  await bootstrapDefaultOrg(store, apiKey);
+
+  for (const name of TOPOLOGY_NAMES) {
+    for (const topology of TOPOLOGIES[name]({ store, facts })) {
+      const handle = runTopology(topology, { log: backbone.log, serde: backbone.serde, logger });
+      lifecycle.onClose(`topology ${topology.name}`, () => handle.stop());
+    }
+  }
+
+  const ready = readiness({ log: () => backbone.log.admin.ping(), registry: () => backbone.registry.ping(), postgres: () => store.ping(), clickhouse: () => facts.ping() });
+  const gateway = await buildGateway({ backbone, store, logger, ready });
+  lifecycle.onClose('producer', () => gateway.producer.close());
+  const consoleApp = buildConsole({ store, logger, ready, authenticate: gateway.authenticate });
+  const server = await listen(routeEmbedded(gateway.app, consoleApp), { host: env.METRONIS_HOST, port: env.METRONIS_PORT });
+  lifecycle.onClose('http', () => server.close());
+
+  logger.info({ url: server.url, data_dir: paths.root, api_key_source: source }, 'Metronis is running (embedded)');
+  process.stdout.write(
+    [
+      '',
+      `  Metronis (embedded) listening on ${server.url}`,
+      `  data:      ${paths.root}`,
+      `  API key:   ${apiKey}${source === 'env' ? '  (from METRONIS_DEV_API_KEY)' : ''}`,
+      `  try:       curl -s -X POST ${server.url}/v1/traces -H 'Authorization: Bearer ${apiKey}' -H 'Content-Type: application/json' \\`,
+      `               -d '{"trace_id":"hello-1","input":"What is 2+2?","output":"4"}'`,
+      `             curl -s ${server.url}/v1/traces/hello-1 -H 'Authorization: Bearer ${apiKey}'`,
+      '',
+    ].join('\n') + '\n',
+  );
+  return { url: server.url, apiKey };
+}

@@ -1,0 +1,21 @@
+/** `metronis gateway`: the HTTP ingest gateway on Kafka, the registry and Postgres (for API keys). */
+import { buildGateway, readiness } from '../apps.js';
+import type { GatewayEnv } from '../env.js';
+import { listen } from '../http.js';
+import type { Logger } from '../logger.js';
+import { openKafkaBackbone, openRelationalStore } from '../runtime.js';
+import type { Lifecycle } from '../shutdown.js';
+
+export async function gateway(env: GatewayEnv, logger: Logger, lifecycle: Lifecycle): Promise<{ url: string }> {
+  const backbone = await openKafkaBackbone({ brokers: env.KAFKA_BROKERS, registryUrl: env.SCHEMA_REGISTRY_URL, clientId: 'metronis-gateway' });
+  lifecycle.onClose('log', () => backbone.log.close());
+  const store = await openRelationalStore(env.DATABASE_URL);
+  lifecycle.onClose('postgres', () => store.close());
+  const ready = readiness({ log: () => backbone.log.admin.ping(), registry: () => backbone.registry.ping(), postgres: () => store.ping() });
+  const { app, producer } = await buildGateway({ backbone, store, logger, ready });
+  lifecycle.onClose('producer', () => producer.close());
+  const server = await listen(app.fetch, { host: env.METRONIS_HOST, port: env.METRONIS_PORT });
+  lifecycle.onClose('http', () => server.close());
+  logger.info({ url: server.url }, 'gateway listening');
+  return { url: server.url };
+}

@@ -1,0 +1,21 @@
+/** `metronis worker --topology <name>`: runs one named topology's consumer groups on Kafka. */
+import { runTopology } from '@metronis/streams';
+import type { WorkerEnv } from '../env.js';
+import type { Logger } from '../logger.js';
+import { openFactsStore, openKafkaBackbone, openRelationalStore } from '../runtime.js';
+import type { Lifecycle } from '../shutdown.js';
+import { TOPOLOGIES, type TopologyName } from '../topologies.js';
+
+export async function worker(name: TopologyName, env: WorkerEnv, logger: Logger, lifecycle: Lifecycle): Promise<void> {
+  const backbone = await openKafkaBackbone({ brokers: env.KAFKA_BROKERS, registryUrl: env.SCHEMA_REGISTRY_URL, clientId: `metronis-worker-${name}` });
+  lifecycle.onClose('log', () => backbone.log.close());
+  const store = await openRelationalStore(env.DATABASE_URL);
+  lifecycle.onClose('postgres', () => store.close());
+  const facts = await openFactsStore(env.CLICKHOUSE_URL);
+  lifecycle.onClose('clickhouse', () => facts.close());
+  for (const topology of TOPOLOGIES[name]({ store, facts })) {
+    const handle = runTopology(topology, { log: backbone.log, serde: backbone.serde, logger });
+    lifecycle.onClose(`topology ${topology.name}`, () => handle.stop());
+    logger.info({ topology: topology.name, group: topology.groupId }, 'topology running');
+  }
+}

@@ -1,0 +1,129 @@
+#!/usr/bin/env node
+/**
+ * `metronis`: the composition root. Each subcommand parses its environment once, opens what it needs
+ * and hands explicit resources to the libraries below.
+ *
+ *   metronis dev                                   all of Metronis in one process, embedded (npm start)
+ *   metronis gateway                               HTTP ingest on Kafka
+ *   metronis worker --topology <name>              one topology's consumer groups
+ *   metronis console                               the read API
+ *   metronis migrate                               Postgres, ClickHouse, topics, schemas, default org
+ *   metronis replay --topology <name> --from <t>   re-run a topology over history
+ */
+import { parseArgs } from 'node:util';
+import { consoleCommand } from './commands/console.js';
+import { dev } from './commands/dev.js';
+import { gateway } from './commands/gateway.js';
+import { migrate } from './commands/migrate.js';
+import { parseFrom, replay } from './commands/replay.js';
+import { worker } from './commands/worker.js';
+import { ConfigError, consoleEnvSchema, devEnvSchema, gatewayEnvSchema, migrateEnvSchema, parseEnv, replayEnvSchema, workerEnvSchema } from './env.js';
+import { createLogger } from './logger.js';
+import { openEmbeddedLog, openKafkaLog } from './runtime.js';
+import { createLifecycle } from './shutdown.js';
+import { describeTopologies, isTopologyName, TOPOLOGY_NAMES } from './topologies.js';
+
+const USAGE = `Usage: metronis <command> [options]
+
+Commands:
+  dev                                      run all of Metronis in one process on embedded engines
+  gateway                                  run the HTTP ingest gateway (Kafka)
+  worker --topology <name>                 run a topology's consumers (${TOPOLOGY_NAMES.join(', ')})
+  console                                  run the read API
+  migrate                                  migrate Postgres and ClickHouse, create topics, register schemas
+  replay --topology <name> --from <time>   move a topology's consumer groups to 'earliest' or a time
+
+Configuration comes from the environment; see the README's configuration table.`;
+
+class UsageError extends Error {}
+
+function topologyOption(value: string | undefined) {
+  if (value === undefined) throw new UsageError('--topology is required');
+  if (!isTopologyName(value)) throw new UsageError(`unknown topology '${value}'; known: ${TOPOLOGY_NAMES.join(', ')}`);
+  return value;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { topology: { type: 'string' }, from: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
+  const command = positionals[0];
+  if (values.help === true || command === undefined || command === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return command === undefined && values.help !== true ? 2 : 0;
+  }
+  const env = process.env;
+
+  switch (command) {
+    case 'dev': {
+      const config = parseEnv(devEnvSchema, env);
+      const logger = createLogger(config.METRONIS_LOG_LEVEL, 'metronis-dev');
+      const lifecycle = createLifecycle(logger);
+      try {
+        await dev(config, logger, lifecycle);
+      } catch (error) {
+        await lifecycle.close();
+        throw error;
+      }
+      await lifecycle.closed;
+      return 0;
+    }
+    case 'gateway':
+    case 'console':
+    case 'worker': {
+      const topology = command === 'worker' ? topologyOption(values.topology) : undefined;
+      const schema = command === 'gateway' ? gatewayEnvSchema : command === 'console' ? consoleEnvSchema : workerEnvSchema;
+      const config = parseEnv(schema, env);
+      const logger = createLogger(config.METRONIS_LOG_LEVEL, `metronis-${command}${topology === undefined ? '' : `-${topology}`}`);
+      const lifecycle = createLifecycle(logger);
+      try {
+        if (command === 'gateway') await gateway(parseEnv(gatewayEnvSchema, env), logger, lifecycle);
+        else if (command === 'console') await consoleCommand(parseEnv(consoleEnvSchema, env), logger, lifecycle);
+        else await worker(topology!, parseEnv(workerEnvSchema, env), logger, lifecycle);
+      } catch (error) {
+        await lifecycle.close();
+        throw error;
+      }
+      await lifecycle.closed;
+      return 0;
+    }
+    case 'migrate': {
+      const config = parseEnv(migrateEnvSchema, env);
+      await migrate(config, createLogger(config.METRONIS_LOG_LEVEL, 'metronis-migrate'));
+      return 0;
+    }
+    case 'replay': {
+      const topology = topologyOption(values.topology);
+      if (values.from === undefined) throw new UsageError("--from is required: 'earliest', an ISO 8601 time or epoch milliseconds");
+      const from = parseFrom(values.from);
+      const config = parseEnv(replayEnvSchema, env);
+      const logger = createLogger(config.METRONIS_LOG_LEVEL, 'metronis-replay');
+      const log =
+        config.KAFKA_BROKERS !== undefined
+          ? await openKafkaLog(config.KAFKA_BROKERS, 'metronis-replay')
+          : await openEmbeddedLog(config.METRONIS_DATA_DIR);
+      try {
+        await replay(log, describeTopologies(topology), from, logger);
+      } finally {
+        await log.close();
+      }
+      return 0;
+    }
+    default:
+      throw new UsageError(`unknown command '${command}'`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof ConfigError || error instanceof UsageError) {
+      process.stderr.write(`metronis: ${error.message}\n${error instanceof UsageError ? `\n${USAGE}\n` : ''}`);
+      process.exit(2);
+    }
+    process.stderr.write(`metronis: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);

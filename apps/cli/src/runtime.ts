@@ -1,0 +1,97 @@
+/**
+ * Opens the pieces a command needs, embedded or distributed. Both paths give the same interfaces, so
+ * everything above this file runs the same code in one process or spread over many.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import {
+  createChdbFactsStore,
+  createClickHouseFactsStore,
+  createPgliteStore,
+  createPostgresStore,
+  type FactsStore,
+  type RelationalStore,
+} from '@metronis/stores';
+import {
+  createConfluentRegistry,
+  createEmbeddedLog,
+  createInProcessRegistry,
+  createKafkaLog,
+  createSerde,
+  DLQ_TOPIC,
+  TOPICS,
+  type Log,
+  type SchemaRegistry,
+  type Serde,
+  type TopicSpec,
+} from '@metronis/streams';
+
+export interface Backbone {
+  log: Log;
+  registry: SchemaRegistry;
+  serde: Serde;
+}
+
+/** Every Metronis topic, with the dead-letter topic. */
+export const ALL_TOPICS: TopicSpec[] = [
+  ...Object.values(TOPICS).map((t) => ({ name: t.name, partitions: t.partitions })),
+  { name: DLQ_TOPIC, partitions: 6 },
+];
+
+/** The folders of one embedded data directory. */
+export function embeddedPaths(dataDir: string) {
+  const root = resolve(dataDir);
+  return {
+    root,
+    log: join(root, 'log'),
+    registry: join(root, 'registry.json'),
+    postgres: join(root, 'postgres'),
+    clickhouse: join(root, 'clickhouse'),
+    devKey: join(root, 'dev-api-key'),
+  };
+}
+
+export async function openEmbeddedLog(dataDir: string): Promise<Log> {
+  const paths = embeddedPaths(dataDir);
+  await mkdir(paths.root, { recursive: true });
+  return createEmbeddedLog({ dir: paths.log });
+}
+
+export function openKafkaLog(brokers: string[], clientId: string): Promise<Log> {
+  return createKafkaLog({ brokers, clientId });
+}
+
+export async function openEmbeddedBackbone(dataDir: string): Promise<Backbone> {
+  const log = await openEmbeddedLog(dataDir);
+  const registry = await createInProcessRegistry({ file: embeddedPaths(dataDir).registry });
+  return { log, registry, serde: createSerde(registry) };
+}
+
+export async function openKafkaBackbone(options: { brokers: string[]; registryUrl: string; clientId: string }): Promise<Backbone> {
+  const log = await openKafkaLog(options.brokers, options.clientId);
+  const registry = createConfluentRegistry({ url: options.registryUrl });
+  return { log, registry, serde: createSerde(registry) };
+}
+
+export async function openEmbeddedStores(dataDir: string): Promise<{ store: RelationalStore; facts: FactsStore }> {
+  const paths = embeddedPaths(dataDir);
+  const store = await createPgliteStore({ dir: paths.postgres });
+  const facts = await createChdbFactsStore({ path: paths.clickhouse });
+  return { store, facts };
+}
+
+export async function openRelationalStore(url: string): Promise<RelationalStore> {
+  return createPostgresStore({ url });
+}
+
+/** A ClickHouse server by HTTP URL, or chDB in this process for `chdb:<folder>`. */
+export async function openFactsStore(url: string): Promise<FactsStore> {
+  if (url.startsWith('chdb:')) return createChdbFactsStore({ path: resolve(url.slice('chdb:'.length)) });
+  return createClickHouseFactsStore({ url });
+}
+
+/** Creates the topics and registers every record schema, so producers and consumers start warm. */
+export async function prepareBackbone(backbone: Backbone): Promise<void> {
+  await backbone.log.admin.createTopics(ALL_TOPICS);
+  for (const topic of Object.values(TOPICS)) await backbone.serde.forTopic(topic);
+}

@@ -1,0 +1,79 @@
+/**
+ * Embedded mode end to end, as a user runs it: `metronis dev` from the build, a trace POSTed with the
+ * dev key, read back with GET; then `kill -9`, a restart on the same data folder, and the trace is
+ * still there. Needs `npm run build`; no services.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, runCli, type Running } from './process.js';
+
+const KEY = 'mtr_test_dev_key_0123456789';
+let dataDir: string;
+let running: Running | undefined;
+
+async function start(): Promise<string> {
+  running = runCli(['dev'], { METRONIS_DATA_DIR: dataDir, METRONIS_PORT: '0', METRONIS_DEV_API_KEY: KEY });
+  const match = await running.waitFor(/listening on (http:\/\/\S+)/);
+  return match[1]!;
+}
+
+function post(url: string, path: string, body: unknown) {
+  return fetch(`${url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+}
+
+async function getTrace(url: string, id: string): Promise<{ trace: Record<string, unknown>; verdict: unknown } | undefined> {
+  const res = await fetch(`${url}/v1/traces/${encodeURIComponent(id)}`, { headers: { authorization: `Bearer ${KEY}` } });
+  if (res.status === 404) return undefined;
+  expect(res.status).toBe(200);
+  return (await res.json()) as { trace: Record<string, unknown>; verdict: unknown };
+}
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'metronis-dev-'));
+});
+
+afterAll(async () => {
+  await running?.kill('SIGKILL');
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+describe('metronis dev (embedded)', () => {
+  it('accepts a trace, serves it back, and keeps it across kill -9', async () => {
+    let url = await start();
+    const trace = { trace_id: 'e2e-1', input: 'What is 2+2?', output: { content: '4', finish_reason: 'stop' }, model: { provider: 'openai', name: 'gpt-4o-mini' }, usage: { input_tokens: 5, output_tokens: 1 } };
+    const res = await post(url, '/v1/traces', trace);
+    expect(res.status).toBe(202);
+    expect(await res.json()).toMatchObject({ trace_id: 'e2e-1' });
+
+    const stored = await eventually(() => getTrace(url, 'e2e-1'), 20_000, 'trace readable');
+    expect(stored.trace).toMatchObject({ trace_id: 'e2e-1', input: 'What is 2+2?', output: { content: '4', finish_reason: 'stop' }, model: { provider: 'openai', name: 'gpt-4o-mini', parameters: null } });
+
+    // Accept more, and kill -9 right after the 202s: whatever was acknowledged must survive.
+    const batch = Array.from({ length: 50 }, (_, i) => ({ trace_id: `e2e-batch-${i}`, input: `q${i}`, output: `a${i}` }));
+    const batchRes = await post(url, '/v1/traces/batch', { traces: batch });
+    expect(batchRes.status).toBe(202);
+    expect(((await batchRes.json()) as { accepted: unknown[] }).accepted).toHaveLength(50);
+    expect(await running!.kill('SIGKILL')).toBe(null);
+
+    url = await start();
+    expect(await getTrace(url, 'e2e-1')).toBeDefined();
+    for (const { trace_id } of batch) await eventually(() => getTrace(url, trace_id), 20_000, `${trace_id} readable after restart`);
+
+    // Resubmitting a trace id leaves one trace, with the latest content.
+    expect((await post(url, '/v1/traces', { ...trace, output: 'four' })).status).toBe(202);
+    await eventually(async () => ((await getTrace(url, 'e2e-1'))?.trace.output as { content?: string } | undefined)?.content === 'four' || undefined, 20_000, 'resubmission applied');
+  });
+
+  it('refuses a request without the key, and another key', async () => {
+    const url = running?.child.exitCode === null ? await running.waitFor(/listening on (http:\/\/\S+)/).then((m) => m[1]!) : await start();
+    expect((await fetch(`${url}/v1/traces/e2e-1`)).status).toBe(401);
+    expect((await fetch(`${url}/v1/traces/e2e-1`, { headers: { authorization: 'Bearer mtr_not_a_key_at_all_123' } })).status).toBe(401);
+  });
+
+  it('stops gracefully on SIGTERM', async () => {
+    if (running?.child.exitCode !== null) await start();
+    expect(await running!.kill('SIGTERM')).toBe(0);
+  });
+});

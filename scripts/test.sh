@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The test command (`npm test`): type check, build, bring the real service stack up on loopback,
+# then unit, contract and integration tests (Kafka, Apicurio, PostgreSQL, ClickHouse, embedded mode).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "type check"
+npx tsc -p tsconfig.json
+
+step "build"
+npm run build
+
+step "service stack"
+bash scripts/stack.sh up
+eval "$(bash scripts/stack.sh env)"
+
+step "unit and contract tests (embedded engines)"
+npx vitest run --project unit
+
+step "integration tests (real services; one file at a time: some stop and start services)"
+npx vitest run --project integration --no-file-parallelism
