@@ -151,6 +151,17 @@ describe('embedded log durability', () => {
     expect((await readAll(log, 'half')).map((r) => r.value!.toString())).toEqual(['record-0', 'record-1', 'record-2']);
   });
 
+  it('keeps records larger than a smaller maxRecordBytes given at reopen, and odd header names', async () => {
+    const dir = await tempDir();
+    let log = await createEmbeddedLog({ dir });
+    await log.producer().send([{ topic: 'big', key: 'k', value: Buffer.alloc(5000, 7), headers: Object.fromEntries([['__proto__', 'kept']]) }]);
+    await log.close();
+    log = await open(dir, { maxRecordBytes: 1000 });
+    const [record] = await readAll(log, 'big');
+    expect(record!.value!.length).toBe(5000);
+    expect(Object.getOwnPropertyDescriptor(record!.headers, '__proto__')?.value).toBe('kept');
+  });
+
   it('refuses to open when a segment that is not the last one is corrupt', async () => {
     const dir = await tempDir();
     const log = await createEmbeddedLog({ dir, segmentBytes: 256 });

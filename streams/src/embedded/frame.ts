@@ -89,13 +89,15 @@ export function decodeFrame(buf: Buffer, pos: number): { record: FrameRecord; si
   at = afterValue;
   const count = buf.readUInt32BE(at);
   at += 4;
-  const headers: Headers = {};
+  const entries: Array<[string, string]> = [];
   for (let i = 0; i < count; i++) {
     const [k, afterName] = readBytes(buf, at);
     const [v, afterHeader] = readBytes(buf, afterName);
-    headers[k!.toString('utf8')] = v!.toString('utf8');
+    entries.push([k!.toString('utf8'), v!.toString('utf8')]);
     at = afterHeader;
   }
+  // fromEntries defines own properties, so a header named "__proto__" stays a header.
+  const headers: Headers = Object.fromEntries(entries);
   return {
     record: { offset, timestamp, key: keyBytes === null ? null : keyBytes.toString('utf8'), value: value === null ? null : Buffer.from(value), headers },
     size: FRAME_HEADER_BYTES + body,

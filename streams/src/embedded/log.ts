@@ -57,6 +57,9 @@ interface Topic {
   partitions: PartitionLog[];
 }
 
+/** Frames claiming more are garbage lengths (a torn tail), whatever maxRecordBytes is now. */
+const MAX_FRAME_BODY_BYTES = 1 << 30;
+
 const silent: EmbeddedLogLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
 function writeFileAtomic(path: string, content: string): void {
@@ -102,7 +105,8 @@ export async function createEmbeddedLog(options: EmbeddedLogOptions): Promise<Lo
     PartitionLog.open({
       dir: join(dir, 'topics', topic, String(partition)),
       segmentBytes,
-      maxBodyBytes: maxRecordBytes + 1024,
+      // Not maxRecordBytes: reopening with a smaller limit must not take old records for garbage.
+      maxBodyBytes: MAX_FRAME_BODY_BYTES,
       retentionMs: spec.retentionMs,
       now: clock,
       onTruncate: (info) => logger.warn({ ...info, topic, partition }, 'embedded log: cut a torn tail left by a crash'),
@@ -112,7 +116,12 @@ export async function createEmbeddedLog(options: EmbeddedLogOptions): Promise<Lo
     for (const name of readdirSync(join(dir, 'topics'))) {
       const meta = join(dir, 'topics', name, 'topic.json');
       if (!existsSync(meta)) continue; // creation interrupted before its commit point: not a topic
-      const spec = JSON.parse(readFileSync(meta, 'utf8')) as TopicSpec;
+      let spec: TopicSpec;
+      try {
+        spec = JSON.parse(readFileSync(meta, 'utf8')) as TopicSpec;
+      } catch (error) {
+        throw new Error(`embedded log: cannot read the topic description ${meta}: ${(error as Error).message}`, { cause: error });
+      }
       const partitions: PartitionLog[] = [];
       topics.set(name, { spec, partitions });
       for (let p = 0; p < spec.partitions; p++) partitions.push(openPartition(name, p, spec));
