@@ -99,6 +99,17 @@ function resolveLimits(limits: GatewayLimits | undefined): Required<GatewayLimit
   return resolved;
 }
 
+/**
+ * A request header. On @hono/node-server it is read from the Node request's parsed headers, which
+ * spares building a web `Headers` object per request; elsewhere from the Request.
+ */
+function headerOf(c: Context<GatewayEnv>, name: string): string | undefined {
+  const incoming = c.env?.incoming;
+  if (incoming === undefined) return c.req.header(name);
+  const value = incoming.headers[name];
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
 /** The API key of a request, or a 401 saying what is wrong with the headers. */
 function credentialsOf(authorization: string | undefined, apiKeyHeader: string | undefined): string {
   let token: string | undefined;
@@ -173,8 +184,8 @@ export function createGatewayApp(deps: GatewayDeps): Hono<GatewayEnv> {
 
   app.use('*', async function requestLog(c, next) {
     const started = performance.now();
-    const incoming = c.req.header('x-request-id');
-    const requestId = incoming !== undefined && SANE_REQUEST_ID.test(incoming) ? incoming : `${requestIdPrefix}-${(++requestCount).toString(36)}`;
+    const sent = headerOf(c, 'x-request-id');
+    const requestId = sent !== undefined && SANE_REQUEST_ID.test(sent) ? sent : `${requestIdPrefix}-${(++requestCount).toString(36)}`;
     c.set('requestId', requestId);
     c.header('X-Request-Id', requestId);
     await next();
@@ -199,7 +210,7 @@ export function createGatewayApp(deps: GatewayDeps): Hono<GatewayEnv> {
   app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`, c.get('requestId')), 404));
 
   const requireIngestKey: MiddlewareHandler<GatewayEnv> = async function requireIngestKey(c, next) {
-    const token = credentialsOf(c.req.header('authorization'), c.req.header('x-api-key'));
+    const token = credentialsOf(headerOf(c, 'authorization'), headerOf(c, 'x-api-key'));
     let principal: Principal | null;
     try {
       principal = await authenticate(token);
@@ -241,8 +252,8 @@ export function createGatewayApp(deps: GatewayDeps): Hono<GatewayEnv> {
   }
 
   async function bodyOf(c: Context<GatewayEnv>, limit: number): Promise<unknown> {
-    assertJsonContentType(c.req.header('content-type'));
-    return readJsonBody(c.req.raw, c.env?.incoming, limit);
+    assertJsonContentType(headerOf(c, 'content-type'));
+    return readJsonBody(c.req.raw, c.env?.incoming, headerOf(c, 'content-length'), limit);
   }
 
   app.post('/v1/traces', requireIngestKey, async function ingestTrace(c) {

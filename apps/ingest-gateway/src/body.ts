@@ -10,7 +10,7 @@
  * closes the connection once the answer is sent.
  *
  * @example
- *   const body = await readJsonBody(c.req.raw, c.env?.incoming, 1 << 20);
+ *   const body = await readJsonBody(c.req.raw, c.env?.incoming, c.req.header('content-length'), 1 << 20);
  */
 import type { IncomingMessage } from 'node:http';
 import { ApiError } from './errors.js';
@@ -23,6 +23,7 @@ function tooLarge(limit: number): ApiError {
 
 /** 415 unless the media type is application/json (parameters such as charset=utf-8 are allowed). */
 export function assertJsonContentType(contentType: string | undefined): void {
+  if (contentType === 'application/json') return;
   if (contentType !== undefined) {
     const semicolon = contentType.indexOf(';');
     const media = (semicolon === -1 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase();
@@ -120,11 +121,15 @@ export function parseJson(text: string): unknown {
 
 /**
  * The parsed JSON body. `incoming` is the Node request when the app runs on @hono/node-server
- * (`c.env.incoming`); pass undefined to read `request.body`.
+ * (`c.env.incoming`); pass undefined to read `request.body`. `contentLength` is the header's value.
  */
-export async function readJsonBody(request: Request, incoming: IncomingMessage | undefined, limit: number): Promise<unknown> {
-  const declared = request.headers.get('content-length');
-  if (declared !== null && Number(declared) > limit) throw tooLarge(limit);
+export async function readJsonBody(
+  request: Request,
+  incoming: IncomingMessage | undefined,
+  contentLength: string | undefined,
+  limit: number,
+): Promise<unknown> {
+  if (contentLength !== undefined && Number(contentLength) > limit) throw tooLarge(limit);
   let bytes: Uint8Array;
   if (incoming !== undefined) bytes = await readIncoming(incoming, limit);
   else if (request.body === null) bytes = new Uint8Array(0);
