@@ -17,7 +17,7 @@ import { z } from 'zod';
 import { defineModule, finding, maxSeverity, type ModuleOutcome } from '../../module.js';
 import { detectInjection } from './injection.js';
 import { CATEGORIES, compileLexicon, type Category, type CompiledLexicon } from './lexicon.js';
-import { normalize } from './normalize.js';
+import { normalize, toOriginal } from './normalize.js';
 import { detectSecrets } from './secrets.js';
 
 export { CATEGORIES, type Category } from './lexicon.js';
@@ -42,7 +42,7 @@ export const safetyConfigSchema = z.object({
 export type SafetyConfig = z.output<typeof safetyConfigSchema>;
 
 const PENALTY: Record<Severity, number> = { none: 0, low: 0.05, medium: 0.35, high: 0.7, critical: 1 };
-const normalizePhrase = (s: string) => normalize(s).text.trim();
+const normalizePhrase = (s: string) => normalize(s).text.trim().replace(/ +/g, ' ');
 const defaultLexicon = compileLexicon({ categories: CATEGORIES, extra_terms: {}, allow: [] }, normalizePhrase);
 const byConfig = new WeakMap<SafetyConfig, CompiledLexicon>();
 const byKey = new Map<string, CompiledLexicon>();
@@ -86,8 +86,7 @@ export const safetyModule = defineModule({
     const harm = (text: string, field: FindingField, severity: Severity) => {
       const n = normalize(text);
       for (const m of lexicon.match(n.text)) {
-        const start = n.origin[m.from] as number;
-        const end = n.originEnd[m.to - 1] as number;
+        const { start, end } = toOriginal(n, m.from, m.to);
         found.push({ f: finding(m.category, `${LABEL[m.category]} in the ${field}: "${clip(text.slice(start, end))}"`, field, start, end, 0.9), s: severity });
       }
       return n;

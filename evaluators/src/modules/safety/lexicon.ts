@@ -9,6 +9,7 @@
  *   const lex = compileLexicon({ extra_terms: { weapons_illegal: ['3d printed receiver'] }, allow: [] });
  *   lex.match(normalize(text).text) // → [{ category, from, to }]
  */
+import { spaced } from './normalize.js';
 
 export const CATEGORIES = ['violence', 'self_harm', 'sexual', 'hate', 'weapons_illegal'] as const;
 export type Category = (typeof CATEGORIES)[number];
@@ -74,6 +75,15 @@ export const LEXICON: Record<Category, string[]> = {
   ],
 };
 
+/** Words one of which every entry of a category contains: when none is in the text, its pattern never runs. */
+const STEMS: Record<Category, string[]> = {
+  violence: ['kill', 'murder', 'stab', 'shoot', 'strangl', 'slaughter', 'behead', 'butcher', 'tortur', 'hurt', 'beat', 'execut', 'chok', 'poison', 'suffocat', 'drown', 'dismember', 'body', 'corpse', 'death', 'massacre', 'attack', 'spree', 'deserve', 'kidnap', 'abduct', 'get away with', 'cover up', 'kick'],
+  self_harm: ['myself', 'life', 'suicide', 'live', 'dead', 'without me', 'die', 'overdose', 'od', 'dose', 'kys', 'yourself', 'oneself', 'anymore', 'any more', 'it all', 'kill'],
+  sexual: ['sex', 'nude', 'naked', 'explicit', 'porn', 'erotic', 'lewd', 'nsfw', 'rape', 'molest', 'assault', 'grope', 'drink', 'graphic', 'hardcore', 'steamy', 'smut', 'groom', 'dick pic'],
+  hate: ['gas', 'exterminat', 'kill', 'wipe', 'eradicat', 'lynch', 'deport', 'burn', 'hang', 'shot', 'steriliz', 'vermin', 'human', 'animals', 'parasite', 'cockroach', 'rats', 'disease', 'plague', 'inferior', 'savage', 'apes', 'monkey', 'hitler', 'heil', 'power', 'pride', 'race war', '1488', 'replacement', 'nigg', 'fag', 'kike', 'wetback', 'towelhead', 'raghead', 'chinaman', 'spics', 'beaner', 'trannies', 'die'],
+  weapons_illegal: ['bomb', 'ied', 'explosive', 'molotov', 'napalm', 'nerve', 'sarin', 'vx', 'ricin', 'anthrax', 'mustard', 'chlorine', 'gun', 'firearm', 'silencer', 'suppressor', 'grenade', 'landmine', 'detonator', 'vest', 'auto', 'burst', 'meth', 'fentanyl', 'heroin', 'cocaine', 'crack', 'lsd', 'mdma', 'ghb', 'dmt', 'ammo', 'pistol', 'rifle', 'weapon', 'dark', 'fullz', 'launder', 'money', 'cash', 'funds', 'proceeds', 'counterfeit', 'hotwire', 'steal', 'smuggl', 'traffic'],
+};
+
 export interface LexiconOptions {
   extra_terms: Partial<Record<Category, string[]>>;
   allow: string[];
@@ -91,48 +101,40 @@ export interface CompiledLexicon {
   match(normalizedText: string): LexiconMatch[];
 }
 
-/** Escapes a plain phrase (already normalized) for use inside a pattern; spaces match one space. */
+/** Escapes a plain phrase (already normalized) for use inside a pattern. */
 export function phrasePattern(normalizedPhrase: string): string {
-  return normalizedPhrase.trim().replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return normalizedPhrase.trim().replace(/ +/g, ' ').replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+const BOUNDED = (source: string) => new RegExp(String.raw`(?<![a-z0-9'])(?:${spaced(source)})(?![a-z0-9])`, 'g');
 
 /**
  * Compiles the lexicon with an org's additions and allow-list. `normalizePhrase` is applied to the
  * config phrases so that "K1ll" in config means the same as "kill".
  */
 export function compileLexicon(options: LexiconOptions, normalizePhrase: (s: string) => string): CompiledLexicon {
-  const sources: string[] = [];
-  const order: Category[] = [];
-  for (const category of options.categories) {
-    const extra = (options.extra_terms[category] ?? []).map((t) => normalizePhrase(t)).filter((t) => t !== '').map(phrasePattern);
-    const all = [...LEXICON[category], ...extra];
-    sources.push(`(${all.map((s) => `(?:${s})`).join('|')})`);
-    order.push(category);
-  }
-  const combined = sources.length === 0 ? null : new RegExp(String.raw`(?<![a-z0-9'])(?:${sources.join('|')})(?![a-z0-9])`, 'g');
+  const compiled = options.categories.map((category) => {
+    const extra = (options.extra_terms[category] ?? []).map((t) => normalizePhrase(t)).filter((t) => t !== '');
+    const patterns = [...LEXICON[category], ...extra.map(phrasePattern)];
+    const stems = [...STEMS[category], ...extra.map((t) => t.split(' ')[0] as string)];
+    return { category, pattern: BOUNDED(patterns.map((p) => `(?:${p})`).join('|')), prefilter: new RegExp(stems.map((t) => spaced(phrasePattern(t))).join('|')) };
+  });
   const allowPhrases = options.allow.map((t) => normalizePhrase(t)).filter((t) => t !== '');
-  const allow = allowPhrases.length === 0 ? null : new RegExp(String.raw`(?<![a-z0-9])(?:${allowPhrases.map(phrasePattern).join('|')})(?![a-z0-9])`, 'g');
-  // Cheap prefilter: most texts contain none of these stems, and then the big pattern never runs.
-  const stems = new Set<string>(['kill', 'murder', 'stab', 'shoot', 'strangl', 'slaughter', 'behead', 'butcher', 'tortur', 'hurt', 'beat', 'execut', 'chok', 'poison', 'suffocat', 'drown', 'dismember', 'body', 'corpse', 'death', 'massacre', 'attack', 'shooting', 'stabbing', 'deserve', 'kidnap', 'abduct', 'myself', 'life', 'suicide', 'live', 'dead', 'without me', 'die', 'overdose', 'dose', 'kys', 'sex', 'nude', 'naked', 'explicit', 'porn', 'erotic', 'lewd', 'nsfw', 'rape', 'molest', 'assault', 'grope', 'drink', 'story', 'scene', 'fanfic', 'roleplay', 'role play', 'content', 'description', 'groom', 'exterminat', 'gas', 'wipe', 'eradicat', 'lynch', 'deport', 'burn', 'hang', 'vermin', 'human', 'animals', 'parasite', 'cockroach', 'rats', 'disease', 'plague', 'inferior', 'savage', 'apes', 'monkey', 'hitler', 'heil', 'power', 'pride', 'race war', '1488', 'replacement', 'nigg', 'fag', 'kike', 'wetback', 'towelhead', 'raghead', 'chinaman', 'spics', 'beaner', 'trannies', 'bomb', 'ied', 'explosive', 'molotov', 'napalm', 'nerve', 'sarin', 'vx', 'ricin', 'anthrax', 'mustard', 'chlorine', 'gun', 'firearm', 'silencer', 'suppressor', 'grenade', 'landmine', 'detonator', 'vest', 'auto', 'burst', 'meth', 'fentanyl', 'heroin', 'cocaine', 'lsd', 'mdma', 'ghb', 'dmt', 'ammo', 'dark', 'launder', 'money', 'cash', 'funds', 'proceeds', 'counterfeit', 'hotwire', 'steal', 'smuggl', 'traffic']);
-  for (const list of Object.values(options.extra_terms)) for (const t of list ?? []) stems.add(normalizePhrase(t));
-  const prefilter = new RegExp([...stems].filter((s) => s !== '').map(phrasePattern).join('|'));
+  const allow = allowPhrases.length === 0 ? null : BOUNDED(allowPhrases.map(phrasePattern).join('|'));
 
   return {
     match(text: string): LexiconMatch[] {
-      if (combined === null || !prefilter.test(text)) return [];
       const matches: LexiconMatch[] = [];
-      combined.lastIndex = 0;
-      for (let m = combined.exec(text); m !== null; m = combined.exec(text)) {
-        let group = 0;
-        for (let g = 1; g <= order.length; g++) {
-          if (m[g] !== undefined) {
-            group = g;
-            break;
+      for (const { category, pattern, prefilter } of compiled) {
+        if (!prefilter.test(text)) continue;
+        pattern.lastIndex = 0;
+        for (let m = pattern.exec(text); m !== null; m = pattern.exec(text)) {
+          if (m[0].length === 0) {
+            pattern.lastIndex++;
+            continue;
           }
+          matches.push({ category, from: m.index, to: m.index + m[0].length });
         }
-        if (group === 0) continue;
-        matches.push({ category: order[group - 1] as Category, from: m.index, to: m.index + m[0].length });
-        if (m[0].length === 0) combined.lastIndex++;
       }
       if (allow === null || matches.length === 0) return matches;
       const allowed: Array<[number, number]> = [];

@@ -1,0 +1,190 @@
+/**
+ * PII detection: find emails, phone numbers, payment cards, IBANs, US SSNs and IP addresses in a
+ * text, each validated beyond its shape (number plan, Luhn, mod 97, SSA ranges, strict octets) so that
+ * order ids, dates, timestamps, version numbers and product codes do not fire. Context words nearby
+ * ("card", "SSN", "call me") raise confidence; id-like words nearby ("order", "invoice", "SKU", "version")
+ * veto digit look-alikes. Overlaps keep the more specific kind (a card number is not also a phone).
+ *
+ * @example
+ *   detectPii('Mail me at ada@lovelace.dev or call (415) 555-2671.', { defaultRegion: 'US' })
+ *   // → [{ kind: 'email', start: 11, end: 27, key: 'ada@lovelace.dev', confidence: 0.95 },
+ *   //    { kind: 'phone', start: 36, end: 50, key: '+14155552671', confidence: 0.95 }]
+ */
+import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
+import { cardBrand, EXAMPLE_SSNS, ibanValid, ipv4Scope, ipv6Scope, luhn, ssnValid, TEST_CARDS } from './validators.js';
+
+export const PII_KINDS = ['email', 'phone', 'credit_card', 'iban', 'us_ssn', 'ip_address'] as const;
+export type PiiKind = (typeof PII_KINDS)[number];
+
+export interface PiiEntity {
+  kind: PiiKind;
+  start: number;
+  end: number;
+  /** Canonical value (lower-cased email, E.164 phone, digits of a card...): equal keys are the same datum. */
+  key: string;
+  confidence: number;
+}
+
+export interface DetectOptions {
+  /** Kinds to look for (default all). */
+  kinds?: readonly PiiKind[];
+  /** Region for phone numbers written without a country code (ISO 3166 alpha-2, default 'US'). */
+  defaultRegion?: string;
+  /** Report private, loopback and link-local IPs too (default false: they identify no one). */
+  includePrivateIps?: boolean;
+  /** Skip published test card numbers such as 4242 4242 4242 4242 (default true). */
+  ignoreTestCards?: boolean;
+  /** Canonical values never reported (e.g. the company's own support address). */
+  allowValues?: readonly string[];
+  /** Email domains never reported. */
+  allowEmailDomains?: readonly string[];
+}
+
+const EMAIL = /(?<![A-Za-z0-9._%+-])[A-Za-z0-9](?:[A-Za-z0-9._%+-]{0,62}[A-Za-z0-9_%+-])?@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![A-Za-z0-9-]|\.[A-Za-z0-9])/g;
+const FILE_TLD = /\.(?:png|jpe?g|gif|svg|webp|bmp|ico|js|mjs|ts|css|py|rb|go|rs|java|json|ya?ml|md|txt|html?|zip|tgz|lock)$/i;
+const RESERVED_DOMAIN = /(?:^|\.)(?:example\.(?:com|org|net)|[a-z0-9-]+\.(?:example|test|invalid|localhost|local))$/i;
+
+const PHONE = /(?<![\w/#.+$€£-])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d{1,15}(?:[\s.-]\d{1,8}){0,5}(?:\s?(?:x|ext\.?)\s?\d{1,5})?(?![\w%$€£]|[.,:/-]\d)/g;
+const CARD = /(?<![\d.,-])\d(?:[ -]?\d){12,18}(?![\d]|[.,-]\d)/g;
+const IBAN = /\b[A-Z]{2}\d{2}(?:(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,3})?|[A-Z0-9]{11,30})\b/g;
+const SSN = /(?<![\d-])(\d{3})([- ]?)(\d{2})\2(\d{4})(?![\d]|-\d)/g;
+const IPV4 = /(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?!\d|\.\d)/g;
+const IPV6 = /(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?:(?<=:)\d{1,3}(?:\.\d{1,3}){3})?(?![\w:])/g;
+
+const DATE_LIKE = /^(?:\d{4}[-./ ]\d{1,2}[-./ ]\d{1,2}|\d{1,2}[-./ ]\d{1,2}[-./ ]\d{2,4})$/;
+const ID_CONTEXT = /(?:\b(?:order|invoice|receipt|ticket|case|ref|reference|tracking|shipment|sku|part|model|serial|product|item|isbn|issn|doi|version|ver|v|build|release|id|account|acct|transaction|txn|confirmation|booking|policy|claim|patent|lot|batch|zip|postal|pin|otp)|#)\.?\s*(?:no\.?|number|#|id)?\s*[:#=]?\s*$/i;
+const PHONE_CONTEXT = /(?:call|phone|tel|telephone|mobile|cell|cellphone|whatsapp|text me|txt|sms|reach (?:me|us|him|her)|fax|contact|dial|ring|hotline|number is)/i;
+const CARD_CONTEXT = /(?:card|visa|mastercard|master card|amex|american express|discover|credit|debit|cc|pan|payment|pay with|charged?)/i;
+const SSN_CONTEXT = /(?:ssn|social security|soc\.? sec|ss#|ss no|taxpayer|tin\b|itin)/i;
+const IP_VERSION_CONTEXT = /(?:version|ver\.?|v|build|release|firmware|sdk|node|python|chrome|rev)\s*$/i;
+
+function before(text: string, at: number, span = 32): string {
+  return text.slice(Math.max(0, at - span), at);
+}
+function near(text: string, start: number, end: number, re: RegExp, span = 48): boolean {
+  return re.test(text.slice(Math.max(0, start - span), Math.min(text.length, end + 16)));
+}
+
+export function detectPii(text: string, options: DetectOptions = {}): PiiEntity[] {
+  const kinds = options.kinds ?? PII_KINDS;
+  const region = (options.defaultRegion ?? 'US').toUpperCase() as CountryCode;
+  const found: PiiEntity[] = [];
+  const hasDigits = /\d/.test(text);
+
+  if (kinds.includes('credit_card') && hasDigits) cards(text, options, found);
+  if (kinds.includes('iban') && hasDigits) ibans(text, found);
+  if (kinds.includes('us_ssn') && hasDigits) ssns(text, found);
+  if (kinds.includes('email') && text.includes('@')) emails(text, options, found);
+  if (kinds.includes('ip_address') && hasDigits) ips(text, options, found);
+  if (kinds.includes('phone') && hasDigits) phones(text, region, found);
+
+  const allow = options.allowValues;
+  const kept: PiiEntity[] = [];
+  // `found` is in priority order (more specific kinds first): drop later overlapping entities.
+  for (const e of found) {
+    if (allow !== undefined && allow.length > 0 && allow.some((v) => v.toLowerCase() === e.key.toLowerCase())) continue;
+    if (kept.some((k) => e.start < k.end && k.start < e.end)) continue;
+    kept.push(e);
+  }
+  return kept.sort((a, b) => a.start - b.start);
+}
+
+function cards(text: string, options: DetectOptions, out: PiiEntity[]): void {
+  CARD.lastIndex = 0;
+  for (let m = CARD.exec(text); m !== null; m = CARD.exec(text)) {
+    const raw = m[0];
+    const digits = raw.replace(/[ -]/g, '');
+    if (digits.length < 13 || digits.length > 19) continue;
+    // Separators, when present, must be one kind in card groupings (4-4-4-4, 4-6-5, 4-6-4).
+    if (digits.length !== raw.length) {
+      const groups = raw.split(/[ -]/).map((g) => g.length).join('-');
+      if ((raw.includes(' ') && raw.includes('-')) || !/^(?:4-4-4-4(?:-[1-3])?|4-6-5|4-6-4|4-4-4-1|4-4-4-4-4)$/.test(groups)) continue;
+    }
+    if (!luhn(digits) || cardBrand(digits) === null) continue;
+    if ((options.ignoreTestCards ?? true) && TEST_CARDS.has(digits)) continue;
+    const context = near(text, m.index, m.index + raw.length, CARD_CONTEXT);
+    if (!context && ID_CONTEXT.test(before(text, m.index))) continue;
+    out.push({ kind: 'credit_card', start: m.index, end: m.index + raw.length, key: digits, confidence: context ? 0.99 : 0.85 });
+  }
+}
+
+function ibans(text: string, out: PiiEntity[]): void {
+  IBAN.lastIndex = 0;
+  for (let m = IBAN.exec(text); m !== null; m = IBAN.exec(text)) {
+    let raw = m[0];
+    // A spaced IBAN may have swallowed a following upper-case word: back off group by group.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const compact = raw.replace(/ /g, '');
+      if (ibanValid(compact)) {
+        out.push({ kind: 'iban', start: m.index, end: m.index + raw.length, key: compact, confidence: 0.97 });
+        break;
+      }
+      const cut = raw.lastIndexOf(' ');
+      if (cut < 0) break;
+      raw = raw.slice(0, cut);
+    }
+  }
+}
+
+function ssns(text: string, out: PiiEntity[]): void {
+  SSN.lastIndex = 0;
+  for (let m = SSN.exec(text); m !== null; m = SSN.exec(text)) {
+    const [raw, area, sep, group, serial] = m as unknown as [string, string, string, string, string];
+    if (!ssnValid(area, group, serial) || EXAMPLE_SSNS.has(area + group + serial)) continue;
+    const context = near(text, m.index, m.index + raw.length, SSN_CONTEXT);
+    // Only the dashed form stands on its own; spaced or bare nine digits need an SSN word nearby.
+    if (sep !== '-' && !context) continue;
+    if (!context && ID_CONTEXT.test(before(text, m.index))) continue;
+    out.push({ kind: 'us_ssn', start: m.index, end: m.index + raw.length, key: area + group + serial, confidence: context ? 0.97 : 0.8 });
+  }
+}
+
+function emails(text: string, options: DetectOptions, out: PiiEntity[]): void {
+  EMAIL.lastIndex = 0;
+  for (let m = EMAIL.exec(text); m !== null; m = EMAIL.exec(text)) {
+    const value = m[0];
+    const domain = value.slice(value.indexOf('@') + 1).toLowerCase();
+    if (FILE_TLD.test(value) || RESERVED_DOMAIN.test(domain)) continue;
+    if (options.allowEmailDomains?.some((d) => domain === d.toLowerCase() || domain.endsWith(`.${d.toLowerCase()}`))) continue;
+    if (value.includes('..')) continue;
+    out.push({ kind: 'email', start: m.index, end: m.index + value.length, key: value.toLowerCase(), confidence: 0.95 });
+  }
+}
+
+function ips(text: string, options: DetectOptions, out: PiiEntity[]): void {
+  const accept = (scope: string | null) => scope === 'public' || (scope === 'private' && options.includePrivateIps === true);
+  if (text.includes('.')) {
+    IPV4.lastIndex = 0;
+    for (let m = IPV4.exec(text); m !== null; m = IPV4.exec(text)) {
+      if (!accept(ipv4Scope(m[0])) || IP_VERSION_CONTEXT.test(before(text, m.index, 16))) continue;
+      out.push({ kind: 'ip_address', start: m.index, end: m.index + m[0].length, key: m[0], confidence: 0.9 });
+    }
+  }
+  if (text.includes(':')) {
+    IPV6.lastIndex = 0;
+    for (let m = IPV6.exec(text); m !== null; m = IPV6.exec(text)) {
+      if (m[0].length < 6 || !accept(ipv6Scope(m[0]))) continue;
+      out.push({ kind: 'ip_address', start: m.index, end: m.index + m[0].length, key: m[0].toLowerCase(), confidence: 0.9 });
+    }
+  }
+}
+
+function phones(text: string, region: CountryCode, out: PiiEntity[]): void {
+  PHONE.lastIndex = 0;
+  for (let m = PHONE.exec(text); m !== null; m = PHONE.exec(text)) {
+    const raw = m[0];
+    let digits = 0;
+    for (let i = 0; i < raw.length; i++) if (raw.charCodeAt(i) >= 48 && raw.charCodeAt(i) <= 57) digits++;
+    if (digits < 7 || digits > 15) continue;
+    if (DATE_LIKE.test(raw) || /^\d{1,3}(?:\.\d{1,3}){2,}$/.test(raw)) continue; // dates, versions
+    const context = near(text, m.index, m.index + raw.length, PHONE_CONTEXT);
+    const international = raw.startsWith('+');
+    const formatted = international || /[\s().-]/.test(raw);
+    // Bare digit runs are ids far more often than phone numbers: only with a phone word nearby.
+    if (!formatted && !context) continue;
+    if (!context && ID_CONTEXT.test(before(text, m.index))) continue;
+    const phone = parsePhoneNumberFromString(raw, international ? undefined : region);
+    if (phone === undefined || !phone.isValid()) continue;
+    out.push({ kind: 'phone', start: m.index, end: m.index + raw.length, key: phone.number, confidence: context ? 0.95 : 0.8 });
+  }
+}
