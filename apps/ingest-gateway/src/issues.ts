@@ -6,7 +6,8 @@
  * problems at their own paths.
  *
  * @example
- *   toIssues(publicTraceSchema.safeParse(body).error!.issues, body, ['traces', 3])
+ *   // body = { traces: [..., ..., ..., { input: 'q' }] }
+ *   toIssues(publicTraceSchema.safeParse(body.traces[3]).error!.issues, body, ['traces', 3])
  *   // [{ path: '$.traces[3].output', message: 'required: a string or an object' }]
  */
 import type { z } from 'zod';
@@ -94,7 +95,10 @@ function collect(issue: ZodIssue, base: readonly Segment[], root: unknown, out: 
   }
 }
 
-/** The issues of one failed parse of `root`, with paths prefixed by `base` (e.g. `['traces', 3]`). */
+/**
+ * The issues of one failed parse of the value at `base` inside `root` (the whole JSON body, where
+ * values are looked up to say what was received), with paths prefixed by `base`.
+ */
 export function toIssues(issues: readonly ZodIssue[], root: unknown, base: readonly Segment[] = []): Issue[] {
   const out: Issue[] = [];
   for (const issue of issues) collect(issue, base, root, out);
