@@ -16,6 +16,7 @@ import {
   DLQ_TOPIC,
   frame,
   backoffDelay,
+  IncompatibleSchemaError,
   InfrastructureError,
   RegistryUnavailableError,
   LogUnavailableError,
@@ -313,6 +314,20 @@ describe('runner: failures outside records', () => {
     expect(await committedTotal('tier1-test')).toBe(0n);
     // The group was left: another member can take over.
     await expect(log.admin.resetOffsets('tier1-test', INPUT.name, 'earliest')).resolves.toBeDefined();
+  });
+});
+
+describe('runner: configuration errors fail the runner', () => {
+  it('an output topic whose schema the registry refuses fails the runner instead of filling the DLQ', async () => {
+    const registry = createInProcessRegistry();
+    await registry.register(`${OUTPUT.name}-value`, { type: 'record', name: 'TierResult', namespace: 'io.metronis.v1', fields: [{ name: 'x', type: 'int' }] });
+    serde = createSerde(registry);
+    await produceTraces([makeTrace()]);
+    const undeclared: TransformTopology<'Trace'> = { ...transform((t) => [{ topic: OUTPUT, value: tierResultOf(t) }]), outputs: undefined };
+    const runner = runTopology(undeclared, { log, serde, logger, retry: FAST_RETRY, consumer: { maxWaitMs: 20 } });
+    await expect(runner.done).rejects.toBeInstanceOf(IncompatibleSchemaError);
+    expect(runner.stats().dlq).toBe(0);
+    expect(await committedTotal('tier1-test')).toBe(0n);
   });
 });
 

@@ -10,7 +10,9 @@
  * - Infrastructure failures (`isRetriable`) are retried with capped exponential backoff and jitter,
  *   never skipping a record; `stop()` interrupts the wait and leaves the work in flight uncommitted.
  * - A record that cannot be decoded, or that `process` rejects non-retriably, goes to `DLQ_TOPIC`
- *   with `DLQ_HEADERS`, and the partition moves on.
+ *   with `DLQ_HEADERS`, and the partition moves on. Errors that are not about the record (the
+ *   registry refusing a schema, a failing DLQ or commit) fail the runner: `done` rejects, nothing
+ *   more is committed.
  *
  * @example
  *   const runner = runTopology(tier1, { log, serde, logger });
@@ -20,6 +22,7 @@
 import type { SchemaName } from '@metronis/schemas';
 import { isRetriable } from '../errors.js';
 import type { LogConsumer, LogProducer, LogRecord, OutgoingRecord, TopicPartitionOffset } from '../log.js';
+import { SchemaRegistryError } from '../registry/index.js';
 import type { TopicSerde } from '../serde/index.js';
 import type { TopicDef } from '../topics.js';
 import { dlqRecord, errorMessage, errorName } from './dlq.js';
@@ -70,6 +73,30 @@ class Offsets {
 
 const STOPPED = Symbol('stopped');
 
+/** `promise`, or STOPPED as soon as `signal` aborts (the listener is removed either way: no leak per fetch). */
+function unlessStopped<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | typeof STOPPED> {
+  if (signal.aborted) return Promise.resolve(STOPPED);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => resolve(STOPPED);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/** Errors that say nothing about the record (the code or its configuration is wrong): the runner fails instead of DLQ'ing. */
+function isFatal(error: unknown): boolean {
+  return error instanceof StoppedError || error instanceof SchemaRegistryError;
+}
+
 export function runTopology<N extends SchemaName>(topology: Topology<N>, deps: RunnerDeps): RunnerHandle {
   validate(topology as Topology);
   const { log, serde, logger } = deps;
@@ -78,7 +105,6 @@ export function runTopology<N extends SchemaName>(topology: Topology<N>, deps: R
   const stage = topology.name;
   const controller = new AbortController();
   const signal = controller.signal;
-  const stopped = new Promise<typeof STOPPED>((resolve) => signal.addEventListener('abort', () => resolve(STOPPED), { once: true }));
   const stats: RunnerStats = { processed: 0, dlq: 0, retries: 0, batches: 0, lastCommitAt: null };
   const context = { topology: stage, group: topology.groupId, topic: topology.input.name };
 
@@ -141,7 +167,7 @@ export function runTopology<N extends SchemaName>(topology: Topology<N>, deps: R
             out.push(...produced);
             processed++;
           } catch (error) {
-            if (error instanceof StoppedError) throw error;
+            if (isFatal(error)) throw error;
             out.push(toDlq(record, error));
             dlq++;
           }
@@ -201,7 +227,7 @@ export function runTopology<N extends SchemaName>(topology: Topology<N>, deps: R
             const value = await retrying('decode', () => input.decode(record.value));
             buffer.push({ item: { value, meta: metaOf(record) }, record });
           } catch (error) {
-            if (error instanceof StoppedError) throw error;
+            if (isFatal(error)) throw error;
             dlqRecords.push(toDlq(record, error));
           }
           offsets.add(record);
@@ -228,7 +254,7 @@ export function runTopology<N extends SchemaName>(topology: Topology<N>, deps: R
       const iterator = consumer.batches()[Symbol.asyncIterator]();
       for (;;) {
         const pending = iterator.next();
-        const next = await Promise.race([pending, stopped]);
+        const next = await unlessStopped(pending, signal);
         if (next === STOPPED) {
           // Nothing is in flight between fetches: whatever this fetch returns stays uncommitted.
           pending.catch(() => undefined);
