@@ -82,7 +82,10 @@ export const consistencyModule = defineModule({
       const reference = trace.reference;
       const flipped = flippedVerdict(text, reference);
       const similarity = referenceSimilarity(text, reference, config.reference_min_similarity);
-      if (flipped) {
+      const sameVerdict = flipped === null && /^\s*(?:yes|no)\s*[.!]?\s*$/i.test(reference);
+      if (sameVerdict) {
+        // a bare yes/no reference: agreement is the answer's opening word; anything else is not judged
+      } else if (flipped) {
         findings.push(finding('reference_mismatch', `the answer says "${flipped}" where the reference says "${reference.trim()}"`, 'output', 0, flipped.length, 0.9));
       } else if (similarity < config.reference_min_similarity) {
         findings.push(finding('reference_mismatch', `the answer is unlike the reference (similarity ${similarity.toFixed(2)} < ${config.reference_min_similarity})`, 'output', 0, text.length, 1 - similarity));

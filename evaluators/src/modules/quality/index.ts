@@ -65,9 +65,11 @@ export const qualityModule = defineModule({
     const prose = maskCode(text);
     const ws = words(prose);
     const chars = text.replace(/\s+/g, '').length;
+    // code counts towards length: count words of the raw text only when the prose alone is short
+    const wordCount = ws.length >= config.min_words ? ws.length : words(text).length;
 
-    if (chars < config.min_chars || ws.length < config.min_words) {
-      findings.push(finding('too_short', `the answer has ${ws.length} words and ${chars} characters (minimum ${config.min_words} words, ${config.min_chars} characters)`, 'output', 0, text.length, 1));
+    if (chars < config.min_chars || wordCount < config.min_words) {
+      findings.push(finding('too_short', `the answer has ${wordCount} words and ${chars} characters (minimum ${config.min_words} words, ${config.min_chars} characters)`, 'output', 0, text.length, 1));
     }
     if (text.length > config.max_chars || ws.length > config.max_words) {
       findings.push(finding('too_long', `the answer has ${ws.length} words and ${text.length} characters (maximum ${config.max_words} words, ${config.max_chars} characters)`, 'output', 0, text.length, 1));

@@ -20,7 +20,7 @@ export interface Detection {
 
 /** Latin and Cyrillic languages told apart by their function words. */
 const FUNCTION_WORDS: Record<string, string> = {
-  en: 'the and is are was were of to in that it for with as on this be have has not you your what which will would can from by they there',
+  en: 'the and is are was were of to in that it for with as on this be have has not you your what which will would can from by they there i do does how when why if my should an or but about get use',
   es: 'el la los las de del que y en es un una por con para no se su al lo como más pero sus le ya muy también fue está son hay esto donde cuando',
   fr: 'le la les de des du et est un une que qui dans pour pas sur au aux ce cette il elle ne sont avec vous nous mais ou par plus être été',
   de: 'der die das und ist ein eine nicht zu den dem des mit von auf für im sich auch es sind wird wir ich sie aber oder wie bei nach kann',

@@ -30,6 +30,28 @@ export function loadSpeller(): Speller {
   return speller;
 }
 
+/**
+ * Hunspell lists stems with their common affixes, but not every derivation of technical prose
+ * ("interdependencies", "deployable", "microservices"): accept a word whose stem, with a common
+ * prefix or suffix taken off, is a dictionary word of at least four letters.
+ */
+const SUFFIXES: [RegExp, string][] = [
+  [/ies$/, 'y'], [/ies$/, 'ie'], [/es$/, ''], [/s$/, ''], [/able$/, ''], [/able$/, 'e'], [/ability$/, ''], [/ly$/, ''],
+  [/izes$/, 'ize'], [/ized$/, 'ize'], [/izing$/, 'ize'], [/ness$/, ''], [/ment$/, ''], [/ed$/, ''], [/ing$/, ''],
+];
+const PREFIX = /^(?:micro|macro|inter|intra|multi|non|pre|re|sub|super|un|over|under|auto|co|de|hyper|meta|mis|post)(?=[a-z]{4})/;
+function derived(spell: Speller, word: string, depth = 0): boolean {
+  if (depth > 1) return false;
+  const unprefixed = word.replace(PREFIX, '');
+  if (unprefixed !== word && (spell.correct(unprefixed) || derived(spell, unprefixed, depth + 1))) return true;
+  for (const [suffix, replacement] of SUFFIXES) {
+    if (!suffix.test(word)) continue;
+    const stem = word.replace(suffix, replacement);
+    if (stem.length >= 4 && (spell.correct(stem) || derived(spell, stem, depth + 1))) return true;
+  }
+  return false;
+}
+
 /** Words of software and LLM answers that general dictionaries lack. */
 const TECH_WORDS = new Set(
   ('api apis async backend backends boolean booleans cli config configs cron dataset datasets dedupe deserialize dev devops dns ' +
@@ -37,7 +59,7 @@ const TECH_WORDS = new Set(
     'login logins middleware namespace namespaces npm oauth onboarding params postgres pre repo repos runtime runtimes sdk sdks ' +
     'serverless signup sql ssh stdout stderr subfolder subnet subnets timestamp timestamps todo toolchain tooltip typescript ' +
     'ui uuid url urls username usernames webhook webhooks workflow workflows yaml llm llms chatbot chatbots gpu gpus cpu cpus ' +
-    'app apps blog blogs inbox livestream smartphone website websites wifi online offline')
+    'app apps blog blogs inbox livestream smartphone website websites wifi online offline observability microservice microservices')
     .split(' '),
 );
 
@@ -49,7 +71,7 @@ const MAX_REMEMBERED = 50_000;
 function isWord(spell: Speller, word: string): boolean {
   let ok = known.get(word);
   if (ok === undefined) {
-    ok = spell.correct(word);
+    ok = spell.correct(word) || derived(spell, word);
     if (known.size >= MAX_REMEMBERED) known.clear();
     known.set(word, ok);
   }
