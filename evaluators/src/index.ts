@@ -1,1 +1,37 @@
+/**
+ * @metronis/evaluators: the evaluation module contract, the five Tier 1 modules, their typed
+ * registry with the runner (`runModules`), and the per-organization policy.
+ */
 export * from './module.js';
+export { MODULE_NAMES, MODULES, isModuleName, runModule, runModules, warmUp, applyPolicy, DEFAULT_SEVERITY_OVERRIDES, type ModuleName, type RunOptions } from './registry.js';
+export {
+  policySchema,
+  DEFAULT_POLICY,
+  parsePolicy,
+  PolicyError,
+  aggregateTier,
+  escalationTarget,
+  type Policy,
+  type PolicyInput,
+  type SeverityRule,
+  type TierAggregate,
+} from './policy.js';
+export { formatModule, formatConfigSchema, type FormatConfig } from './modules/format/index.js';
+export { safetyModule, safetyConfigSchema, type SafetyConfig } from './modules/safety/index.js';
+export {
+  piiModule,
+  piiConfigSchema,
+  detectPii,
+  maskPii,
+  maskTrace,
+  createMaskState,
+  PII_KINDS,
+  type PiiConfig,
+  type PiiKind,
+  type PiiEntity,
+  type MaskResult,
+  type MaskOptions,
+} from './modules/pii/index.js';
+export { consistencyModule, consistencyConfigSchema, CONSISTENCY_KINDS, type ConsistencyConfig } from './modules/consistency/index.js';
+export { qualityModule, qualityConfigSchema, QUALITY_KINDS, type QualityConfig } from './modules/quality/index.js';
+export { detectLanguage, type Detection } from './modules/quality/language.js';

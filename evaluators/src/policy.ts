@@ -1,0 +1,127 @@
+/**
+ * The per-organization evaluation policy: which modules run and with what configuration (each
+ * module's own `configSchema`), how findings are graded (severity overrides per finding kind; by
+ * default a `secret` or a `credit_card` in the output is `critical`), when a module fails, whether PII
+ * is masked before storage, and when a trace escalates to tier 2 or 3. Parsed once, where the policy
+ * enters (API, config file, cache), with errors that name the path of each bad value.
+ *
+ * @example
+ *   const policy = parsePolicy('{"modules":{"quality":{"config":{"allowed_languages":["en"]}}}}');
+ *   const results = runModules(trace, policy); // graded by the policy (registry.ts)
+ *   aggregateTier(results, policy);            // { passed, severity, score }
+ */
+import { SEVERITIES, type ModuleResult, type Severity } from '@metronis/schemas';
+import { z } from 'zod';
+import { maxSeverity } from './module.js';
+import { MODULE_NAMES, MODULES, type ModuleName } from './registry.js';
+
+// Grading a module result by the policy happens in the runner (registry.ts); re-exported here.
+export { applyPolicy, DEFAULT_SEVERITY_OVERRIDES } from './registry.js';
+
+const severity = z.enum(SEVERITIES as [Severity, ...Severity[]]);
+type Modules = typeof MODULES;
+
+function moduleEntry<C extends z.ZodType>(configSchema: C) {
+  return z.strictObject({
+    enabled: z.boolean().default(true),
+    config: configSchema.prefault({} as z.input<C>),
+    weight: z.number().min(0).default(1).describe('Weight of the module score in the tier score; 0 leaves it out.'),
+    budget_us: z.number().int().positive().default(2_000).describe('Time budget; a slower run is labelled module_error/over_budget.'),
+  });
+}
+type ModuleEntrySchema<C extends z.ZodType> = ReturnType<typeof moduleEntry<C>>;
+type ModulesShape = { [K in ModuleName]: z.ZodPrefault<ModuleEntrySchema<Modules[K]['configSchema']>> };
+
+const modulesShape = Object.fromEntries(
+  MODULE_NAMES.map((name) => [name, moduleEntry(MODULES[name].configSchema).prefault({})]),
+) as unknown as ModulesShape;
+
+const severityRule = z.strictObject({
+  kind: z.string().min(1).describe('Finding kind, e.g. secret, ungrounded.'),
+  module: z.enum(MODULE_NAMES).optional(),
+  field: z.enum(['input', 'output', 'context']).optional(),
+  severity,
+});
+export type SeverityRule = z.output<typeof severityRule>;
+
+const escalationRule = z.strictObject({
+  enabled: z.boolean().default(false),
+  band: z
+    .strictObject({ min_score: z.number().min(0).max(1).default(0.3), max_score: z.number().min(0).max(1).default(0.8) })
+    .refine((b) => b.min_score <= b.max_score, { message: 'min_score must not exceed max_score', path: ['min_score'] })
+    .prefault({})
+    .describe('Escalate when the earlier tier’s score falls inside [min_score, max_score]: the uncertain band.'),
+});
+
+export const policySchema = z.strictObject({
+  version: z.literal(1).default(1),
+  modules: z.strictObject(modulesShape).prefault({}),
+  severity_overrides: z
+    .array(severityRule)
+    .default([])
+    .describe('Re-grade findings; applied after DEFAULT_SEVERITY_OVERRIDES, the last matching rule wins.'),
+  fail_at: severity.default('medium').describe('A module fails when its graded severity reaches this.'),
+  module_error_severity: severity.default('low').describe('Severity of a module that threw or ran over budget.'),
+  mask_pii_before_storage: z.boolean().default(false),
+  escalation: z.strictObject({ tier2: escalationRule.prefault({}), tier3: escalationRule.prefault({}) }).prefault({}),
+});
+export type Policy = z.output<typeof policySchema>;
+export type PolicyInput = z.input<typeof policySchema>;
+
+export const DEFAULT_POLICY: Policy = policySchema.parse({});
+
+export class PolicyError extends Error {
+  override name = 'PolicyError';
+  constructor(readonly issues: { path: string; message: string }[]) {
+    super(`invalid policy: ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`);
+  }
+}
+
+/** Parses a policy document (JSON text or a parsed value); throws PolicyError naming each bad path. */
+export function parsePolicy(input: unknown): Policy {
+  let value = input;
+  if (typeof input === 'string') {
+    try {
+      value = JSON.parse(input);
+    } catch (error) {
+      throw new PolicyError([{ path: '', message: `not valid JSON (${(error as Error).message})` }]);
+    }
+  }
+  const parsed = policySchema.safeParse(value);
+  if (!parsed.success) {
+    throw new PolicyError(parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })));
+  }
+  return parsed.data;
+}
+
+export interface TierAggregate {
+  passed: boolean;
+  severity: Severity;
+  score: number;
+}
+
+/** Tier verdict from graded module results: all passed, the worst severity, the weighted mean score. */
+export function aggregateTier(results: readonly ModuleResult[], policy: Policy): TierAggregate {
+  let severityOut: Severity = 'none';
+  let passed = true;
+  let weighted = 0;
+  let weights = 0;
+  for (const r of results) {
+    severityOut = maxSeverity(severityOut, r.severity);
+    passed &&= r.passed;
+    const weight = (policy.modules as Record<string, { weight: number } | undefined>)[r.module]?.weight ?? 1;
+    weighted += weight * r.score;
+    weights += weight;
+  }
+  return { passed, severity: severityOut, score: weights === 0 ? 1 : Math.round((weighted / weights) * 1000) / 1000 };
+}
+
+/** The next tier after `fromTier` that is enabled and whose band holds the score, or null. */
+export function escalationTarget(aggregate: TierAggregate, policy: Policy, fromTier: number): 2 | 3 | null {
+  const tiers: [2 | 3, z.output<typeof escalationRule>][] = [[2, policy.escalation.tier2], [3, policy.escalation.tier3]];
+  for (const [tier, rule] of tiers) {
+    if (tier <= fromTier || !rule.enabled) continue;
+    if (aggregate.score >= rule.band.min_score && aggregate.score <= rule.band.max_score) return tier;
+  }
+  return null;
+}

@@ -1,0 +1,120 @@
+/**
+ * The registry of evaluation modules: a typed map from every declared module name to its module, so
+ * that a name without a module (or a module without a name) is a compile error. `runModules` is the
+ * runner around the pure modules: it runs those the policy enables with their configuration, times
+ * each one (`latency_us`), turns a throw into a `module_error` result so the tier goes on, labels a
+ * run over its budget `module_error`/`over_budget` (a synchronous module cannot be interrupted, so it
+ * is measured and labelled), and grades the result by the policy.
+ *
+ * @example
+ *   const results = runModules(trace, DEFAULT_POLICY);
+ *   const { passed, severity, score } = aggregateTier(results, DEFAULT_POLICY);
+ */
+import { makeTrace, type FindingField, type ModuleResult, type Severity, type Trace } from '@metronis/schemas';
+import { finding, maxSeverity, severityRank, type EvaluationModule } from './module.js';
+import { consistencyModule } from './modules/consistency/index.js';
+import { formatModule } from './modules/format/index.js';
+import { piiModule } from './modules/pii/index.js';
+import { qualityModule } from './modules/quality/index.js';
+import { loadSpeller } from './modules/quality/spelling.js';
+import { safetyModule } from './modules/safety/index.js';
+import type { Policy, SeverityRule } from './policy.js';
+
+export const MODULE_NAMES = ['format', 'safety', 'pii', 'consistency', 'quality'] as const;
+export type ModuleName = (typeof MODULE_NAMES)[number];
+
+export const MODULES = {
+  format: formatModule,
+  safety: safetyModule,
+  pii: piiModule,
+  consistency: consistencyModule,
+  quality: qualityModule,
+} satisfies { [K in ModuleName]: EvaluationModule };
+
+export function isModuleName(name: string): name is ModuleName {
+  return (MODULE_NAMES as readonly string[]).includes(name);
+}
+
+export interface RunOptions {
+  /** A monotonic clock in nanoseconds; `process.hrtime.bigint` unless a test gives its own. */
+  now?: () => bigint;
+}
+
+/** Runs one module under the runner's rules (timing, throw → module_error, budget), graded by the policy. */
+export function runModule(name: ModuleName, trace: Trace, policy: Policy, options: RunOptions = {}): ModuleResult {
+  const now = options.now ?? process.hrtime.bigint;
+  const module: EvaluationModule = MODULES[name];
+  const entry = policy.modules[name];
+  const started = now();
+  let result: ModuleResult;
+  try {
+    const outcome = module.evaluate(trace, entry.config);
+    result = { module: module.name, version: module.version, latency_us: 0, ...outcome, labels: [...outcome.labels] };
+  } catch (error) {
+    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    result = {
+      module: module.name,
+      version: module.version,
+      passed: false,
+      score: 1,
+      severity: policy.module_error_severity,
+      labels: ['module_error'],
+      findings: [finding('module_error', `the module threw: ${message}`, 'output')],
+      latency_us: 0,
+    };
+  }
+  result.latency_us = Number((now() - started) / 1000n);
+  if (result.latency_us > entry.budget_us && !result.labels.includes('module_error')) {
+    result.labels.push('module_error', 'over_budget');
+    result.severity = maxSeverity(result.severity, policy.module_error_severity);
+  }
+  return applyPolicy(result, policy);
+}
+
+/** Runs every module the policy enables, in registry order. */
+export function runModules(trace: Trace, policy: Policy, options: RunOptions = {}): ModuleResult[] {
+  const results: ModuleResult[] = [];
+  for (const name of MODULE_NAMES) if (policy.modules[name].enabled) results.push(runModule(name, trace, policy, options));
+  return results;
+}
+
+/**
+ * Pays one-time costs before the first trace (the English dictionary, JIT warm-up), so that the
+ * first real trace is not labelled over budget. Call once at start-up.
+ */
+export function warmUp(policy: Policy, rounds = 20): void {
+  loadSpeller();
+  const trace = makeTrace({
+    output: { content: 'Warm-up answer: the quick brown fox jumps over the lazy dog, and revenue was $5M in 2024.', finish_reason: 'stop' },
+    reference: 'The quick brown fox.',
+    context: [{ id: null, content: 'A quick brown fox.', source: null, score: null }],
+  });
+  for (let i = 0; i < rounds; i++) runModules(trace, policy);
+}
+
+/** Grades every organization gets unless its own `severity_overrides` say otherwise (theirs apply after). */
+export const DEFAULT_SEVERITY_OVERRIDES: readonly SeverityRule[] = [
+  { kind: 'secret', field: 'output', severity: 'critical' },
+  { kind: 'credit_card', field: 'output', severity: 'critical' },
+];
+
+function gradeOf(module: string, kind: string, field: FindingField, policy: Policy): Severity | null {
+  let graded: Severity | null = null;
+  for (const rules of [DEFAULT_SEVERITY_OVERRIDES, policy.severity_overrides]) {
+    for (const r of rules) {
+      if (r.kind === kind && (r.field === undefined || r.field === field) && (r.module === undefined || r.module === module)) graded = r.severity;
+    }
+  }
+  return graded;
+}
+
+/**
+ * A module result graded by the policy: each finding takes the last matching override, or else the
+ * module's own severity (the contract carries one severity per module, so that is the upper bound of
+ * an un-overridden finding); the result fails when its severity reaches `fail_at`.
+ */
+export function applyPolicy(result: ModuleResult, policy: Policy): ModuleResult {
+  let graded: Severity = result.findings.length === 0 || result.labels.includes('module_error') ? result.severity : 'none';
+  for (const f of result.findings) graded = maxSeverity(graded, gradeOf(result.module, f.kind, f.field, policy) ?? result.severity);
+  return { ...result, severity: graded, passed: severityRank(graded) < severityRank(policy.fail_at) };
+}
