@@ -1,0 +1,58 @@
+/**
+ * The body of `npm run eval:tier1` (see eval-tier1.ts). Options: `--corpus <dir>` (default
+ * evaluators/corpus), `--out <file>` (default EVALUATION.md at the repository root), `--no-write`.
+ */
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadCorpus } from './corpus.js';
+import { evaluateCorpus, renderMarkdown, renderText } from './evaluate.js';
+
+export const MIN_CASES = 300;
+const here = dirname(fileURLToPath(import.meta.url));
+const repoRoot = resolve(here, '..', '..');
+
+function option(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+function currentCommit(): string {
+  try {
+    const sha = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: repoRoot, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'evaluators'], { cwd: repoRoot, encoding: 'utf8' }).trim() !== '';
+    return dirty ? `${sha} (with uncommitted changes in evaluators/)` : sha;
+  } catch {
+    return 'unknown (not a git checkout)';
+  }
+}
+
+export function main(args: string[]): number {
+  const corpusDir = resolve(option(args, '--corpus') ?? join(repoRoot, 'evaluators', 'corpus'));
+  const out = resolve(option(args, '--out') ?? join(repoRoot, 'EVALUATION.md'));
+  const { cases, errors, files } = loadCorpus(corpusDir);
+  for (const e of errors) console.error(`malformed case ${e.file}:${e.line}: ${e.message}`);
+
+  const { modules, misses } = evaluateCorpus(cases);
+  console.log(renderText(modules));
+  for (const m of misses) console.log(`  found ≠ expected: ${m.id}: expected [${m.expected.join(', ')}], found [${m.found.join(', ')}]`);
+  console.log(`\n${cases.length} cases in ${files.length} files`);
+
+  let ok = true;
+  if (errors.length > 0) {
+    console.error(`${errors.length} malformed case(s): fix them before the evaluation counts`);
+    ok = false;
+  }
+  if (cases.length < MIN_CASES) {
+    console.error(`the corpus has ${cases.length} cases; at least ${MIN_CASES} are required`);
+    ok = false;
+  }
+  if (!ok) return 1;
+  if (!args.includes('--no-write')) {
+    const markdown = renderMarkdown(modules, { date: new Date().toISOString().slice(0, 10), commit: currentCommit(), totalCases: cases.length, files, misses });
+    writeFileSync(out, markdown);
+    console.log(`wrote ${out}`);
+  }
+  return 0;
+}
