@@ -28,7 +28,7 @@ import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import type { Authenticate, Principal } from './auth.js';
 import { assertJsonContentType, readJsonBody } from './body.js';
 import { ApiError, errorBody, errorResponse, type Issue } from './errors.js';
-import { formatPath, jsonTypeOf, toIssues } from './issues.js';
+import { formatPath, jsonTypeOf, ORG_ID_MESSAGE, toIssues } from './issues.js';
 import { buildOpenApiDocument } from './openapi.js';
 
 /** The part of a pino logger the gateway uses. */
@@ -145,7 +145,9 @@ function batchItemsOf(body: unknown, maxItems: number): unknown[] {
     throw invalid('$', `expected an object { "traces": [...] }, received ${jsonTypeOf(body)}`);
   }
   const issues: Issue[] = [];
-  for (const key in body) if (key !== 'traces') issues.push({ path: formatPath([key]), message: 'unknown field' });
+  for (const key in body) {
+    if (key !== 'traces') issues.push({ path: formatPath([key]), message: key === 'org_id' ? ORG_ID_MESSAGE : 'unknown field' });
+  }
   if (issues.length > 0) throw new ApiError('invalid_body', summarize('the batch', issues), { issues });
   const traces = (body as { traces?: unknown }).traces;
   if (traces === undefined) throw invalid('$.traces', 'required: an array of traces');

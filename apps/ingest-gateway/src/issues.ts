@@ -45,7 +45,7 @@ function valueAt(root: unknown, path: readonly Segment[]): unknown {
   return value;
 }
 
-const ORG_ID_MESSAGE = 'org_id is not accepted in the body: the organization comes from the API key';
+export const ORG_ID_MESSAGE = 'org_id is not accepted in the body: the organization comes from the API key';
 
 function article(type: string): string {
   return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createPgliteStore, type ApiKeyRecord, type RelationalStore } from '@metronis/stores';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKeyAuthenticator, hashApiKey } from '../src/index.js';
-import { KEYS, ORG, seedKeys } from './fixtures.js';
+import { KEYS, ORG, SETUP_TIMEOUT_MS, seedKeys } from './fixtures.js';
 
 /**
  * A store over a fixed set of records that counts lookups and can be told to fail: it implements our
@@ -44,7 +44,7 @@ describe('createApiKeyAuthenticator over PGlite', () => {
   beforeAll(async () => {
     store = createPgliteStore();
     await seedKeys(store);
-  });
+  }, SETUP_TIMEOUT_MS);
   afterAll(async () => {
     await store.close();
   });

@@ -57,3 +57,6 @@ export function post(path: string, body: unknown, headers: Record<string, string
     },
   ];
 }
+
+/** Hook budget for starting PGlite and the embedded log, which can be slow on a busy machine. */
+export const SETUP_TIMEOUT_MS = 60_000;

@@ -2,7 +2,7 @@ import { toTraceRecord, type PublicTrace } from '@metronis/schemas';
 import { TOPICS } from '@metronis/streams';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPgliteStore, type RelationalStore } from '@metronis/stores';
-import { KEYS, ORG, post, seedKeys, traceBody } from './fixtures.js';
+import { KEYS, ORG, post, SETUP_TIMEOUT_MS, seedKeys, traceBody } from './fixtures.js';
 import { startTestGateway, type TestGateway } from './support.js';
 
 const NOW = 1_767_225_600_000;
@@ -26,7 +26,7 @@ describe('ingest gateway over the embedded log', () => {
 
   beforeAll(async () => {
     gw = await startTestGateway({ clock: () => NOW, generateId: () => `gen-${++generated}` });
-  });
+  }, SETUP_TIMEOUT_MS);
   afterAll(async () => {
     await gw.close();
   });
@@ -269,7 +269,8 @@ describe('ingest gateway over the embedded log', () => {
         [{}, '$.traces', /required/],
         [{ traces: traceBody() }, '$.traces', /expected an array of traces, received object/],
         [{ traces: [] }, '$.traces', /at least one trace/],
-        [{ traces: [traceBody()], org_id: 'x' }, '$.org_id', /unknown field/],
+        [{ traces: [traceBody()], org_id: 'x' }, '$.org_id', /organization comes from the API key/],
+        [{ traces: [traceBody()], extra: 1 }, '$.extra', /^unknown field$/],
       ];
       for (const [body, path, message] of cases) {
         const error = await errorOf(await gw.app.request(...post('/v1/traces/batch', body)), 400, 'invalid_body');
@@ -354,7 +355,7 @@ describe('ingest gateway when something fails', () => {
   beforeAll(async () => {
     store = createPgliteStore();
     await seedKeys(store);
-  });
+  }, SETUP_TIMEOUT_MS);
   afterAll(async () => {
     await store.close();
   });

@@ -8,7 +8,7 @@ import { connect } from 'node:net';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type RunningGateway } from '../src/index.js';
-import { KEYS, ORG, traceBody } from './fixtures.js';
+import { KEYS, ORG, SETUP_TIMEOUT_MS, traceBody } from './fixtures.js';
 import { startTestGateway, type TestGateway } from './support.js';
 
 interface Answer {
@@ -62,7 +62,7 @@ describe('the gateway on a listening server', () => {
   beforeAll(async () => {
     gw = await startTestGateway();
     server = await startGateway({ app: gw.app, port: 0, logger: gw.logger });
-  });
+  }, SETUP_TIMEOUT_MS);
   afterAll(async () => {
     await server.close();
     await gw.close();
