@@ -16,7 +16,7 @@ const REFUSAL = new RegExp(
     String.raw`\bI\s*(?:'m|’m|am)?\s*(?:really\s+|truly\s+)?(?:can(?:'|’)?t|cannot|can\s+not|won(?:'|’)t|will\s+not|(?:am\s+|'m\s+|’m\s+)?(?:unable|not\s+able)\s+to)\s+(?:help|assist|provide|comply|fulfil+|do\s+that|support|create|generate|write|produce|share|engage|answer|continue|give|offer|participate)\b`,
     String.raw`\bI\s*(?:must|have\s+to|need\s+to)\s+(?:respectfully\s+)?(?:decline|refuse)\b`,
     String.raw`\bI(?:'m|’m|\s+am)\s+not\s+(?:able|allowed|permitted|comfortable)\s+(?:to\s+)?(?:help|assist|provide|comply|share|do|create|write|generate|with)`,
-    String.raw`\bas\s+an\s+AI(?:\s+(?:language\s+)?model)?(?:\s+(?:developed|created|trained)\s+by\s+\w+)?,\s+I\s+(?:can(?:'|’)?t|cannot|am\s+not\s+able|do\s+not|don(?:'|’)t)\s+(?:help|assist|provide|comply|create|generate|write|engage|support|condone|promote)`,
+    String.raw`\bas\s+an\s+AI(?:\s+(?:language\s+)?model|\s+assistant)?(?:\s+(?:developed|created|trained)\s+by\s+\w+)?,\s+I\s+(?:can(?:'|’)?t|cannot|am\s+not\s+able\s+to|am\s+unable\s+to|do\s+not|don(?:'|’)t)\s+[a-z]+`,
     String.raw`\b(?:this|that|your)\s+request\s+(?:violates|goes\s+against|is\s+against)\s+(?:my|our|the)\s+(?:guidelines|policies|policy|usage\s+policies|content\s+policy)`,
   ].join('|'),
   'i',

@@ -34,6 +34,11 @@ let hashes = new Int32Array(1024);
 let starts = new Int32Array(1024);
 let ends = new Int32Array(1024);
 
+const TABLE_BITS = 12;
+const TABLE_MASK = (1 << TABLE_BITS) - 1;
+const lastAt = new Int32Array(1 << TABLE_BITS);
+let previous = new Int32Array(1024);
+
 export function detectRepetition(text: string, options: RepetitionOptions): Repetition | null {
   const maxPeriod = options.maxPeriod ?? 40;
   const minCopies = options.minCopies ?? 3;
@@ -41,21 +46,29 @@ export function detectRepetition(text: string, options: RepetitionOptions): Repe
   const minWords = options.minWords ?? 12;
   const count = tokenize(text);
   if (count < minWords) return null;
-  const runs = new Int32Array(maxPeriod + 1);
+  if (previous.length < count) previous = new Int32Array(hashes.length);
+  // previous[i]: the last earlier word with the same hash bucket, so each word visits only its
+  // recent equals instead of every period.
+  lastAt.fill(-1);
+  const runLength = new Int32Array(maxPeriod + 1);
+  const runEnd = new Int32Array(maxPeriod + 1).fill(-2);
   let best: { period: number; runEnd: number; run: number } | null = null;
-  for (let i = 1; i < count; i++) {
+  for (let i = 0; i < count; i++) {
     const h = hashes[i] as number;
-    const top = Math.min(maxPeriod, i);
-    for (let p = 1; p <= top; p++) {
-      if (hashes[i - p] === h) {
-        const run = (runs[p] as number) + 1;
-        runs[p] = run;
-        const copies = Math.floor(run / p) + 1;
-        const needed = p === 1 ? minSingle : minCopies;
-        if (copies >= needed && run + p >= minWords && (best === null || run + p > best.run + best.period)) {
-          best = { period: p, runEnd: i, run };
-        }
-      } else runs[p] = 0;
+    const bucket = h & TABLE_MASK;
+    previous[i] = lastAt[bucket] as number;
+    lastAt[bucket] = i;
+    for (let j = previous[i] as number; j >= 0 && i - j <= maxPeriod; j = previous[j] as number) {
+      if (hashes[j] !== h) continue;
+      const p = i - j;
+      const run = runEnd[p] === i - 1 ? (runLength[p] as number) + 1 : 1;
+      runLength[p] = run;
+      runEnd[p] = i;
+      const copies = Math.floor(run / p) + 1;
+      const needed = p === 1 ? minSingle : minCopies;
+      if (copies >= needed && run + p >= minWords && (best === null || run + p > best.run + best.period)) {
+        best = { period: p, runEnd: i, run };
+      }
     }
   }
   if (best === null) return null;

@@ -45,6 +45,13 @@ export function detectTruncation(content: string, finishReason: string | null, c
   return proseCutOff(content, end, fences.lastFenceEnd);
 }
 
+/** Start of the last whitespace-separated token of a line (scanning back, not a regex anchored at $). */
+function lastTokenStart(line: string): number {
+  let i = line.length;
+  while (i > 0 && !/\s/.test(line[i - 1] as string)) i--;
+  return i;
+}
+
 function trimEndIndex(s: string): number {
   let i = s.length;
   while (i > 0 && /\s/.test(s[i - 1] as string)) i--;
@@ -54,6 +61,7 @@ function trimEndIndex(s: string): number {
 function countFences(s: string): { count: number; lastFenceEnd: number } {
   let count = 0;
   let lastFenceEnd = -1;
+  if (!s.includes('```')) return { count, lastFenceEnd };
   const re = /^[ \t]*```/gm;
   for (let m = re.exec(s); m !== null; m = re.exec(s)) {
     count++;
@@ -97,17 +105,16 @@ function proseCutOff(content: string, end: number, lastFenceEnd: number): Trunca
   if (/[.!?…:;"'”’)\]}*_`>~]/.test(last)) return null;
   const code = content.codePointAt(end - 1) ?? last.charCodeAt(0);
   if ((code >= 0xd800 && code <= 0xdfff) || code > 0x2000) return null; // emoji, symbols, CJK
-  const lastWord = /([A-Za-z][A-Za-z'’-]*|\S+)$/.exec(line)?.[0] ?? '';
+  const lastWord = line.slice(lastTokenStart(line));
   if (/^(?:https?:\/\/|www\.)|\/\S*$|\.\w{2,4}$/.test(lastWord)) return null; // URL or path
-  // A long enough prose text that otherwise uses sentence punctuation.
-  const sentences = (content.slice(0, lineStart + 1).match(/[.!?](?:\s|$)/g) ?? []).length + (line.match(/[.!?]\s/g) ?? []).length;
   if (last === ',' || last === '(' || last === '-' || last === '–') {
     if (end < 60) return null;
     return { reason: `the last sentence stops on ${JSON.stringify(last)}`, position: end, confidence: 0.85 };
   }
   if (!/[A-Za-z]/.test(last)) return null;
-  if (end < 120 || sentences < 1 || line.length < 25) return null;
-  if (DANGLING.has(lastWord.toLowerCase())) {
+  if (end < 120 || line.length < 25 || !DANGLING.has(lastWord.replace(/^[^A-Za-z]+/, '').toLowerCase())) return null;
+  // A long enough prose text that otherwise uses sentence punctuation.
+  if (/[.!?]\s/.test(content.slice(0, end))) {
     return { reason: `the last sentence stops on "${lastWord}"`, position: end, confidence: 0.85 };
   }
   return null;

@@ -41,6 +41,7 @@ export interface DetectOptions {
 }
 
 const EMAIL = /(?<![A-Za-z0-9._%+-])[A-Za-z0-9](?:[A-Za-z0-9._%+-]{0,62}[A-Za-z0-9_%+-])?@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![A-Za-z0-9-]|\.[A-Za-z0-9])/g;
+const LOCAL_CHAR = /[A-Za-z0-9._%+-]/;
 const FILE_TLD = /\.(?:png|jpe?g|gif|svg|webp|bmp|ico|js|mjs|ts|css|py|rb|go|rs|java|json|ya?ml|md|txt|html?|zip|tgz|lock)$/i;
 const RESERVED_DOMAIN = /(?:^|\.)(?:example\.(?:com|org|net)|[a-z0-9-]+\.(?:example|test|invalid|localhost|local))$/i;
 
@@ -140,8 +141,15 @@ function ssns(text: string, out: PiiEntity[]): void {
 }
 
 function emails(text: string, options: DetectOptions, out: PiiEntity[]): void {
-  EMAIL.lastIndex = 0;
-  for (let m = EMAIL.exec(text); m !== null; m = EMAIL.exec(text)) {
+  // Start only from each "@": walk back over local-part characters, then match from there.
+  let lastEnd = 0;
+  for (let at = text.indexOf('@'); at >= 0; at = text.indexOf('@', at + 1)) {
+    let from = at;
+    while (from > lastEnd && from > at - 64 && LOCAL_CHAR.test(text[from - 1] as string)) from--;
+    EMAIL.lastIndex = from;
+    const m = EMAIL.exec(text);
+    if (m === null || m.index > at) continue;
+    lastEnd = m.index + m[0].length;
     const value = m[0];
     const domain = value.slice(value.indexOf('@') + 1).toLowerCase();
     if (FILE_TLD.test(value) || RESERVED_DOMAIN.test(domain)) continue;
@@ -183,8 +191,22 @@ function phones(text: string, region: CountryCode, out: PiiEntity[]): void {
     // Bare digit runs are ids far more often than phone numbers: only with a phone word nearby.
     if (!formatted && !context) continue;
     if (!context && ID_CONTEXT.test(before(text, m.index))) continue;
-    const phone = parsePhoneNumberFromString(raw, international ? undefined : region);
-    if (phone === undefined || !phone.isValid()) continue;
-    out.push({ kind: 'phone', start: m.index, end: m.index + raw.length, key: phone.number, confidence: context ? 0.95 : 0.8 });
+    const key = phoneKey(raw, international ? undefined : region);
+    if (key === null) continue;
+    out.push({ kind: 'phone', start: m.index, end: m.index + raw.length, key, confidence: context ? 0.95 : 0.8 });
   }
+}
+
+// Parsing with full metadata costs microseconds; the same numbers (a company's hotline) recur across traces.
+const phoneCache = new Map<string, string | null>();
+function phoneKey(raw: string, region: CountryCode | undefined): string | null {
+  const id = `${region ?? '+'}|${raw}`;
+  let key = phoneCache.get(id);
+  if (key === undefined) {
+    const phone = parsePhoneNumberFromString(raw, region);
+    key = phone !== undefined && phone.isValid() ? phone.number : null;
+    phoneCache.set(id, key);
+    if (phoneCache.size > 4096) phoneCache.delete(phoneCache.keys().next().value as string);
+  }
+  return key;
 }

@@ -9,7 +9,7 @@
  *   const lex = compileLexicon({ extra_terms: { weapons_illegal: ['3d printed receiver'] }, allow: [] });
  *   lex.match(normalize(text).text) // → [{ category, from, to }]
  */
-import { spaced } from './normalize.js';
+import { matchNear, spaced } from './normalize.js';
 
 export const CATEGORIES = ['violence', 'self_harm', 'sexual', 'hate', 'weapons_illegal'] as const;
 export type Category = (typeof CATEGORIES)[number];
@@ -78,9 +78,10 @@ export const LEXICON: Record<Category, string[]> = {
 /** Words one of which every entry of a category contains: when none is in the text, its pattern never runs. */
 const STEMS: Record<Category, string[]> = {
   violence: ['kill', 'murder', 'stab', 'shoot', 'strangl', 'slaughter', 'behead', 'butcher', 'tortur', 'hurt', 'beat', 'execut', 'chok', 'poison', 'suffocat', 'drown', 'dismember', 'body', 'corpse', 'death', 'massacre', 'attack', 'spree', 'deserve', 'kidnap', 'abduct', 'get away with', 'cover up', 'kick'],
-  self_harm: ['myself', 'life', 'suicide', 'live', 'dead', 'without me', 'die', 'overdose', 'od', 'dose', 'kys', 'yourself', 'oneself', 'anymore', 'any more', 'it all', 'kill'],
+  self_harm: ['myself', 'life', 'suicide', 'live', 'dead', 'without me', 'die', 'overdose', 'od', 'dose', 'kys', 'yourself', 'oneself', 'anymore', 'any more', 'it all', 'how many', 'how much'],
   sexual: ['sex', 'nude', 'naked', 'explicit', 'porn', 'erotic', 'lewd', 'nsfw', 'rape', 'molest', 'assault', 'grope', 'drink', 'graphic', 'hardcore', 'steamy', 'smut', 'groom', 'dick pic'],
-  hate: ['gas', 'exterminat', 'kill', 'wipe', 'eradicat', 'lynch', 'deport', 'burn', 'hang', 'shot', 'steriliz', 'vermin', 'human', 'animals', 'parasite', 'cockroach', 'rats', 'disease', 'plague', 'inferior', 'savage', 'apes', 'monkey', 'hitler', 'heil', 'power', 'pride', 'race war', '1488', 'replacement', 'nigg', 'fag', 'kike', 'wetback', 'towelhead', 'raghead', 'chinaman', 'spics', 'beaner', 'trannies', 'die'],
+  // Every hate entry names a group or is one of the fixed slogans and slurs: those are the stems.
+  hate: ['jew', 'muslim', 'black', 'gay', 'lesbian', 'immigrant', 'refugee', 'mexican', 'arab', 'asian', 'chinese', 'christian', 'hindu', 'sikh', 'women', 'trans', 'disabled', 'gypsies', 'roma', 'latino', 'african', 'white', 'heil', 'sieg', 'race war', 'gas the', '1488', 'the great replacement', 'nigg', 'sand', 'fag', 'kike', 'wetback', 'towelhead', 'raghead', 'chinaman', 'spics', 'beaner', 'trannies'],
   weapons_illegal: ['bomb', 'ied', 'explosive', 'molotov', 'napalm', 'nerve', 'sarin', 'vx', 'ricin', 'anthrax', 'mustard', 'chlorine', 'gun', 'firearm', 'silencer', 'suppressor', 'grenade', 'landmine', 'detonator', 'vest', 'auto', 'burst', 'meth', 'fentanyl', 'heroin', 'cocaine', 'crack', 'lsd', 'mdma', 'ghb', 'dmt', 'ammo', 'pistol', 'rifle', 'weapon', 'dark', 'fullz', 'launder', 'money', 'cash', 'funds', 'proceeds', 'counterfeit', 'hotwire', 'steal', 'smuggl', 'traffic'],
 };
 
@@ -117,8 +118,10 @@ export function compileLexicon(options: LexiconOptions, normalizePhrase: (s: str
     const extra = (options.extra_terms[category] ?? []).map((t) => normalizePhrase(t)).filter((t) => t !== '');
     const patterns = [...LEXICON[category], ...extra.map(phrasePattern)];
     const stems = [...STEMS[category], ...extra.map((t) => t.split(' ')[0] as string)];
-    return { category, pattern: BOUNDED(patterns.map((p) => `(?:${p})`).join('|')), prefilter: new RegExp(stems.map((t) => spaced(phrasePattern(t))).join('|')) };
+    return { category, pattern: BOUNDED(patterns.map((p) => `(?:${p})`).join('|')), prefilter: new RegExp(`(?<![a-z])(?:${stems.map((t) => spaced(phrasePattern(t))).join('|')})`, 'g') };
   });
+  // Window after a stem hit: the longest built-in continuation, or a whole org phrase.
+  const reach = Math.max(120, ...Object.values(options.extra_terms).flatMap((l) => (l ?? []).map((t) => t.length + 20)));
   const allowPhrases = options.allow.map((t) => normalizePhrase(t)).filter((t) => t !== '');
   const allow = allowPhrases.length === 0 ? null : BOUNDED(allowPhrases.map(phrasePattern).join('|'));
 
@@ -126,15 +129,7 @@ export function compileLexicon(options: LexiconOptions, normalizePhrase: (s: str
     match(text: string): LexiconMatch[] {
       const matches: LexiconMatch[] = [];
       for (const { category, pattern, prefilter } of compiled) {
-        if (!prefilter.test(text)) continue;
-        pattern.lastIndex = 0;
-        for (let m = pattern.exec(text); m !== null; m = pattern.exec(text)) {
-          if (m[0].length === 0) {
-            pattern.lastIndex++;
-            continue;
-          }
-          matches.push({ category, from: m.index, to: m.index + m[0].length });
-        }
+        for (const hit of matchNear(text, prefilter, pattern, 80, reach)) matches.push({ category, ...hit });
       }
       if (allow === null || matches.length === 0) return matches;
       const allowed: Array<[number, number]> = [];

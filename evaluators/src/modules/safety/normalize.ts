@@ -55,13 +55,49 @@ function isDropped(c: number): boolean {
   return (c >= 0x200b && c <= 0x200f) || c === 0xad || c === 0x2060 || c === 0xfeff || c === 0x180e || (c >= 0x202a && c <= 0x202e) || (c >= 0xfe00 && c <= 0xfe0f) || (c >= 0x300 && c <= 0x36f);
 }
 
-// Leetspeak: a token of letters, digits and @$!| that has a letter next to a digit or a symbol before a letter.
-const LEET_TOKEN = /[a-z0-9@$!|]*(?:[a-z][0-9]|[0-9@$!|][a-z])[a-z0-9@$!|]*/g;
-const LEET_HINT = /[a-z][0-9]|[0-9@$!|][a-z]/;
-const LEET: Record<string, string> = { '0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't', '@': 'a', $: 's', '!': 'i', '|': 'l' };
-const LEET_CHAR = /[013457]|[@$!|](?=[a-z])/g;
-function unleet(token: string): string {
-  return token.replace(LEET_CHAR, (c) => LEET[c] as string);
+// Leetspeak inside words: a token of letters, digits and @$!| in which a letter touches a digit, or a
+// symbol precedes a letter, has its digits read as letters (0→o 1→i 3→e 4→a 5→s 7→t) and its symbols
+// too when a letter follows (@→a $→s !→i |→l). "2024", "3.5" and "stop!" stay as they are.
+const LEET = new Int32Array(128).fill(-1);
+for (const [k, v] of Object.entries({ '0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't', '@': 'a', $: 's', '!': 'i', '|': 'l' })) LEET[k.charCodeAt(0)] = v.charCodeAt(0);
+const isLetter = (c: number) => c >= 97 && c <= 122;
+const isDigit = (c: number) => c >= 48 && c <= 57;
+const isSymbol = (c: number) => c === 64 || c === 36 || c === 33 || c === 124;
+
+const LEET_CANDIDATE = /[0-9@$!|]/g;
+const inToken = (c: number) => isLetter(c) || isDigit(c) || isSymbol(c);
+
+/** Reads leetspeak in an already lower-cased text; one to one, so offsets are unchanged. */
+function unleet(text: string): string {
+  let parts: string[] | null = null;
+  let copied = 0;
+  LEET_CANDIDATE.lastIndex = 0;
+  // Jump from digit/symbol to digit/symbol (rare in prose) instead of visiting every character.
+  for (let m = LEET_CANDIDATE.exec(text); m !== null; m = LEET_CANDIDATE.exec(text)) {
+    const i = m.index;
+    const c = text.charCodeAt(i);
+    const prev = i > 0 ? text.charCodeAt(i - 1) : 32;
+    const next = i + 1 < text.length ? text.charCodeAt(i + 1) : 32;
+    if (!(isLetter(next) || (isDigit(c) && isLetter(prev)))) continue;
+    let start = i;
+    while (start > 0 && inToken(text.charCodeAt(start - 1))) start--;
+    let end = i + 1;
+    while (end < text.length && inToken(text.charCodeAt(end))) end++;
+    let token = '';
+    for (let j = start; j < end; j++) {
+      const t = text.charCodeAt(j);
+      const mapped = LEET[t] ?? -1;
+      const after = j + 1 < end ? text.charCodeAt(j + 1) : 32;
+      token += String.fromCharCode(mapped >= 0 && (isDigit(t) || isLetter(after)) ? mapped : t);
+    }
+    parts ??= [];
+    parts.push(text.slice(copied, start), token);
+    copied = end;
+    LEET_CANDIDATE.lastIndex = end;
+  }
+  if (parts === null) return text;
+  parts.push(text.slice(copied));
+  return parts.join('');
 }
 
 const NON_ASCII = /[^\x00-\x7f]/;
@@ -80,7 +116,7 @@ export function normalize(s: string): Normalized {
   } else {
     ({ text, map } = fold(s));
   }
-  if (LEET_HINT.test(text)) text = text.replace(LEET_TOKEN, unleet); // one to one: offsets unchanged
+  text = unleet(text); // one to one: offsets unchanged
   return { text, origin: map.origin, originEnd: map.originEnd };
 }
 
@@ -118,4 +154,47 @@ export function toOriginal(n: Normalized, from: number, to: number): { start: nu
 /** A pattern source written with single spaces, made to match the runs of spaces normalization keeps. */
 export function spaced(source: string): string {
   return source.replace(/ /g, ' +');
+}
+
+/**
+ * Matches of `pattern` (global) only near the hits of `stems` (global): most texts have few stem hits,
+ * and a big alternation is costly at every position. Windows start at a word boundary.
+ */
+export function matchNear(text: string, stems: RegExp, pattern: RegExp, before: number, after: number): Array<{ from: number; to: number }> {
+  const hits: Array<{ from: number; to: number }> = [];
+  let windowStart = -1;
+  let windowEnd = -1;
+  const flush = () => {
+    if (windowStart < 0) return;
+    const slice = text.slice(windowStart, windowEnd);
+    pattern.lastIndex = 0;
+    for (let m = pattern.exec(slice); m !== null; m = pattern.exec(slice)) {
+      if (m[0].length === 0) {
+        pattern.lastIndex++;
+        continue;
+      }
+      hits.push({ from: windowStart + m.index, to: windowStart + m.index + m[0].length });
+    }
+  };
+  stems.lastIndex = 0;
+  for (let m = stems.exec(text); m !== null; m = stems.exec(text)) {
+    if (m[0].length === 0) stems.lastIndex++;
+    let from = Math.max(0, m.index - before);
+    if (from > 0) {
+      const space = text.lastIndexOf(' ', from);
+      from = space < 0 ? 0 : space + 1;
+    }
+    let to = Math.min(text.length, m.index + m[0].length + after);
+    const space = text.indexOf(' ', to);
+    to = space < 0 ? text.length : space;
+    if (windowStart >= 0 && from <= windowEnd) {
+      windowEnd = Math.max(windowEnd, to);
+      continue;
+    }
+    flush();
+    windowStart = from;
+    windowEnd = to;
+  }
+  flush();
+  return hits;
 }
