@@ -22,9 +22,18 @@ export class StoreError extends Error {
   }
 }
 
-/** A value the store cannot hold whatever is retried (for example U+0000 inside an id). */
+/**
+ * A value the store cannot hold whatever is retried (for example U+0000 inside an id). Nothing of
+ * the batch was written; `recordIndex` is the position of the offending record in the batch given,
+ * so a sink can set that record aside (DLQ) and write the others.
+ */
 export class InvalidRecordError extends StoreError {
   override readonly name = 'InvalidRecordError';
+  readonly recordIndex: number | undefined;
+  constructor(operation: string, message: string, options?: ErrorOptions & { recordIndex?: number }) {
+    super(operation, message, options);
+    this.recordIndex = options?.recordIndex;
+  }
 }
 
 /**

@@ -145,6 +145,7 @@ describe('chDB facts store', () => {
     const error = await rejection(store.insertTraceFacts([fact(), fact({ input_tokens: -1 })]));
     expect(error).toBeInstanceOf(InvalidRecordError);
     expect(error.message).toMatch(/row 1 .*input_tokens must be an integer/);
+    expect((error as InvalidRecordError).recordIndex).toBe(1);
     const noTime = await rejection(store.insertTraceFacts([fact({ timestamp: undefined as unknown as number })]));
     expect(noTime.message).toMatch(/timestamp must be epoch milliseconds/);
   });

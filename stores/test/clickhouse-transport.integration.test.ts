@@ -146,14 +146,19 @@ describe('ClickHouse facts store over HTTP (server 18.16)', () => {
     }
   });
 
-  it('fails retriably while the server is stopped and works again after it starts, same store', async () => {
-    const stack = (...args: string[]) => promisify(execFile)('bash', ['scripts/stack.sh', ...args], { cwd: new URL('../..', import.meta.url) });
-    await stack('stop', 'clickhouse');
+  it('fails retriably while the server is stopped and works again after it starts, same store', { timeout: 420_000 }, async () => {
+    // The stack script serializes commands with a lock; a child waiting too long is killed so that an
+    // abandoned `stop` never runs later.
+    const stack = (timeoutMs: number, ...args: string[]) =>
+      promisify(execFile)('bash', ['scripts/stack.sh', ...args], { cwd: new URL('../..', import.meta.url), timeout: timeoutMs }).catch((error: Error) => {
+        throw new Error(`bash scripts/stack.sh ${args.join(' ')} failed or took over ${timeoutMs / 1000}s: ${error.message}`, { cause: error });
+      });
+    await stack(150_000, 'stop', 'clickhouse');
     let down: Error;
     try {
       down = await rejection(store.ping());
     } finally {
-      await stack('start', 'clickhouse');
+      await stack(240_000, 'start', 'clickhouse');
     }
     expect(isRetriable(down)).toBe(true);
     const row = fact({ org_id: `org_${randomUUID()}` });

@@ -59,24 +59,29 @@ describe('postgres store, several processes migrating at once', () => {
   });
 });
 
-const run = promisify(execFile);
-const stack = (...args: string[]) => run('bash', ['scripts/stack.sh', ...args], { cwd: new URL('../..', import.meta.url) });
+// The stack script serializes its commands with a lock, so a stop or start can wait for another
+// engineer's command. The child is killed when it waits too long, so an abandoned `stop` never runs
+// later and leaves the server down.
+const stack = (timeoutMs: number, ...args: string[]) =>
+  promisify(execFile)('bash', ['scripts/stack.sh', ...args], { cwd: new URL('../..', import.meta.url), timeout: timeoutMs }).catch((error: Error) => {
+    throw new Error(`bash scripts/stack.sh ${args.join(' ')} failed or took over ${timeoutMs / 1000}s: ${error.message}`, { cause: error });
+  });
 
 describe('postgres store across a server restart', () => {
-  it('fails retriably while the server is down and works again afterwards without being recreated', async () => {
+  it('fails retriably while the server is down and works again afterwards without being recreated', { timeout: 420_000 }, async () => {
     const store = make();
     await store.migrate();
     const before = makeTrace({ org_id: `org_${randomUUID()}` });
     await store.upsertTraces([before]);
 
-    await stack('stop', 'postgres');
+    await stack(150_000, 'stop', 'postgres');
     let down: unknown = null;
     try {
       await store.upsertTraces([makeTrace()]);
     } catch (error) {
       down = error;
     } finally {
-      await stack('start', 'postgres');
+      await stack(240_000, 'start', 'postgres');
     }
     expect(down).not.toBeNull();
     expect(isRetriable(down)).toBe(true);

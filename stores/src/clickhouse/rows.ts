@@ -19,8 +19,12 @@ export function factsToRows(operation: string, rows: TraceFact[]): Record<string
   if (!Array.isArray(rows)) throw new InvalidRecordError(operation, 'expects an array of TraceFact rows');
   return rows.map((row, i) => {
     const bad = (field: string, expected: string) =>
-      new InvalidRecordError(operation, `row ${i} (trace ${JSON.stringify(row?.trace_id)}): ${field} must be ${expected}, got ${JSON.stringify((row as unknown as Record<string, unknown>)?.[field])}`);
-    if (row === null || typeof row !== 'object') throw new InvalidRecordError(operation, `row ${i} is not an object`);
+      new InvalidRecordError(
+        operation,
+        `row ${i} (trace ${JSON.stringify(row?.trace_id)}): ${field} must be ${expected}, got ${JSON.stringify((row as unknown as Record<string, unknown>)?.[field])}`,
+        { recordIndex: i },
+      );
+    if (row === null || typeof row !== 'object') throw new InvalidRecordError(operation, `row ${i} is not an object`, { recordIndex: i });
     for (const f of STRING_FIELDS) if (typeof row[f] !== 'string') throw bad(f, 'a string');
     if (row.org_id === '' || row.trace_id === '') throw bad(row.org_id === '' ? 'org_id' : 'trace_id', 'non-empty');
     for (const f of ['timestamp', 'received_at'] as const) {

@@ -66,7 +66,7 @@ export function createRelationalStore(options: RelationalStoreOptions): Relation
     migrate: () => run('migrate', options.migrate),
 
     async upsertTraces(batch) {
-      const rows = lastPerKey('upsertTraces', batch).map(traceRow);
+      const rows = lastPerKey('upsertTraces', batch, ['timestamp', 'received_at']).map(traceRow);
       await run('upsertTraces', () =>
         inChunks(rows, (tx, chunk) =>
           tx
@@ -92,7 +92,7 @@ export function createRelationalStore(options: RelationalStoreOptions): Relation
     },
 
     async upsertVerdicts(batch) {
-      const rows = lastPerKey('upsertVerdicts', batch).map(verdictRow);
+      const rows = lastPerKey('upsertVerdicts', batch, ['decided_at']).map(verdictRow);
       await run('upsertVerdicts', () =>
         inChunks(rows, (tx, chunk) =>
           tx
@@ -174,13 +174,26 @@ export function createRelationalStore(options: RelationalStoreOptions): Relation
     if (value.includes('\u0000')) throw new InvalidRecordError(`${kind} ${operation}`, `${what} ${JSON.stringify(value)} contains U+0000, which an id cannot hold`);
   }
 
-  /** Last record per (org_id, trace_id), sorted by key; refuses records without usable keys. */
-  function lastPerKey<R extends { org_id: string; trace_id: string }>(operation: string, batch: R[]): R[] {
+  /**
+   * Last record per (org_id, trace_id), sorted by key. Checks every record first (ids, and the
+   * epoch-millisecond fields named in `times`), so a bad one fails the batch before any write,
+   * naming its index.
+   */
+  function lastPerKey<R extends { org_id: string; trace_id: string }>(operation: string, batch: R[], times: readonly (keyof R & string)[]): R[] {
     if (!Array.isArray(batch)) throw new InvalidRecordError(`${kind} ${operation}`, 'expects an array of records');
     const byKey = new Map<string, R>();
     batch.forEach((record, i) => {
-      requireId(operation, `org_id of record ${i}`, record?.org_id);
-      requireId(operation, `trace_id of record ${i}`, record.trace_id);
+      const fail = (message: string) => new InvalidRecordError(`${kind} ${operation}`, `record ${i}: ${message}`, { recordIndex: i });
+      if (record === null || typeof record !== 'object') throw fail('is not an object');
+      for (const field of ['org_id', 'trace_id'] as const) {
+        const value: unknown = record[field];
+        if (typeof value !== 'string' || value.length === 0) throw fail(`${field} must be a non-empty string, got ${JSON.stringify(value)}`);
+        if (value.includes('\u0000')) throw fail(`${field} ${JSON.stringify(value)} contains U+0000, which an id cannot hold`);
+      }
+      for (const field of times) {
+        const value: unknown = record[field];
+        if (typeof value !== 'number' || Number.isNaN(new Date(value).getTime())) throw fail(`${field} must be epoch milliseconds, got ${JSON.stringify(value)}`);
+      }
       const key = JSON.stringify([record.org_id, record.trace_id]);
       byKey.delete(key); // re-insert so the Map keeps the last occurrence
       byKey.set(key, record);
@@ -193,8 +206,8 @@ export function createRelationalStore(options: RelationalStoreOptions): Relation
     return {
       orgId: trace.org_id,
       traceId: trace.trace_id,
-      timestamp: toDate('upsertTraces', `timestamp of trace ${trace.trace_id}`, trace.timestamp),
-      receivedAt: toDate('upsertTraces', `received_at of trace ${trace.trace_id}`, trace.received_at),
+      timestamp: new Date(trace.timestamp),
+      receivedAt: new Date(trace.received_at),
       application: filterText(trace.application),
       environment: filterText(trace.environment),
       modelProvider: filterText(trace.model?.provider),
@@ -215,16 +228,10 @@ export function createRelationalStore(options: RelationalStoreOptions): Relation
       passed: verdict.passed,
       severity: verdict.severity,
       score: verdict.score,
-      decidedAt: toDate('upsertVerdicts', `decided_at of verdict ${verdict.trace_id}`, verdict.decided_at),
+      decidedAt: new Date(verdict.decided_at),
       nulEscaped: escaped,
       record,
     };
-  }
-
-  function toDate(operation: string, what: string, epochMs: unknown): Date {
-    const date = typeof epochMs === 'number' ? new Date(epochMs) : new Date(NaN);
-    if (Number.isNaN(date.getTime())) throw new InvalidRecordError(`${kind} ${operation}`, `${what} must be epoch milliseconds, got ${JSON.stringify(epochMs)}`);
-    return date;
   }
 }
 
