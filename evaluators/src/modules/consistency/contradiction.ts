@@ -22,12 +22,15 @@ export interface Contradiction {
 }
 
 const NEGATIONS = new Set(['not', 'never', 'no', "n't", 'cannot']);
-const CONTRACTIONS: Record<string, string[]> = {
+const HAS_NEGATION = /\b(?:not|never|no|cannot)\b|n['’]t\b/i;
+const NON_WORD = /[^\p{L}\p{N}']+/u;
+const NON_ALNUM = /[^\p{L}\p{N}]+/u;
+const CONTRACTIONS = new Map<string, string[]>(Object.entries({
   "isn't": ['is', 'not'], "aren't": ['are', 'not'], "wasn't": ['was', 'not'], "weren't": ['were', 'not'], "don't": ['do', 'not'],
   "doesn't": ['does', 'not'], "didn't": ['did', 'not'], "can't": ['can', 'not'], cannot: ['can', 'not'], "won't": ['will', 'not'],
   "wouldn't": ['would', 'not'], "shouldn't": ['should', 'not'], "couldn't": ['could', 'not'], "hasn't": ['has', 'not'],
   "haven't": ['have', 'not'], "hadn't": ['had', 'not'], "mustn't": ['must', 'not'],
-};
+}));
 /** Words that carry neither the claim nor its polarity. */
 const NEUTRAL = new Set(
   'a an the is are was were be been am do does did also indeed actually really definitely certainly in fact however but and so then still just yes of course to sum up summary conclusion short overall therefore thus'.split(' '),
@@ -76,8 +79,9 @@ function claimOf(s: Span): Claim | null {
   if (s.text.length < 8) return null;
   let negated = false;
   const content: string[] = [];
-  for (const raw of s.text.toLowerCase().replace(/’/g, "'").match(/[\p{L}\p{N}']+/gu) ?? []) {
-    const parts = CONTRACTIONS[raw] ?? [raw];
+  for (const raw of s.text.toLowerCase().replace(/’/g, "'").split(NON_WORD)) {
+    if (raw === '') continue;
+    const parts = CONTRACTIONS.get(raw) ?? [raw];
     for (const p of parts) {
       if (NEGATIONS.has(p)) negated = !negated;
       else if (!NEUTRAL.has(p)) content.push(HAVE.has(p) ? 'have' : stem(p));
@@ -122,8 +126,8 @@ function figureOf(s: Span): Figure | null {
   const rest = s.text.slice(0, value.start) + ' ' + s.text.slice(value.end);
   const ws = new Set<string>();
   let named = 0;
-  for (const w of rest.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []) {
-    if (NEUTRAL.has(w) || (w.length === 1 && !/\d/.test(w))) continue;
+  for (const w of rest.toLowerCase().split(NON_ALNUM)) {
+    if (w === '' || NEUTRAL.has(w) || (w.length === 1 && !/\d/.test(w))) continue;
     ws.add(stem(w));
     if (!STOPWORDS.has(w)) named++;
   }
@@ -166,7 +170,10 @@ export function contradictions(text: string): Contradiction[] {
   const found: Contradiction[] = [];
   const ss = sentences(text);
 
-  const claims = ss.map((s) => (NOT_A_CLAIM.test(s.text) ? [] : claimClauses(s).map(claimOf).filter((c): c is Claim => c !== null)));
+  // without a negation anywhere there is no statement/negation pair to find
+  const claims = HAS_NEGATION.test(text)
+    ? ss.map((s) => (NOT_A_CLAIM.test(s.text) ? [] : claimClauses(s).map(claimOf).filter((c): c is Claim => c !== null)))
+    : ss.map(() => []);
   const figures = ss.map((s) => clauses(s).map(figureOf).find((f) => f !== null) ?? null);
   for (let j = 1; j < ss.length; j++) {
     const b = claims[j];

@@ -32,8 +32,9 @@ const NOT_A_NAME = new Set(['i', 'i\'m', 'i\'ve', 'i\'d', 'i\'ll', 'ok', 'note',
 export function ungroundedSentences(output: string, contextDocs: readonly string[], question: string, options: GroundingOptions = { minSupport: 0.5 }): Ungrounded[] {
   const evidence = contextDocs.join('\n') + '\n' + question;
   const evidenceLower = evidence.toLowerCase();
-  const evidenceNumbers = new Set(numbers(evidence).map(numberKey));
-  const evidenceWords = new Set(contentWords(evidence));
+  // the evidence is tokenized only when a sentence needs it
+  let evidenceNumbers: Set<string> | null = null;
+  let evidenceWords: Set<string> | null = null;
   const out: Ungrounded[] = [];
 
   for (const s of sentences(output)) {
@@ -41,12 +42,14 @@ export function ungroundedSentences(output: string, contextDocs: readonly string
     const body = marker ? s.text.slice(marker[0].length) : s.text;
     const missing: string[] = [];
     if (DIGIT.test(body)) {
+      evidenceNumbers ??= new Set(numbers(evidence).map(numberKey));
       for (const n of numbers(body)) if (!evidenceNumbers.has(numberKey(n)) && !isCount(body, n)) missing.push(n.text.trim());
     }
     let support = 1;
     if (UPPER.test(body)) {
-      const missingNames = words(body).filter((w, i) => isName(w.text, i === 0 || /[:(*"]\s*$/.test(body.slice(0, w.start))) && !evidenceLower.includes(w.text.toLowerCase()));
+      const missingNames = words(body).filter((w, i) => isName(w.text, i === 0 || opensPhrase(body, w.start)) && !evidenceLower.includes(w.text.toLowerCase()));
       if (missingNames.length > 0) {
+        evidenceWords ??= new Set(contentWords(evidence));
         const cw = contentWords(body);
         let supported = 0;
         for (const w of cw) if (evidenceWords.has(w)) supported++;
@@ -65,8 +68,16 @@ function isCount(text: string, n: NumberMention): boolean {
 }
 const COUNT_NOUN = /^\s+(?:\p{L}+\s+)?(?:steps|ways|options|things|points|reasons|tips|methods|examples|approaches|ideas|factors|main|key|common|possible|simple|quick|easy)\b/u;
 
+/** Whether the word at `at` starts a phrase (after "**", ":", "(" or a quote), where capitals are not names. */
+function opensPhrase(text: string, at: number): boolean {
+  let i = at - 1;
+  while (i >= 0 && text[i] === ' ') i--;
+  return i >= 0 && ':(*"'.includes(text[i]!);
+}
+
 function isName(word: string, atStart: boolean): boolean {
-  if (NOT_A_NAME.has(word.toLowerCase())) return false;
+  const first = word[0]!;
+  if (first === first.toLowerCase() || NOT_A_NAME.has(word.toLowerCase())) return false;
   if (/^\p{Lu}{2,}\d*$/u.test(word)) return true;
   return !atStart && /^\p{Lu}\p{Ll}/u.test(word);
 }
