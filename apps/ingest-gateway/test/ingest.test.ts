@@ -384,6 +384,38 @@ describe('ingest gateway when something fails', () => {
     }
   });
 
+  it('does not answer before the log has acknowledged the write', async () => {
+    let release!: () => void;
+    let entered!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const sending = new Promise<void>((resolve) => (entered = resolve));
+    const gw = await startTestGateway({
+      store,
+      // Holds the real producer's send until the test releases it.
+      wrapProducer: (producer) => ({
+        send: async (records) => {
+          entered();
+          await held;
+          return producer.send(records);
+        },
+        close: () => producer.close(),
+      }),
+    });
+    try {
+      let answered = false;
+      const pending = Promise.resolve(gw.app.request(...post('/v1/traces', traceBody({ trace_id: 'held-1' })))).then((res) => ((answered = true), res));
+      await sending;
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(answered).toBe(false);
+      release();
+      expect((await pending).status).toBe(202);
+      expect(await gw.countOnLog()).toBe(1);
+    } finally {
+      release();
+      await gw.close();
+    }
+  });
+
   it('answers 503 when the log does not acknowledge within produceTimeoutMs', async () => {
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
