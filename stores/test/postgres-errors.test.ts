@@ -7,6 +7,7 @@ import { makeTrace } from '@metronis/schemas';
 import { describe, expect, it } from 'vitest';
 import { isRetriable } from '../../streams/src/errors.js';
 import { StoreError } from '../src/errors.js';
+import { createPgliteStore } from '../src/postgres/pglite.js';
 import { createPostgresStore } from '../src/postgres/postgres.js';
 
 /** A loopback port that was free a moment ago. */
@@ -36,7 +37,9 @@ describe('postgres store without a server', () => {
     }
   });
 
-  it('refuses a url that is not postgres://', () => {
+  it('refuses a url that is not postgres:// and a bad statement size', () => {
     expect(() => createPostgresStore({ url: 'mysql://x' })).toThrow(/url must be a postgres:\/\/ URL, got "mysql:\/\/x"/);
+    expect(() => createPostgresStore({ url: 'postgres://u@h/db', maxRowsPerStatement: 0 })).toThrow(/maxRowsPerStatement must be an integer in 1\.\.5000, got 0/);
+    expect(() => createPgliteStore({ maxRowsPerStatement: 10_000 })).toThrow(/maxRowsPerStatement must be an integer in 1\.\.5000, got 10000/);
   });
 });

@@ -199,6 +199,8 @@ export function describeRelationalStore(name: string, make: (options?: MakeStore
       expect(created.created_at).toBeInstanceOf(Date);
       const again = await store.ensureOrganization(id, 'Renamed');
       expect(again).toEqual(created);
+      await expect(store.ensureOrganization('', 'x')).rejects.toThrow(/organization id must be a non-empty string/);
+      await expect(store.ensureOrganization(org(), 'a\u0000b')).rejects.toThrow(/organization name .* contains U\+0000/);
     });
 
     it('stores an API key by hash, idempotently, and finds it', async () => {

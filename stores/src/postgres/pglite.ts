@@ -11,7 +11,7 @@ import { drizzle } from 'drizzle-orm/pglite';
 import { migrate } from 'drizzle-orm/pglite/migrator';
 import { POSTGRES_MIGRATIONS_DIR } from '../paths.js';
 import type { RelationalStore } from '../types.js';
-import { createRelationalStore } from './relational-store.js';
+import { checkMaxRowsPerStatement, createRelationalStore } from './relational-store.js';
 
 export interface PgliteStoreOptions {
   /** data directory; undefined keeps the database in memory */
@@ -23,6 +23,7 @@ export interface PgliteStoreOptions {
 }
 
 export function createPgliteStore(options: PgliteStoreOptions = {}): RelationalStore {
+  checkMaxRowsPerStatement(options.maxRowsPerStatement);
   const client = new PGlite(options.dir);
   const db = drizzle({ client });
   const migrationsFolder = options.migrationsFolder ?? POSTGRES_MIGRATIONS_DIR;

@@ -17,7 +17,7 @@ import postgres from 'postgres';
 import { silentLogger, type StoreLogger } from '../logger.js';
 import { POSTGRES_MIGRATIONS_DIR } from '../paths.js';
 import type { RelationalStore } from '../types.js';
-import { createRelationalStore } from './relational-store.js';
+import { checkMaxRowsPerStatement, createRelationalStore } from './relational-store.js';
 
 export interface PostgresStoreOptions {
   /** postgres://user:password@host:port/database */
@@ -40,6 +40,7 @@ export function createPostgresStore(options: PostgresStoreOptions): RelationalSt
   if (typeof options.url !== 'string' || !/^postgres(ql)?:\/\//.test(options.url)) {
     throw new TypeError(`createPostgresStore: url must be a postgres:// URL, got ${JSON.stringify(options.url)}`);
   }
+  checkMaxRowsPerStatement(options.maxRowsPerStatement);
   const logger = options.logger ?? silentLogger;
   const client = postgres(options.url, {
     max: options.max ?? 10,

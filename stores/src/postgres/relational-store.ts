@@ -33,12 +33,18 @@ export interface RelationalStoreOptions {
 /** Rows per INSERT keep well under Postgres's 65,535 bind parameters (traces have 12 columns). */
 export const DEFAULT_MAX_ROWS_PER_STATEMENT = 1000;
 
-export function createRelationalStore(options: RelationalStoreOptions): RelationalStore {
-  const { kind, db } = options;
-  const maxRows = options.maxRowsPerStatement ?? DEFAULT_MAX_ROWS_PER_STATEMENT;
+/** The rows-per-statement setting, checked (the factories call it before opening a connection). */
+export function checkMaxRowsPerStatement(value: number | undefined): number {
+  const maxRows = value ?? DEFAULT_MAX_ROWS_PER_STATEMENT;
   if (!Number.isInteger(maxRows) || maxRows < 1 || maxRows > 5000) {
     throw new RangeError(`maxRowsPerStatement must be an integer in 1..5000, got ${maxRows}`);
   }
+  return maxRows;
+}
+
+export function createRelationalStore(options: RelationalStoreOptions): RelationalStore {
+  const { kind, db } = options;
+  const maxRows = checkMaxRowsPerStatement(options.maxRowsPerStatement);
 
   async function run<T>(operation: string, body: () => Promise<T>): Promise<T> {
     try {
