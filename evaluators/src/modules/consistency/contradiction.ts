@@ -75,6 +75,38 @@ function negationPair(as: readonly Claim[], bs: readonly Claim[]): [Claim, Claim
   return null;
 }
 
+/**
+ * Statement/negation pairs. Only sentences with a negation can start a pair, and only sentences that
+ * contain the negated claim's longest word can complete it, so most sentences are never analysed.
+ */
+function negations(ss: readonly Span[]): Contradiction[] {
+  const negated = ss.map((s) => HAS_NEGATION.test(s.text) && !NOT_A_CLAIM.test(s.text));
+  if (!negated.includes(true)) return [];
+  const claims = new Map<number, Claim[]>();
+  const claimsOf = (i: number): Claim[] => {
+    let c = claims.get(i);
+    if (!c) claims.set(i, (c = claimClauses(ss[i]!).map(claimOf).filter((x): x is Claim => x !== null)));
+    return c;
+  };
+  const later = new Map<number, Contradiction>();
+  for (let n = 0; n < ss.length; n++) {
+    if (!negated[n]) continue;
+    for (const claim of claimsOf(n)) {
+      if (!claim.negated) continue;
+      let anchor = '';
+      for (const w of claim.words) if (w.length > anchor.length) anchor = w;
+      const probe = anchor.slice(0, 5);
+      for (let i = 0; i < ss.length; i++) {
+        if (i === n || later.has(Math.max(i, n)) || !ss[i]!.text.toLowerCase().includes(probe) || NOT_A_CLAIM.test(ss[i]!.text)) continue;
+        const [a, b] = i < n ? [i, n] : [n, i];
+        const pair = negationPair(claimsOf(a), claimsOf(b));
+        if (pair) later.set(b, { shape: 'negation', message: `"${pair[1].text}" negates the earlier "${pair[0].text}"`, start: pair[1].start, end: pair[1].end });
+      }
+    }
+  }
+  return [...later.values()];
+}
+
 function claimOf(s: Span): Claim | null {
   if (s.text.length < 8) return null;
   let negated = false;
@@ -132,13 +164,13 @@ function figureOf(s: Span): Figure | null {
     if (!STOPWORDS.has(w)) named++;
   }
   if (named === 0) return null;
-  return { ...s, words: ws, value, approximate: APPROX.test(s.text.slice(0, value.start)) };
+  return { ...s, words: ws, value, approximate: APPROX.test(s.text.slice(Math.max(0, value.start - 24), value.start)) };
 }
 
 function isLabel(text: string, n: NumberMention): boolean {
   if (n.currency || n.percent) return false;
   if (Number.isInteger(n.value) && n.value >= 1900 && n.value <= 2100 && !/,/.test(n.text)) return true;
-  return /\b(?:step|version|v|phase|stage|chapter|section|part|item|option|tier|level|q|day|week|month|year|article|rule|point|no|number|#)\.?\s*$/i.test(text.slice(0, n.start));
+  return /\b(?:step|version|v|phase|stage|chapter|section|part|item|option|tier|level|q|day|week|month|year|article|rule|point|no|number|#)\.?\s*$/i.test(text.slice(Math.max(0, n.start - 16), n.start));
 }
 
 function sameQuantity(a: Figure, b: Figure): boolean {
@@ -170,22 +202,15 @@ export function contradictions(text: string): Contradiction[] {
   const found: Contradiction[] = [];
   const ss = sentences(text);
 
-  // without a negation anywhere there is no statement/negation pair to find
-  const claims = HAS_NEGATION.test(text)
-    ? ss.map((s) => (NOT_A_CLAIM.test(s.text) ? [] : claimClauses(s).map(claimOf).filter((c): c is Claim => c !== null)))
-    : ss.map(() => []);
+  found.push(...negations(ss));
+
   const figures = ss.map((s) => clauses(s).map(figureOf).find((f) => f !== null) ?? null);
   for (let j = 1; j < ss.length; j++) {
-    const b = claims[j];
     const fb = figures[j];
+    if (!fb) continue;
     for (let i = 0; i < j; i++) {
-      const pair = negationPair(claims[i]!, b!);
-      if (pair) {
-        found.push({ shape: 'negation', message: `"${pair[1].text}" negates the earlier "${pair[0].text}"`, start: pair[1].start, end: pair[1].end });
-        break;
-      }
       const fa = figures[i];
-      if (fa && fb && sameQuantity(fa, fb) && conflicting(fa, fb)) {
+      if (fa && sameQuantity(fa, fb) && conflicting(fa, fb)) {
         found.push({ shape: 'figures', message: `"${fb.value.text.trim()}" conflicts with "${fa.value.text.trim()}" for the same quantity ("${fa.text}")`, start: fb.start, end: fb.end });
         break;
       }
