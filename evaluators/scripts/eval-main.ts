@@ -21,8 +21,9 @@ function option(args: string[], name: string): string | undefined {
 function currentCommit(): string {
   try {
     const sha = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: repoRoot, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'evaluators'], { cwd: repoRoot, encoding: 'utf8' }).trim() !== '';
-    return dirty ? `${sha} (with uncommitted changes in evaluators/)` : sha;
+    const paths = ['evaluators/src', 'evaluators/corpus', 'evaluators/scripts'];
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=all', '--', ...paths], { cwd: repoRoot, encoding: 'utf8' }).trim() !== '';
+    return dirty ? `${sha} (with uncommitted changes in ${paths.join(', ')})` : sha;
   } catch {
     return 'unknown (not a git checkout)';
   }
