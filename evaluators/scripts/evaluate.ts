@@ -116,6 +116,6 @@ export function renderMarkdown(modules: readonly ModuleReport[], meta: RenderMet
   out.push('', '## Cases where found ≠ expected', '');
   if (meta.misses.length === 0) out.push('None.');
   for (const miss of meta.misses) out.push(`- \`${miss.id}\`: expected [${miss.expected.join(', ')}], found [${miss.found.join(', ')}]`);
-  out.push('', 'Timings are means over one pass on the machine that generated this file, for orientation only; the benchmarks measure speed.', '');
+  out.push('', 'Timings are wall-clock means over one warm pass (after an untimed one) on the machine that generated this file, including any load from other processes: for orientation only; the benchmarks measure speed.', '');
   return out.join('\n');
 }
