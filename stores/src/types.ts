@@ -3,7 +3,7 @@
  * SQL: the relational store on PostgreSQL (postgres.js) or PGlite, the facts store on a ClickHouse
  * server (@clickhouse/client) or chDB. Every method is scoped by organization where data is read.
  */
-import type { Trace, Verdict } from '@metronis/schemas';
+import type { Severity, Trace, Verdict } from '@metronis/schemas';
 
 export type ApiKeyScope = 'ingest' | 'read' | 'admin';
 
@@ -65,6 +65,33 @@ export interface TraceFact {
   retention_days?: number;
 }
 
+/**
+ * One row of evaluation facts (ClickHouse `evaluation_facts_v1`): one tier's result on one trace.
+ * `toEvaluationFact(tierResult)` builds it.
+ */
+export interface EvaluationFact {
+  /** the TierResult's deterministic id (trace id + tier): a redelivered result collapses to one row */
+  evaluation_id: string;
+  org_id: string;
+  trace_id: string;
+  tier: number;
+  /** epoch milliseconds */
+  evaluated_at: number;
+  /** epoch milliseconds: the trace's own timestamp (partitioning and retention follow it) */
+  trace_timestamp: number;
+  passed: boolean;
+  severity: Severity;
+  score: number;
+  latency_us: number;
+  /** modules that ran, in order */
+  modules: string[];
+  failed_modules: string[];
+  /** finding kinds of all modules, de-duplicated */
+  finding_kinds: string[];
+  /** days to keep the row; the table's default (90) when absent */
+  retention_days?: number;
+}
+
 export interface FactsStore {
   readonly kind: 'clickhouse' | 'chdb';
   /** Applies the numbered DDL files in sql/clickhouse that have not been applied yet. */
@@ -74,6 +101,8 @@ export interface FactsStore {
    * A row whose timestamp is already past its retention is dropped by the table's TTL.
    */
   insertTraceFacts(rows: TraceFact[]): Promise<void>;
+  /** Inserts evaluation rows in one batch; a repeated evaluation_id collapses to one on merge / FINAL. */
+  insertEvaluationFacts(rows: EvaluationFact[]): Promise<void>;
   /**
    * Runs a read query with named parameters ({name:Type} placeholders) and returns JSON rows
    * (JSONEachRow: leave FORMAT out of the SQL; 64-bit integers come back as numbers).

@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRetriable } from '../../streams/src/errors.js';
+import type { TierResult } from '@metronis/schemas';
 import { createChdbFactsStore } from '../src/clickhouse/chdb.js';
+import { toEvaluationFact } from '../src/clickhouse/rows.js';
 import { InvalidRecordError, StoreError } from '../src/errors.js';
 import type { FactsStore, TraceFact } from '../src/types.js';
 
@@ -63,7 +65,10 @@ describe('chDB facts store', () => {
     const applied = await store.query<{ version: number; name: string; n: number }>(
       'SELECT version, name, count() AS n FROM schema_migrations GROUP BY version, name ORDER BY version',
     );
-    expect(applied).toEqual([{ version: 1, name: '0001_trace_facts', n: 1 }]);
+    expect(applied).toEqual([
+      { version: 1, name: '0001_trace_facts', n: 1 },
+      { version: 2, name: '0002_evaluation_facts', n: 1 },
+    ]);
     await store.ping();
   });
 
@@ -162,6 +167,51 @@ describe('chDB facts store', () => {
     } finally {
       await other.close();
     }
+  });
+
+  it('lands evaluation facts once per evaluation id, built from a tier result', async () => {
+    const org = `org_${randomUUID()}`;
+    const traceId = randomUUID();
+    const result = (tier: number, passed: boolean): TierResult => ({
+      evaluation_id: `${traceId}:${tier}`,
+      trace_id: traceId,
+      org_id: org,
+      tier,
+      evaluated_at: Date.now(),
+      trace_timestamp: Date.now() - 1000,
+      passed,
+      severity: passed ? 'none' : 'high',
+      score: passed ? 1 : 0.2,
+      latency_us: 850,
+      modules: [
+        { module: 'pii', version: '1', passed, score: 1, severity: 'none', labels: [], latency_us: 10, findings: passed ? [] : [{ kind: 'pii.email', message: 'email', field: 'output', start: 0, end: 5, confidence: 1 }] },
+        { module: 'format', version: '1', passed: true, score: 1, severity: 'none', labels: [], latency_us: 5, findings: [] },
+      ],
+    });
+    const facts = [toEvaluationFact(result(1, false)), toEvaluationFact(result(2, true), 30)];
+    expect(facts[0]).toMatchObject({ modules: ['pii', 'format'], failed_modules: ['pii'], finding_kinds: ['pii.email'] });
+    await store.insertEvaluationFacts(facts);
+    await store.insertEvaluationFacts([facts[0]!]);
+    const rows = await store.query<Record<string, unknown>>(
+      `SELECT * EXCEPT (evaluated_at, trace_timestamp), toUnixTimestamp64Milli(evaluated_at) AS evaluated_at,
+              toUnixTimestamp64Milli(trace_timestamp) AS trace_timestamp
+       FROM evaluation_facts_v1 FINAL WHERE org_id = {org:String} ORDER BY tier`,
+      { org },
+    );
+    expect(rows).toEqual([{ ...facts[0], retention_days: 90 }, facts[1]]);
+    const [ddl] = await store.query<{ statement: string }>('SHOW CREATE TABLE evaluation_facts_v1');
+    expect(ddl!.statement).toContain('TTL toDateTime(trace_timestamp) + toIntervalDay(retention_days)');
+    expect(ddl!.statement).toContain('`severity` LowCardinality(String)');
+  });
+
+  it('refuses an evaluation fact with an unknown severity, naming it', async () => {
+    const fact = toEvaluationFact({
+      evaluation_id: 'e1', trace_id: 't1', org_id: 'o1', tier: 1, evaluated_at: Date.now(), trace_timestamp: Date.now(),
+      passed: true, severity: 'none', score: 1, latency_us: 1, modules: [],
+    });
+    const error = await rejection(store.insertEvaluationFacts([{ ...fact, severity: 'fatal' as 'high' }]));
+    expect(error).toBeInstanceOf(InvalidRecordError);
+    expect(error.message).toMatch(/row 0 \(evaluation "e1"\): severity must be one of none, low, medium, high, critical, got "fatal"/);
   });
 
   it('keeps the data when the path is closed and opened again', async () => {

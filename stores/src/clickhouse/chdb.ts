@@ -15,7 +15,7 @@ import { CLICKHOUSE_RETRY_CODES, storeError } from '../errors.js';
 import { CLICKHOUSE_DDL_DIR } from '../paths.js';
 import type { FactsStore } from '../types.js';
 import { applyDdl, readDdlFiles, type DdlExecutor } from './migrations.js';
-import { factsToRows, parseJsonEachRow } from './rows.js';
+import { evaluationsToRows, factsToRows, parseJsonEachRow } from './rows.js';
 
 export interface ChdbFactsStoreOptions {
   /** data directory (created when missing) */
@@ -48,6 +48,12 @@ export function createChdbFactsStore(options: ChdbFactsStoreOptions): FactsStore
     return parseJsonEachRow<T>(result.text());
   }
 
+  async function insert(operation: string, table: string, rows: Record<string, unknown>[]): Promise<void> {
+    if (rows.length === 0) return;
+    const payload = rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
+    await run(operation, () => session.insert({ table, values: Buffer.from(payload), format: 'JSONEachRow' }));
+  }
+
   const executor: DdlExecutor = {
     async command(sql) {
       await session.queryAsync(sql);
@@ -63,12 +69,9 @@ export function createChdbFactsStore(options: ChdbFactsStoreOptions): FactsStore
       await run('migrate', () => applyDdl(executor, files));
     },
 
-    async insertTraceFacts(batch) {
-      const rows = factsToRows('chdb insertTraceFacts', batch);
-      if (rows.length === 0) return;
-      const payload = rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
-      await run('insertTraceFacts', () => session.insert({ table: 'trace_facts_v1', values: Buffer.from(payload), format: 'JSONEachRow' }));
-    },
+    insertTraceFacts: async (batch) => insert('insertTraceFacts', 'trace_facts_v1', factsToRows('chdb insertTraceFacts', batch)),
+
+    insertEvaluationFacts: async (batch) => insert('insertEvaluationFacts', 'evaluation_facts_v1', evaluationsToRows('chdb insertEvaluationFacts', batch)),
 
     query: <T = Record<string, unknown>>(sql: string, params?: Record<string, unknown>) => run('query', () => rows<T>(sql, params)),
 

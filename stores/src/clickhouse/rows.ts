@@ -1,10 +1,11 @@
 /**
- * TraceFact rows to JSONEachRow objects, checked first so that a bad value is a clear error naming the
+ * TraceFact and EvaluationFact rows to JSONEachRow objects, checked first so that a bad value is a clear error naming the
  * row and field rather than a ClickHouse parse error or a silent default (a missing timestamp would
  * become 1970 and the TTL would drop the row without a word).
  */
 import { InvalidRecordError } from '../errors.js';
-import type { TraceFact } from '../types.js';
+import { SEVERITIES, type TierResult } from '@metronis/schemas';
+import type { EvaluationFact, TraceFact } from '../types.js';
 
 const STRING_FIELDS = ['org_id', 'trace_id', 'application', 'environment', 'model_provider', 'model_name', 'user_id'] as const;
 const UINT32_FIELDS = ['input_tokens', 'output_tokens', 'latency_ms'] as const;
@@ -48,6 +49,70 @@ export function factsToRows(operation: string, rows: TraceFact[]): Record<string
       cost_usd: row.cost_usd,
       latency_ms: row.latency_ms,
       user_id: row.user_id,
+      ...(retention === undefined ? {} : { retention_days: retention }),
+    };
+  });
+}
+
+/** The evaluation row of a tier result. */
+export function toEvaluationFact(result: TierResult, retentionDays?: number): EvaluationFact {
+  return {
+    evaluation_id: result.evaluation_id,
+    org_id: result.org_id,
+    trace_id: result.trace_id,
+    tier: result.tier,
+    evaluated_at: result.evaluated_at,
+    trace_timestamp: result.trace_timestamp,
+    passed: result.passed,
+    severity: result.severity,
+    score: result.score,
+    latency_us: result.latency_us,
+    modules: result.modules.map((m) => m.module),
+    failed_modules: result.modules.filter((m) => !m.passed).map((m) => m.module),
+    finding_kinds: [...new Set(result.modules.flatMap((m) => m.findings.map((f) => f.kind)))],
+    ...(retentionDays === undefined ? {} : { retention_days: retentionDays }),
+  };
+}
+
+/** One JSONEachRow object per evaluation fact; throws InvalidRecordError naming the first bad field. */
+export function evaluationsToRows(operation: string, rows: EvaluationFact[]): Record<string, unknown>[] {
+  if (!Array.isArray(rows)) throw new InvalidRecordError(operation, 'expects an array of EvaluationFact rows');
+  return rows.map((row, i) => {
+    const bad = (field: string, expected: string) =>
+      new InvalidRecordError(
+        operation,
+        `row ${i} (evaluation ${JSON.stringify(row?.evaluation_id)}): ${field} must be ${expected}, got ${JSON.stringify((row as unknown as Record<string, unknown>)?.[field])}`,
+        { recordIndex: i },
+      );
+    if (row === null || typeof row !== 'object') throw new InvalidRecordError(operation, `row ${i} is not an object`, { recordIndex: i });
+    for (const f of ['evaluation_id', 'org_id', 'trace_id'] as const) if (typeof row[f] !== 'string' || row[f] === '') throw bad(f, 'a non-empty string');
+    if (!Number.isInteger(row.tier) || row.tier < 0 || row.tier > 255) throw bad('tier', 'an integer in 0..255');
+    for (const f of ['evaluated_at', 'trace_timestamp'] as const) {
+      if (!Number.isFinite(row[f]) || row[f] < 0 || Number.isNaN(new Date(row[f]).getTime())) throw bad(f, 'epoch milliseconds');
+    }
+    if (typeof row.passed !== 'boolean') throw bad('passed', 'a boolean');
+    if (!SEVERITIES.includes(row.severity)) throw bad('severity', `one of ${SEVERITIES.join(', ')}`);
+    if (!Number.isFinite(row.score)) throw bad('score', 'a finite number');
+    if (!Number.isSafeInteger(row.latency_us) || row.latency_us < 0) throw bad('latency_us', 'a non-negative integer');
+    for (const f of ['modules', 'failed_modules', 'finding_kinds'] as const) {
+      if (!Array.isArray(row[f]) || !row[f].every((x) => typeof x === 'string')) throw bad(f, 'an array of strings');
+    }
+    const retention = row.retention_days;
+    if (retention !== undefined && (!Number.isInteger(retention) || retention < 1 || retention > 65_535)) throw bad('retention_days', 'an integer in 1..65535');
+    return {
+      evaluation_id: row.evaluation_id,
+      org_id: row.org_id,
+      trace_id: row.trace_id,
+      tier: row.tier,
+      evaluated_at: clickhouseDateTime(row.evaluated_at),
+      trace_timestamp: clickhouseDateTime(row.trace_timestamp),
+      passed: row.passed,
+      severity: row.severity,
+      score: row.score,
+      latency_us: row.latency_us,
+      modules: row.modules,
+      failed_modules: row.failed_modules,
+      finding_kinds: row.finding_kinds,
       ...(retention === undefined ? {} : { retention_days: retention }),
     };
   });

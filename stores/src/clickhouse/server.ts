@@ -12,7 +12,7 @@ import { CLICKHOUSE_RETRY_CODES, StoreError, storeError } from '../errors.js';
 import { CLICKHOUSE_DDL_DIR } from '../paths.js';
 import type { FactsStore } from '../types.js';
 import { applyDdl, readDdlFiles, type DdlExecutor } from './migrations.js';
-import { factsToRows } from './rows.js';
+import { evaluationsToRows, factsToRows } from './rows.js';
 
 export interface ClickHouseFactsStoreOptions {
   /** http(s)://host:port of the HTTP interface */
@@ -56,6 +56,12 @@ export function createClickHouseFactsStore(options: ClickHouseFactsStoreOptions)
     return result.json<T>();
   }
 
+  /** One request carrying the whole batch as JSONEachRow. */
+  async function insert(operation: string, table: string, rows: Record<string, unknown>[]): Promise<void> {
+    if (rows.length === 0) return;
+    await run(operation, () => client.insert({ table, values: rows, format: 'JSONEachRow' }).then(() => undefined));
+  }
+
   const executor: DdlExecutor = {
     async command(sql) {
       await client.command({ query: sql });
@@ -71,12 +77,10 @@ export function createClickHouseFactsStore(options: ClickHouseFactsStoreOptions)
       await run('migrate', () => applyDdl(executor, files));
     },
 
-    async insertTraceFacts(batch) {
-      const rows = factsToRows('clickhouse insertTraceFacts', batch);
-      if (rows.length === 0) return;
-      // One request carrying the whole batch as JSONEachRow.
-      await run('insertTraceFacts', () => client.insert({ table: 'trace_facts_v1', values: rows, format: 'JSONEachRow' }).then(() => undefined));
-    },
+    insertTraceFacts: async (batch) => insert('insertTraceFacts', 'trace_facts_v1', factsToRows('clickhouse insertTraceFacts', batch)),
+
+    insertEvaluationFacts: async (batch) =>
+      insert('insertEvaluationFacts', 'evaluation_facts_v1', evaluationsToRows('clickhouse insertEvaluationFacts', batch)),
 
     query: <T = Record<string, unknown>>(sql: string, params?: Record<string, unknown>) => run('query', () => rows<T>(sql, params)),
 
