@@ -50,16 +50,19 @@ export function detectRepetition(text: string, options: RepetitionOptions): Repe
   // previous[i]: the last earlier word with the same hash bucket, so each word visits only its
   // recent equals instead of every period.
   lastAt.fill(-1);
+  // Locals, not the module bindings, inside the loops: V8 reloads module-level lets on every access.
+  const hash = hashes;
+  const prev = previous;
   const runLength = new Int32Array(maxPeriod + 1);
   const runEnd = new Int32Array(maxPeriod + 1).fill(-2);
   let best: { period: number; runEnd: number; run: number } | null = null;
   for (let i = 0; i < count; i++) {
-    const h = hashes[i] as number;
+    const h = hash[i] as number;
     const bucket = h & TABLE_MASK;
-    previous[i] = lastAt[bucket] as number;
+    prev[i] = lastAt[bucket] as number;
     lastAt[bucket] = i;
-    for (let j = previous[i] as number; j >= 0 && i - j <= maxPeriod; j = previous[j] as number) {
-      if (hashes[j] !== h) continue;
+    for (let j = prev[i] as number; j >= 0 && i - j <= maxPeriod; j = prev[j] as number) {
+      if (hash[j] !== h) continue;
       const p = i - j;
       const run = runEnd[p] === i - 1 ? (runLength[p] as number) + 1 : 1;
       runLength[p] = run;
@@ -86,6 +89,9 @@ export function detectRepetition(text: string, options: RepetitionOptions): Repe
 /** Fills `hashes`/`starts`/`ends` with the words of `text` outside ``` blocks; returns the count. */
 function tokenize(text: string): number {
   let count = 0;
+  let hash = hashes;
+  let start = starts;
+  let stop = ends;
   let inFence = false;
   let h = 0;
   let wordStart = -1;
@@ -108,10 +114,15 @@ function tokenize(text: string): number {
       }
       h = Math.imul(h ^ lower, 0x01000193);
     } else if (wordStart >= 0) {
-      if (count === hashes.length) grow();
-      hashes[count] = h;
-      starts[count] = wordStart;
-      ends[count] = i;
+      if (count === hash.length) {
+        grow();
+        hash = hashes;
+        start = starts;
+        stop = ends;
+      }
+      hash[count] = h;
+      start[count] = wordStart;
+      stop[count] = i;
       count++;
       wordStart = -1;
     }

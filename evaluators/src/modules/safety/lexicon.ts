@@ -81,7 +81,7 @@ const STEMS: Record<Category, string[]> = {
   self_harm: ['myself', 'life', 'suicide', 'live', 'dead', 'without me', 'die', 'overdose', 'od', 'dose', 'kys', 'yourself', 'oneself', 'anymore', 'any more', 'it all', 'how many', 'how much'],
   sexual: ['sex', 'nude', 'naked', 'explicit', 'porn', 'erotic', 'lewd', 'nsfw', 'rape', 'molest', 'assault', 'grope', 'drink', 'graphic', 'hardcore', 'steamy', 'smut', 'groom', 'dick pic'],
   // Every hate entry names a group or is one of the fixed slogans and slurs: those are the stems.
-  hate: ['jew', 'muslim', 'black', 'gay', 'lesbian', 'immigrant', 'refugee', 'mexican', 'arab', 'asian', 'chinese', 'christian', 'hindu', 'sikh', 'women', 'trans', 'disabled', 'gypsies', 'roma', 'latino', 'african', 'white', 'heil', 'sieg', 'race war', 'gas the', '1488', 'the great replacement', 'nigg', 'sand', 'fag', 'kike', 'wetback', 'towelhead', 'raghead', 'chinaman', 'spics', 'beaner', 'trannies'],
+  hate: ['jew', 'muslims', 'blacks', 'black people', 'gays', 'gay people', 'lesbians', 'immigrant', 'refugee', 'mexicans', 'arabs', 'asians', 'chinese people', 'christians', 'hindus', 'sikhs', 'women', 'trans people', 'transgender', 'disabled people', 'gypsies', 'roma', 'latinos', 'africans', 'whites', 'white p', 'heil', 'sieg', 'race war', 'gas the', '1488', 'the great replacement', 'nigg', 'sand nigg', 'fag', 'kike', 'wetback', 'towelhead', 'raghead', 'chinaman', 'spics', 'beaner', 'trannies'],
   weapons_illegal: ['bomb', 'ied', 'explosive', 'molotov', 'napalm', 'nerve', 'sarin', 'vx', 'ricin', 'anthrax', 'mustard', 'chlorine', 'gun', 'firearm', 'silencer', 'suppressor', 'grenade', 'landmine', 'detonator', 'vest', 'auto', 'burst', 'meth', 'fentanyl', 'heroin', 'cocaine', 'crack', 'lsd', 'mdma', 'ghb', 'dmt', 'ammo', 'pistol', 'rifle', 'weapon', 'dark', 'fullz', 'launder', 'money', 'cash', 'funds', 'proceeds', 'counterfeit', 'hotwire', 'steal', 'smuggl', 'traffic'],
 };
 
@@ -114,11 +114,12 @@ const BOUNDED = (source: string) => new RegExp(String.raw`(?<![a-z0-9'])(?:${spa
  * config phrases so that "K1ll" in config means the same as "kill".
  */
 export function compileLexicon(options: LexiconOptions, normalizePhrase: (s: string) => string): CompiledLexicon {
-  const compiled = options.categories.map((category) => {
+  const stems = createStemIndex();
+  const compiled = options.categories.map((category, bit) => {
     const extra = (options.extra_terms[category] ?? []).map((t) => normalizePhrase(t)).filter((t) => t !== '');
     const patterns = [...LEXICON[category], ...extra.map(phrasePattern)];
-    const stems = [...STEMS[category], ...extra.map((t) => t.split(' ')[0] as string)];
-    return { category, pattern: BOUNDED(patterns.map((p) => `(?:${p})`).join('|')), prefilter: new RegExp(`(?<![a-z])(?:${stems.map((t) => spaced(phrasePattern(t))).join('|')})`, 'g') };
+    for (const stem of [...STEMS[category], ...extra.map((t) => t.split(' ')[0] as string)]) stems.add(stem, bit);
+    return { category, bit, pattern: BOUNDED(patterns.map((p) => `(?:${p})`).join('|')) };
   });
   // Window after a stem hit: the longest built-in continuation, or a whole org phrase.
   const reach = Math.max(120, ...Object.values(options.extra_terms).flatMap((l) => (l ?? []).map((t) => t.length + 20)));
@@ -127,9 +128,13 @@ export function compileLexicon(options: LexiconOptions, normalizePhrase: (s: str
 
   return {
     match(text: string): LexiconMatch[] {
+      const hits = stems.scan(text);
+      if (hits.length === 0) return [];
       const matches: LexiconMatch[] = [];
-      for (const { category, pattern, prefilter } of compiled) {
-        for (const hit of matchNear(text, prefilter, pattern, 80, reach)) matches.push({ category, ...hit });
+      for (const { category, bit, pattern } of compiled) {
+        const mine = hits.filter((h) => (h[2] & (1 << bit)) !== 0);
+        if (mine.length === 0) continue;
+        for (const hit of matchNear(text, mine, pattern, 80, reach)) matches.push({ category, ...hit });
       }
       if (allow === null || matches.length === 0) return matches;
       const allowed: Array<[number, number]> = [];
@@ -138,4 +143,70 @@ export function compileLexicon(options: LexiconOptions, normalizePhrase: (s: str
       return matches.filter((x) => !allowed.some(([s, e]) => x.from < e && s < x.to));
     },
   };
+}
+
+/**
+ * Finds stems (word prefixes; a space in a stem matches a run of spaces) at word starts in one pass:
+ * a table indexed by a word's first two characters lists the stems to compare there, so a word
+ * that starts no stem costs two array reads. Each hit carries a bitmask of the categories using it.
+ */
+function createStemIndex() {
+  const table = new Map<number, Array<{ stem: string; mask: number }>>();
+  const slots = new Int32Array(128 * 128).fill(-1);
+  const lists: Array<Array<{ stem: string; mask: number }>> = [];
+  const isWord = (c: number) => (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 39;
+  return {
+    add(stem: string, bit: number): void {
+      const s = stem.trim().replace(/ +/g, ' ');
+      if (s.length === 0) return;
+      const key = (s.charCodeAt(0) & 127) * 128 + ((s.length > 1 ? s.charCodeAt(1) : 32) & 127);
+      let list = table.get(key);
+      if (list === undefined) {
+        list = [];
+        table.set(key, list);
+        slots[key] = lists.length;
+        lists.push(list);
+      }
+      const existing = list.find((e) => e.stem === s);
+      if (existing !== undefined) existing.mask |= 1 << bit;
+      else list.push({ stem: s, mask: 1 << bit });
+    },
+    scan(text: string): Array<[number, number, number]> {
+      const hits: Array<[number, number, number]> = [];
+      const n = text.length;
+      let prevWord = false;
+      for (let i = 0; i < n; i++) {
+        const c = text.charCodeAt(i);
+        const word = isWord(c);
+        if (word && !prevWord && c < 128) {
+          const next = i + 1 < n ? text.charCodeAt(i + 1) & 127 : 32;
+          const slot = slots[c * 128 + next] as number;
+          if (slot >= 0) {
+            for (const { stem, mask } of lists[slot] as Array<{ stem: string; mask: number }>) {
+              const end = matchStem(text, i, stem);
+              if (end >= 0) hits.push([i, end, mask]);
+            }
+          }
+        }
+        prevWord = word;
+      }
+      return hits;
+    },
+  };
+}
+
+/** End of `stem` matched at `at` (a space matches one or more spaces), or -1. */
+function matchStem(text: string, at: number, stem: string): number {
+  let i = at;
+  for (let j = 0; j < stem.length; j++) {
+    const s = stem.charCodeAt(j);
+    if (s === 32) {
+      if (text.charCodeAt(i) !== 32) return -1;
+      while (text.charCodeAt(i) === 32) i++;
+      continue;
+    }
+    if (text.charCodeAt(i) !== s) return -1;
+    i++;
+  }
+  return i;
 }

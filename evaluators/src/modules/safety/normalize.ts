@@ -127,6 +127,10 @@ function fold(s: string): { text: string; map: Pick<Normalized, 'origin' | 'orig
     origin = new Int32Array(n * 2);
     originEnd = new Int32Array(n * 2);
   }
+  // Locals, not the module bindings, inside the loop: V8 reloads module-level lets on every access.
+  const out = buffer;
+  const from = origin;
+  const to = originEnd;
   let k = 0;
   for (let i = 0; i < n; i++) {
     let c = s.charCodeAt(i);
@@ -137,12 +141,12 @@ function fold(s: string): { text: string; map: Pick<Normalized, 'origin' | 'orig
       if (folded !== undefined) c = folded;
       else if (c < 0xd800 || c > 0xdfff) c = s[i]!.toLowerCase().charCodeAt(0);
     }
-    buffer[k] = c;
-    origin[k] = i;
-    originEnd[k] = i + 1;
+    out[k] = c;
+    from[k] = i;
+    to[k] = i + 1;
     k++;
   }
-  return { text: decoder.decode(buffer.subarray(0, k)), map: { origin: origin.slice(0, k), originEnd: originEnd.slice(0, k) } };
+  return { text: decoder.decode(out.subarray(0, k)), map: { origin: from.slice(0, k), originEnd: to.slice(0, k) } };
 }
 
 /** Original [start, end) of a normalized range [from, to). */
@@ -156,12 +160,23 @@ export function spaced(source: string): string {
   return source.replace(/ /g, ' +');
 }
 
+/** [start, end) of every match of a global regex: the stem hits `matchNear` windows around. */
+export function regexHits(text: string, re: RegExp): Array<[number, number]> {
+  const hits: Array<[number, number]> = [];
+  re.lastIndex = 0;
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    if (m[0].length === 0) re.lastIndex++;
+    hits.push([m.index, m.index + m[0].length]);
+  }
+  return hits;
+}
+
 /**
- * Matches of `pattern` (global) only near the hits of `stems` (global): most texts have few stem hits,
- * and a big alternation is costly at every position. Windows start at a word boundary.
+ * Matches of `pattern` (global) only near `hits` (sorted stem positions): most texts have few stem
+ * hits, and a big alternation is costly at every position. Windows start at a word boundary.
  */
-export function matchNear(text: string, stems: RegExp, pattern: RegExp, before: number, after: number): Array<{ from: number; to: number }> {
-  const hits: Array<{ from: number; to: number }> = [];
+export function matchNear(text: string, hits: ReadonlyArray<readonly number[]>, pattern: RegExp, before: number, after: number): Array<{ from: number; to: number }> {
+  const found: Array<{ from: number; to: number }> = [];
   let windowStart = -1;
   let windowEnd = -1;
   const flush = () => {
@@ -173,18 +188,18 @@ export function matchNear(text: string, stems: RegExp, pattern: RegExp, before: 
         pattern.lastIndex++;
         continue;
       }
-      hits.push({ from: windowStart + m.index, to: windowStart + m.index + m[0].length });
+      found.push({ from: windowStart + m.index, to: windowStart + m.index + m[0].length });
     }
   };
-  stems.lastIndex = 0;
-  for (let m = stems.exec(text); m !== null; m = stems.exec(text)) {
-    if (m[0].length === 0) stems.lastIndex++;
-    let from = Math.max(0, m.index - before);
+  for (const hit of hits) {
+    const hitStart = hit[0] as number;
+    const hitEnd = hit[1] as number;
+    let from = Math.max(0, hitStart - before);
     if (from > 0) {
       const space = text.lastIndexOf(' ', from);
       from = space < 0 ? 0 : space + 1;
     }
-    let to = Math.min(text.length, m.index + m[0].length + after);
+    let to = Math.min(text.length, hitEnd + after);
     const space = text.indexOf(' ', to);
     to = space < 0 ? text.length : space;
     if (windowStart >= 0 && from <= windowEnd) {
@@ -196,5 +211,5 @@ export function matchNear(text: string, stems: RegExp, pattern: RegExp, before: 
     windowEnd = to;
   }
   flush();
-  return hits;
+  return found;
 }
