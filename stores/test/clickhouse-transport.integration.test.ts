@@ -153,6 +153,7 @@ describe('ClickHouse facts store over HTTP (server 18.16)', () => {
       promisify(execFile)('bash', ['scripts/stack.sh', ...args], { cwd: new URL('../..', import.meta.url), timeout: timeoutMs }).catch((error: Error) => {
         throw new Error(`bash scripts/stack.sh ${args.join(' ')} failed or took over ${timeoutMs / 1000}s: ${error.message}`, { cause: error });
       });
+    await store.migrate(); // idempotent; lets this test run on its own
     await stack(150_000, 'stop', 'clickhouse');
     let down: Error;
     try {
