@@ -167,6 +167,15 @@ function figureOf(s: Span): Figure | null {
   return { ...s, words: ws, value, approximate: APPROX.test(s.text.slice(Math.max(0, value.start - 24), value.start)) };
 }
 
+/** The first clause of a sentence that states one value, as a figure. */
+function firstFigure(s: Span): Figure | null {
+  for (const c of clauses(s)) {
+    const f = figureOf(c);
+    if (f) return f;
+  }
+  return null;
+}
+
 function isLabel(text: string, n: NumberMention): boolean {
   if (n.currency || n.percent) return false;
   if (Number.isInteger(n.value) && n.value >= 1900 && n.value <= 2100 && !/,/.test(n.text)) return true;
@@ -204,7 +213,7 @@ export function contradictions(text: string): Contradiction[] {
 
   found.push(...negations(ss));
 
-  const figures = ss.map((s) => clauses(s).map(figureOf).find((f) => f !== null) ?? null);
+  const figures = ss.map(firstFigure);
   for (let j = 1; j < ss.length; j++) {
     const fb = figures[j];
     if (!fb) continue;

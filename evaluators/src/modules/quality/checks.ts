@@ -50,7 +50,7 @@ export function incompleteness(text: string, masked: string = maskCode(text)): {
   if (prose.endsWith(':')) return { reason: 'ends with a colon that introduces nothing', start: lastLineStart, end: prose.length };
   if (EMPTY_ITEM.test(prose)) return { reason: 'ends with an empty list item', start: lastLineStart, end: prose.length };
   if (/[,;]$/.test(prose) || /[\p{L}]$/u.test(prose)) {
-    const last = /(\p{L}+)[,;]?$/u.exec(prose);
+    const last = /(\p{L}+)[,;]?$/u.exec(prose.slice(-40));
     if (/[,;]$/.test(prose) || (last && DANGLING.has(last[1]!.toLowerCase()) && !/^\s*[-*•#]/.test(prose.slice(lastLineStart)))) {
       return { reason: `stops mid-sentence ("…${prose.slice(-24).trimStart()}")`, start: lastLineStart, end: prose.length };
     }

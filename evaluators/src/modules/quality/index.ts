@@ -53,6 +53,16 @@ export const qualityConfigSchema = z.strictObject({
 });
 export type QualityConfig = z.output<typeof qualityConfigSchema>;
 
+/** Non-whitespace characters, counted only as far as `enough` (the only question is "fewer than min_chars?"). */
+function nonSpaceChars(text: string, enough: number): number {
+  let n = 0;
+  for (let i = 0; i < text.length && n < enough; i++) {
+    const c = text.charCodeAt(i);
+    if (c !== 0x20 && c !== 0x0a && c !== 0x09 && c !== 0x0d && c !== 0xa0 && c !== 0x3000) n++;
+  }
+  return n;
+}
+
 export const qualityModule = defineModule({
   name: 'quality',
   version: '1.0.0',
@@ -64,12 +74,12 @@ export const qualityModule = defineModule({
     const labels: string[] = [];
     const prose = maskCode(text);
     const ws = words(prose);
-    const chars = text.replace(/\s+/g, '').length;
+    const chars = nonSpaceChars(text, config.min_chars);
     // code counts towards length: count words of the raw text only when the prose alone is short
     const wordCount = ws.length >= config.min_words ? ws.length : words(text).length;
 
     if (chars < config.min_chars || wordCount < config.min_words) {
-      findings.push(finding('too_short', `the answer has ${wordCount} words and ${chars} characters (minimum ${config.min_words} words, ${config.min_chars} characters)`, 'output', 0, text.length, 1));
+      findings.push(finding('too_short', `the answer has ${wordCount} words and ${nonSpaceChars(text, Infinity)} non-space characters (minimum ${config.min_words} words, ${config.min_chars} characters)`, 'output', 0, text.length, 1));
     }
     if (text.length > config.max_chars || ws.length > config.max_words) {
       findings.push(finding('too_long', `the answer has ${ws.length} words and ${text.length} characters (maximum ${config.max_words} words, ${config.max_chars} characters)`, 'output', 0, text.length, 1));

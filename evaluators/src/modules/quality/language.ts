@@ -51,7 +51,7 @@ const SCRIPTS: [number, number, string][] = [
   [0x0e00, 0x0e7f, 'th'],
 ];
 const NON_LETTER = /[^\p{L}']+/u;
-const MAX_CHARS = 1_000;
+const MAX_CHARS = 600;
 const MIN_HITS = 3;
 
 /** The languages the detector can name. */

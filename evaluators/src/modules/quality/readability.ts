@@ -34,7 +34,8 @@ export function syllables(word: string): number {
   let n = 0;
   let inVowel = false;
   for (let i = 0; i < w.length; i++) {
-    const vowel = VOWELS.has(w.charCodeAt(i));
+    const c = w.charCodeAt(i);
+    const vowel = c === 97 || c === 101 || c === 105 || c === 111 || c === 117 || c === 121;
     if (vowel && !inVowel) n++;
     inVowel = vowel;
   }
@@ -44,7 +45,6 @@ export function syllables(word: string): number {
   else if ((last === 'd' || last === 's') && prev === 'e' && !'aeioutdsxzcgh'.includes(w[w.length - 3]!)) n--;
   return Math.max(1, n);
 }
-const VOWELS = new Set([...'aeiouy'].map((c) => c.charCodeAt(0)));
 
 /** The coarse label for a score. */
 export function readabilityLabel(score: number): string {
