@@ -1,7 +1,10 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadCorpus, parseCorpusFile } from '../scripts/corpus.js';
+import { main } from '../scripts/eval-main.js';
 import { evaluateCorpus, precision, recall } from '../scripts/evaluate.js';
 import { isModuleName } from '../src/registry.js';
 
@@ -62,5 +65,36 @@ describe('evaluation corpus', () => {
     expect([q.tp, q.fp, q.fn, q.falseAlarms, q.hardNegatives]).toEqual([1, 1, 1, 1, 1]);
     expect([precision(q), recall(q)]).toEqual([0.5, 0.5]);
     expect(misses.map((m) => m.id)).toEqual(['b', 'c']);
+  });
+});
+
+describe('eval:tier1', () => {
+  it('writes the report for the real corpus and refuses a small or malformed one', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'metronis-corpus-'));
+    try {
+      const out = join(dir, 'EVALUATION.md');
+      const quiet = { log: console.log, error: console.error };
+      console.log = console.error = () => {};
+      let real: number, small: number, malformed: number;
+      try {
+        real = main(['--corpus', corpusDir, '--out', out]);
+        writeFileSync(join(dir, 'few.jsonl'), '{"id":"a","module":"quality","kinds":[],"note":"n","trace":{"output":"Fine."}}\n');
+        small = main(['--corpus', dir, '--out', join(dir, 'small.md')]);
+        writeFileSync(join(dir, 'bad.jsonl'), '{"id":"b","module":"quality"}\n');
+        malformed = main(['--corpus', dir, '--no-write']);
+      } finally {
+        Object.assign(console, quiet);
+      }
+      expect(real).toBe(0);
+      const report = readFileSync(out, 'utf8');
+      expect(report).toContain('| consistency |');
+      expect(report).toContain('| quality | `spelling` |');
+      expect(report).toContain('npm run eval:tier1');
+      expect(small).toBe(1);
+      expect(() => readFileSync(join(dir, 'small.md'))).toThrow();
+      expect(malformed).toBe(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
