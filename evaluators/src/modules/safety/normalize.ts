@@ -64,18 +64,16 @@ const isLetter = (c: number) => c >= 97 && c <= 122;
 const isDigit = (c: number) => c >= 48 && c <= 57;
 const isSymbol = (c: number) => c === 64 || c === 36 || c === 33 || c === 124;
 
-const LEET_CANDIDATE = /[0-9@$!|]/g;
 const inToken = (c: number) => isLetter(c) || isDigit(c) || isSymbol(c);
 
 /** Reads leetspeak in an already lower-cased text; one to one, so offsets are unchanged. */
 function unleet(text: string): string {
   let parts: string[] | null = null;
   let copied = 0;
-  LEET_CANDIDATE.lastIndex = 0;
-  // Jump from digit/symbol to digit/symbol (rare in prose) instead of visiting every character.
-  for (let m = LEET_CANDIDATE.exec(text); m !== null; m = LEET_CANDIDATE.exec(text)) {
-    const i = m.index;
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
+    if (!(isDigit(c) || isSymbol(c))) continue;
     const prev = i > 0 ? text.charCodeAt(i - 1) : 32;
     const next = i + 1 < text.length ? text.charCodeAt(i + 1) : 32;
     if (!(isLetter(next) || (isDigit(c) && isLetter(prev)))) continue;
@@ -93,7 +91,7 @@ function unleet(text: string): string {
     parts ??= [];
     parts.push(text.slice(copied, start), token);
     copied = end;
-    LEET_CANDIDATE.lastIndex = end;
+    i = end - 1;
   }
   if (parts === null) return text;
   parts.push(text.slice(copied));
@@ -101,6 +99,13 @@ function unleet(text: string): string {
 }
 
 const NON_ASCII = /[^\x00-\x7f]/;
+const NON_ASCII_G = /[^\x00-\x7f]/g;
+const DROPPED = /[\u200b-\u200f\u00ad\u2060\ufeff\u180e\u202a-\u202e\ufe00-\ufe0f\u0300-\u036f]/;
+/** One non-ASCII UTF-16 unit → one unit (folded letter, space, or itself). */
+function foldChar(ch: string): string {
+  const folded = FOLD.get(ch.charCodeAt(0));
+  return folded === undefined ? ch : String.fromCharCode(folded);
+}
 const SPACE_LIKE = /[\t\n\v\f\r_-]/g;
 
 let buffer = new Uint16Array(4096);
@@ -113,6 +118,9 @@ export function normalize(s: string): Normalized {
   let map: Pick<Normalized, 'origin' | 'originEnd'> = { origin: null, originEnd: null };
   if (!NON_ASCII.test(s)) {
     text = s.toLowerCase().replace(SPACE_LIKE, ' ');
+  } else if (!DROPPED.test(s) && (text = s.toLowerCase()).length === s.length) {
+    // Nothing to drop and lower-casing kept the length: fold the non-ASCII characters in place.
+    text = text.replace(NON_ASCII_G, foldChar).replace(SPACE_LIKE, ' ');
   } else {
     ({ text, map } = fold(s));
   }
