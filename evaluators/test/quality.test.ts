@@ -119,6 +119,8 @@ describe('quality module', () => {
     expect(kinds('The options are:\n1. Retry\n2.')).toEqual(['incomplete']);
     expect(kinds('Use this:\n```python\nprint("hello")\n')).toEqual(['incomplete']);
     expect(kinds('- Use a cache\n- Batch the writes')).toEqual([]);
+    expect(kinds('Use the promises API:\n\n```js\nconst text = await readFile(path);\n```')).toEqual([]);
+    expect(kinds('The docs are at https://example.com/docs')).toEqual([]);
   });
 
   it('can turn checks off', () => {

@@ -46,10 +46,12 @@ export function incompleteness(text: string, masked: string = maskCode(text)): {
   }
   const prose = masked.slice(0, trimmed.length).trimEnd();
   if (prose.length === 0) return null;
+  // an answer that ends in code (a closed block, a URL) ends with what its last words introduced
+  const endsInCode = prose.length < trimmed.length;
   const lastLineStart = prose.lastIndexOf('\n') + 1;
-  if (prose.endsWith(':')) return { reason: 'ends with a colon that introduces nothing', start: lastLineStart, end: prose.length };
-  if (EMPTY_ITEM.test(prose)) return { reason: 'ends with an empty list item', start: lastLineStart, end: prose.length };
-  if (/[,;]$/.test(prose) || /[\p{L}]$/u.test(prose)) {
+  if (!endsInCode && prose.endsWith(':')) return { reason: 'ends with a colon that introduces nothing', start: lastLineStart, end: prose.length };
+  if (!endsInCode && EMPTY_ITEM.test(prose)) return { reason: 'ends with an empty list item', start: lastLineStart, end: prose.length };
+  if (!endsInCode && (/[,;]$/.test(prose) || /[\p{L}]$/u.test(prose))) {
     const last = /(\p{L}+)[,;]?$/u.exec(prose.slice(-40));
     if (/[,;]$/.test(prose) || (last && DANGLING.has(last[1]!.toLowerCase()) && !/^\s*[-*•#]/.test(prose.slice(lastLineStart)))) {
       return { reason: `stops mid-sentence ("…${prose.slice(-24).trimStart()}")`, start: lastLineStart, end: prose.length };
