@@ -57,6 +57,9 @@ describe('format: truncated', () => {
       'Let me know if you have any other questions about the migration plan we discussed above and I can help further',
       'Call the function (it returns a promise) and await it.',
       ':( that is unfortunate, but the deploy completed successfully.',
+      `${PROSE.slice(0, -2)}. Pick the option that suits you and adapt the wording however you like`,
+      `${PROSE.slice(0, -2)}. The pricing page has the details, so click below to learn more`,
+      `${PROSE.slice(0, -2)}. You can skip the last step entirely if you want to`,
     ];
     for (const s of fine) expect(kinds(run(s)), s).toEqual([]);
   });

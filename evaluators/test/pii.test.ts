@@ -124,6 +124,7 @@ describe('pii: ip_address', () => {
       'At 12:30:45 the MAC 00:1A:2B:3C:4D:5E joined.',
       'std::vector<int> and a::b::c',
       'Section 1.2.3.4.5 of the spec.',
+      'Point your resolver at 8.8.8.8 or 1.1.1.1.',
     ];
     for (const s of fine) expect(kinds(s), s).toEqual([]);
     expect(kinds('Server at 192.168.1.20', { includePrivateIps: true })).toEqual(['ip_address']);

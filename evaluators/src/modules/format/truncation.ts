@@ -19,13 +19,10 @@ export interface Truncation {
 
 const LENGTH_REASONS = new Set(['length', 'max_tokens', 'max_output_tokens', 'model_length', 'token_limit']);
 
-// Words an English sentence never ends on.
+// Words an English sentence practically never ends on, even in idioms ("learn more", "log in",
+// "if you want to", "where it came from" all end fine, so those words are not here).
 const DANGLING = new Set(
-  ('a an the and or but nor of to in on at by for with from into onto about as than that which who whose whom ' +
-    'because although though while if when whereas unless until since so such its their our your my his her ' +
-    'is are was were be been being will would should could can may might must shall has have had do does did ' +
-    'this these those very more most including like between among through without within over under after before')
-    .split(' '),
+  'a an the and or but nor of because although though whereas unless than my your his their our its whose into onto between among including very'.split(' '),
 );
 
 /** Returns why the output looks cut off, or null. */

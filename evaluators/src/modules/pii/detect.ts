@@ -52,6 +52,8 @@ const SSN = /(?<![\d-])(\d{3})([- ]?)(\d{2})\2(\d{4})(?![\d]|-\d)/g;
 const IPV4 = /(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?!\d|\.\d)/g;
 const IPV6 = /(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?:(?<=:)\d{1,3}(?:\.\d{1,3}){3})?(?![\w:])/g;
 
+// Public resolvers and other service addresses that identify no person.
+const WELL_KNOWN_IPS = new Set(['8.8.8.8', '8.8.4.4', '1.1.1.1', '1.0.0.1', '9.9.9.9', '149.112.112.112', '208.67.222.222', '208.67.220.220', '4.2.2.2', '4.2.2.1']);
 const DATE_LIKE = /^(?:\d{4}[-./ ]\d{1,2}[-./ ]\d{1,2}|\d{1,2}[-./ ]\d{1,2}[-./ ]\d{2,4})$/;
 const ID_CONTEXT = /(?:\b(?:order|invoice|receipt|ticket|case|ref|reference|tracking|shipment|sku|part|model|serial|product|item|isbn|issn|doi|version|ver|v|build|release|id|account|acct|transaction|txn|confirmation|booking|policy|claim|patent|lot|batch|zip|postal|pin|otp)|#)\.?\s*(?:no\.?|number|#|id)?\s*[:#=]?\s*$/i;
 const PHONE_CONTEXT = /(?:call|phone|tel|telephone|mobile|cell|cellphone|whatsapp|text me|txt|sms|reach (?:me|us|him|her)|fax|contact|dial|ring|hotline|number is)/i;
@@ -164,7 +166,7 @@ function ips(text: string, options: DetectOptions, out: PiiEntity[]): void {
   if (text.includes('.')) {
     IPV4.lastIndex = 0;
     for (let m = IPV4.exec(text); m !== null; m = IPV4.exec(text)) {
-      if (!accept(ipv4Scope(m[0])) || IP_VERSION_CONTEXT.test(before(text, m.index, 16))) continue;
+      if (!accept(ipv4Scope(m[0])) || WELL_KNOWN_IPS.has(m[0]) || IP_VERSION_CONTEXT.test(before(text, m.index, 16))) continue;
       out.push({ kind: 'ip_address', start: m.index, end: m.index + m[0].length, key: m[0], confidence: 0.9 });
     }
   }

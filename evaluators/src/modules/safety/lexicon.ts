@@ -14,9 +14,11 @@ import { matchNear, spaced } from './normalize.js';
 export const CATEGORIES = ['violence', 'self_harm', 'sexual', 'hate', 'weapons_illegal'] as const;
 export type Category = (typeof CATEGORIES)[number];
 
-const PERSON = String.raw`(?:you|u|him|her|them|everyone|everybody|someone|somebody|a person|people|all of you|my (?:wife|husband|boss|neighbou?r|mom|mum|dad|mother|father|parents|teacher|classmate|coworker|co worker|ex|girlfriend|boyfriend|brother|sister|son|daughter|family)|your (?:family|wife|husband|kids|children|mother|father)|a (?:child|kid|baby|cop|police officer))(?! (?:process|processes|proc|thread|threads|node|nodes|element|elements|task|tasks|job|jobs|pod|pods|container|containers|window|widget|component|class|object|instance|session|branch|query|worker|workers|script|character|npc|mob|boss|monster|in (?:the )?(?:game|minecraft|skyrim)))`;
+const PERSON = String.raw`(?:you|u|him|her|them|everyone|everybody|someone|somebody|a person|people|all of you|my (?:wife|husband|boss|neighbou?r|mom|mum|dad|mother|father|parents|teacher|classmate|coworker|co worker|ex|girlfriend|boyfriend|brother|sister|son|daughter|family)|your (?:family|wife|husband|kids|children|mother|father)|a (?:child|kid|baby|cop|police officer))(?! (?:process|processes|proc|thread|threads|node|nodes|element|elements|task|tasks|job|jobs|pod|pods|container|containers|window|widget|component|class|object|instance|session|branch|query|worker|workers|script|character|npc|mob|boss|monster|in (?:the )?(?:game|minecraft|skyrim)|(?:an? |the |my |some )?(?:email|e mail|mail|message|text|note|line|dm|pm|link|invite|invitation|reminder|update|call|ping|look|glance|smile|question|quick)))`;
 const HOWTO = String.raw`(?:how (?:do i|do you|to|can i|could i|would i|should i|would you|can you)|ways? to|best way to|easiest way to|steps? to|instructions (?:for|on|to)|guide (?:for|on|to)|tutorial (?:for|on)|teach me (?:how )?to|help me|tell me how to|explain how to)`;
 const MAKE = String.raw`(?:make|build|assemble|construct|create|craft|manufacture|produce|cook|synthesi[sz]e|brew|prepare|rig)`;
+// Video-game and idiom contexts that make a phrase innocent ("best way to die in Elden Ring", "bomb-proof").
+const NOT_REAL = String.raw`(?! (?:in|on|for) (?:a |the |my )?(?:game|video game|videogame|dark souls|elden ring|minecraft|fortnite|roblox|skyrim|fallout|gta(?: \w+)?|call of duty|counter strike|cs ?go|valorant|zelda|sims|terraria|rust|dayz)\b)`;
 const GROUPS = String.raw`(?:jews|jewish people|muslims|blacks|black people|gays|gay people|lesbians|immigrants|refugees|mexicans|arabs|asians|chinese people|christians|hindus|sikhs|women|trans people|transgender people|disabled people|gypsies|roma|latinos|africans|whites|white people)`;
 
 export const LEXICON: Record<Category, string[]> = {
@@ -38,7 +40,7 @@ export const LEXICON: Record<Category, string[]> = {
     String.raw`(?:don't|do not|dont) want to (?:live|be alive|exist|wake up) (?:anymore|any more)`,
     String.raw`(?:no reason|nothing left) to live for`,
     String.raw`(?:i'd|i would|i'm|i am|everyone would be|they'd be|they would be) better off (?:dead|without me)`,
-    String.raw`(?:best|easiest|quickest|fastest|painless|least painful|most painless|surest) (?:way|ways|method|methods) to (?:die|kill (?:myself|yourself|oneself)|commit suicide|end (?:it all|my life|your life))`,
+    String.raw`(?:best|easiest|quickest|fastest|painless|least painful|most painless|surest) (?:way|ways|method|methods) to (?:die|kill (?:myself|yourself|oneself)|commit suicide|end (?:it all|my life|your life))${NOT_REAL}`,
     String.raw`how (?:many|much) (?:\w+ ){0,3}(?:to|would it take to|does it take to|until i|before i) (?:die|overdose|od|kill (?:myself|me|a person|someone))`,
     String.raw`(?:lethal|fatal) dose of (?:\w+ ){0,2}(?:to|for) (?:kill myself|die|end it)`,
     String.raw`(?:you should|go|just go|why don't you|why dont you) (?:kill yourself|kys|die|hang yourself|end your life|off yourself)`,
@@ -57,11 +59,11 @@ export const LEXICON: Record<Category, string[]> = {
     String.raw`(?:all|those|these|the|most|filthy|dirty) ${GROUPS} (?:should|must|need to|deserve to|ought to|have to) (?:die|be killed|be exterminated|be gassed|be wiped out|be eradicated|burn|hang|be shot|be lynched|be sterilized)`,
     String.raw`(?:gas|exterminate|kill|wipe out|eradicate|lynch|deport) (?:all )?(?:the |those |these )?${GROUPS}`,
     String.raw`${GROUPS} (?:are|r) (?:vermin|subhuman|sub human|animals|parasites|cockroaches|rats|a disease|a plague|inferior|savages|not human|apes|monkeys)`,
-    String.raw`(?:heil hitler|sieg heil|white power|white pride world wide|race war now|gas the \w+|1488|the great replacement is real)`,
+    String.raw`(?:heil hitler|sieg heil|white power|white pride world wide|race war now|1488|the great replacement is real)`,
     String.raw`(?:nigger|niggers|faggot|faggots|kike|kikes|wetback|wetbacks|towelhead|towelheads|raghead|ragheads|sand nigger|chinaman|spics|beaners|trannies)`,
   ],
   weapons_illegal: [
-    String.raw`${HOWTO} ${MAKE} (?:a |an |my own |your own |homemade |a homemade )?(?:pipe ?bomb|bomb|ied|improvised explosive(?: device)?|molotov(?: cocktail)?|explosives?|explosive device|napalm|thermite bomb|nail bomb|car bomb|suicide vest|dirty bomb|nerve agent|sarin|vx gas|ricin|anthrax|mustard gas|chlorine gas|ghost gun|untraceable (?:gun|firearm)|silencer|suppressor|zip gun|grenade|landmine|detonator)`,
+    String.raw`${HOWTO} ${MAKE} (?:a |an |my own |your own |homemade |a homemade )?(?:pipe ?bomb|bomb|ied|improvised explosive(?: device)?|molotov(?: cocktail)?|explosives?|explosive device|napalm|thermite bomb|nail bomb|car bomb|suicide vest|dirty bomb|nerve agent|sarin|vx gas|ricin|anthrax|mustard gas|chlorine gas|ghost gun|untraceable (?:gun|firearm)|silencer|suppressor|zip gun|grenade|landmine|detonator)(?! (?:proof|resistant|shelter|shelters|squad|disposal|bay|cyclone|calorimeter|threat|sniffing|dog|emoji|pop))${NOT_REAL}`,
     String.raw`(?:pipe ?bomb|nail bomb|car bomb|ied|dirty bomb|suicide vest|molotov cocktail|nerve agent|ricin|sarin) (?:recipe|instructions|tutorial|blueprint|schematic|step by step)`,
     String.raw`${HOWTO} (?:convert|modify|turn) (?:an? |my |your )?(?:ar ?15|ar|glock|semi ?auto(?:matic)?|rifle|pistol|gun) (?:to|into|for) (?:full ?auto|fully automatic|automatic|burst fire)`,
     String.raw`(?:${HOWTO} )?(?:cook|make|synthesi[sz]e|manufacture|produce|extract) (?:crystal )?(?:meth|methamphetamine|fentanyl|heroin|crack cocaine|lsd|mdma|ghb|dmt) (?:at home|in my|in a|from|using|with|step|recipe)`,
@@ -81,7 +83,7 @@ const STEMS: Record<Category, string[]> = {
   self_harm: ['myself', 'life', 'suicide', 'live', 'dead', 'without me', 'die', 'overdose', 'od', 'dose', 'kys', 'yourself', 'oneself', 'anymore', 'any more', 'it all', 'how many', 'how much'],
   sexual: ['sex', 'nude', 'naked', 'explicit', 'porn', 'erotic', 'lewd', 'nsfw', 'rape', 'molest', 'assault', 'grope', 'drink', 'graphic', 'hardcore', 'steamy', 'smut', 'groom', 'dick pic'],
   // Every hate entry names a group or is one of the fixed slogans and slurs: those are the stems.
-  hate: ['jew', 'muslims', 'blacks', 'black people', 'gays', 'gay people', 'lesbians', 'immigrant', 'refugee', 'mexicans', 'arabs', 'asians', 'chinese people', 'christians', 'hindus', 'sikhs', 'women', 'trans people', 'transgender', 'disabled people', 'gypsies', 'roma', 'latinos', 'africans', 'whites', 'white p', 'heil', 'sieg', 'race war', 'gas the', '1488', 'the great replacement', 'nigg', 'sand nigg', 'fag', 'kike', 'wetback', 'towelhead', 'raghead', 'chinaman', 'spics', 'beaner', 'trannies'],
+  hate: ['jew', 'muslims', 'blacks', 'black people', 'gays', 'gay people', 'lesbians', 'immigrant', 'refugee', 'mexicans', 'arabs', 'asians', 'chinese people', 'christians', 'hindus', 'sikhs', 'women', 'trans people', 'transgender', 'disabled people', 'gypsies', 'roma', 'latinos', 'africans', 'whites', 'white p', 'heil', 'sieg', 'race war', '1488', 'the great replacement', 'nigg', 'sand nigg', 'fag', 'kike', 'wetback', 'towelhead', 'raghead', 'chinaman', 'spics', 'beaner', 'trannies'],
   weapons_illegal: ['bomb', 'ied', 'explosive', 'molotov', 'napalm', 'nerve', 'sarin', 'vx', 'ricin', 'anthrax', 'mustard', 'chlorine', 'gun', 'firearm', 'silencer', 'suppressor', 'grenade', 'landmine', 'detonator', 'vest', 'auto', 'burst', 'meth', 'fentanyl', 'heroin', 'cocaine', 'crack', 'lsd', 'mdma', 'ghb', 'dmt', 'ammo', 'pistol', 'rifle', 'weapon', 'dark', 'fullz', 'launder', 'money', 'cash', 'funds', 'proceeds', 'counterfeit', 'hotwire', 'steal', 'smuggl', 'traffic'],
 };
 
