@@ -40,7 +40,7 @@ export interface DetectOptions {
   allowEmailDomains?: readonly string[];
 }
 
-const EMAIL = /(?<![A-Za-z0-9._%+-])[A-Za-z0-9](?:[A-Za-z0-9._%+-]{0,62}[A-Za-z0-9_%+-])?@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![A-Za-z0-9-]|\.[A-Za-z0-9])/g;
+const EMAIL = /(?<![A-Za-z0-9._%+-])[A-Za-z0-9](?:[A-Za-z0-9._%+-]{0,62}[A-Za-z0-9_%+-])?@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![A-Za-z0-9-]|\.[A-Za-z0-9])/y;
 const LOCAL_CHAR = /[A-Za-z0-9._%+-]/;
 const FILE_TLD = /\.(?:png|jpe?g|gif|svg|webp|bmp|ico|js|mjs|ts|css|py|rb|go|rs|java|json|ya?ml|md|txt|html?|zip|tgz|lock)$/i;
 const RESERVED_DOMAIN = /(?:^|\.)(?:example\.(?:com|org|net)|[a-z0-9-]+\.(?:example|test|invalid|localhost|local))$/i;
@@ -148,9 +148,13 @@ function emails(text: string, options: DetectOptions, out: PiiEntity[]): void {
   for (let at = text.indexOf('@'); at >= 0; at = text.indexOf('@', at + 1)) {
     let from = at;
     while (from > lastEnd && from > at - 64 && LOCAL_CHAR.test(text[from - 1] as string)) from--;
-    EMAIL.lastIndex = from;
-    const m = EMAIL.exec(text);
-    if (m === null || m.index > at) continue;
+    // Sticky tries from each possible local-part start: never a scan over the rest of the text.
+    let m: RegExpExecArray | null = null;
+    for (let start = from; start < at && m === null; start++) {
+      EMAIL.lastIndex = start;
+      m = EMAIL.exec(text);
+    }
+    if (m === null) continue;
     lastEnd = m.index + m[0].length;
     const value = m[0];
     const domain = value.slice(value.indexOf('@') + 1).toLowerCase();
