@@ -208,3 +208,10 @@ describe('safety: secret', () => {
     expect(entropy('passwordpassword')).toBeLessThan(3);
   });
 });
+
+describe('safety: hostile input', () => {
+  it('finishes on 100 KB of near-miss noise and finds nothing', () => {
+    const noise = [`-----BEGIN PRIVATE KEY-----\n${'\n'.repeat(50_000)}abc`, 'QUFB'.repeat(25_000), 'kill the process '.repeat(6_000), '%41'.repeat(30_000)];
+    for (const text of noise) expect(kinds(onOutput(text)), text.slice(0, 30)).toEqual([]);
+  });
+});

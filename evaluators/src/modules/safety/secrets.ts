@@ -25,7 +25,7 @@ interface Rule {
 }
 
 const RULES: Rule[] = [
-  { type: 'private_key', hint: 'PRIVATE KEY', re: /-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP |ED25519 )?PRIVATE KEY(?: BLOCK)?-----[ \t]*\r?\n(?:[A-Za-z0-9-]+: [^\n]*\r?\n)*(?:[ \t]*\r?\n)?[A-Za-z0-9+/=\r\n]{64,}/g },
+  { type: 'private_key', hint: 'PRIVATE KEY', re: /-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP |ED25519 )?PRIVATE KEY(?: BLOCK)?-----[ \t]*\r?\n(?:[A-Za-z0-9-]+: [^\n]*\r?\n)*(?:[ \t]*\r?\n)?[A-Za-z0-9+/=]{40,}/g },
   { type: 'aws_access_key_id', re: /\b(?:AKIA|ASIA|ABIA|ACCA|AIDA|AROA|AIPA|ANPA|ANVA|APKA)[A-Z2-7]{16}\b/g, accept: (v) => !v.endsWith('EXAMPLE') && entropy(v.slice(4)) > 2.5 },
   { type: 'github_token', hint: 'g', re: /\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{60,255})\b/g, accept: notPlaceholder },
   { type: 'gitlab_token', hint: 'gl', re: /\b(?:glpat|gldt|glrt|glptt|glsoat|glft|glimt|glagent|glcbt|gloas)-[A-Za-z0-9_-]{20,64}(?![A-Za-z0-9_-])/g, accept: notPlaceholder },
