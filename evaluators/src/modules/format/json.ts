@@ -214,7 +214,7 @@ export function createSchemaCache(options: SchemaCacheOptions = {}) {
       const uri = (schema as { $schema?: unknown }).$schema;
       const modern = typeof uri === 'string' && /2019-09|2020-12/.test(uri);
       const ajv = modern ? (draft2020 ??= new Ajv2020(ajvOptions)) : (draft07 ??= new Ajv(ajvOptions));
-      // addUsedSchema:false keeps ajv from registering $id's globally, so two orgs' schemas with the same $id don't collide.
+      // $id is dropped so ajv does not register it: two orgs' schemas with the same $id must not collide.
       entry = { ok: true, validate: ajv.compile({ ...(schema as object), $id: undefined }) };
     } catch (err) {
       entry = { ok: false, reason: (err as Error).message };
