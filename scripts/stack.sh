@@ -117,10 +117,24 @@ cmd_logs() {
   if [[ ${2:-} == -f ]]; then tail -n 100 -F "$log"; else tail -n 100 "$log"; fi
 }
 
+# take_lock: one mutating command at a time (two engineers may run `npm run stack:up` at once;
+# the second then finds everything running and leaves it alone)
+take_lock() {
+  mkdir -p "$STACK_STATE"
+  exec 9>"$STACK_STATE/stack.lock"
+  if ! flock -n 9; then
+    say "another stack command is running; waiting for it"
+    flock -w 600 9 || die "gave up waiting for the lock $STACK_STATE/stack.lock"
+  fi
+}
+
 main() {
   local cmd=${1:-}
   [[ -n $cmd ]] || usage
   shift
+  case $cmd in
+    up | down | fetch | start | stop | kill | restart) take_lock ;;
+  esac
   case $cmd in
     up) cmd_up ;;
     down) cmd_down ;;

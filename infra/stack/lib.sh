@@ -41,9 +41,12 @@ port_open() {
   (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
-# pid_alive <pid>
+# pid_alive <pid>: the process exists and is not a zombie waiting to be reaped
 pid_alive() {
-  [[ -n ${1:-} ]] && kill -0 "$1" 2>/dev/null
+  [[ -n ${1:-} ]] && kill -0 "$1" 2>/dev/null || return 1
+  local state
+  state=$(sed -n 's/^[0-9]* (.*) \([A-Za-z]\).*/\1/p' "/proc/$1/stat" 2>/dev/null || true)
+  [[ $state != Z ]]
 }
 
 # read_pid <file>: the first line of a pid file, empty when missing
@@ -59,7 +62,8 @@ launch() {
   mkdir -p "$(dirname "$pidfile")" "$(dirname "$logfile")"
   # a background child of a non-interactive shell is not a group leader, so setsid execs in place
   # and $! is the service's own pid.
-  setsid "$@" >>"$logfile" 2>&1 </dev/null &
+  # fd 9 is the stack's command lock (scripts/stack.sh): a service must not inherit and hold it
+  setsid "$@" >>"$logfile" 2>&1 </dev/null 9>&- &
   echo $! >"$pidfile"
 }
 
@@ -85,26 +89,36 @@ stop_group() {
   die "$name (pid $pid) survived SIGKILL"
 }
 
-# wait_until <name> <pid-function> <health-function> <log file> [timeout]: poll the health check
-# until it passes; fail early when the process dies, and show the log's tail on failure.
+# wait_until <name> <pid-function> <health-function> <timeout> <log file>...: poll the health check
+# until it passes; fail early when the process dies, and show the logs' tails on failure.
 wait_until() {
-  local name=$1 pidfn=$2 healthfn=$3 log=$4 timeout=${5:-$STACK_TIMEOUT} start=$SECONDS pid
+  local name=$1 pidfn=$2 healthfn=$3 timeout=$4 start=$SECONDS pid
+  shift 4
   while ((SECONDS - start < timeout)); do
     if "$healthfn"; then
       return 0
     fi
     pid=$("$pidfn")
     if ! pid_alive "$pid"; then
-      fail_with_log "$name exited while starting" "$log"
+      fail_with_log "$name exited while starting" "$@"
     fi
     sleep 1
   done
-  fail_with_log "$name not healthy after ${timeout}s" "$log"
+  fail_with_log "$name not healthy after ${timeout}s" "$@"
 }
 
+# fail_with_log <message> <log file>...: print the message and the last lines of each log, exit 1
 fail_with_log() {
-  say "error: $1; last lines of $2:"
-  if [[ -f $2 ]]; then tail -n 40 "$2" >&2; else say "(no log file)"; fi
+  local message=$1 log shown=0
+  shift
+  say "error: $message"
+  for log in "$@"; do
+    [[ -s $log ]] || continue
+    say "last lines of $log:"
+    tail -n 30 "$log" >&2
+    shown=1
+  done
+  ((shown)) || say "(no log output in: $*)"
   exit 1
 }
 

@@ -119,7 +119,7 @@ clickhouse_healthy() {
 }
 
 clickhouse_wait() {
-  wait_until clickhouse clickhouse_pid clickhouse_healthy "$(clickhouse_log)"
+  wait_until clickhouse clickhouse_pid clickhouse_healthy "$STACK_TIMEOUT" "$CH_OUT" "$CH_ERR"
 }
 
 clickhouse_stop() {

@@ -89,6 +89,8 @@ kafka_launch() {
   ensure_port_free kafka "$KAFKA_PORT"
   ensure_port_free "kafka controller" "$KAFKA_CONTROLLER_PORT"
   kafka_config
+  # stdout.log holds this run only: JVM and startup errors that precede log4j
+  : >"$KAFKA_OUT"
   kafka_format
   # health is judged from the log written after this point
   KAFKA_LOG_OFFSET=$(stat -c %s "$KAFKA_LOG" 2>/dev/null || echo 0)
@@ -101,13 +103,14 @@ kafka_launch() {
 
 kafka_healthy() {
   port_open "$KAFKA_PORT" || return 1
-  tail -c +"$((${KAFKA_LOG_OFFSET:-0} + 1))" "$KAFKA_LOG" 2>/dev/null | grep -q 'Kafka Server started'
+  # not `tail | grep -q`: under pipefail, tail's SIGPIPE would turn a match into a failure
+  grep -q 'Kafka Server started' < <(tail -c +"$((${KAFKA_LOG_OFFSET:-0} + 1))" "$KAFKA_LOG" 2>/dev/null)
 }
 
 kafka_wait() {
   # when the broker was already running, the port alone says it is up
   [[ -n ${KAFKA_LOG_OFFSET:-} ]] || { KAFKA_LOG_OFFSET=0; }
-  wait_until kafka kafka_pid kafka_healthy "$KAFKA_LOG"
+  wait_until kafka kafka_pid kafka_healthy "$STACK_TIMEOUT" "$KAFKA_OUT" "$KAFKA_LOG"
 }
 
 kafka_stop() {

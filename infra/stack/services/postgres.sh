@@ -99,7 +99,8 @@ postgres_launch() {
   ensure_port_free postgres "$PG_PORT"
   postgres_init
   # pg_ctl puts the postmaster in its own session, so the pid in postmaster.pid leads the group
-  as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -W start >/dev/null ||
+  # 9>&-: the postmaster must not inherit the stack's command lock
+  as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -W start >/dev/null 9>&- ||
     fail_with_log "pg_ctl start failed" "$PG_LOG"
 }
 
@@ -111,7 +112,7 @@ postgres_wait() {
     [[ -n $(postgres_pid) ]] && break
     sleep 0.2
   done
-  wait_until postgres postgres_pid postgres_healthy "$PG_LOG"
+  wait_until postgres postgres_pid postgres_healthy "$STACK_TIMEOUT" "$PG_LOG"
   postgres_provision
 }
 

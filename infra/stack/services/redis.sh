@@ -41,7 +41,7 @@ redis_healthy() {
 }
 
 redis_wait() {
-  wait_until redis redis_pid redis_healthy "$REDIS_LOG" 30
+  wait_until redis redis_pid redis_healthy 30 "$REDIS_LOG"
 }
 
 redis_stop() {

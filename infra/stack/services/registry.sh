@@ -111,6 +111,7 @@ registry_launch() {
     -Dapicurio.rest.deletion.artifact.enabled=true \
     -Dapicurio.rest.deletion.artifact-version.enabled=true \
     -Dapicurio.rest.deletion.group.enabled=true \
+    -Dquarkus.http.access-log.enabled=false \
     -jar "$REGISTRY_APP/quarkus-run.jar")
 }
 
@@ -119,7 +120,7 @@ registry_healthy() {
 }
 
 registry_wait() {
-  wait_until registry registry_pid registry_healthy "$REGISTRY_LOG"
+  wait_until registry registry_pid registry_healthy "$STACK_TIMEOUT" "$REGISTRY_LOG"
 }
 
 registry_stop() {
