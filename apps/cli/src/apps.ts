@@ -40,11 +40,21 @@ export function buildConsole(deps: { store: RelationalStore; logger: Logger; rea
   return createConsoleApp({ store: deps.store, authenticate, ready: deps.ready, logger: deps.logger });
 }
 
-/** One fetch handler for both apps: ingest (POST /v1/traces…, /openapi.json) to the gateway, the rest to the console. */
-export function routeEmbedded(gateway: { fetch: (r: Request) => Response | Promise<Response> }, console: { fetch: (r: Request) => Response | Promise<Response> }) {
-  return (request: Request) => {
-    const path = new URL(request.url).pathname;
+// `env` is whatever the server passes (for @hono/node-server: `{ incoming, outgoing }`).
+type FetchHandler = (request: Request, env?: any) => Response | Promise<Response>;
+
+/**
+ * One fetch handler for both apps: ingest (POST /v1/traces…, /openapi.json) to the gateway, the rest
+ * to the console. The server's bindings (`env`: the Node request and response) are passed through,
+ * so the gateway keeps its fast path of reading the body straight from the socket.
+ */
+export function routeEmbedded(gateway: { fetch: FetchHandler }, console: { fetch: FetchHandler }): FetchHandler {
+  return (request, env) => {
+    const url = request.url;
+    const start = url.indexOf('/', url.indexOf('//') + 2);
+    const end = url.indexOf('?', start);
+    const path = end === -1 ? url.slice(start) : url.slice(start, end);
     const ingest = (request.method === 'POST' && (path === '/v1/traces' || path === '/v1/traces/batch')) || path === '/openapi.json';
-    return ingest ? gateway.fetch(request) : console.fetch(request);
+    return ingest ? gateway.fetch(request, env) : console.fetch(request, env);
   };
 }

@@ -6,7 +6,7 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
-export function listen(fetch: (request: Request) => Response | Promise<Response>, options: { host: string; port: number }): Promise<HttpServer> {
+export function listen(fetch: (request: Request, env?: any) => Response | Promise<Response>, options: { host: string; port: number }): Promise<HttpServer> {
   return new Promise((resolve, reject) => {
     let server: ServerType;
     const onError = (error: Error) => reject(new Error(`Cannot listen on ${options.host}:${options.port}: ${error.message}`, { cause: error }));

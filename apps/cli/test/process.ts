@@ -10,6 +10,8 @@ export const CLI = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 export interface Running {
   child: ChildProcess;
   output(): string;
+  /** Resolves with the exit code (null when ended by a signal). */
+  exited: Promise<number | null>;
   /** Resolves with the first match of the pattern in stdout+stderr, rejects if the process exits first. */
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
   kill(signal?: NodeJS.Signals): Promise<number | null>;
@@ -33,6 +35,7 @@ export function runCli(args: string[], env: Record<string, string>): Running {
   return {
     child,
     output: () => output,
+    exited,
     waitFor(pattern, timeoutMs = 60_000) {
       return new Promise((resolve, reject) => {
         const check = () => {

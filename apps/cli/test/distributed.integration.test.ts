@@ -1,0 +1,217 @@
+/**
+ * Distributed mode end to end on the real services (`npm run stack:up`): `metronis migrate`, `gateway`,
+ * `worker --topology sinks` and `console` as separate processes from the build, against Kafka, Apicurio
+ * and PostgreSQL (a throwaway database), with the facts sink on chDB (Debian's ClickHouse is too old
+ * for the facts schema; its HTTP transport is tested in stores/). Covers what the backbone promises:
+ * a trace readable after its 202, a partial batch, a duplicate trace id, an Avro trace produced
+ * straight to Kafka by another client, a poison record sent to the DLQ, and the broker stopped mid-load.
+ */
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import { makeTrace } from '@metronis/schemas';
+import { DLQ_HEADERS, DLQ_TOPIC } from '@metronis/streams';
+import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, runCli, type Running } from './process.js';
+
+const run = promisify(execFile);
+const STACK = fileURLToPath(new URL('../../../scripts/stack.sh', import.meta.url));
+const KAFKA_BROKERS = process.env.KAFKA_BROKERS ?? '127.0.0.1:19092';
+const SCHEMA_REGISTRY_URL = process.env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:18081/apis/ccompat/v7';
+const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://metronis:metronis@127.0.0.1:15432/metronis';
+const KEY = `mtr_e2e_${randomUUID().replaceAll('-', '')}`;
+const database = `metronis_e2e_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+const dbUrl = (() => {
+  const url = new URL(DATABASE_URL);
+  url.pathname = `/${database}`;
+  return url.toString();
+})();
+
+let factsDir: string;
+let env: Record<string, string>;
+let sql: postgres.Sql;
+let kafka: Kafka;
+let producer: Producer;
+const processes: Running[] = [];
+let gatewayUrl: string;
+let consoleUrl: string;
+
+function start(args: string[], extra: Record<string, string> = {}): Running {
+  const child = runCli(args, { ...env, ...extra });
+  processes.push(child);
+  return child;
+}
+
+async function postTraces(path: string, body: unknown): Promise<Response> {
+  return fetch(`${gatewayUrl}${path}`, { method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+}
+
+async function getTrace(id: string): Promise<Record<string, unknown> | undefined> {
+  const res = await fetch(`${consoleUrl}/v1/traces/${encodeURIComponent(id)}`, { headers: { authorization: `Bearer ${KEY}` } });
+  if (res.status === 404) return undefined;
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { trace: Record<string, unknown> }).trace;
+}
+
+beforeAll(async () => {
+  factsDir = await mkdtemp(join(tmpdir(), 'metronis-facts-'));
+  const admin = postgres(DATABASE_URL, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database "${database}"`);
+  await admin.end();
+  sql = postgres(dbUrl, { max: 2, onnotice: () => {} });
+  env = { KAFKA_BROKERS, SCHEMA_REGISTRY_URL, DATABASE_URL: dbUrl, CLICKHOUSE_URL: `chdb:${factsDir}`, METRONIS_DEV_API_KEY: KEY };
+
+  const migrate = start(['migrate']);
+  const code = await migrate.exited;
+  if (code !== 0) throw new Error(`metronis migrate exited with ${code}:\n${migrate.output()}`);
+
+  const gateway = start(['gateway'], { METRONIS_PORT: '0', METRONIS_LOG_LEVEL: 'info' });
+  const consoleApp = start(['console'], { METRONIS_PORT: '0', METRONIS_LOG_LEVEL: 'info', CLICKHOUSE_URL: `chdb:${join(factsDir, 'console')}` });
+  start(['worker', '--topology', 'sinks']);
+  gatewayUrl = (await gateway.waitFor(/"url":"(http:\/\/[^"]+)","msg":"gateway listening"/))[1]!;
+  consoleUrl = (await consoleApp.waitFor(/"url":"(http:\/\/[^"]+)","msg":"console listening"/))[1]!;
+
+  kafka = new Kafka({ clientId: 'e2e-internal-team', brokers: KAFKA_BROKERS.split(','), logLevel: logLevel.NOTHING });
+  producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+}, 180_000);
+
+afterAll(async () => {
+  await producer?.disconnect().catch(() => {});
+  await Promise.all(processes.map((p) => p.kill('SIGTERM')));
+  await sql?.end();
+  const admin = postgres(DATABASE_URL, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`drop database if exists "${database}" with (force)`);
+  await admin.end();
+  await rm(factsDir, { recursive: true, force: true });
+}, 120_000);
+
+describe('metronis distributed', () => {
+  it('serves a 202d trace from Postgres through the console', async () => {
+    const id = `e2e-${randomUUID()}`;
+    const res = await postTraces('/v1/traces', { trace_id: id, input: { messages: [{ role: 'user', content: 'Hi' }] }, output: 'Hello!', application: 'e2e' });
+    expect(res.status).toBe(202);
+    const trace = await eventually(() => getTrace(id), 30_000, 'trace in Postgres');
+    expect(trace).toMatchObject({ trace_id: id, input: { messages: [{ role: 'user', content: 'Hi' }] }, output: { content: 'Hello!' }, application: 'e2e' });
+  });
+
+  it('accepts the valid items of a batch and names the invalid ones', async () => {
+    const ok = [`e2e-${randomUUID()}`, `e2e-${randomUUID()}`];
+    const res = await postTraces('/v1/traces/batch', {
+      traces: [{ trace_id: ok[0], input: 'a', output: 'b' }, { trace_id: 'bad-1', input: 'a' }, { trace_id: ok[1], input: 'c', output: 'd' }, { trace_id: 'bad-2', input: 'a', output: 'b', usage: { input_tokens: -1 } }],
+    });
+    expect(res.status).toBe(202);
+    const body = (await res.json()) as { accepted: Array<{ index: number; trace_id: string }>; rejected: Array<{ index: number; errors: Array<{ path: string }> }> };
+    expect(body.accepted).toEqual([{ index: 0, trace_id: ok[0] }, { index: 2, trace_id: ok[1] }]);
+    expect(body.rejected.map((r) => r.index)).toEqual([1, 3]);
+    expect(body.rejected[1]!.errors[0]!.path).toContain('usage.input_tokens');
+    for (const id of ok) await eventually(() => getTrace(id), 30_000, `${id} in Postgres`);
+    const bad = await sql`select count(*)::int as n from traces where trace_id in ('bad-1', 'bad-2')`;
+    expect(bad[0]!.n).toBe(0);
+  });
+
+  it('keeps one trace for a resubmitted trace id', async () => {
+    const id = `e2e-dup-${randomUUID()}`;
+    for (const output of ['first', 'second']) expect((await postTraces('/v1/traces', { trace_id: id, input: 'q', output })).status).toBe(202);
+    await eventually(async () => ((await getTrace(id))?.output as { content?: string } | undefined)?.content === 'second' || undefined, 30_000, 'second version stored');
+    const rows = await sql`select count(*)::int as n from traces where trace_id = ${id}`;
+    expect(rows[0]!.n).toBe(1);
+  });
+
+  it('lands an Avro trace produced straight to Kafka by another client like a gateway one', async () => {
+    const registry = new SchemaRegistry({ host: SCHEMA_REGISTRY_URL });
+    // The team looks the schema up by subject (migrate registered it), as a Confluent producer would.
+    const schemaId = await registry.getLatestSchemaId('metronis.traces.v1-value');
+    const trace = makeTrace({ org_id: 'default', trace_id: `e2e-direct-${randomUUID()}`, application: 'internal-batch-job' });
+    await producer.send({ topic: 'metronis.traces.v1', acks: -1, messages: [{ key: trace.trace_id, value: await registry.encode(schemaId, trace) }] });
+    const stored = await eventually(() => getTrace(trace.trace_id), 30_000, 'direct trace in Postgres');
+    expect(stored).toMatchObject({ trace_id: trace.trace_id, application: 'internal-batch-job', output: trace.output, model: { provider: 'openai', name: 'gpt-4o-mini', parameters: { temperature: 0.2 } } });
+  });
+
+  it('sends a poison record to the DLQ with its reason and moves on', async () => {
+    const poisonKey = `e2e-poison-${randomUUID()}`;
+    const consumer: Consumer = kafka.consumer({ groupId: `e2e-dlq-${randomUUID()}` });
+    await consumer.connect();
+    await consumer.subscribe({ topic: DLQ_TOPIC, fromBeginning: true });
+    const found: Array<{ headers: Record<string, string>; value: string }> = [];
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        if (message.key?.toString() !== poisonKey) return;
+        const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]));
+        found.push({ headers, value: message.value?.toString() ?? '' });
+      },
+    });
+    try {
+      await producer.send({ topic: 'metronis.traces.v1', acks: -1, messages: [{ key: poisonKey, value: Buffer.from('this is not avro') }] });
+      const after = `e2e-after-poison-${randomUUID()}`;
+      expect((await postTraces('/v1/traces', { trace_id: after, input: 'q', output: 'a' })).status).toBe(202);
+      await eventually(() => getTrace(after), 30_000, 'the trace after the poison record');
+      // One DLQ record per sink that consumes traces (Postgres traces, ClickHouse facts).
+      await eventually(async () => (found.length >= 2 ? true : undefined), 30_000, 'poison record in the DLQ');
+      const stages = found.map((f) => f.headers[DLQ_HEADERS.stage]).sort();
+      expect(stages).toEqual(['sink-clickhouse-trace-facts', 'sink-postgres-traces']);
+      for (const f of found) {
+        expect(f.value).toBe('this is not avro');
+        expect(f.headers[DLQ_HEADERS.topic]).toBe('metronis.traces.v1');
+        expect(f.headers[DLQ_HEADERS.error]).toMatch(/magic|wire|schema/i);
+        expect(f.headers[DLQ_HEADERS.offset]).toMatch(/^\d+$/);
+      }
+    } finally {
+      await consumer.disconnect();
+    }
+  });
+
+  it('answers 503 while the broker is down, and every 202d trace lands exactly once', async () => {
+    const accepted: string[] = [];
+    const unavailable: Array<{ retryAfter: string | null }> = [];
+    let stop = false;
+    let sent = 0;
+    async function client() {
+      while (!stop) {
+        const id = `e2e-load-${randomUUID()}`;
+        sent++;
+        try {
+          const res = await postTraces('/v1/traces', { trace_id: id, input: 'load', output: 'test' });
+          if (res.status === 202) accepted.push(id);
+          else if (res.status === 503) unavailable.push({ retryAfter: res.headers.get('retry-after') });
+          else throw new Error(`unexpected status ${res.status}: ${await res.text()}`);
+        } catch (error) {
+          if (error instanceof Error && error.message.startsWith('unexpected status')) throw error;
+        }
+      }
+    }
+    const clients = Array.from({ length: 4 }, client);
+    try {
+      await eventually(async () => (accepted.length >= 50 ? true : undefined), 30_000, 'load running');
+      await run('bash', [STACK, 'kill', 'kafka']);
+      await eventually(async () => (unavailable.length >= 3 ? true : undefined), 60_000, '503s while the broker is down');
+      await run('bash', [STACK, 'start', 'kafka'], { timeout: 120_000 });
+      const before = accepted.length;
+      await eventually(async () => (accepted.length >= before + 50 ? true : undefined), 120_000, '202s again after the broker restarts');
+    } finally {
+      stop = true;
+      await Promise.all(clients);
+      await run('bash', [STACK, 'start', 'kafka'], { timeout: 120_000 });
+    }
+    expect(unavailable.length).toBeGreaterThan(0);
+    expect(unavailable.every((u) => u.retryAfter !== null && Number(u.retryAfter) > 0)).toBe(true);
+    await eventually(
+      async () => {
+        const rows = await sql`select count(*)::int as n, count(distinct trace_id)::int as d from traces where trace_id = any(${accepted})`;
+        return rows[0]!.n === accepted.length ? rows[0] : undefined;
+      },
+      120_000,
+      `all ${accepted.length} accepted traces in Postgres`,
+    );
+    const rows = await sql`select count(*)::int as n, count(distinct trace_id)::int as d from traces where trace_id = any(${accepted})`;
+    expect(rows[0]).toEqual({ n: accepted.length, d: accepted.length });
+    process.stdout.write(`broker outage: ${sent} sent, ${accepted.length} accepted (all landed once), ${unavailable.length} answered 503\n`);
+  }, 400_000);
+});
