@@ -3,7 +3,7 @@
  * SQL: the relational store on PostgreSQL (postgres.js) or PGlite, the facts store on a ClickHouse
  * server (@clickhouse/client) or chDB. Every method is scoped by organization where data is read.
  */
-import type { Severity, Trace, Verdict } from '@metronis/schemas';
+import type { Severity, TierResult, Trace, Verdict } from '@metronis/schemas';
 
 export type ApiKeyScope = 'ingest' | 'read' | 'admin';
 
@@ -23,6 +23,14 @@ export interface ApiKeyRecord {
   revoked_at: Date | null;
 }
 
+/** An organization's stored evaluation policy (the document as saved; parse it before use). */
+export interface StoredPolicy {
+  document: unknown;
+  /** 1 for the first save, one more for every later save */
+  version: number;
+  updated_at: Date;
+}
+
 export interface RelationalStore {
   readonly kind: 'postgres' | 'pglite';
   /** Applies the numbered migrations in sql/postgres that have not been applied yet. */
@@ -33,6 +41,20 @@ export interface RelationalStore {
   /** Inserts or replaces verdicts by (org_id, trace_id). */
   upsertVerdicts(verdicts: Verdict[]): Promise<void>;
   getVerdict(orgId: string, traceId: string): Promise<Verdict | null>;
+  /**
+   * Inserts or replaces tier results by (org_id, evaluation_id): a result delivered twice lands once,
+   * the later delivery replacing the earlier.
+   */
+  upsertEvaluations(results: TierResult[]): Promise<void>;
+  /** The tier results of one trace, ordered by tier (empty when there are none). */
+  getEvaluations(orgId: string, traceId: string): Promise<TierResult[]>;
+  /** The organization's policy, or null when it never saved one (use the default policy then). */
+  getPolicy(orgId: string): Promise<StoredPolicy | null>;
+  /**
+   * Saves the organization's policy (a JSON object, already validated by the caller: the store does
+   * not interpret it) and returns the new version, one more than the previous one.
+   */
+  putPolicy(orgId: string, document: unknown): Promise<Omit<StoredPolicy, 'document'>>;
   /** Creates the organization if it does not exist (by id); returns it. */
   ensureOrganization(id: string, name: string): Promise<Organization>;
   /** Stores a key by its SHA-256 hash (idempotent for the same hash). */

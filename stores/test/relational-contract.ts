@@ -3,7 +3,7 @@
  * integration tests): `describeRelationalStore('pglite', (opts) => createPgliteStore(opts))`.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { makeTrace, type Trace, type Verdict } from '@metronis/schemas';
+import { makeTrace, type TierResult, type Verdict } from '@metronis/schemas';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // The error taxonomy of the stream runtime, imported from its file so these tests load nothing else.
 import { isRetriable } from '../../streams/src/errors.js';
@@ -27,6 +27,37 @@ export function makeVerdict(overrides: Partial<Verdict> = {}): Verdict {
     failed_modules: ['pii'],
     application: 'test-app',
     environment: 'test',
+    ...overrides,
+  };
+}
+
+/** A tier result with one failed module; `evaluation_id` follows the `${trace_id}:${tier}` rule. */
+export function makeTierResult(overrides: Partial<TierResult> = {}): TierResult {
+  const trace_id = overrides.trace_id ?? randomUUID();
+  const tier = overrides.tier ?? 1;
+  return {
+    evaluation_id: `${trace_id}:${tier}`,
+    trace_id,
+    org_id: 'org_test',
+    tier,
+    evaluated_at: Date.now(),
+    trace_timestamp: Date.now() - 1000,
+    passed: false,
+    severity: 'critical',
+    score: 0.2,
+    modules: [
+      {
+        module: 'pii',
+        version: '1.0.0',
+        passed: false,
+        score: 0.2,
+        severity: 'critical',
+        labels: ['pii'],
+        findings: [{ kind: 'credit_card', message: 'a card number', field: 'output', start: 3, end: 19, confidence: 0.99 }],
+        latency_us: 42,
+      },
+    ],
+    latency_us: 120,
     ...overrides,
   };
 }
@@ -190,6 +221,82 @@ export function describeRelationalStore(name: string, make: (options?: MakeStore
       await store.upsertVerdicts([v1]);
       expect(await store.getVerdict(o, v1.trace_id)).toEqual(v1);
       expect(await store.getVerdict(o, randomUUID())).toBeNull();
+    });
+
+    it('upserts tier results by (org, evaluation id), last one wins, and lists a trace\'s results by tier', async () => {
+      const o = org();
+      const traceId = randomUUID();
+      const tier2 = makeTierResult({ org_id: o, trace_id: traceId, tier: 2, passed: true, severity: 'none', score: 0.9 });
+      const tier1 = makeTierResult({ org_id: o, trace_id: traceId, tier: 1 });
+      const tier1Again = { ...tier1, score: 0.1, latency_us: 7 };
+      const elsewhere = makeTierResult({ org_id: o });
+      await store.upsertEvaluations([tier2, tier1, elsewhere]);
+      await store.upsertEvaluations([tier1Again, tier1Again]);
+      expect(await store.getEvaluations(o, traceId)).toEqual([tier1Again, tier2]);
+      expect(await store.getEvaluations(o, elsewhere.trace_id)).toEqual([elsewhere]);
+      expect(await store.getEvaluations(org(), traceId)).toEqual([]);
+      await store.upsertEvaluations([]);
+      expect(await store.getEvaluations(o, randomUUID())).toEqual([]);
+    });
+
+    it('stores U+0000 inside a tier result and reads it back unchanged', async () => {
+      const base = makeTierResult({ org_id: org() });
+      const result = { ...base, modules: [{ ...base.modules[0]!, labels: ['a\u0000'], findings: [{ ...base.modules[0]!.findings[0]!, message: 'x\u0000y %00 %25' }] }] };
+      await store.upsertEvaluations([result]);
+      expect(await store.getEvaluations(result.org_id, result.trace_id)).toEqual([result]);
+    });
+
+    it('refuses a tier result with a bad id or time before writing anything, naming its index', async () => {
+      const o = org();
+      const good = makeTierResult({ org_id: o });
+      const badId = await rejection(store.upsertEvaluations([good, makeTierResult({ org_id: o, evaluation_id: 'e\u0000' })]));
+      expect(badId).toBeInstanceOf(InvalidRecordError);
+      expect((badId as Error).message).toMatch(/upsertEvaluations: record 1: evaluation_id .*U\+0000/);
+      expect(isRetriable(badId)).toBe(false);
+      const noTrace = await rejection(store.upsertEvaluations([makeTierResult({ org_id: o, trace_id: '' })]));
+      expect((noTrace as Error).message).toMatch(/record 0: trace_id must be a non-empty string/);
+      const badTime = await rejection(store.upsertEvaluations([good, makeTierResult({ org_id: o, trace_timestamp: Number.NaN })]));
+      expect((badTime as InvalidRecordError).recordIndex).toBe(1);
+      expect((badTime as Error).message).toMatch(/trace_timestamp must be epoch milliseconds/);
+      expect(await store.getEvaluations(o, good.trace_id)).toEqual([]);
+    });
+
+    it('has no policy for a new organization, then versions every save', async () => {
+      const o = org();
+      expect(await store.getPolicy(o)).toBeNull();
+      const first = await store.putPolicy(o, { mask_pii_before_storage: true, modules: { pii: { enabled: true } } });
+      expect(first.version).toBe(1);
+      expect(first.updated_at).toBeInstanceOf(Date);
+      expect(await store.getPolicy(o)).toEqual({ document: { mask_pii_before_storage: true, modules: { pii: { enabled: true } } }, version: 1, updated_at: first.updated_at });
+
+      const second = await store.putPolicy(o, { mask_pii_before_storage: false });
+      expect(second.version).toBe(2);
+      expect(second.updated_at.getTime()).toBeGreaterThanOrEqual(first.updated_at.getTime());
+      expect(await store.getPolicy(o)).toEqual({ document: { mask_pii_before_storage: false }, version: 2, updated_at: second.updated_at });
+      expect(await store.getPolicy(org())).toBeNull();
+    });
+
+    it('gives concurrent policy saves distinct versions', async () => {
+      const o = org();
+      const saved = await Promise.all([1, 2, 3, 4, 5].map((n) => store.putPolicy(o, { n })));
+      expect(saved.map((s) => s.version).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5]);
+      const stored = await store.getPolicy(o);
+      expect(stored?.version).toBe(5);
+      // the document stored is the one of the save that got the last version (save i wrote { n: i + 1 })
+      expect(stored?.document).toEqual({ n: saved.findIndex((s) => s.version === 5) + 1 });
+    });
+
+    it('keeps U+0000 in a policy document and refuses a document that is not an object', async () => {
+      const o = org();
+      await store.putPolicy(o, { pattern: 'a\u0000b', note: '100%' });
+      expect((await store.getPolicy(o))?.document).toEqual({ pattern: 'a\u0000b', note: '100%' });
+      for (const bad of [null, [1], 'text', 3]) {
+        const error = await rejection(store.putPolicy(o, bad));
+        expect(error).toBeInstanceOf(InvalidRecordError);
+        expect((error as Error).message).toMatch(/putPolicy: the policy of "org_.*" must be a JSON object/);
+      }
+      await expect(store.putPolicy('', {})).rejects.toThrow(/org_id must be a non-empty string/);
+      expect((await store.getPolicy(o))?.version).toBe(1);
     });
 
     it('ensures an organization once and keeps its first name', async () => {

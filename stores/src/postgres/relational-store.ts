@@ -7,15 +7,18 @@
  * statements of at most `maxRowsPerStatement` rows inside one transaction for huge batches). A batch
  * holding the same key twice is de-duplicated first, last one wins, because Postgres refuses to
  * update a row twice in one statement. Rows are sorted by key so that concurrent batches lock rows in
- * the same order.
+ * the same order. Evaluations are keyed by (org_id, evaluation_id) the same way.
+ *
+ * A policy save is one `INSERT ... ON CONFLICT (org_id) DO UPDATE SET version = version + 1`, so
+ * concurrent saves each get their own version number.
  */
-import type { Trace, Verdict } from '@metronis/schemas';
-import { and, eq, sql } from 'drizzle-orm';
+import type { TierResult, Trace, Verdict } from '@metronis/schemas';
+import { and, asc, eq, sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
-import { InvalidRecordError, storeError } from '../errors.js';
+import { InvalidRecordError, StoreError, storeError } from '../errors.js';
 import type { ApiKeyRecord, ApiKeyScope, Organization, RelationalStore } from '../types.js';
 import { decodeRecord, encodeRecord, filterText } from './nul.js';
-import { apiKeys, organizations, traces, verdicts } from './schema.js';
+import { apiKeys, evaluations, organizations, policies, traces, verdicts } from './schema.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyPgDatabase = PgDatabase<PgQueryResultHKT, any>;
@@ -72,7 +75,7 @@ export function createRelationalStore(options: RelationalStoreOptions): Relation
     migrate: () => run('migrate', options.migrate),
 
     async upsertTraces(batch) {
-      const rows = lastPerKey('upsertTraces', batch, ['timestamp', 'received_at']).map(traceRow);
+      const rows = lastPerKey('upsertTraces', batch, TRACE_KEY, ['timestamp', 'received_at']).map(traceRow);
       await run('upsertTraces', () =>
         inChunks(rows, (tx, chunk) =>
           tx
@@ -98,7 +101,7 @@ export function createRelationalStore(options: RelationalStoreOptions): Relation
     },
 
     async upsertVerdicts(batch) {
-      const rows = lastPerKey('upsertVerdicts', batch, ['decided_at']).map(verdictRow);
+      const rows = lastPerKey('upsertVerdicts', batch, TRACE_KEY, ['decided_at']).map(verdictRow);
       await run('upsertVerdicts', () =>
         inChunks(rows, (tx, chunk) =>
           tx
@@ -121,6 +124,64 @@ export function createRelationalStore(options: RelationalStoreOptions): Relation
           .limit(1),
       );
       return row ? decodeRecord<Verdict>(row.record, row.nulEscaped) : null;
+    },
+
+    async upsertEvaluations(batch) {
+      const rows = lastPerKey('upsertEvaluations', batch, EVALUATION_KEY, ['evaluated_at', 'trace_timestamp']).map(evaluationRow);
+      await run('upsertEvaluations', () =>
+        inChunks(rows, (tx, chunk) =>
+          tx
+            .insert(evaluations)
+            .values(chunk)
+            .onConflictDoUpdate({
+              target: [evaluations.orgId, evaluations.evaluationId],
+              set: excluded(['trace_id', 'tier', 'passed', 'severity', 'score', 'evaluated_at', 'nul_escaped', 'record']),
+            }),
+        ),
+      );
+    },
+
+    async getEvaluations(orgId, traceId) {
+      const rows = await run('getEvaluations', () =>
+        db
+          .select({ record: evaluations.record, nulEscaped: evaluations.nulEscaped })
+          .from(evaluations)
+          .where(and(eq(evaluations.orgId, orgId), eq(evaluations.traceId, traceId)))
+          .orderBy(asc(evaluations.tier), asc(evaluations.evaluationId)),
+      );
+      return rows.map((row) => decodeRecord<TierResult>(row.record, row.nulEscaped));
+    },
+
+    async getPolicy(orgId) {
+      const [row] = await run('getPolicy', () => db.select().from(policies).where(eq(policies.orgId, orgId)).limit(1));
+      if (!row) return null;
+      return { document: decodeRecord<unknown>(row.document, row.nulEscaped), version: row.version, updated_at: row.updatedAt };
+    },
+
+    async putPolicy(orgId, document) {
+      requireId('putPolicy', 'org_id', orgId);
+      if (document === null || typeof document !== 'object' || Array.isArray(document)) {
+        const got = document === null ? 'null' : Array.isArray(document) ? 'an array' : typeof document;
+        throw new InvalidRecordError(`${kind} putPolicy`, `the policy of ${JSON.stringify(orgId)} must be a JSON object, got ${got}`);
+      }
+      const { record, escaped } = encodeRecord(document);
+      const [row] = await run('putPolicy', () =>
+        db
+          .insert(policies)
+          .values({ orgId, document: record, version: 1, nulEscaped: escaped })
+          .onConflictDoUpdate({
+            target: policies.orgId,
+            set: {
+              document: sql.raw('excluded."document"'),
+              nulEscaped: sql.raw('excluded."nul_escaped"'),
+              version: sql.raw('"policies"."version" + 1'),
+              updatedAt: sql`now()`,
+            },
+          })
+          .returning({ version: policies.version, updatedAt: policies.updatedAt }),
+      );
+      if (!row) throw new StoreError(`${kind} putPolicy`, `saving the policy of ${JSON.stringify(orgId)} returned no row`);
+      return { version: row.version, updated_at: row.updatedAt };
     },
 
     async ensureOrganization(id, name) {
@@ -181,17 +242,17 @@ export function createRelationalStore(options: RelationalStoreOptions): Relation
   }
 
   /**
-   * Last record per (org_id, trace_id), sorted by key. Checks every record first (ids, and the
-   * epoch-millisecond fields named in `times`), so a bad one fails the batch before any write,
-   * naming its index.
+   * Last record per key (`key.fields`, e.g. org_id + trace_id), sorted by key. Checks every record
+   * first (the ids in `key.ids`, and the epoch-millisecond fields named in `times`), so a bad one
+   * fails the batch before any write, naming its index.
    */
-  function lastPerKey<R extends { org_id: string; trace_id: string }>(operation: string, batch: R[], times: readonly (keyof R & string)[]): R[] {
+  function lastPerKey<R extends { org_id: string }>(operation: string, batch: R[], key: RecordKey<R>, times: readonly (keyof R & string)[]): R[] {
     if (!Array.isArray(batch)) throw new InvalidRecordError(`${kind} ${operation}`, 'expects an array of records');
     const byKey = new Map<string, R>();
     batch.forEach((record, i) => {
       const fail = (message: string) => new InvalidRecordError(`${kind} ${operation}`, `record ${i}: ${message}`, { recordIndex: i });
       if (record === null || typeof record !== 'object') throw fail('is not an object');
-      for (const field of ['org_id', 'trace_id'] as const) {
+      for (const field of key.ids) {
         const value: unknown = record[field];
         if (typeof value !== 'string' || value.length === 0) throw fail(`${field} must be a non-empty string, got ${JSON.stringify(value)}`);
         if (value.includes('\u0000')) throw fail(`${field} ${JSON.stringify(value)} contains U+0000, which an id cannot hold`);
@@ -200,11 +261,28 @@ export function createRelationalStore(options: RelationalStoreOptions): Relation
         const value: unknown = record[field];
         if (typeof value !== 'number' || Number.isNaN(new Date(value).getTime())) throw fail(`${field} must be epoch milliseconds, got ${JSON.stringify(value)}`);
       }
-      const key = JSON.stringify([record.org_id, record.trace_id]);
-      byKey.delete(key); // re-insert so the Map keeps the last occurrence
-      byKey.set(key, record);
+      const id = JSON.stringify(key.fields.map((f) => record[f]));
+      byKey.delete(id); // re-insert so the Map keeps the last occurrence
+      byKey.set(id, record);
     });
-    return [...byKey.values()].sort((a, b) => compare(a.org_id, b.org_id) || compare(a.trace_id, b.trace_id));
+    const [first, second] = key.fields;
+    return [...byKey.values()].sort((a, b) => compare(a[first] as string, b[first] as string) || compare(a[second] as string, b[second] as string));
+  }
+
+  function evaluationRow(result: TierResult): typeof evaluations.$inferInsert {
+    const { record, escaped } = encodeRecord(result);
+    return {
+      orgId: result.org_id,
+      evaluationId: result.evaluation_id,
+      traceId: result.trace_id,
+      tier: result.tier,
+      passed: result.passed,
+      severity: result.severity,
+      score: result.score,
+      evaluatedAt: new Date(result.evaluated_at),
+      nulEscaped: escaped,
+      record,
+    };
   }
 
   function traceRow(trace: Trace): typeof traces.$inferInsert {
@@ -240,6 +318,14 @@ export function createRelationalStore(options: RelationalStoreOptions): Relation
     };
   }
 }
+
+/** Which fields are ids (non-empty, no U+0000) and which two of them make a record's key. */
+interface RecordKey<R> {
+  ids: readonly (keyof R & string)[];
+  fields: readonly [keyof R & string, keyof R & string];
+}
+const TRACE_KEY: RecordKey<{ org_id: string; trace_id: string }> = { ids: ['org_id', 'trace_id'], fields: ['org_id', 'trace_id'] };
+const EVALUATION_KEY: RecordKey<TierResult> = { ids: ['org_id', 'evaluation_id', 'trace_id'], fields: ['org_id', 'evaluation_id'] };
 
 const API_KEY_SCOPES: readonly ApiKeyScope[] = ['ingest', 'read', 'admin'];
 

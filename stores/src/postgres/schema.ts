@@ -8,11 +8,12 @@
  * escaped and flagged by `nul_escaped` (see `nul.ts`); the indexed columns of such a row hold U+FFFD
  * where the value had U+0000 (they are for filtering, the record is the truth).
  *
- * There is no foreign key from traces or verdicts to organizations: the sinks write what the log
- * holds, and a trace must never be refused because its organization row is missing.
+ * There is no foreign key from traces, verdicts or evaluations to organizations: the sinks write
+ * what the log holds, and a trace must never be refused because its organization row is missing.
+ * Policies have none either: an org's policy can be saved before anything else about it exists.
  */
 import { sql } from 'drizzle-orm';
-import { boolean, doublePrecision, index, jsonb, pgTable, primaryKey, smallint, text, timestamp } from 'drizzle-orm/pg-core';
+import { boolean, doublePrecision, index, integer, jsonb, pgTable, primaryKey, smallint, text, timestamp } from 'drizzle-orm/pg-core';
 
 const tz = { withTimezone: true, mode: 'date' } as const;
 
@@ -85,3 +86,33 @@ export const verdicts = pgTable(
     index('verdicts_org_failed_idx').on(t.orgId, t.passed, t.severity),
   ],
 );
+
+/** One row per tier result (TierResult), keyed by its deterministic evaluation id (trace id + tier). */
+export const evaluations = pgTable(
+  'evaluations',
+  {
+    orgId: text('org_id').notNull(),
+    evaluationId: text('evaluation_id').notNull(),
+    traceId: text('trace_id').notNull(),
+    tier: smallint('tier').notNull(),
+    passed: boolean('passed').notNull(),
+    severity: text('severity').notNull(),
+    score: doublePrecision('score').notNull(),
+    evaluatedAt: timestamp('evaluated_at', tz).notNull(),
+    nulEscaped: boolean('nul_escaped').notNull().default(false),
+    record: jsonb('record').notNull(),
+  },
+  (t) => [primaryKey({ name: 'evaluations_pkey', columns: [t.orgId, t.evaluationId] }), index('evaluations_org_trace_idx').on(t.orgId, t.traceId)],
+);
+
+/**
+ * Each organization's evaluation policy: the validated JSON document and a version that grows by one
+ * on every save, so caches and the console can tell which one they hold.
+ */
+export const policies = pgTable('policies', {
+  orgId: text('org_id').primaryKey(),
+  document: jsonb('document').notNull(),
+  version: integer('version').notNull(),
+  updatedAt: timestamp('updated_at', tz).notNull().defaultNow(),
+  nulEscaped: boolean('nul_escaped').notNull().default(false),
+});
