@@ -16,6 +16,7 @@ export {
   type SeverityRule,
   type TierAggregate,
 } from './policy.js';
+export { createPolicyCache, DEFAULT_POLICY_TTL_MS, DEFAULT_POLICY_CACHE_MAX_ORGS, type PolicyCache, type PolicyCacheOptions } from './policy-cache.js';
 export { formatModule, formatConfigSchema, type FormatConfig } from './modules/format/index.js';
 export { safetyModule, safetyConfigSchema, type SafetyConfig } from './modules/safety/index.js';
 export {
