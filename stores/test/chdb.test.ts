@@ -68,6 +68,7 @@ describe('chDB facts store', () => {
     expect(applied).toEqual([
       { version: 1, name: '0001_trace_facts', n: 1 },
       { version: 2, name: '0002_evaluation_facts', n: 1 },
+      { version: 3, name: '0003_evaluation_rollup_minute', n: 1 },
     ]);
     await store.ping();
   });
