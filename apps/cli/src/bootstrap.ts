@@ -9,7 +9,10 @@ import { readFile, writeFile } from 'node:fs/promises';
 import type { RelationalStore } from '@metronis/stores';
 
 export const DEFAULT_ORG_ID = 'default';
-export const DEV_KEY_ID = 'key_dev';
+/** Dev keys are named by their hash, so setting another METRONIS_DEV_API_KEY adds a key rather than clashing. */
+export function devKeyId(hash: string): string {
+  return `key_dev_${hash.slice(0, 12)}`;
+}
 
 export function hashApiKey(key: string): string {
   return createHash('sha256').update(key).digest('hex');
@@ -34,14 +37,18 @@ export async function resolveDevKey(configured: string | undefined, file: string
   return { key, source: 'generated' };
 }
 
-/** Creates the default organization and (re)binds the dev key id to this key's hash. */
+/**
+ * Creates the default organization and registers the dev key (idempotent). An earlier dev key stays
+ * valid: revoking keys arrives with the admin API (issue 4).
+ */
 export async function bootstrapDefaultOrg(store: Pick<RelationalStore, 'ensureOrganization' | 'putApiKey'>, devKey: string | undefined): Promise<void> {
   await store.ensureOrganization(DEFAULT_ORG_ID, 'Default organization');
   if (devKey === undefined) return;
+  const hash = hashApiKey(devKey);
   await store.putApiKey({
-    id: DEV_KEY_ID,
+    id: devKeyId(hash),
     org_id: DEFAULT_ORG_ID,
-    hash: hashApiKey(devKey),
+    hash,
     prefix: devKey.slice(0, 8),
     scopes: ['ingest', 'read', 'admin'],
     expires_at: null,
