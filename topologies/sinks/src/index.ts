@@ -1,11 +1,14 @@
 /**
  * Sinks: the durable end of the pipeline. Each sink is its own consumer group, so Postgres and
  * ClickHouse move at their own pace and one being down does not hold the other back. Sinks are
- * idempotent (upsert by (org, trace id) in Postgres; ReplacingMergeTree keyed by trace id in
- * ClickHouse), which makes at-least-once delivery land every record once.
+ * idempotent (upsert by (org, trace id) or (org, evaluation id) in Postgres; ReplacingMergeTree keyed
+ * by trace id or evaluation id in ClickHouse), which makes at-least-once delivery land every record once.
+ *
+ * @example
+ *   for (const topology of sinkTopologies({ store, facts })) runTopology(topology, { log, serde, logger });
  */
 import type { Trace } from '@metronis/schemas';
-import type { FactsStore, RelationalStore, TraceFact } from '@metronis/stores';
+import { toEvaluationFact, type FactsStore, type RelationalStore, type TraceFact } from '@metronis/stores';
 import { TOPICS, type SinkTopology, type Topology } from '@metronis/streams';
 
 /** Traces into Postgres, in small batches: a trace should be readable within milliseconds of its 202. */
@@ -44,6 +47,34 @@ export function clickhouseTraceFactsSink(facts: Pick<FactsStore, 'insertTraceFac
   };
 }
 
+/** Tier results into Postgres, where the console shows them beside their trace. */
+export function postgresEvaluationsSink(store: Pick<RelationalStore, 'upsertEvaluations'>): SinkTopology<'TierResult'> {
+  return {
+    kind: 'sink',
+    name: 'sink-postgres-evaluations',
+    groupId: 'metronis.sink.postgres-evaluations.v1',
+    input: TOPICS.evaluations,
+    batch: { maxRecords: 500, maxWaitMs: 20 },
+    write: (items) => store.upsertEvaluations(items.map((item) => item.value)),
+  };
+}
+
+/**
+ * Evaluation facts into ClickHouse: one row per tier result (its modules, failed modules and finding
+ * kinds as arrays; see `toEvaluationFact`), in few large inserts like the trace facts. The per-minute
+ * rollup (`evaluation_rollup_minute_v1`) is fed from these rows by a materialized view.
+ */
+export function clickhouseEvaluationFactsSink(facts: Pick<FactsStore, 'insertEvaluationFacts'>): SinkTopology<'TierResult'> {
+  return {
+    kind: 'sink',
+    name: 'sink-clickhouse-evaluation-facts',
+    groupId: 'metronis.sink.clickhouse-evaluation-facts.v1',
+    input: TOPICS.evaluations,
+    batch: { maxRecords: 1_000, maxWaitMs: 1_000 },
+    write: (items) => facts.insertEvaluationFacts(items.map((item) => toEvaluationFact(item.value))),
+  };
+}
+
 /** The analytics row of a trace: absent values become ClickHouse's neutral values (empty, 0). */
 export function toTraceFact(trace: Trace): TraceFact {
   return {
@@ -65,5 +96,11 @@ export function toTraceFact(trace: Trace): TraceFact {
 
 /** Every sink, as the `sinks` worker runs them. */
 export function sinkTopologies(deps: { store: RelationalStore; facts: FactsStore }): Topology[] {
-  return [postgresTracesSink(deps.store), postgresVerdictsSink(deps.store), clickhouseTraceFactsSink(deps.facts)];
+  return [
+    postgresTracesSink(deps.store),
+    postgresVerdictsSink(deps.store),
+    postgresEvaluationsSink(deps.store),
+    clickhouseTraceFactsSink(deps.facts),
+    clickhouseEvaluationFactsSink(deps.facts),
+  ];
 }
