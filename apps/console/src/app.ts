@@ -2,6 +2,12 @@
  * The console's read API. Every read is scoped by the organization of the presented API key: a trace
  * id of another organization answers 404, exactly like an id that does not exist.
  *
+ * - `GET /v1/traces/:id`: `{ trace, verdict, evaluations }`: the trace (public view), its verdict
+ *   (null until one is stored) and its tier results (TierResult JSON, by tier; empty until evaluated).
+ * - `GET /v1/policy`, `PUT /v1/policy`: the organization's evaluation policy (see `policy.ts`).
+ *
+ * Every /v1 route needs a key with the `read` or `admin` scope; changing the policy needs `admin`.
+ *
  * @example
  *   const app = createConsoleApp({ store, authenticate, ready: async () => ({ postgres: true }) });
  *   serve({ fetch: app.fetch, port: 7071 });
@@ -9,14 +15,11 @@
 import { randomUUID } from 'node:crypto';
 import { toPublicView } from '@metronis/schemas';
 import type { RelationalStore } from '@metronis/stores';
-import { Hono, type Context } from 'hono';
-import { HTTPException } from 'hono/http-exception';
+import { Hono } from 'hono';
+import { ApiError, errorBody, type ConsoleEnv, type Principal } from './http.js';
+import { createPolicyRoutes } from './policy.js';
 
-export interface Principal {
-  orgId: string;
-  keyId: string;
-  scopes: readonly string[];
-}
+export type { Principal } from './http.js';
 
 export interface ConsoleLogger {
   info(obj: object, msg?: string): void;
@@ -24,29 +27,19 @@ export interface ConsoleLogger {
 }
 
 export interface ConsoleDeps {
-  store: Pick<RelationalStore, 'getTrace' | 'getVerdict'>;
+  store: Pick<RelationalStore, 'getTrace' | 'getVerdict' | 'getEvaluations' | 'getPolicy' | 'putPolicy'>;
   authenticate(token: string): Promise<Principal | null>;
   /** Named readiness checks; /readyz is 200 when all are true. */
   ready(): Promise<Record<string, boolean>>;
   logger?: ConsoleLogger;
+  /** Largest accepted policy document in bytes. Default 64 KiB. */
+  maxPolicyBytes?: number;
 }
-
-type Env = { Variables: { principal: Principal; requestId: string } };
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-class ApiError extends HTTPException {
-  constructor(status: 400 | 401 | 403 | 404 | 501 | 503, readonly code: string, message: string, readonly headers: Record<string, string> = {}) {
-    super(status, { message });
-  }
-}
-
-function errorBody(c: Context<Env>, code: string, message: string) {
-  return { error: { code, message, request_id: c.get('requestId') } };
-}
-
-export function createConsoleApp(deps: ConsoleDeps): Hono<Env> {
-  const app = new Hono<Env>();
+export function createConsoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {
+  const app = new Hono<ConsoleEnv>();
 
   app.use(async function requestId(c, next) {
     const incoming = c.req.header('x-request-id');
@@ -67,10 +60,10 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<Env> {
     const header = c.req.header('authorization');
     const match = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (match === null) {
-      throw new ApiError(401, 'unauthorized', header === undefined ? 'Missing API key: send Authorization: Bearer <key>.' : 'Malformed Authorization header: expected Bearer <key>.', { 'WWW-Authenticate': 'Bearer' });
+      throw new ApiError(401, 'unauthorized', header === undefined ? 'Missing API key: send Authorization: Bearer <key>.' : 'Malformed Authorization header: expected Bearer <key>.', { headers: { 'WWW-Authenticate': 'Bearer' } });
     }
     const principal = await deps.authenticate(match[1]!);
-    if (principal === null) throw new ApiError(401, 'unauthorized', 'Unknown, expired or revoked API key.', { 'WWW-Authenticate': 'Bearer' });
+    if (principal === null) throw new ApiError(401, 'unauthorized', 'Unknown, expired or revoked API key.', { headers: { 'WWW-Authenticate': 'Bearer' } });
     if (!principal.scopes.includes('read') && !principal.scopes.includes('admin')) {
       throw new ApiError(403, 'forbidden', "This API key lacks the 'read' scope.");
     }
@@ -81,10 +74,16 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<Env> {
   app.get('/v1/traces/:id', async (c) => {
     const { orgId } = c.get('principal');
     const id = c.req.param('id');
-    const [trace, verdict] = await Promise.all([deps.store.getTrace(orgId, id), deps.store.getVerdict(orgId, id)]);
+    const [trace, verdict, evaluations] = await Promise.all([
+      deps.store.getTrace(orgId, id),
+      deps.store.getVerdict(orgId, id),
+      deps.store.getEvaluations(orgId, id),
+    ]);
     if (trace === null) throw new ApiError(404, 'not_found', `No trace with id '${id}'.`);
-    return c.json({ trace: toPublicView(trace), verdict });
+    return c.json({ trace: toPublicView(trace), verdict, evaluations });
   });
+
+  app.route('/v1/policy', createPolicyRoutes({ store: deps.store, logger: deps.logger, maxBodyBytes: deps.maxPolicyBytes }));
 
   app.get('/', () => {
     throw new ApiError(501, 'not_implemented', 'The console UI is not built yet; the read API is served under /v1.');
@@ -94,8 +93,9 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<Env> {
 
   app.onError((err, c) => {
     if (err instanceof ApiError) {
-      for (const [name, value] of Object.entries(err.headers)) c.header(name, value);
-      return c.json(errorBody(c, err.code, err.message), err.status);
+      for (const [name, value] of Object.entries(err.options.headers ?? {})) c.header(name, value);
+      if (err.status >= 500) deps.logger?.error({ err, request_id: c.get('requestId'), path: c.req.path }, err.message);
+      return c.json(errorBody(c, err.code, err.message, err.options.issues), err.status);
     }
     deps.logger?.error({ err, request_id: c.get('requestId'), path: c.req.path }, 'read API request failed');
     return c.json(errorBody(c, 'internal', 'Internal error; the request id identifies it in the logs.'), 500);

@@ -1,0 +1,119 @@
+/**
+ * The organization's evaluation policy over HTTP.
+ *
+ * - `GET /v1/policy` (scope `read` or `admin`): `{ policy, version, updated_at }`, the policy in
+ *   effect with every default filled in; an organization that never saved one gets the default policy
+ *   with version 0 and `updated_at: null`.
+ * - `PUT /v1/policy` (scope `admin`, `Content-Type: application/json`): the body is validated with
+ *   `parsePolicy`; a bad one is a 400 naming the path of each problem
+ *   (`$.modules.quality.config.max_chars`). The document is stored as sent (so a default changed in a
+ *   later release applies to the values the organization left out) and the answer is the policy in
+ *   effect with its new version, one more than the previous one.
+ *
+ * @example
+ *   curl -X PUT -H 'Authorization: Bearer mk_...' -H 'Content-Type: application/json' \
+ *     -d '{"fail_at":"high","modules":{"quality":{"config":{"max_chars":8000}}}}' http://localhost:7071/v1/policy
+ */
+import { DEFAULT_POLICY, parsePolicy, PolicyError, type Policy } from '@metronis/evaluators';
+import type { RelationalStore } from '@metronis/stores';
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { ApiError, requireScope, type ConsoleEnv, type Issue } from './http.js';
+
+export interface PolicyRoutesOptions {
+  store: Pick<RelationalStore, 'getPolicy' | 'putPolicy'>;
+  logger?: { info(obj: object, msg?: string): void };
+  /** Largest accepted policy document in bytes. Default 64 KiB. */
+  maxBodyBytes?: number;
+}
+
+export interface PolicyView {
+  policy: Policy;
+  version: number;
+  updated_at: Date | null;
+}
+
+const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
+
+/** `modules.quality.config.max_chars` → `$.modules.quality.config.max_chars`; `severity_overrides.0.kind` → `$.severity_overrides[0].kind`. */
+export function policyPath(path: string): string {
+  if (path === '') return '$';
+  return '$' + path.split('.').map((segment) => (/^\d+$/.test(segment) ? `[${segment}]` : `.${segment}`)).join('');
+}
+
+function assertJsonContentType(contentType: string | undefined): void {
+  const media = contentType?.split(';')[0]?.trim().toLowerCase();
+  if (media === 'application/json') return;
+  throw new ApiError(
+    415,
+    'unsupported_media_type',
+    `Content-Type must be application/json${contentType === undefined ? ' (none was sent)' : `, not ${JSON.stringify(contentType.slice(0, 100))}`}.`,
+  );
+}
+
+function parseBody(text: string): unknown {
+  if (text.trim() === '') throw new ApiError(400, 'invalid_json', 'Malformed JSON: the body is empty.');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new ApiError(400, 'invalid_json', `Malformed JSON: ${(error as Error).message}.`);
+  }
+}
+
+export function createPolicyRoutes(options: PolicyRoutesOptions): Hono<ConsoleEnv> {
+  const { store, logger } = options;
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  if (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 1) throw new RangeError(`createPolicyRoutes: maxBodyBytes must be a positive integer, got ${maxBodyBytes}`);
+  const routes = new Hono<ConsoleEnv>();
+
+  async function effective(orgId: string): Promise<PolicyView> {
+    const stored = await store.getPolicy(orgId);
+    if (stored === null) return { policy: DEFAULT_POLICY, version: 0, updated_at: null };
+    try {
+      return { policy: parsePolicy(stored.document), version: stored.version, updated_at: stored.updated_at };
+    } catch (error) {
+      // Saved documents were valid when saved: this is a release that no longer reads them.
+      throw new ApiError(500, 'stored_policy_invalid', `The stored policy (version ${stored.version}) no longer validates; save a corrected one with PUT /v1/policy.`, {
+        cause: error,
+        issues: error instanceof PolicyError ? error.issues.map((i) => ({ path: policyPath(i.path), message: i.message })) : undefined,
+      });
+    }
+  }
+
+  routes.get('/', async (c) => {
+    const { orgId } = requireScope(c, 'read', 'admin');
+    return c.json(await effective(orgId));
+  });
+
+  routes.put(
+    '/',
+    async function adminOnly(c, next) {
+      requireScope(c, 'admin');
+      assertJsonContentType(c.req.header('content-type'));
+      await next();
+    },
+    bodyLimit({
+      maxSize: maxBodyBytes,
+      onError: () => {
+        throw new ApiError(413, 'body_too_large', `The policy document is larger than the limit of ${maxBodyBytes} bytes.`);
+      },
+    }),
+    async (c) => {
+      const { orgId, keyId } = c.get('principal');
+      const document = parseBody(await c.req.text());
+      let policy: Policy;
+      try {
+        policy = parsePolicy(document);
+      } catch (error) {
+        if (!(error instanceof PolicyError)) throw error;
+        const issues: Issue[] = error.issues.map((i) => ({ path: policyPath(i.path), message: i.message }));
+        throw new ApiError(400, 'invalid_policy', `The policy is invalid: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
+      }
+      const saved = await store.putPolicy(orgId, document);
+      logger?.info({ org_id: orgId, key_id: keyId, version: saved.version }, 'policy saved');
+      return c.json({ policy, version: saved.version, updated_at: saved.updated_at } satisfies PolicyView);
+    },
+  );
+
+  return routes;
+}
