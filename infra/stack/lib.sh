@@ -41,7 +41,9 @@ port_open() {
   (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
-# pid_alive <pid>: the process exists and is not a zombie waiting to be reaped
+# pid_alive <pid>: the process exists and is not a zombie waiting to be reaped. Each service's
+# <svc>_running also matches the pid's command line against its own config path or port: pids
+# are reused quickly on a busy machine, and a stale pid file must not pass for a live service.
 pid_alive() {
   [[ -n ${1:-} ]] && kill -0 "$1" 2>/dev/null || return 1
   local state

@@ -26,7 +26,7 @@ clickhouse_pid() { read_pid "$CH_PIDFILE"; }
 clickhouse_running() {
   local pid
   pid=$(clickhouse_pid)
-  pid_alive "$pid" && grep -q 'clickhouse' "/proc/$pid/cmdline" 2>/dev/null
+  pid_alive "$pid" && grep -q -F "$CH_HOME/config.xml" "/proc/$pid/cmdline" 2>/dev/null
 }
 
 clickhouse_log() { if [[ -s $CH_ERR ]]; then echo "$CH_ERR"; else echo "$CH_OUT"; fi; }

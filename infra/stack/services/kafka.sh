@@ -34,7 +34,7 @@ kafka_pid() { read_pid "$KAFKA_PIDFILE"; }
 kafka_running() {
   local pid
   pid=$(kafka_pid)
-  pid_alive "$pid" && grep -q 'kafka.Kafka' "/proc/$pid/cmdline" 2>/dev/null
+  pid_alive "$pid" && grep -q -F "$KAFKA_HOME/server.properties" "/proc/$pid/cmdline" 2>/dev/null
 }
 
 kafka_log() { echo "$KAFKA_LOG"; }

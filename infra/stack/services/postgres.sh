@@ -43,7 +43,23 @@ postgres_pid() {
   as_pg cat "$PG_DATA/postmaster.pid" 2>/dev/null | head -n 1 | tr -dc '0-9' || true
 }
 
-postgres_running() { pid_alive "$(postgres_pid)"; }
+# running = the pid in postmaster.pid is alive and is a postmaster of this data directory (after a
+# crash the stale pid may belong to an unrelated process)
+postgres_running() {
+  local pid
+  pg_paths
+  pid=$(postgres_pid)
+  pid_alive "$pid" && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "-D $PG_DATA"
+}
+
+# lock files left by a killed or crashed postmaster (postmaster.pid and the socket's .lock):
+# postgres refuses to start while a recorded pid is alive, even when the pid now belongs to an
+# unrelated process, which happens quickly on a busy machine
+postgres_clear_stale_pidfile() {
+  pg_paths
+  postgres_running && return 0
+  as_pg rm -f "$PG_DATA/postmaster.pid" "$PG_SOCK/.s.PGSQL.$PG_PORT" "$PG_SOCK/.s.PGSQL.$PG_PORT.lock"
+}
 
 postgres_log() { pg_paths; echo "$PG_LOG"; }
 
@@ -98,6 +114,7 @@ postgres_launch() {
   pg_paths
   ensure_port_free postgres "$PG_PORT"
   postgres_init
+  postgres_clear_stale_pidfile
   # pg_ctl puts the postmaster in its own session, so the pid in postmaster.pid leads the group
   # 9>&-: the postmaster must not inherit the stack's command lock
   as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -W start >/dev/null 9>&- ||
@@ -140,9 +157,9 @@ postgres_stop() {
 # SIGKILL the postmaster and its children at once, like a machine crash. Postgres puts every child
 # in its own process group, so they are found by parent pid rather than signalled as a group.
 postgres_kill() {
-  local pid children
+  local pid children child
+  postgres_running || return 0
   pid=$(postgres_pid)
-  pid_alive "$pid" || return 0
   children=$(pgrep -P "$pid" || true)
   # shellcheck disable=SC2086 # one pid per word
   kill -KILL "$pid" $children 2>/dev/null || true
@@ -150,6 +167,7 @@ postgres_kill() {
   for child in $children; do
     while pid_alive "$child"; do sleep 0.1; done
   done
+  postgres_clear_stale_pidfile
 }
 
 postgres_describe() { echo "postgres://metronis:metronis@127.0.0.1:$PG_PORT/metronis"; }

@@ -17,7 +17,7 @@ redis_pid() { read_pid "$REDIS_PIDFILE"; }
 redis_running() {
   local pid
   pid=$(redis_pid)
-  pid_alive "$pid" && grep -q 'redis-server' "/proc/$pid/cmdline" 2>/dev/null
+  pid_alive "$pid" && grep -q -F "127.0.0.1:$REDIS_PORT" "/proc/$pid/cmdline" 2>/dev/null
 }
 
 redis_log() { echo "$REDIS_LOG"; }

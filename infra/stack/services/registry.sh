@@ -82,7 +82,7 @@ registry_pid() { read_pid "$REGISTRY_PIDFILE"; }
 registry_running() {
   local pid
   pid=$(registry_pid)
-  pid_alive "$pid" && grep -q 'quarkus-run.jar' "/proc/$pid/cmdline" 2>/dev/null
+  pid_alive "$pid" && grep -q -F "$REGISTRY_HOME/tmp" "/proc/$pid/cmdline" 2>/dev/null
 }
 
 registry_log() { echo "$REGISTRY_LOG"; }
