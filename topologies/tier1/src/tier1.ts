@@ -1,0 +1,109 @@
+/**
+ * Tier 1: every trace through the fast heuristic modules, under its organization's policy.
+ *
+ * For each trace the tier looks up the org's policy (a cache: no database on the hot path), runs the
+ * enabled modules (`runModules`: a module that throws becomes a `module_error` result, the trace goes
+ * on), aggregates them, and emits:
+ * - a `TierResult` to `metronis.evaluations.v1`, with the deterministic id `${trace_id}:1` so that a
+ *   redelivered result replaces the earlier one downstream;
+ * - then either an `Escalation` (the trace and this result) to the tier the policy's escalation bands
+ *   point at, or the final `Verdict` to `metronis.verdicts.v1`. Escalation is off in the default
+ *   policy, so by default every trace gets its verdict here.
+ *
+ * The processor is pure apart from the policy lookup and the clocks: the input trace is never mutated.
+ *
+ * @example
+ *   const policies = createPolicyCache({ load: (org) => store.getPolicy(org).then((p) => p?.document ?? null) });
+ *   warmUp(DEFAULT_POLICY);
+ *   runTopology(tier1Topology({ policies }), { log, serde, logger });
+ */
+import { aggregateTier, escalationTarget, runModules, type Policy, type TierAggregate } from '@metronis/evaluators';
+import type { Escalation, ModuleResult, TierResult, Trace, Verdict } from '@metronis/schemas';
+import { TOPICS, type Clock, type Output, type TransformTopology } from '@metronis/streams';
+
+export interface Tier1Options {
+  /** The org's policy; a cache such as `createPolicyCache` from @metronis/evaluators. */
+  policies: { get(orgId: string): Promise<Policy> };
+  /** Epoch milliseconds for `evaluated_at` and `decided_at`; `Date` unless a test gives its own. */
+  clock?: Clock;
+  /** Monotonic nanoseconds for latencies; `process.hrtime.bigint` unless a test gives its own. */
+  monotonic?: () => bigint;
+}
+
+export const TIER1_NAME = 'tier1';
+export const TIER1_GROUP_ID = 'metronis.tier1.v1';
+const TIER = 1;
+
+export function tier1Topology(options: Tier1Options): TransformTopology<'Trace'> {
+  if (typeof options?.policies?.get !== 'function') throw new TypeError('tier1Topology: policies must have get(orgId) => Promise<Policy> (see createPolicyCache)');
+  const { policies } = options;
+  const clock = options.clock ?? Date;
+  const monotonic = options.monotonic ?? process.hrtime.bigint;
+
+  return {
+    kind: 'transform',
+    name: TIER1_NAME,
+    groupId: TIER1_GROUP_ID,
+    input: TOPICS.traces,
+    outputs: [TOPICS.evaluations, TOPICS.verdicts, TOPICS.escalationsTier2, TOPICS.escalationsTier3],
+
+    async process(trace) {
+      const policy = await policies.get(trace.org_id);
+      return evaluateTier1(trace, policy, clock, monotonic);
+    },
+  };
+}
+
+/** The outputs of tier 1 for one trace under one policy (the processor without its policy lookup). */
+export function evaluateTier1(trace: Trace, policy: Policy, clock: Clock = Date, monotonic: () => bigint = process.hrtime.bigint): Output[] {
+  const started = monotonic();
+  const modules = runModules(trace, policy, { now: monotonic });
+  const aggregate = aggregateTier(modules, policy);
+  const evaluatedAt = clock.now();
+  const result: TierResult = {
+    evaluation_id: `${trace.trace_id}:${TIER}`,
+    trace_id: trace.trace_id,
+    org_id: trace.org_id,
+    tier: TIER,
+    evaluated_at: evaluatedAt,
+    trace_timestamp: trace.timestamp,
+    passed: aggregate.passed,
+    severity: aggregate.severity,
+    score: aggregate.score,
+    modules,
+    latency_us: Number((monotonic() - started) / 1000n),
+  };
+  const outputs: Output[] = [{ topic: TOPICS.evaluations, value: result }];
+
+  const target = escalationTarget(aggregate, policy, TIER);
+  if (target !== null) {
+    const escalation: Escalation = { trace, results: [result], target_tier: target, reason: escalationReason(aggregate, policy, target) };
+    outputs.push({ topic: target === 2 ? TOPICS.escalationsTier2 : TOPICS.escalationsTier3, value: escalation });
+  } else {
+    outputs.push({ topic: TOPICS.verdicts, value: verdictOf(trace, aggregate, modules, evaluatedAt) });
+  }
+  return outputs;
+}
+
+function escalationReason(aggregate: TierAggregate, policy: Policy, target: 2 | 3): string {
+  const { min_score, max_score } = (target === 2 ? policy.escalation.tier2 : policy.escalation.tier3).band;
+  return `tier 1 score ${aggregate.score} is inside the tier ${target} escalation band [${min_score}, ${max_score}]`;
+}
+
+function verdictOf(trace: Trace, aggregate: TierAggregate, modules: readonly ModuleResult[], decidedAt: number): Verdict {
+  const kinds = new Set<string>();
+  for (const m of modules) for (const f of m.findings) kinds.add(f.kind);
+  return {
+    trace_id: trace.trace_id,
+    org_id: trace.org_id,
+    tier: TIER,
+    decided_at: decidedAt,
+    passed: aggregate.passed,
+    severity: aggregate.severity,
+    score: aggregate.score,
+    finding_kinds: [...kinds],
+    failed_modules: modules.filter((m) => !m.passed).map((m) => m.module),
+    application: trace.application,
+    environment: trace.environment,
+  };
+}
