@@ -94,6 +94,37 @@ describe('stack.sh lifecycle (isolated stack)', () => {
     expect(await topics()).not.toContain('never-created');
   });
 
+  it('registry schema ids survive a registry restart (they live in Postgres)', async () => {
+    const started = await run('stack.sh', ['start', 'registry'], env);
+    expect(started.code, started.stderr).toBe(0);
+    const registry = `http://127.0.0.1:${ports.METRONIS_REGISTRY_PORT}/apis/ccompat/v7`;
+    const schema = JSON.stringify({
+      type: 'record',
+      name: 'StackProbe',
+      namespace: 'dev.metronis.stack',
+      fields: [{ name: 'id', type: 'string' }],
+    });
+    const register = async (): Promise<number> => {
+      const res = await fetch(`${registry}/subjects/stack-it-value/versions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
+        body: JSON.stringify({ schema }),
+      });
+      expect(res.status).toBe(200);
+      return ((await res.json()) as { id: number }).id;
+    };
+    const id = await register();
+
+    const restarted = await run('stack.sh', ['restart', 'registry'], env);
+    expect(restarted.code, restarted.stderr).toBe(0);
+
+    const byId = await fetch(`${registry}/schemas/ids/${id}`);
+    expect(byId.status).toBe(200);
+    expect(JSON.parse(((await byId.json()) as { schema: string }).schema)).toEqual(JSON.parse(schema));
+    expect(await register()).toBe(id);
+    expect((await run('stack.sh', ['stop', 'registry'], env)).code).toBe(0);
+  });
+
   it('kill postgres takes its backends down too, and start recovers it', async () => {
     expect((await run('stack.sh', ['kill', 'postgres'], env)).code).toBe(0);
     expect((await states()).postgres).toBe('down');
