@@ -9,6 +9,7 @@
 #     --bootstrap-server 127.0.0.1:19092 --topic t --messages 100000
 #   bash scripts/kafka-tool.sh org.apache.kafka.tools.TopicCommand --bootstrap-server 127.0.0.1:19092 --list
 #
+# The stack's broker does not create topics on demand: create a benchmark topic with TopicCommand --create.
 # Heap: METRONIS_KAFKA_TOOL_HEAP (default -Xmx512m). Tool logging: warnings to stderr.
 set -euo pipefail
 
@@ -18,7 +19,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/../infra/stack/lib.sh"
 source "$STACK_INFRA/services/kafka.sh"
 
 if [[ $# -lt 1 || $1 == -h || $1 == --help ]]; then
-  sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 fi
 main_class=$1
