@@ -9,6 +9,9 @@
  * - A failed load (the store is down) or a stored document that no longer parses is reported through
  *   `onError`; the cache keeps serving the last good policy of that org (or the default when it never
  *   had one) and tries again after another `ttlMs`. Evaluation never stops because config is unreadable.
+ * - With `failClosed`, an org whose policy never loaded gets a rejection instead of the default
+ *   policy when its load fails (the next `get` tries again): for callers that must not act on a guess,
+ *   such as the gateway deciding whether to mask PII before anything is written.
  * - At most `maxOrgs` orgs are kept; the least recently used is dropped first.
  *
  * @example
@@ -28,10 +31,12 @@ export interface PolicyCacheOptions {
   clock?: { now(): number };
   /** Told about every failed load or unparseable document (the cache goes on with the last good policy). */
   onError?: (error: Error, orgId: string) => void;
+  /** Reject `get` (instead of serving the default policy) while an org's policy has never loaded. Default false. */
+  failClosed?: boolean;
 }
 
 export interface PolicyCache {
-  /** The org's current policy (never rejects). */
+  /** The org's current policy (rejects only for an empty org id, or with `failClosed` as described). */
   get(orgId: string): Promise<Policy>;
   /** Forgets the org, so the next `get` loads it again (call it after saving a new policy). */
   invalidate(orgId: string): void;
@@ -55,6 +60,7 @@ export function createPolicyCache(options: PolicyCacheOptions): PolicyCache {
   if (!Number.isInteger(maxOrgs) || maxOrgs < 1) throw new RangeError(`createPolicyCache: maxOrgs must be a positive integer, got ${maxOrgs}`);
   const clock = options.clock ?? Date;
   const { load, onError } = options;
+  const failClosed = options.failClosed ?? false;
   const entries = new Map<string, Entry>();
 
   function remember(orgId: string, entry: Entry): void {
@@ -80,6 +86,11 @@ export function createPolicyCache(options: PolicyCacheOptions): PolicyCache {
         next = document === null || document === undefined ? DEFAULT_POLICY : parsePolicy(document);
       } catch (error) {
         report(error, orgId);
+        if (entry.policy === null && failClosed) {
+          entry.loading = null;
+          if (entries.get(orgId) === entry) entries.delete(orgId);
+          throw new Error(`the policy of ${JSON.stringify(orgId)} cannot be loaded: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+        }
         next = entry.policy ?? DEFAULT_POLICY;
       }
       entry.loading = null;

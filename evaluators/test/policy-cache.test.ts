@@ -125,6 +125,22 @@ describe('policy cache', () => {
     expect((await cache.get('acme')).fail_at).toBe('critical');
   });
 
+  it('with failClosed, rejects while an org never loaded, then serves the last good policy through failures', async () => {
+    const clock = manualClock();
+    const store = documents({ acme: { mask_pii_before_storage: true } });
+    const errors: string[] = [];
+    const cache = createPolicyCache({ load: (o) => store.load(o), clock, failClosed: true, onError: (e) => errors.push(e.message) });
+    store.failNext(1);
+    await expect(cache.get('acme')).rejects.toThrow(/the policy of "acme" cannot be loaded: connection refused/);
+    expect(errors).toEqual(['connection refused']);
+    // no waiting for the TTL: the next get tries again
+    expect((await cache.get('acme')).mask_pii_before_storage).toBe(true);
+    store.failNext(1);
+    clock.advance(2000);
+    expect((await cache.get('acme')).mask_pii_before_storage).toBe(true);
+    expect(errors).toHaveLength(2);
+  });
+
   it('reports a stored document that no longer parses and keeps the last good policy', async () => {
     const clock = manualClock();
     const store = documents({ acme: { fail_at: 'high' } });
