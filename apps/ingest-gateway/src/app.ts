@@ -10,6 +10,11 @@
  * Errors are one envelope (errors.ts); every response carries `X-Request-Id`; one log line per
  * request with its status and latency, 5xx with the error.
  *
+ * PII masking: when `policies` is given and the org's policy says `mask_pii_before_storage`, every
+ * trace is masked (`maskTrace`: `[EMAIL_1]`-style placeholders, `pii_masked: true`) before it is
+ * encoded, so raw PII never reaches the log. The policy is looked up once per request (a cache);
+ * when it cannot be known the request is answered 503 `policy_unavailable` and nothing is written.
+ *
  * Batch decisions: 202 while at least one item is accepted (the answer lists accepted and rejected
  * items, with issue paths relative to the whole body: `$.traces[3].input`); 400 `invalid_body` with
  * every issue when none is. A `trace_id` repeated within one batch is accepted once, at its first
@@ -22,6 +27,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { maskTrace } from '@metronis/evaluators';
 import { publicTraceSchema, toTraceRecord, type Trace } from '@metronis/schemas';
 import { isRetriable, TOPICS, type LogProducer, type OutgoingRecord } from '@metronis/streams';
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
@@ -66,6 +72,12 @@ export interface GatewayDeps {
   /** The id of a trace sent without one. Default `randomUUID`. */
   generateId?: () => string;
   limits?: GatewayLimits;
+  /**
+   * The org's policy, for its `mask_pii_before_storage` switch: a cache lookup (e.g. `createPolicyCache`
+   * from @metronis/evaluators with `failClosed: true`), never a database round trip per request. A
+   * rejection answers 503 `policy_unavailable`. Without it, traces are never masked.
+   */
+  policies?: { get(orgId: string): Promise<{ mask_pii_before_storage: boolean }> };
 }
 
 export interface GatewayEnv {
@@ -88,6 +100,9 @@ const BEARER = /^Bearer +(\S+) *$/i;
 const REALM = 'Bearer realm="metronis"';
 const INVALID_TOKEN = `${REALM}, error="invalid_token"`;
 const TRACES_TOPIC = TOPICS.traces.name;
+
+const keep = (trace: Trace): Trace => trace;
+const mask = (trace: Trace): Trace => maskTrace(trace);
 
 function resolveLimits(limits: GatewayLimits | undefined): Required<GatewayLimits> {
   const resolved = { ...DEFAULT_LIMITS, ...limits };
@@ -231,6 +246,21 @@ export function createGatewayApp(deps: GatewayDeps): Hono<GatewayEnv> {
     await next();
   };
 
+  /** What to do to each trace of this org before it is encoded: mask it, or nothing. */
+  async function preparerFor(orgId: string): Promise<(trace: Trace) => Trace> {
+    if (deps.policies === undefined) return keep;
+    let policy: { mask_pii_before_storage: boolean };
+    try {
+      policy = await deps.policies.get(orgId);
+    } catch (cause) {
+      throw new ApiError('policy_unavailable', "the organization's policy cannot be read right now, so PII masking cannot be decided; nothing was accepted, retry later", {
+        headers: retryAfter,
+        cause,
+      });
+    }
+    return policy.mask_pii_before_storage ? mask : keep;
+  }
+
   function recordOf(trace: Trace): OutgoingRecord {
     let value: Buffer;
     try {
@@ -265,8 +295,10 @@ export function createGatewayApp(deps: GatewayDeps): Hono<GatewayEnv> {
       const issues = toIssues(parsed.error.issues, body);
       throw new ApiError('invalid_body', summarize('the trace', issues), { issues });
     }
-    const trace = toTraceRecord(parsed.data, { orgId: c.get('principal').orgId, receivedAt: clock(), generateId });
-    await produce([recordOf(trace)]);
+    const orgId = c.get('principal').orgId;
+    const prepare = await preparerFor(orgId);
+    const trace = toTraceRecord(parsed.data, { orgId, receivedAt: clock(), generateId });
+    await produce([recordOf(prepare(trace))]);
     return c.json({ trace_id: trace.trace_id }, 202);
   });
 
@@ -274,6 +306,7 @@ export function createGatewayApp(deps: GatewayDeps): Hono<GatewayEnv> {
     const body = await bodyOf(c, limits.batchBytes);
     const items = batchItemsOf(body, limits.batchItems);
     const ctx = { orgId: c.get('principal').orgId, receivedAt: clock(), generateId };
+    const prepare = await preparerFor(ctx.orgId);
     const accepted: { index: number; trace_id: string }[] = [];
     const rejected: { index: number; errors: Issue[] }[] = [];
     const records: OutgoingRecord[] = [];
@@ -295,7 +328,7 @@ export function createGatewayApp(deps: GatewayDeps): Hono<GatewayEnv> {
         firstIndexOfId.set(clientId, index);
       }
       const trace = toTraceRecord(parsed.data, ctx);
-      records.push(recordOf(trace));
+      records.push(recordOf(prepare(trace)));
       accepted.push({ index, trace_id: trace.trace_id });
     }
     if (records.length === 0) {

@@ -28,6 +28,7 @@ export const ERROR_CODES = {
   internal_error: 500,
   log_unavailable: 503,
   auth_unavailable: 503,
+  policy_unavailable: 503,
   not_ready: 503,
 } as const satisfies Record<string, ContentfulStatusCode>;
 

@@ -85,7 +85,7 @@ function ingestResponses(accepted: Json, tooLarge: string): Json {
     '403': error('The key lacks the ingest scope (insufficient_scope).', wwwAuthenticate),
     '413': error(tooLarge),
     '415': error('Content-Type is not application/json (unsupported_media_type).'),
-    '503': error('The log did not acknowledge the write (log_unavailable) or keys cannot be checked (auth_unavailable). Nothing was accepted; retry.', retryAfter),
+    '503': error('The log did not acknowledge the write (log_unavailable) or keys cannot be checked (auth_unavailable) or the PII masking policy of the organization cannot be read (policy_unavailable). Nothing was accepted; retry.', retryAfter),
   };
 }
 

@@ -38,6 +38,8 @@ export interface TestGatewayOptions {
   authenticate?: GatewayDeps['authenticate'];
   /** A migrated, seeded store to use (and leave open) instead of a fresh PGlite one. */
   store?: RelationalStore;
+  /** The org's policy source (PII masking); none by default. */
+  policies?: GatewayDeps['policies'];
   /** Wraps the real producer (to delay it, for instance); the wrapper must delegate to it. */
   wrapProducer?: (producer: LogProducer) => LogProducer;
 }
@@ -70,6 +72,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     clock: options.clock,
     generateId: options.generateId,
     limits: options.limits,
+    policies: options.policies,
   });
 
   async function readTraces(expected: number): Promise<{ record: LogRecord; trace: Trace }[]> {
