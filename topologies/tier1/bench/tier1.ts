@@ -1,0 +1,250 @@
+/**
+ * Tier 1 cost (a measurement, not a test):
+ * - per module and for the whole tier (`evaluateTier1`: all modules, aggregate, outputs), microseconds
+ *   per trace (p50, p99) over a varied, seeded set of realistic traces of 200 to 4,000 characters
+ *   (chat answers, JSON answers with a schema, RAG answers with context, a few with PII or a secret),
+ *   next to a bare Avro decode of the same records (avsc `fromBuffer`) measured in the same run;
+ * - tier 1 consumer throughput (traces/s) through the real runner on the embedded log and, when
+ *   KAFKA_BROKERS (default 127.0.0.1:19092) answers, on Kafka (its own throwaway topics, so shared
+ *   topics see nothing; the in-process schema registry in both cases, to measure the tier and the log).
+ *
+ *   node --conditions=source --import tsx topologies/tier1/bench/tier1.ts [rounds, default 20] [traces for throughput, default 5000]
+ *
+ * Prints one JSON document.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_POLICY, MODULE_NAMES, runModule, warmUp } from '@metronis/evaluators';
+import { avroSchema, makeTrace, type Trace } from '@metronis/schemas';
+import {
+  createEmbeddedLog,
+  createInProcessRegistry,
+  createKafkaLog,
+  createSerde,
+  DLQ_TOPIC,
+  runTopology,
+  TOPICS,
+  type Log,
+  type Output,
+  type TopicDef,
+  type TransformTopology,
+} from '@metronis/streams';
+import avro from 'avsc';
+import { evaluateTier1, tier1Topology } from '../src/index.js';
+
+const rounds = Number(process.argv[2] ?? 20);
+const throughputTraces = Number(process.argv[3] ?? 5000);
+
+// ---- a varied, seeded trace set -------------------------------------------------------------------
+
+function prng(seed: number) {
+  return () => {
+    seed = (seed * 1664525 + 1013904223) >>> 0;
+    return seed / 2 ** 32;
+  };
+}
+const random = prng(20_260_101);
+const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+
+const SENTENCES = [
+  'The deployment pipeline runs the unit tests first, then builds the container image and pushes it to the registry.',
+  'If the build fails, the pipeline stops and posts the failing step to the team channel.',
+  'You can roll back a release by redeploying the previous image tag from the release history page.',
+  'Our refund policy allows returns within thirty days of delivery, provided the item is unused.',
+  'Refunds are issued to the original payment method and usually appear within five business days.',
+  'The quarterly report shows revenue growing by twelve percent, mostly from the enterprise plan.',
+  'Customer churn fell slightly after the onboarding flow was simplified in the spring.',
+  'To reset your password, open the account settings, choose security, and follow the link we email you.',
+  'The API rate limit is one thousand requests per minute per key; bursts above it receive a 429 answer.',
+  'Each request should carry an idempotency key so that a retry does not create a duplicate order.',
+  'The database keeps seven days of point-in-time backups, and snapshots are copied to a second region nightly.',
+  'Latency at the 99th percentile stayed under two hundred milliseconds during the load test.',
+  'The model was fine-tuned on support conversations and evaluated on a held-out set of recent tickets.',
+  'Please note that the warranty does not cover damage caused by water or by unauthorized repairs.',
+  'The migration adds a nullable column first, backfills it in batches, and only then makes it required.',
+  'In summary, the change is safe to ship behind a feature flag and can be enabled per customer.',
+];
+const QUESTIONS = [
+  'How do I roll back a bad release?',
+  'What is your refund policy for damaged items?',
+  'Summarize the quarterly results for the board.',
+  'How should we migrate the orders table without downtime?',
+  'What are the API rate limits and how do retries work?',
+];
+const EXTRAS = [
+  '',
+  '',
+  '',
+  ' You can reach the account manager at jordan.smith@example-corp.io for a quote.',
+  ' The card ending in the number 4556 7375 8143 3924 was charged on Tuesday.',
+  ' For the staging cluster use the token ghp_8aK2mZq9XvR4tLp0WnB7cYd3Hs6Jf1Ue5Gi2.',
+];
+
+function prose(minChars: number): string {
+  let text = '';
+  while (text.length < minChars) text += (text ? ' ' : '') + pick(SENTENCES);
+  return text;
+}
+
+function chatTrace(size: number): Trace {
+  return makeTrace({
+    input: { text: null, messages: [{ role: 'system', content: 'You are a helpful support assistant.' }, { role: 'user', content: pick(QUESTIONS) }] },
+    output: { content: prose(size) + pick(EXTRAS), finish_reason: 'stop' },
+  });
+}
+
+function jsonTrace(size: number): Trace {
+  const items: object[] = [];
+  let text = '';
+  while (text.length < size) {
+    items.push({ sku: `SKU-${Math.floor(random() * 1e6)}`, name: pick(['widget', 'gadget', 'sprocket', 'flange']), qty: 1 + Math.floor(random() * 9), note: pick(SENTENCES) });
+    text = JSON.stringify({ order_id: `ORD-${Math.floor(random() * 1e7)}`, status: 'shipped', items }, null, 2);
+  }
+  const truncated = random() < 0.15;
+  return makeTrace({
+    input: { text: 'Return the order as JSON.', messages: [] },
+    output: { content: truncated ? text.slice(0, Math.floor(text.length * 0.8)) : text, finish_reason: truncated ? 'length' : 'stop' },
+    expected_format: 'json',
+    json_schema_json: JSON.stringify({
+      type: 'object',
+      required: ['order_id', 'status', 'items'],
+      properties: { order_id: { type: 'string' }, status: { enum: ['pending', 'shipped', 'delivered'] }, items: { type: 'array', items: { type: 'object', required: ['sku', 'qty'] } } },
+    }),
+  });
+}
+
+function ragTrace(size: number): Trace {
+  const docs = Array.from({ length: 3 }, (_, i) => ({ id: `doc-${i}`, content: prose(400), source: `kb://articles/${i}`, score: 0.9 - i * 0.1 }));
+  const answer = `${docs[0]!.content.slice(0, 160)} ${prose(Math.max(0, size - 160))}`;
+  return makeTrace({
+    input: { text: pick(QUESTIONS), messages: [] },
+    output: { content: answer, finish_reason: 'stop' },
+    context: docs,
+    reference: random() < 0.5 ? docs[0]!.content.slice(0, 200) : null,
+  });
+}
+
+const SIZES = [200, 500, 1000, 2000, 3000, 4000];
+const traces: Trace[] = [];
+for (const size of SIZES) for (const make of [chatTrace, jsonTrace, ragTrace]) for (let i = 0; i < 4; i++) traces.push(make(size));
+
+// ---- per-trace costs -------------------------------------------------------------------------------
+
+function percentiles(samplesNs: number[]): { p50_us: number; p99_us: number; mean_us: number } {
+  const sorted = [...samplesNs].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! / 1000;
+  const mean = sorted.reduce((s, v) => s + v, 0) / sorted.length / 1000;
+  return { p50_us: round(at(0.5)), p99_us: round(at(0.99)), mean_us: round(mean) };
+}
+const round = (n: number) => Math.round(n * 10) / 10;
+
+function time(body: (trace: Trace, bytes: Buffer) => unknown, encoded: Buffer[]): number[] {
+  const samples: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < traces.length; i++) {
+      const started = process.hrtime.bigint();
+      body(traces[i]!, encoded[i]!);
+      samples.push(Number(process.hrtime.bigint() - started));
+    }
+  }
+  return samples;
+}
+
+warmUp(DEFAULT_POLICY);
+const traceType = avro.Type.forSchema(avroSchema('Trace') as avro.Schema);
+const encoded = traces.map((t) => traceType.toBuffer(t));
+for (let i = 0; i < 3; i++) for (const b of encoded) traceType.fromBuffer(b); // JIT warm-up of the decoder
+
+const perModule: Record<string, ReturnType<typeof percentiles>> = {};
+for (const name of MODULE_NAMES) perModule[name] = percentiles(time((trace) => runModule(name, trace, DEFAULT_POLICY), encoded));
+const fullSuite = percentiles(time((trace) => evaluateTier1(trace, DEFAULT_POLICY), encoded));
+const avroDecode = percentiles(time((_trace, bytes) => traceType.fromBuffer(bytes), encoded));
+
+// ---- consumer throughput through the real runner ----------------------------------------------------
+
+/** The tier with its topics renamed (a throwaway set per run), so a shared broker's real topics see nothing. */
+function renamed(prefix: string): { topology: TransformTopology<'Trace'>; input: TopicDef<'Trace'>; topics: TopicDef[] } {
+  const rename = <T extends TopicDef>(t: T): T => ({ ...t, name: `${prefix}.${t.name}` });
+  const inner = tier1Topology({ policies: { get: async () => DEFAULT_POLICY } });
+  const byName = new Map<string, TopicDef>(inner.outputs!.map((t) => [t.name, rename(t)]));
+  const input = rename(TOPICS.traces);
+  const topology: TransformTopology<'Trace'> = {
+    ...inner,
+    groupId: `${prefix}.tier1`,
+    input,
+    outputs: [...byName.values()],
+    async process(trace, meta) {
+      const outputs = await inner.process(trace, meta);
+      return outputs.map((o) => ({ ...o, topic: byName.get(o.topic.name)! }) as Output);
+    },
+  };
+  return { topology, input, topics: [input, ...byName.values()] };
+}
+
+async function throughput(log: Log, prefix: string): Promise<{ traces: number; seconds: number; traces_per_s: number; dlq: number }> {
+  const { topology, input, topics } = renamed(prefix);
+  await log.admin.createTopics([...topics.map((t) => ({ name: t.name, partitions: t.partitions })), { name: DLQ_TOPIC, partitions: 1 }]);
+  const serde = createSerde(createInProcessRegistry());
+  const traceSerde = await serde.forTopic(input);
+  const producer = log.producer();
+  for (let start = 0; start < throughputTraces; start += 500) {
+    const batch = [];
+    for (let i = start; i < Math.min(throughputTraces, start + 500); i++) {
+      const trace = { ...traces[i % traces.length]!, trace_id: randomUUID() };
+      batch.push({ topic: input.name, key: trace.trace_id, value: traceSerde.encode(trace) });
+    }
+    await producer.send(batch);
+  }
+  await producer.close();
+  const logger = { info() {}, warn() {}, error: (obj: object, msg?: string) => console.error(msg, obj) };
+  const started = performance.now();
+  const runner = runTopology(topology, { log, serde, logger });
+  while (runner.stats().processed + runner.stats().dlq < throughputTraces) await new Promise((resolve) => setTimeout(resolve, 20));
+  const seconds = (performance.now() - started) / 1000;
+  await runner.stop();
+  return { traces: throughputTraces, seconds: round(seconds), traces_per_s: Math.round(throughputTraces / seconds), dlq: runner.stats().dlq };
+}
+
+const dir = await mkdtemp(join(tmpdir(), 'metronis-bench-tier1-'));
+const embedded = await createEmbeddedLog({ dir });
+let embeddedResult;
+try {
+  embeddedResult = await throughput(embedded, 'bench');
+} finally {
+  await embedded.close();
+  await rm(dir, { recursive: true, force: true });
+}
+
+let kafkaResult: unknown = 'skipped: KAFKA_BROKERS did not answer';
+const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:19092').split(',');
+let kafka: Log | undefined;
+try {
+  kafka = await createKafkaLog({ brokers, clientId: 'metronis-bench-tier1', requestTimeoutMs: 30_000 });
+  await kafka.admin.ping();
+} catch {
+  await kafka?.close().catch(() => undefined);
+  kafka = undefined;
+}
+if (kafka) {
+  try {
+    kafkaResult = { brokers, ...(await throughput(kafka, `bench-tier1-${randomUUID().slice(0, 8)}`)) };
+  } finally {
+    await kafka.close();
+  }
+}
+
+const chars = traces.map((t) => t.output.content.length + t.context.reduce((s, d) => s + d.content.length, 0));
+console.log(
+  JSON.stringify(
+    {
+      node: process.version,
+      traces: { count: traces.length, rounds, output_plus_context_chars: { min: Math.min(...chars), max: Math.max(...chars) }, avro_bytes: { min: Math.min(...encoded.map((b) => b.length)), max: Math.max(...encoded.map((b) => b.length)) } },
+      per_trace_us: { avro_decode: avroDecode, full_suite: fullSuite, modules: perModule },
+      throughput: { embedded: embeddedResult, kafka: kafkaResult },
+    },
+    null,
+    2,
+  ),
+);
