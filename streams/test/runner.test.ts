@@ -259,7 +259,7 @@ describe('runner: transform topologies', () => {
 });
 
 /** The real log, with a consumer whose fetch fails once (as a broker connection drops) and a producer that can refuse the DLQ. */
-function faultyLog(real: Log, faults: { failFirstFetchAfterBatches?: number; refuseDlq?: boolean }): Log & { consumersMade: number } {
+function faultyLog(real: Log, faults: { failFirstFetchAfterBatches?: number; failFirstCommit?: boolean; refuseDlq?: boolean }): Log & { consumersMade: number } {
   const wrapper = {
     kind: real.kind,
     admin: real.admin,
@@ -275,9 +275,11 @@ function faultyLog(real: Log, faults: { failFirstFetchAfterBatches?: number; ref
     },
     consumer(options: Parameters<Log['consumer']>[0]) {
       const consumer = real.consumer(options);
-      const failAfter = wrapper.consumersMade++ === 0 ? faults.failFirstFetchAfterBatches : undefined;
+      const first = wrapper.consumersMade++ === 0;
+      const failAfter = first ? faults.failFirstFetchAfterBatches : undefined;
       return {
-        commit: consumer.commit.bind(consumer),
+        // As a Kafka consumer whose group session died with the broker: its commits keep failing.
+        commit: first && faults.failFirstCommit ? () => Promise.reject(new LogUnavailableError('no live group session to commit with')) : consumer.commit.bind(consumer),
         close: consumer.close.bind(consumer),
         async *batches() {
           let fetched = 0;
@@ -304,6 +306,21 @@ describe('runner: failures outside records', () => {
     expect(flaky.consumersMade).toBe(2);
     expect(runner.stats().retries).toBeGreaterThanOrEqual(1);
     expect(seen.sort()).toEqual(traces.map((t) => t.trace_id).sort());
+    expect(warnings.some((w) => w.msg === 'consumer failed, starting a new one')).toBe(true);
+  });
+
+  it('replaces a consumer whose commit fails instead of retrying it there, and the records are delivered again', async () => {
+    const traces = Array.from({ length: 3 }, () => makeTrace());
+    await produceTraces(traces);
+    const flaky = faultyLog(log, { failFirstCommit: true });
+    const seen: string[] = [];
+    const runner = runTopology(transform((t) => (seen.push(t.trace_id), [])), { log: flaky, serde, logger, retry: FAST_RETRY, consumer: { maxWaitMs: 20 } });
+    runners.push(runner);
+    await until('3 records are committed', async () => (await committedTotal('tier1-test')) === 3n);
+    expect(flaky.consumersMade).toBe(2);
+    // At-least-once: the batch whose commit failed was processed again by the new consumer.
+    expect(new Set(seen)).toEqual(new Set(traces.map((t) => t.trace_id)));
+    expect(seen.length).toBeGreaterThan(3);
     expect(warnings.some((w) => w.msg === 'consumer failed, starting a new one')).toBe(true);
   });
 

@@ -132,7 +132,11 @@ export function runTopology<N extends SchemaName>(topology: Topology<N>, deps: R
   }
 
   async function commit(consumer: LogConsumer, offsets: TopicPartitionOffset[], processed: number, dlq: number): Promise<void> {
-    if (offsets.length > 0) await retrying('commit', () => consumer.commit(offsets));
+    // A failed commit is not retried on this consumer: it usually means the consumer lost its group
+    // session (a broker restart, a rebalance), and only a consumer that fetches again can rejoin. The
+    // error ends this consumer; a new one resumes from the committed offsets, so these records are
+    // delivered again, which idempotent sinks and keyed outputs absorb (at-least-once).
+    if (offsets.length > 0) await consumer.commit(offsets);
     stats.processed += processed;
     stats.dlq += dlq;
     stats.batches++;
