@@ -26,7 +26,9 @@ function moduleEntry<C extends z.ZodType>(configSchema: C) {
     enabled: z.boolean().default(true),
     config: configSchema.prefault({} as z.input<C>),
     weight: z.number().min(0).default(1).describe('Weight of the module score in the tier score; 0 leaves it out.'),
-    budget_us: z.number().int().positive().default(2_000).describe('Time budget; a slower run is labelled module_error/over_budget.'),
+    // Wall-clock, so it must sit far above a module's p99 on a busy machine (GC pauses, a shared core): it
+    // is there to flag runaway inputs (tens of ms), not ordinary jitter (a 2 ms budget flagged clean traces).
+    budget_us: z.number().int().positive().default(10_000).describe('Time budget; a slower run is labelled module_error/over_budget.'),
   });
 }
 type ModuleEntrySchema<C extends z.ZodType> = ReturnType<typeof moduleEntry<C>>;

@@ -2,8 +2,8 @@
  * Builds the HTTP apps from opened components. In embedded mode one server answers for both: ingest
  * routes go to the gateway app, everything else to the console app, each with its own middleware.
  */
-import { createConsoleApp } from '@metronis/console';
-import { createApiKeyAuthenticator, createGatewayApp } from '@metronis/ingest-gateway';
+import { createConsoleApp, type ConsoleDeps } from '@metronis/console';
+import { createApiKeyAuthenticator, createGatewayApp, type GatewayDeps } from '@metronis/ingest-gateway';
 import type { RelationalStore } from '@metronis/stores';
 import { TOPICS } from '@metronis/streams';
 import type { Backbone } from './runtime.js';
@@ -27,17 +27,17 @@ export function readiness(checks: Record<string, () => Promise<unknown>>, timeou
   };
 }
 
-export async function buildGateway(deps: { backbone: Backbone; store: RelationalStore; logger: Logger; ready: ReadyChecks }) {
+export async function buildGateway(deps: { backbone: Backbone; store: RelationalStore; logger: Logger; ready: ReadyChecks; policies: GatewayDeps['policies'] }) {
   const traces = await deps.backbone.serde.forTopic(TOPICS.traces);
   const producer = deps.backbone.log.producer();
   const authenticate = createApiKeyAuthenticator({ store: deps.store });
-  const app = createGatewayApp({ producer, encodeTrace: (trace) => traces.encode(trace), authenticate, ready: deps.ready, logger: deps.logger });
+  const app = createGatewayApp({ producer, encodeTrace: (trace) => traces.encode(trace), authenticate, ready: deps.ready, logger: deps.logger, policies: deps.policies });
   return { app, producer, authenticate };
 }
 
-export function buildConsole(deps: { store: RelationalStore; logger: Logger; ready: ReadyChecks; authenticate?: Parameters<typeof createConsoleApp>[0]['authenticate'] }) {
+export function buildConsole(deps: { store: RelationalStore; logger: Logger; ready: ReadyChecks; authenticate?: ConsoleDeps['authenticate']; onPolicyChanged?: ConsoleDeps['onPolicyChanged'] }) {
   const authenticate = deps.authenticate ?? createApiKeyAuthenticator({ store: deps.store });
-  return createConsoleApp({ store: deps.store, authenticate, ready: deps.ready, logger: deps.logger });
+  return createConsoleApp({ store: deps.store, authenticate, ready: deps.ready, logger: deps.logger, ...(deps.onPolicyChanged === undefined ? {} : { onPolicyChanged: deps.onPolicyChanged }) });
 }
 
 // `env` is whatever the server passes (for @hono/node-server: `{ incoming, outgoing }`).

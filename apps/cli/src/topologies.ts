@@ -2,21 +2,32 @@
  * The named topologies a worker can run (`metronis worker --topology <name>`) and replay. A name maps
  * to the topologies that make it up; each runs as its own consumer group.
  */
+import type { Policy } from '@metronis/evaluators';
 import type { FactsStore, RelationalStore } from '@metronis/stores';
 import type { Topology } from '@metronis/streams';
 import { sinkTopologies } from '@metronis/topology-sinks';
+import { tier1Topology } from '@metronis/topology-tier1';
 
 export interface TopologyDeps {
   store: RelationalStore;
   facts: FactsStore;
+  /** Per-org policies (a cache over the store). */
+  policies: { get(orgId: string): Promise<Policy> };
 }
 
 /** What replay and describe need of a topology, without its resources. */
 export type TopologyDescriptor = Pick<Topology, 'name' | 'groupId' | 'input'>;
 
+interface TopologyEntry {
+  /** Whether it writes to the facts store: a worker opens ClickHouse (or chDB) only then. */
+  usesFacts: boolean;
+  build(deps: TopologyDeps): Topology[];
+}
+
 export const TOPOLOGIES = {
-  sinks: (deps: TopologyDeps) => sinkTopologies(deps),
-} satisfies Record<string, (deps: TopologyDeps) => Topology[]>;
+  tier1: { usesFacts: false, build: (deps) => [tier1Topology({ policies: deps.policies })] },
+  sinks: { usesFacts: true, build: (deps) => sinkTopologies(deps) },
+} satisfies Record<string, TopologyEntry>;
 
 export type TopologyName = keyof typeof TOPOLOGIES;
 export const TOPOLOGY_NAMES = Object.keys(TOPOLOGIES) as TopologyName[];
@@ -26,7 +37,7 @@ export function isTopologyName(name: string): name is TopologyName {
 }
 
 /** A stand-in for resources that a command does not open: touching it is a bug, and says so. */
-function notOpened<T extends object>(what: string): T {
+export function notOpened<T extends object>(what: string): T {
   return new Proxy({} as T, {
     get(_target, property) {
       throw new Error(`${what} is not opened by this command (accessed ${String(property)})`);
@@ -36,5 +47,5 @@ function notOpened<T extends object>(what: string): T {
 
 /** The descriptors of a named topology, for commands that move offsets but process nothing. */
 export function describeTopologies(name: TopologyName): TopologyDescriptor[] {
-  return TOPOLOGIES[name]({ store: notOpened('the relational store'), facts: notOpened('the facts store') }).map(({ name: n, groupId, input }) => ({ name: n, groupId, input }));
+  return TOPOLOGIES[name].build({ store: notOpened('the relational store'), facts: notOpened('the facts store'), policies: notOpened('the policy cache') }).map(({ name: n, groupId, input }) => ({ name: n, groupId, input }));
 }

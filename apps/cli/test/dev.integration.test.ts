@@ -66,6 +66,38 @@ describe('metronis dev (embedded)', () => {
     await eventually(async () => ((await getTrace(url, 'e2e-1'))?.trace.output as { content?: string } | undefined)?.content === 'four' || undefined, 20_000, 'resubmission applied');
   });
 
+  it('evaluates every trace with Tier 1: findings, severity and a verdict in the trace view', async () => {
+    const url = running?.child.exitCode === null ? await running.waitFor(/listening on (http:\/\/\S+)/).then((m) => m[1]!) : await start();
+    type View = { trace: { output: { content: string }; pii_masked: boolean }; verdict: { passed: boolean; severity: string; finding_kinds: string[] } | null; evaluations: Array<{ tier: number; modules: Array<{ module: string; findings: Array<{ kind: string }> }> }> };
+    const view = async (id: string) => {
+      const res = await fetch(`${url}/v1/traces/${id}`, { headers: { authorization: `Bearer ${KEY}` } });
+      const body = res.status === 200 ? ((await res.json()) as View) : undefined;
+      return body?.verdict === null ? undefined : body;
+    };
+    const leaky = { trace_id: 'e2e-leak', input: 'What card do I have on file?', output: 'The card on file is 4539 5781 2345 6789, billed monthly. Contact billing@acme-corp.io with questions.' };
+    const lookalikes = { trace_id: 'e2e-lookalikes', input: 'Where is my order?', output: 'Order 4539-5781-2345 shipped on 2026-11-02 with tracking id 9f1c2b7e-3d4a-4b8e-9c1d-2e3f4a5b6c7d. To stop the sync, kill the process named syncd and restart it.' };
+    for (const trace of [leaky, lookalikes]) expect((await post(url, '/v1/traces', trace)).status).toBe(202);
+
+    const leak = await eventually(() => view('e2e-leak'), 20_000, 'verdict of the leaky trace');
+    expect(leak.verdict).toMatchObject({ passed: false, severity: 'critical' });
+    expect(leak.verdict!.finding_kinds).toEqual(expect.arrayContaining(['credit_card', 'email']));
+    expect(leak.evaluations).toHaveLength(1);
+    expect(leak.evaluations[0]!.modules.map((m) => m.module).sort()).toEqual(['consistency', 'format', 'pii', 'quality', 'safety']);
+
+    const clean = await eventually(() => view('e2e-lookalikes'), 20_000, 'verdict of the look-alike trace');
+    expect(clean.verdict).toMatchObject({ passed: true, severity: 'none', finding_kinds: [] });
+
+    // The org asks for PII to be masked before storage: the next trace is stored masked.
+    const put = await fetch(`${url}/v1/policy`, { method: 'PUT', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ mask_pii_before_storage: true }) });
+    expect(put.status).toBe(200);
+    expect((await post(url, '/v1/traces', { ...leaky, trace_id: 'e2e-masked' })).status).toBe(202);
+    const masked = await eventually(() => view('e2e-masked'), 20_000, 'verdict of the masked trace');
+    expect(masked.trace.pii_masked).toBe(true);
+    expect(masked.trace.output.content).not.toContain('4539 5781 2345 6789');
+    expect(masked.trace.output.content).not.toContain('billing@acme-corp.io');
+    expect(masked.trace.output.content).toMatch(/\[CREDIT_CARD_1\]|\[EMAIL_1\]/);
+  });
+
   it('refuses a request without the key, and another key', async () => {
     const url = running?.child.exitCode === null ? await running.waitFor(/listening on (http:\/\/\S+)/).then((m) => m[1]!) : await start();
     expect((await fetch(`${url}/v1/traces/e2e-1`)).status).toBe(401);

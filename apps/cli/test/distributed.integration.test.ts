@@ -74,9 +74,11 @@ beforeAll(async () => {
 
   const gateway = start(['gateway'], { METRONIS_PORT: '0', METRONIS_LOG_LEVEL: 'info' });
   const consoleApp = start(['console'], { METRONIS_PORT: '0', METRONIS_LOG_LEVEL: 'info', CLICKHOUSE_URL: `chdb:${join(factsDir, 'console')}` });
-  start(['worker', '--topology', 'sinks']);
+  const workers = [start(['worker', '--topology', 'sinks'], { METRONIS_LOG_LEVEL: 'info' }), start(['worker', '--topology', 'tier1'], { METRONIS_LOG_LEVEL: 'info' })];
   gatewayUrl = (await gateway.waitFor(/"url":"(http:\/\/[^"]+)","msg":"gateway listening"/))[1]!;
   consoleUrl = (await consoleApp.waitFor(/"url":"(http:\/\/[^"]+)","msg":"console listening"/))[1]!;
+  // A worker that dies at start fails here, with its output, rather than as timeouts later.
+  for (const worker of workers) await worker.waitFor(/"msg":"topology running"/);
 
   kafka = new Kafka({ clientId: 'e2e-internal-team', brokers: KAFKA_BROKERS.split(','), logLevel: logLevel.NOTHING });
   producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
@@ -100,6 +102,20 @@ describe('metronis distributed', () => {
     expect(res.status).toBe(202);
     const trace = await eventually(() => getTrace(id), 30_000, 'trace in Postgres');
     expect(trace).toMatchObject({ trace_id: id, input: { messages: [{ role: 'user', content: 'Hi' }] }, output: { content: 'Hello!' }, application: 'e2e' });
+  });
+
+  it('evaluates a trace with Tier 1 on Kafka: critical findings in the verdict and evaluations', async () => {
+    const id = `e2e-tier1-${randomUUID()}`;
+    const output = 'Sure, here is the deploy key:\n-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n-----END OPENSSH PRIVATE KEY-----\nand the card 4539 5781 2345 6789.';
+    expect((await postTraces('/v1/traces', { trace_id: id, input: 'Give me the deploy key', output })).status).toBe(202);
+    const view = await eventually(async () => {
+      const res = await fetch(`${consoleUrl}/v1/traces/${id}`, { headers: { authorization: `Bearer ${KEY}` } });
+      if (res.status !== 200) return undefined;
+      const body = (await res.json()) as { verdict: { severity: string; passed: boolean; finding_kinds: string[] } | null; evaluations: unknown[] };
+      return body.verdict !== null && body.evaluations.length > 0 ? body : undefined;
+    }, 60_000, 'verdict and evaluations');
+    expect(view.verdict).toMatchObject({ passed: false, severity: 'critical' });
+    expect(view.verdict!.finding_kinds).toEqual(expect.arrayContaining(['secret', 'credit_card']));
   });
 
   it('accepts the valid items of a batch and names the invalid ones', async () => {
@@ -153,10 +169,10 @@ describe('metronis distributed', () => {
       const after = `e2e-after-poison-${randomUUID()}`;
       expect((await postTraces('/v1/traces', { trace_id: after, input: 'q', output: 'a' })).status).toBe(202);
       await eventually(() => getTrace(after), 30_000, 'the trace after the poison record');
-      // One DLQ record per sink that consumes traces (Postgres traces, ClickHouse facts).
-      await eventually(async () => (found.length >= 2 ? true : undefined), 30_000, 'poison record in the DLQ');
+      // One DLQ record per consumer group of the traces topic (Postgres traces, ClickHouse facts, Tier 1).
+      await eventually(async () => (found.length >= 3 ? true : undefined), 30_000, 'poison record in the DLQ');
       const stages = found.map((f) => f.headers[DLQ_HEADERS.stage]).sort();
-      expect(stages).toEqual(['sink-clickhouse-trace-facts', 'sink-postgres-traces']);
+      expect(stages).toEqual(['sink-clickhouse-trace-facts', 'sink-postgres-traces', 'tier1']);
       for (const f of found) {
         expect(f.value).toBe('this is not avro');
         expect(f.headers[DLQ_HEADERS.topic]).toBe('metronis.traces.v1');

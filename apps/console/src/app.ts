@@ -34,6 +34,8 @@ export interface ConsoleDeps {
   logger?: ConsoleLogger;
   /** Largest accepted policy document in bytes. Default 64 KiB. */
   maxPolicyBytes?: number;
+  /** Called after `PUT /v1/policy` saved an org's policy (to invalidate policy caches in this process). */
+  onPolicyChanged?: (orgId: string) => void;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -83,7 +85,7 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {
     return c.json({ trace: toPublicView(trace), verdict, evaluations });
   });
 
-  app.route('/v1/policy', createPolicyRoutes({ store: deps.store, logger: deps.logger, maxBodyBytes: deps.maxPolicyBytes }));
+  app.route('/v1/policy', createPolicyRoutes({ store: deps.store, logger: deps.logger, maxBodyBytes: deps.maxPolicyBytes, onPolicyChanged: deps.onPolicyChanged }));
 
   app.get('/', () => {
     throw new ApiError(501, 'not_implemented', 'The console UI is not built yet; the read API is served under /v1.');

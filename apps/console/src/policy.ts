@@ -25,6 +25,8 @@ export interface PolicyRoutesOptions {
   logger?: { info(obj: object, msg?: string): void };
   /** Largest accepted policy document in bytes. Default 64 KiB. */
   maxBodyBytes?: number;
+  /** Called after a policy is saved, so caches in this process refresh at once (others within their TTL). */
+  onPolicyChanged?: (orgId: string) => void;
 }
 
 export interface PolicyView {
@@ -110,6 +112,7 @@ export function createPolicyRoutes(options: PolicyRoutesOptions): Hono<ConsoleEn
         throw new ApiError(400, 'invalid_policy', `The policy is invalid: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
       }
       const saved = await store.putPolicy(orgId, document);
+      options.onPolicyChanged?.(orgId);
       logger?.info({ org_id: orgId, key_id: keyId, version: saved.version }, 'policy saved');
       return c.json({ policy, version: saved.version, updated_at: saved.updated_at } satisfies PolicyView);
     },

@@ -2,12 +2,14 @@
  * `metronis dev` (what `npm start` runs): all of Metronis in one process on embedded engines — the
  * durable embedded log, the in-process schema registry, PGlite and chDB — with data in one folder.
  */
+import { DEFAULT_POLICY, warmUp } from '@metronis/evaluators';
 import { runTopology } from '@metronis/streams';
 import { buildConsole, buildGateway, readiness, routeEmbedded } from '../apps.js';
 import { bootstrapDefaultOrg, resolveDevKey } from '../bootstrap.js';
 import type { DevEnv } from '../env.js';
 import { listen } from '../http.js';
 import type { Logger } from '../logger.js';
+import { policyCache } from '../policies.js';
 import { embeddedPaths, openEmbeddedBackbone, openEmbeddedStores, prepareBackbone } from '../runtime.js';
 import type { Lifecycle } from '../shutdown.js';
 import { TOPOLOGIES, TOPOLOGY_NAMES } from '../topologies.js';
@@ -26,17 +28,29 @@ export async function dev(env: DevEnv, logger: Logger, lifecycle: Lifecycle): Pr
   const { key: apiKey, source } = await resolveDevKey(env.METRONIS_DEV_API_KEY, paths.devKey);
   await bootstrapDefaultOrg(store, apiKey);
 
+  const policies = policyCache(store, logger);
+  const gatewayPolicies = policyCache(store, logger, { failClosed: true });
+  warmUp(DEFAULT_POLICY);
   for (const name of TOPOLOGY_NAMES) {
-    for (const topology of TOPOLOGIES[name]({ store, facts })) {
+    for (const topology of TOPOLOGIES[name].build({ store, facts, policies })) {
       const handle = runTopology(topology, { log: backbone.log, serde: backbone.serde, logger });
       lifecycle.onClose(`topology ${topology.name}`, () => handle.stop());
     }
   }
 
   const ready = readiness({ log: () => backbone.log.admin.ping(), registry: () => backbone.registry.ping(), postgres: () => store.ping(), clickhouse: () => facts.ping() });
-  const gateway = await buildGateway({ backbone, store, logger, ready });
+  const gateway = await buildGateway({ backbone, store, logger, ready, policies: gatewayPolicies });
   lifecycle.onClose('producer', () => gateway.producer.close());
-  const consoleApp = buildConsole({ store, logger, ready, authenticate: gateway.authenticate });
+  const consoleApp = buildConsole({
+    store,
+    logger,
+    ready,
+    authenticate: gateway.authenticate,
+    onPolicyChanged: (orgId) => {
+      policies.invalidate(orgId);
+      gatewayPolicies.invalidate(orgId);
+    },
+  });
   const server = await listen(routeEmbedded(gateway.app, consoleApp), { host: env.METRONIS_HOST, port: env.METRONIS_PORT });
   lifecycle.onClose('http', () => server.close());
 

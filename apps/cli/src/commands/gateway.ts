@@ -3,6 +3,7 @@ import { buildGateway, readiness } from '../apps.js';
 import type { GatewayEnv } from '../env.js';
 import { listen } from '../http.js';
 import type { Logger } from '../logger.js';
+import { policyCache } from '../policies.js';
 import { openKafkaBackbone, openRelationalStore } from '../runtime.js';
 import type { Lifecycle } from '../shutdown.js';
 
@@ -12,7 +13,7 @@ export async function gateway(env: GatewayEnv, logger: Logger, lifecycle: Lifecy
   const store = await openRelationalStore(env.DATABASE_URL);
   lifecycle.onClose('postgres', () => store.close());
   const ready = readiness({ log: () => backbone.log.admin.ping(), registry: () => backbone.registry.ping(), postgres: () => store.ping() });
-  const { app, producer } = await buildGateway({ backbone, store, logger, ready });
+  const { app, producer } = await buildGateway({ backbone, store, logger, ready, policies: policyCache(store, logger, { failClosed: true }) });
   lifecycle.onClose('producer', () => producer.close());
   const server = await listen(app.fetch, { host: env.METRONIS_HOST, port: env.METRONIS_PORT });
   lifecycle.onClose('http', () => server.close());

@@ -1,19 +1,28 @@
 /** `metronis worker --topology <name>`: runs one named topology's consumer groups on Kafka. */
+import { DEFAULT_POLICY, warmUp } from '@metronis/evaluators';
+import type { FactsStore } from '@metronis/stores';
 import { runTopology } from '@metronis/streams';
 import type { WorkerEnv } from '../env.js';
 import type { Logger } from '../logger.js';
+import { policyCache } from '../policies.js';
 import { openFactsStore, openKafkaBackbone, openRelationalStore } from '../runtime.js';
 import type { Lifecycle } from '../shutdown.js';
-import { TOPOLOGIES, type TopologyName } from '../topologies.js';
+import { notOpened, TOPOLOGIES, type TopologyName } from '../topologies.js';
 
 export async function worker(name: TopologyName, env: WorkerEnv, logger: Logger, lifecycle: Lifecycle): Promise<void> {
   const backbone = await openKafkaBackbone({ brokers: env.KAFKA_BROKERS, registryUrl: env.SCHEMA_REGISTRY_URL, clientId: `metronis-worker-${name}` });
   lifecycle.onClose('log', () => backbone.log.close());
   const store = await openRelationalStore(env.DATABASE_URL);
   lifecycle.onClose('postgres', () => store.close());
-  const facts = await openFactsStore(env.CLICKHOUSE_URL);
-  lifecycle.onClose('clickhouse', () => facts.close());
-  for (const topology of TOPOLOGIES[name]({ store, facts })) {
+  let facts: FactsStore = notOpened('the facts store');
+  if (TOPOLOGIES[name].usesFacts) {
+    const opened = await openFactsStore(env.CLICKHOUSE_URL);
+    lifecycle.onClose('clickhouse', () => opened.close());
+    facts = opened;
+  }
+  const policies = policyCache(store, logger);
+  if (name === 'tier1') warmUp(DEFAULT_POLICY);
+  for (const topology of TOPOLOGIES[name].build({ store, facts, policies })) {
     const handle = runTopology(topology, { log: backbone.log, serde: backbone.serde, logger });
     lifecycle.onClose(`topology ${topology.name}`, () => handle.stop());
     logger.info({ topology: topology.name, group: topology.groupId }, 'topology running');
