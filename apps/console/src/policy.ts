@@ -111,6 +111,12 @@ export function createPolicyRoutes(options: PolicyRoutesOptions): Hono<ConsoleEn
         const issues: Issue[] = error.issues.map((i) => ({ path: policyPath(i.path), message: i.message }));
         throw new ApiError(400, 'invalid_policy', `The policy is invalid: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
       }
+      // Tiers 2 and 3 are not built: escalating to them would leave traces without a verdict.
+      const unbuilt = (['tier2', 'tier3'] as const).filter((tier) => policy.escalation[tier].enabled);
+      if (unbuilt.length > 0) {
+        const issues: Issue[] = unbuilt.map((tier) => ({ path: `$.escalation.${tier}.enabled`, message: `${tier} is not built yet; escalation to it cannot be enabled` }));
+        throw new ApiError(400, 'invalid_policy', `The policy is invalid: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
+      }
       const saved = await store.putPolicy(orgId, document);
       options.onPolicyChanged?.(orgId);
       logger?.info({ org_id: orgId, key_id: keyId, version: saved.version }, 'policy saved');

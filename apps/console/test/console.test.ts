@@ -307,6 +307,14 @@ describe('/v1/policy', () => {
     expect((await json(await get('/v1/policy', KEYS.aRead))).version).toBe(2);
   });
 
+  it('refuses to enable escalation to a tier that is not built, naming it', async () => {
+    const response = await putPolicy({ escalation: { tier2: { enabled: true, band: { min_score: 0.4, max_score: 0.8 } } } });
+    expect(response.status).toBe(400);
+    const { error } = await json(response);
+    expect(error.code).toBe('invalid_policy');
+    expect(error.issues).toEqual([{ path: '$.escalation.tier2.enabled', message: 'tier2 is not built yet; escalation to it cannot be enabled' }]);
+  });
+
   it('answers 400 for an unknown field, a document that is not an object, malformed JSON and an empty body', async () => {
     const unknown = await json(await putPolicy({ modules: { qualty: {} } }));
     expect(unknown.error.code).toBe('invalid_policy');
