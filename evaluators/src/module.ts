@@ -38,3 +38,24 @@ export function maxSeverity(...severities: Severity[]): Severity {
 export function severityRank(s: Severity): number {
   return RANK[s];
 }
+
+/** Score lost per finding of each severity; each module keeps its own table. */
+export type Penalties = Readonly<Record<Severity, number>>;
+
+/**
+ * A module's outcome from its findings and their severities: the worst severity; a score of 1 less
+ * each finding's penalty (0..1, three decimals); passed while nothing is medium or worse; labelled
+ * with the distinct kinds found.
+ */
+export function gradeFindings(found: ReadonlyArray<{ f: Finding; s: Severity }>, penalties: Penalties): ModuleOutcome {
+  const severity = maxSeverity(...found.map((x) => x.s));
+  let score = 1;
+  for (const x of found) score -= penalties[x.s];
+  return {
+    passed: severity === 'none' || severity === 'low',
+    score: Math.max(0, Math.round(score * 1000) / 1000),
+    severity,
+    labels: [...new Set(found.map((x) => x.f.kind))],
+    findings: found.map((x) => x.f),
+  };
+}

@@ -15,7 +15,7 @@
  */
 import type { Finding, Severity, Trace } from '@metronis/schemas';
 import { z } from 'zod';
-import { defineModule, finding, maxSeverity, type ModuleOutcome } from '../../module.js';
+import { defineModule, finding, gradeFindings, type ModuleOutcome, type Penalties } from '../../module.js';
 import { createSchemaCache, describeSchemaError, extractJson, lineColumn, parseJson } from './json.js';
 import { detectRefusal } from './refusal.js';
 import { detectRepetition } from './repetition.js';
@@ -36,7 +36,7 @@ export type FormatConfig = z.output<typeof formatConfigSchema>;
 
 const compiledSchema = createSchemaCache({ maxEntries: 256 });
 
-const PENALTY: Record<Severity, number> = { none: 0, low: 0.05, medium: 0.35, high: 0.7, critical: 1 };
+const PENALTY: Penalties = { none: 0, low: 0.05, medium: 0.35, high: 0.7, critical: 1 };
 
 export const formatModule = defineModule({
   name: 'format',
@@ -50,7 +50,7 @@ export const formatModule = defineModule({
 
     if (content.trim() === '') {
       add(finding('empty_output', 'the output is empty', 'output', 0, content.length, 1), 'high');
-      return outcome(found);
+      return gradeFindings(found, PENALTY);
     }
 
     const wantsJson = trace.expected_format === 'json' || trace.json_schema_json !== null;
@@ -103,7 +103,7 @@ export const formatModule = defineModule({
         add(finding('refusal', `the model declined: "${clip(content.slice(refusal.start, refusal.end))}"`, 'output', refusal.start, refusal.end, 0.9), config.fail_on_refusal ? 'medium' : 'low');
       }
     }
-    return outcome(found);
+    return gradeFindings(found, PENALTY);
   },
 });
 
@@ -111,11 +111,4 @@ function clip(s: string): string {
   return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
 
-/** Module result from findings with their severities: fails at medium or worse. */
-function outcome(found: Array<{ f: Finding; s: Severity }>): ModuleOutcome {
-  const severity = maxSeverity(...found.map((x) => x.s));
-  let score = 1;
-  for (const x of found) score -= PENALTY[x.s];
-  const labels = [...new Set(found.map((x) => x.f.kind))];
-  return { passed: severity === 'none' || severity === 'low', score: Math.max(0, Math.round(score * 1000) / 1000), severity, labels, findings: found.map((x) => x.f) };
-}
+
