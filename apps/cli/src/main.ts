@@ -97,7 +97,12 @@ async function main(argv: string[]): Promise<number> {
     case 'replay': {
       const topology = topologyOption(values.topology);
       if (values.from === undefined) throw new UsageError("--from is required: 'earliest', an ISO 8601 time or epoch milliseconds");
-      const from = parseFrom(values.from);
+      let from: ReturnType<typeof parseFrom>;
+      try {
+        from = parseFrom(values.from);
+      } catch (error) {
+        throw new UsageError((error as Error).message);
+      }
       const config = parseEnv(replayEnvSchema, env);
       const logger = createLogger(config.METRONIS_LOG_LEVEL, 'metronis-replay');
       const log =
