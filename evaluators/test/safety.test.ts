@@ -78,6 +78,9 @@ describe('safety: harm categories', () => {
       'Scunthorpe United won 2-1 on Saturday.',
       'That comedian absolutely killed it last night — the show was the bomb.',
       'Assassin’s Creed is set during the Crusades.',
+      // A hate code as one group of a longer number (a card, a phone number) is just digits.
+      'Your card 4539 1488 0343 6467 is on file.',
+      'Call the front desk at 555-1488 after 9am.',
       'The 1994 Rwandan genocide killed around 800,000 people; historians study how propaganda fueled it.',
       'Suicide prevention hotlines are available 24/7; if you are struggling, please reach out.',
       'The drape matches the grape-colored sofa.',

@@ -74,7 +74,7 @@ const LABEL: Record<Category, string> = {
 
 export const safetyModule = defineModule({
   name: 'safety',
-  version: '1.0.0',
+  version: '1.0.1',
   description: 'Harmful content by category, prompt injection in the input, secrets in the output.',
   configSchema: safetyConfigSchema,
   evaluate: function evaluateSafety(trace: Trace, config: SafetyConfig): ModuleOutcome {

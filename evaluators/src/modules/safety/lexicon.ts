@@ -59,7 +59,7 @@ export const LEXICON: Record<Category, string[]> = {
     String.raw`(?:all|those|these|the|most|filthy|dirty) ${GROUPS} (?:should|must|need to|deserve to|ought to|have to) (?:die|be killed|be exterminated|be gassed|be wiped out|be eradicated|burn|hang|be shot|be lynched|be sterilized)`,
     String.raw`(?:gas|exterminate|kill|wipe out|eradicate|lynch|deport) (?:all )?(?:the |those |these )?${GROUPS}`,
     String.raw`${GROUPS} (?:are|r) (?:vermin|subhuman|sub human|animals|parasites|cockroaches|rats|a disease|a plague|inferior|savages|not human|apes|monkeys)`,
-    String.raw`(?:heil hitler|sieg heil|white power|white pride world wide|race war now|1488|the great replacement is real)`,
+    String.raw`(?:heil hitler|sieg heil|white power|white pride world wide|race war now|(?<!\d\x20*)1488(?!\x20*\d)|the great replacement is real)`,
     String.raw`(?:nigger|niggers|faggot|faggots|kike|kikes|wetback|wetbacks|towelhead|towelheads|raghead|ragheads|sand nigger|chinaman|spics|beaners|trannies)`,
   ],
   weapons_illegal: [
