@@ -6,4 +6,4 @@ export { createPostgresStore, type PostgresStoreOptions } from './postgres/postg
 export { createPgliteStore, type PgliteStoreOptions } from './postgres/pglite.js';
 export { createChdbFactsStore, type ChdbFactsStoreOptions } from './clickhouse/chdb.js';
 export { createClickHouseFactsStore, type ClickHouseFactsStoreOptions } from './clickhouse/server.js';
-export { toEvaluationFact } from './clickhouse/rows.js';
+export { toEvaluationFact, toModuleResultFacts } from './clickhouse/rows.js';

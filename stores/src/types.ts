@@ -114,6 +114,35 @@ export interface EvaluationFact {
   retention_days?: number;
 }
 
+/**
+ * One row of module result facts (ClickHouse `module_result_facts_v1`): one module's result within
+ * one tier result. `toModuleResultFacts(tierResult)` builds one per module.
+ */
+export interface ModuleResultFact {
+  /** the TierResult's id: with `module`, the row's key, so a redelivered result collapses */
+  evaluation_id: string;
+  org_id: string;
+  trace_id: string;
+  tier: number;
+  module: string;
+  module_version: string;
+  /** epoch milliseconds */
+  evaluated_at: number;
+  /** epoch milliseconds: the trace's own timestamp (partitioning and retention follow it) */
+  trace_timestamp: number;
+  passed: boolean;
+  score: number;
+  /** the module's own severity (not the tier's) */
+  severity: Severity;
+  labels: string[];
+  /** the kinds of this module's findings, de-duplicated, in order of first appearance */
+  finding_kinds: string[];
+  /** the module's own latency */
+  latency_us: number;
+  /** days to keep the row; the table's default (90) when absent */
+  retention_days?: number;
+}
+
 export interface FactsStore {
   readonly kind: 'clickhouse' | 'chdb';
   /** Applies the numbered DDL files in sql/clickhouse that have not been applied yet. */
@@ -125,6 +154,11 @@ export interface FactsStore {
   insertTraceFacts(rows: TraceFact[]): Promise<void>;
   /** Inserts evaluation rows in one batch; a repeated evaluation_id collapses to one on merge / FINAL. */
   insertEvaluationFacts(rows: EvaluationFact[]): Promise<void>;
+  /**
+   * Inserts module result rows in one batch; a repeated (evaluation_id, module) collapses to one on
+   * merge / FINAL. The per-minute module rollup is fed from them.
+   */
+  insertModuleResultFacts(rows: ModuleResultFact[]): Promise<void>;
   /**
    * Runs a read query with named parameters ({name:Type} placeholders) and returns JSON rows
    * (JSONEachRow: leave FORMAT out of the SQL; 64-bit integers come back as numbers).

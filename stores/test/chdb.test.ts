@@ -69,6 +69,8 @@ describe('chDB facts store', () => {
       { version: 1, name: '0001_trace_facts', n: 1 },
       { version: 2, name: '0002_evaluation_facts', n: 1 },
       { version: 3, name: '0003_evaluation_rollup_minute', n: 1 },
+      { version: 4, name: '0004_module_result_facts', n: 1 },
+      { version: 5, name: '0005_module_rollup_minute', n: 1 },
     ]);
     await store.ping();
   });

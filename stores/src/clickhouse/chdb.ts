@@ -15,7 +15,7 @@ import { CLICKHOUSE_RETRY_CODES, storeError } from '../errors.js';
 import { CLICKHOUSE_DDL_DIR } from '../paths.js';
 import type { FactsStore } from '../types.js';
 import { applyDdl, readDdlFiles, type DdlExecutor } from './migrations.js';
-import { evaluationsToRows, factsToRows, parseJsonEachRow } from './rows.js';
+import { evaluationsToRows, factsToRows, moduleResultsToRows, parseJsonEachRow } from './rows.js';
 
 export interface ChdbFactsStoreOptions {
   /** data directory (created when missing) */
@@ -72,6 +72,9 @@ export function createChdbFactsStore(options: ChdbFactsStoreOptions): FactsStore
     insertTraceFacts: async (batch) => insert('insertTraceFacts', 'trace_facts_v1', factsToRows('chdb insertTraceFacts', batch)),
 
     insertEvaluationFacts: async (batch) => insert('insertEvaluationFacts', 'evaluation_facts_v1', evaluationsToRows('chdb insertEvaluationFacts', batch)),
+
+    insertModuleResultFacts: async (batch) =>
+      insert('insertModuleResultFacts', 'module_result_facts_v1', moduleResultsToRows('chdb insertModuleResultFacts', batch)),
 
     query: <T = Record<string, unknown>>(sql: string, params?: Record<string, unknown>) => run('query', () => rows<T>(sql, params)),
 

@@ -1,11 +1,11 @@
 /**
- * TraceFact and EvaluationFact rows to JSONEachRow objects, checked first so that a bad value is a clear error naming the
+ * TraceFact, EvaluationFact and ModuleResultFact rows to JSONEachRow objects, checked first so that a bad value is a clear error naming the
  * row and field rather than a ClickHouse parse error or a silent default (a missing timestamp would
  * become 1970 and the TTL would drop the row without a word).
  */
 import { InvalidRecordError } from '../errors.js';
 import { SEVERITIES, type TierResult } from '@metronis/schemas';
-import type { EvaluationFact, TraceFact } from '../types.js';
+import type { EvaluationFact, ModuleResultFact, TraceFact } from '../types.js';
 
 const STRING_FIELDS = ['org_id', 'trace_id', 'application', 'environment', 'model_provider', 'model_name', 'user_id'] as const;
 const UINT32_FIELDS = ['input_tokens', 'output_tokens', 'latency_ms'] as const;
@@ -113,6 +113,86 @@ export function evaluationsToRows(operation: string, rows: EvaluationFact[]): Re
       modules: row.modules,
       failed_modules: row.failed_modules,
       finding_kinds: row.finding_kinds,
+      ...(retention === undefined ? {} : { retention_days: retention }),
+    };
+  });
+}
+
+/**
+ * The module rows of a tier result: one per entry of `result.modules`, each with the module's own
+ * passed, score, severity, labels and latency, and the distinct kinds of its own findings. A tier
+ * result without modules gives no rows. Throws InvalidRecordError when `modules` (or a module's
+ * findings) is not an array; the values themselves are checked by `moduleResultsToRows`.
+ */
+export function toModuleResultFacts(result: TierResult, retentionDays?: number): ModuleResultFact[] {
+  const operation = 'toModuleResultFacts';
+  const where = `tier result ${JSON.stringify(result?.evaluation_id)}`;
+  if (result === null || typeof result !== 'object') throw new InvalidRecordError(operation, 'expects a TierResult object');
+  if (!Array.isArray(result.modules)) throw new InvalidRecordError(operation, `${where}: modules must be an array, got ${JSON.stringify(result.modules)}`);
+  return result.modules.map((m, i) => {
+    if (m === null || typeof m !== 'object') throw new InvalidRecordError(operation, `${where}: modules[${i}] is not an object`);
+    if (!Array.isArray(m.findings)) throw new InvalidRecordError(operation, `${where}: modules[${i}] (${JSON.stringify(m.module)}): findings must be an array`);
+    return {
+      evaluation_id: result.evaluation_id,
+      org_id: result.org_id,
+      trace_id: result.trace_id,
+      tier: result.tier,
+      module: m.module,
+      module_version: m.version,
+      evaluated_at: result.evaluated_at,
+      trace_timestamp: result.trace_timestamp,
+      passed: m.passed,
+      score: m.score,
+      severity: m.severity,
+      labels: m.labels,
+      finding_kinds: [...new Set(m.findings.map((f) => f?.kind))],
+      latency_us: m.latency_us,
+      ...(retentionDays === undefined ? {} : { retention_days: retentionDays }),
+    };
+  });
+}
+
+/** One JSONEachRow object per module result fact; throws InvalidRecordError naming the first bad field. */
+export function moduleResultsToRows(operation: string, rows: ModuleResultFact[]): Record<string, unknown>[] {
+  if (!Array.isArray(rows)) throw new InvalidRecordError(operation, 'expects an array of ModuleResultFact rows');
+  return rows.map((row, i) => {
+    const bad = (field: string, expected: string) =>
+      new InvalidRecordError(
+        operation,
+        `row ${i} (evaluation ${JSON.stringify(row?.evaluation_id)}, module ${JSON.stringify(row?.module)}): ${field} must be ${expected}, got ${JSON.stringify((row as unknown as Record<string, unknown>)?.[field])}`,
+        { recordIndex: i },
+      );
+    if (row === null || typeof row !== 'object') throw new InvalidRecordError(operation, `row ${i} is not an object`, { recordIndex: i });
+    for (const f of ['evaluation_id', 'org_id', 'trace_id', 'module'] as const) if (typeof row[f] !== 'string' || row[f] === '') throw bad(f, 'a non-empty string');
+    if (typeof row.module_version !== 'string') throw bad('module_version', 'a string');
+    if (!Number.isInteger(row.tier) || row.tier < 0 || row.tier > 255) throw bad('tier', 'an integer in 0..255');
+    for (const f of ['evaluated_at', 'trace_timestamp'] as const) {
+      if (!Number.isFinite(row[f]) || row[f] < 0 || Number.isNaN(new Date(row[f]).getTime())) throw bad(f, 'epoch milliseconds');
+    }
+    if (typeof row.passed !== 'boolean') throw bad('passed', 'a boolean');
+    if (!Number.isFinite(row.score)) throw bad('score', 'a finite number');
+    if (!SEVERITIES.includes(row.severity)) throw bad('severity', `one of ${SEVERITIES.join(', ')}`);
+    for (const f of ['labels', 'finding_kinds'] as const) {
+      if (!Array.isArray(row[f]) || !row[f].every((x) => typeof x === 'string')) throw bad(f, 'an array of strings');
+    }
+    if (!Number.isSafeInteger(row.latency_us) || row.latency_us < 0) throw bad('latency_us', 'a non-negative integer');
+    const retention = row.retention_days;
+    if (retention !== undefined && (!Number.isInteger(retention) || retention < 1 || retention > 65_535)) throw bad('retention_days', 'an integer in 1..65535');
+    return {
+      evaluation_id: row.evaluation_id,
+      org_id: row.org_id,
+      trace_id: row.trace_id,
+      tier: row.tier,
+      module: row.module,
+      module_version: row.module_version,
+      evaluated_at: clickhouseDateTime(row.evaluated_at),
+      trace_timestamp: clickhouseDateTime(row.trace_timestamp),
+      passed: row.passed,
+      score: row.score,
+      severity: row.severity,
+      labels: row.labels,
+      finding_kinds: row.finding_kinds,
+      latency_us: row.latency_us,
       ...(retention === undefined ? {} : { retention_days: retention }),
     };
   });

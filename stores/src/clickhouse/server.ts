@@ -12,7 +12,7 @@ import { CLICKHOUSE_RETRY_CODES, StoreError, storeError } from '../errors.js';
 import { CLICKHOUSE_DDL_DIR } from '../paths.js';
 import type { FactsStore } from '../types.js';
 import { applyDdl, readDdlFiles, type DdlExecutor } from './migrations.js';
-import { evaluationsToRows, factsToRows } from './rows.js';
+import { evaluationsToRows, factsToRows, moduleResultsToRows } from './rows.js';
 
 export interface ClickHouseFactsStoreOptions {
   /** http(s)://host:port of the HTTP interface */
@@ -81,6 +81,9 @@ export function createClickHouseFactsStore(options: ClickHouseFactsStoreOptions)
 
     insertEvaluationFacts: async (batch) =>
       insert('insertEvaluationFacts', 'evaluation_facts_v1', evaluationsToRows('clickhouse insertEvaluationFacts', batch)),
+
+    insertModuleResultFacts: async (batch) =>
+      insert('insertModuleResultFacts', 'module_result_facts_v1', moduleResultsToRows('clickhouse insertModuleResultFacts', batch)),
 
     query: <T = Record<string, unknown>>(sql: string, params?: Record<string, unknown>) => run('query', () => rows<T>(sql, params)),
 
