@@ -8,7 +8,7 @@
  *   for (const topology of sinkTopologies({ store, facts })) runTopology(topology, { log, serde, logger });
  */
 import type { Trace } from '@metronis/schemas';
-import { toEvaluationFact, type FactsStore, type RelationalStore, type TraceFact } from '@metronis/stores';
+import { toEvaluationFact, toModuleResultFacts, type FactsStore, type RelationalStore, type TraceFact } from '@metronis/stores';
 import { TOPICS, type SinkTopology, type Topology } from '@metronis/streams';
 
 /** Traces into Postgres, in small batches: a trace should be readable within milliseconds of its 202. */
@@ -75,6 +75,28 @@ export function clickhouseEvaluationFactsSink(facts: Pick<FactsStore, 'insertEva
   };
 }
 
+/**
+ * Module result facts into ClickHouse: one row per module of each tier result (its own passed, score,
+ * severity, labels, finding kinds and latency; see `toModuleResultFacts`). The per-minute module
+ * rollup (`module_rollup_minute_v1`) is fed from these rows by a materialized view.
+ *
+ * Its own consumer group rather than a second insert in the evaluation facts sink: the two tables
+ * move and fail independently (a retry of one never re-inserts into the other), and a group new to
+ * a deployment starts at the earliest offset, so the module table fills in from the history the
+ * evaluations topic still holds. Batches of 1,000 tier results give at least 1,000 rows per insert
+ * whenever results carry a module.
+ */
+export function clickhouseModuleResultFactsSink(facts: Pick<FactsStore, 'insertModuleResultFacts'>): SinkTopology<'TierResult'> {
+  return {
+    kind: 'sink',
+    name: 'sink-clickhouse-module-result-facts',
+    groupId: 'metronis.sink.clickhouse-module-result-facts.v1',
+    input: TOPICS.evaluations,
+    batch: { maxRecords: 1_000, maxWaitMs: 1_000 },
+    write: (items) => facts.insertModuleResultFacts(items.flatMap((item) => toModuleResultFacts(item.value))),
+  };
+}
+
 /** The analytics row of a trace: absent values become ClickHouse's neutral values (empty, 0). */
 export function toTraceFact(trace: Trace): TraceFact {
   return {
@@ -102,5 +124,6 @@ export function sinkTopologies(deps: { store: RelationalStore; facts: FactsStore
     postgresEvaluationsSink(deps.store),
     clickhouseTraceFactsSink(deps.facts),
     clickhouseEvaluationFactsSink(deps.facts),
+    clickhouseModuleResultFactsSink(deps.facts),
   ];
 }

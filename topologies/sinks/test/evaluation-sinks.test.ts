@@ -12,7 +12,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ModuleResult, Severity, TierResult } from '@metronis/schemas';
-import { createChdbFactsStore, createPgliteStore, toEvaluationFact, type FactsStore, type RelationalStore } from '@metronis/stores';
+import { createChdbFactsStore, createPgliteStore, toEvaluationFact, toModuleResultFacts, type FactsStore, type RelationalStore } from '@metronis/stores';
 import {
   createEmbeddedLog,
   createInProcessRegistry,
@@ -31,7 +31,7 @@ import {
   type Topology,
 } from '@metronis/streams';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { clickhouseEvaluationFactsSink, postgresEvaluationsSink, sinkTopologies } from '../src/index.js';
+import { clickhouseEvaluationFactsSink, clickhouseModuleResultFactsSink, postgresEvaluationsSink, sinkTopologies } from '../src/index.js';
 
 const FAST_RETRY = { initialMs: 5, maxMs: 20 };
 const SETUP_TIMEOUT_MS = 60_000;
@@ -156,6 +156,11 @@ async function factsCount(orgId: string): Promise<number> {
   return Number(row!.n);
 }
 
+async function moduleFactsCount(orgId: string): Promise<number> {
+  const [row] = await facts.query<{ n: number }>('SELECT count() AS n FROM module_result_facts_v1 FINAL WHERE org_id = {org:String}', { org: orgId });
+  return Number(row!.n);
+}
+
 async function storedEvaluations(orgId: string, traceIds: string[]): Promise<TierResult[]> {
   return (await Promise.all(traceIds.map((t) => store.getEvaluations(orgId, t)))).flat();
 }
@@ -229,6 +234,58 @@ describe('evaluation sinks', () => {
     ]);
   });
 
+  it('land one module row per module result once, and feed the module rollup under each module’s own severity, counting a replay once', async () => {
+    const { orgId, all } = results(4);
+    const moduleRows = all.flatMap((r) => toModuleResultFacts(r));
+    expect(moduleRows).toHaveLength(4 * 3);
+    await produce(all);
+    const ch = start(clickhouseModuleResultFactsSink(facts));
+    await until('ClickHouse holds every module result', async () => (await moduleFactsCount(orgId)) === moduleRows.length);
+    await stop(ch);
+    await replay(log, { groupId: clickhouseModuleResultFactsSink(facts).groupId, topic: TOPICS.evaluations, from: 'earliest' });
+    const again = start(clickhouseModuleResultFactsSink(facts));
+    await until('the sink wrote every record again', () => again.stats().processed === all.length);
+    expect(again.stats().dlq).toBe(0);
+
+    expect(await moduleFactsCount(orgId)).toBe(moduleRows.length);
+    const stored = await facts.query<{ evaluation_id: string; module: string; module_version: string; passed: boolean; severity: string; finding_kinds: string[]; latency_us: number }>(
+      `SELECT evaluation_id, module, module_version, passed, severity, finding_kinds, latency_us
+       FROM module_result_facts_v1 FINAL WHERE org_id = {org:String} ORDER BY evaluation_id, module`,
+      { org: orgId },
+    );
+    const expected = moduleRows
+      .map(({ evaluation_id, module, module_version, passed, severity, finding_kinds, latency_us }) => ({ evaluation_id, module, module_version, passed, severity, finding_kinds, latency_us }))
+      .sort((a, b) => a.evaluation_id.localeCompare(b.evaluation_id) || a.module.localeCompare(b.module));
+    expect(stored).toEqual(expected);
+    expect(stored.find((r) => r.module === 'pii')).toMatchObject({ severity: 'low', finding_kinds: ['email', 'secret'] });
+
+    const rollup = await facts.query<{ module: string; severity: string; evaluations: number; failed: number }>(
+      `SELECT module, severity, uniqExactMerge(evaluations) AS evaluations, uniqExactMerge(failed) AS failed
+       FROM module_rollup_minute_v1 WHERE org_id = {org:String} GROUP BY module, severity ORDER BY module`,
+      { org: orgId },
+    );
+    expect(rollup).toEqual([
+      { module: 'classifier', severity: 'none', evaluations: 4, failed: 0 },
+      { module: 'pii', severity: 'low', evaluations: 4, failed: 0 },
+      { module: 'safety', severity: 'critical', evaluations: 4, failed: 4 },
+    ]);
+  });
+
+  it('send a tier result whose module row ClickHouse refuses to the DLQ, naming the module and field, and write the rest', async () => {
+    const { orgId, all } = results(3);
+    const bad = tierResult(orgId, randomUUID(), 2, { modules: [{ ...moduleResult('classifier', true, 'none'), latency_us: -7 }] });
+    await produce([all[0]!, bad, ...all.slice(1)]);
+    const ch = start(clickhouseModuleResultFactsSink(facts));
+    const good = all.flatMap((r) => toModuleResultFacts(r)).length;
+    await until('the good module rows landed and the bad result was set aside', async () => (await moduleFactsCount(orgId)) === good && ch.stats().dlq === 1);
+
+    const [dead] = await readTopic(DLQ_TOPIC, 1);
+    expect(dead!.key).toBe(bad.trace_id);
+    expect(dead!.headers[DLQ_HEADERS.stage]).toBe('sink-clickhouse-module-result-facts');
+    expect(dead!.headers[DLQ_HEADERS.errorName]).toBe('InvalidRecordError');
+    expect(dead!.headers[DLQ_HEADERS.error]).toMatch(/module "classifier"\): latency_us must be a non-negative integer, got -7/);
+  });
+
   it('send a tier result ClickHouse refuses to the DLQ, naming the field, and write the rest of the batch', async () => {
     const { orgId, traceIds, all } = results(3);
     const bad = tierResult(orgId, randomUUID(), 1, { trace_timestamp: -5 });
@@ -283,10 +340,12 @@ describe('sinkTopologies', () => {
   it('runs the evaluation sinks on the evaluations topic, each in its own consumer group', () => {
     const topologies = sinkTopologies({ store, facts });
     const evaluationSinks = topologies.filter((t) => t.input.name === TOPICS.evaluations.name).map((t) => t.name);
-    expect(evaluationSinks.sort()).toEqual(['sink-clickhouse-evaluation-facts', 'sink-postgres-evaluations']);
+    expect(evaluationSinks.sort()).toEqual(['sink-clickhouse-evaluation-facts', 'sink-clickhouse-module-result-facts', 'sink-postgres-evaluations']);
     const groups = topologies.map((t) => t.groupId);
     expect(new Set(groups).size).toBe(groups.length);
     const ch = topologies.find((t) => t.name === 'sink-clickhouse-evaluation-facts');
     expect(ch?.kind === 'sink' && ch.batch).toEqual({ maxRecords: 1_000, maxWaitMs: 1_000 });
+    const modules = topologies.find((t) => t.name === 'sink-clickhouse-module-result-facts');
+    expect(modules?.kind === 'sink' && modules.batch).toEqual({ maxRecords: 1_000, maxWaitMs: 1_000 });
   });
 });
