@@ -4,18 +4,15 @@
  * The key is stored only as its SHA-256 hash; in embedded mode a generated key is kept in the data
  * folder (mode 0600) so that it stays the same across restarts.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
+import { hashApiKey } from '@metronis/ingest-gateway';
 import type { RelationalStore } from '@metronis/stores';
 
 export const DEFAULT_ORG_ID = 'default';
 /** Dev keys are named by their hash, so setting another METRONIS_DEV_API_KEY adds a key rather than clashing. */
 export function devKeyId(hash: string): string {
   return `key_dev_${hash.slice(0, 12)}`;
-}
-
-export function hashApiKey(key: string): string {
-  return createHash('sha256').update(key).digest('hex');
 }
 
 export function generateApiKey(): string {
