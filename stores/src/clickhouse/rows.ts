@@ -15,26 +15,55 @@ export function clickhouseDateTime(epochMs: number): string {
   return new Date(epochMs).toISOString().replace('T', ' ').replace('Z', '');
 }
 
+type Bad = (field: string, expected: string) => InvalidRecordError;
+
+/**
+ * Converts checked rows: refuses a non-array and a non-object row, and gives `convert` an error builder
+ * that names the row (`row 3 (trace "t1")`), the field, what it must be and what it was.
+ */
+function toRows<T extends object>(
+  operation: string,
+  rows: readonly T[],
+  typeName: string,
+  label: (row: T) => string,
+  convert: (row: T, bad: Bad) => Record<string, unknown>,
+): Record<string, unknown>[] {
+  if (!Array.isArray(rows)) throw new InvalidRecordError(operation, `expects an array of ${typeName} rows`);
+  return rows.map((row, i) => {
+    const bad: Bad = (field, expected) =>
+      new InvalidRecordError(operation, `row ${i} (${label(row)}): ${field} must be ${expected}, got ${JSON.stringify((row as Record<string, unknown> | null)?.[field])}`, {
+        recordIndex: i,
+      });
+    if (row === null || typeof row !== 'object') throw new InvalidRecordError(operation, `row ${i} is not an object`, { recordIndex: i });
+    return convert(row, bad);
+  });
+}
+
+/** Throws unless each field holds epoch milliseconds that make a valid date. */
+function checkEpochMillis<T>(row: T, fields: readonly (keyof T & string)[], bad: Bad): void {
+  for (const f of fields) {
+    const value = row[f] as unknown as number;
+    if (!Number.isFinite(value) || value < 0 || Number.isNaN(new Date(value).getTime())) throw bad(f, 'epoch milliseconds');
+  }
+}
+
+/** The optional `retention_days` column, checked: absent stays absent (the table default applies). */
+function retentionColumn(row: { retention_days?: number }, bad: Bad): { retention_days?: number } {
+  const retention = row.retention_days;
+  if (retention === undefined) return {};
+  if (!Number.isInteger(retention) || retention < 1 || retention > 65_535) throw bad('retention_days', 'an integer in 1..65535');
+  return { retention_days: retention };
+}
+
 /** One JSONEachRow object per fact; throws InvalidRecordError naming the first bad field. */
 export function factsToRows(operation: string, rows: TraceFact[]): Record<string, unknown>[] {
-  if (!Array.isArray(rows)) throw new InvalidRecordError(operation, 'expects an array of TraceFact rows');
-  return rows.map((row, i) => {
-    const bad = (field: string, expected: string) =>
-      new InvalidRecordError(
-        operation,
-        `row ${i} (trace ${JSON.stringify(row?.trace_id)}): ${field} must be ${expected}, got ${JSON.stringify((row as unknown as Record<string, unknown>)?.[field])}`,
-        { recordIndex: i },
-      );
-    if (row === null || typeof row !== 'object') throw new InvalidRecordError(operation, `row ${i} is not an object`, { recordIndex: i });
+  return toRows(operation, rows, 'TraceFact', (row) => `trace ${JSON.stringify(row?.trace_id)}`, (row, bad) => {
     for (const f of STRING_FIELDS) if (typeof row[f] !== 'string') throw bad(f, 'a string');
     if (row.org_id === '' || row.trace_id === '') throw bad(row.org_id === '' ? 'org_id' : 'trace_id', 'non-empty');
-    for (const f of ['timestamp', 'received_at'] as const) {
-      if (!Number.isFinite(row[f]) || row[f] < 0 || Number.isNaN(new Date(row[f]).getTime())) throw bad(f, 'epoch milliseconds');
-    }
+    checkEpochMillis(row, ['timestamp', 'received_at'], bad);
     for (const f of UINT32_FIELDS) if (!Number.isInteger(row[f]) || row[f] < 0 || row[f] > 0xffff_ffff) throw bad(f, 'an integer in 0..4294967295');
     if (!Number.isFinite(row.cost_usd)) throw bad('cost_usd', 'a finite number');
-    const retention = row.retention_days;
-    if (retention !== undefined && (!Number.isInteger(retention) || retention < 1 || retention > 65_535)) throw bad('retention_days', 'an integer in 1..65535');
+    const retention = retentionColumn(row, bad);
     return {
       org_id: row.org_id,
       trace_id: row.trace_id,
@@ -49,7 +78,7 @@ export function factsToRows(operation: string, rows: TraceFact[]): Record<string
       cost_usd: row.cost_usd,
       latency_ms: row.latency_ms,
       user_id: row.user_id,
-      ...(retention === undefined ? {} : { retention_days: retention }),
+      ...retention,
     };
   });
 }
@@ -76,20 +105,10 @@ export function toEvaluationFact(result: TierResult, retentionDays?: number): Ev
 
 /** One JSONEachRow object per evaluation fact; throws InvalidRecordError naming the first bad field. */
 export function evaluationsToRows(operation: string, rows: EvaluationFact[]): Record<string, unknown>[] {
-  if (!Array.isArray(rows)) throw new InvalidRecordError(operation, 'expects an array of EvaluationFact rows');
-  return rows.map((row, i) => {
-    const bad = (field: string, expected: string) =>
-      new InvalidRecordError(
-        operation,
-        `row ${i} (evaluation ${JSON.stringify(row?.evaluation_id)}): ${field} must be ${expected}, got ${JSON.stringify((row as unknown as Record<string, unknown>)?.[field])}`,
-        { recordIndex: i },
-      );
-    if (row === null || typeof row !== 'object') throw new InvalidRecordError(operation, `row ${i} is not an object`, { recordIndex: i });
+  return toRows(operation, rows, 'EvaluationFact', (row) => `evaluation ${JSON.stringify(row?.evaluation_id)}`, (row, bad) => {
     for (const f of ['evaluation_id', 'org_id', 'trace_id'] as const) if (typeof row[f] !== 'string' || row[f] === '') throw bad(f, 'a non-empty string');
     if (!Number.isInteger(row.tier) || row.tier < 0 || row.tier > 255) throw bad('tier', 'an integer in 0..255');
-    for (const f of ['evaluated_at', 'trace_timestamp'] as const) {
-      if (!Number.isFinite(row[f]) || row[f] < 0 || Number.isNaN(new Date(row[f]).getTime())) throw bad(f, 'epoch milliseconds');
-    }
+    checkEpochMillis(row, ['evaluated_at', 'trace_timestamp'], bad);
     if (typeof row.passed !== 'boolean') throw bad('passed', 'a boolean');
     if (!SEVERITIES.includes(row.severity)) throw bad('severity', `one of ${SEVERITIES.join(', ')}`);
     if (!Number.isFinite(row.score)) throw bad('score', 'a finite number');
@@ -97,8 +116,7 @@ export function evaluationsToRows(operation: string, rows: EvaluationFact[]): Re
     for (const f of ['modules', 'failed_modules', 'finding_kinds'] as const) {
       if (!Array.isArray(row[f]) || !row[f].every((x) => typeof x === 'string')) throw bad(f, 'an array of strings');
     }
-    const retention = row.retention_days;
-    if (retention !== undefined && (!Number.isInteger(retention) || retention < 1 || retention > 65_535)) throw bad('retention_days', 'an integer in 1..65535');
+    const retention = retentionColumn(row, bad);
     return {
       evaluation_id: row.evaluation_id,
       org_id: row.org_id,
@@ -113,7 +131,7 @@ export function evaluationsToRows(operation: string, rows: EvaluationFact[]): Re
       modules: row.modules,
       failed_modules: row.failed_modules,
       finding_kinds: row.finding_kinds,
-      ...(retention === undefined ? {} : { retention_days: retention }),
+      ...retention,
     };
   });
 }
@@ -154,21 +172,11 @@ export function toModuleResultFacts(result: TierResult, retentionDays?: number):
 
 /** One JSONEachRow object per module result fact; throws InvalidRecordError naming the first bad field. */
 export function moduleResultsToRows(operation: string, rows: ModuleResultFact[]): Record<string, unknown>[] {
-  if (!Array.isArray(rows)) throw new InvalidRecordError(operation, 'expects an array of ModuleResultFact rows');
-  return rows.map((row, i) => {
-    const bad = (field: string, expected: string) =>
-      new InvalidRecordError(
-        operation,
-        `row ${i} (evaluation ${JSON.stringify(row?.evaluation_id)}, module ${JSON.stringify(row?.module)}): ${field} must be ${expected}, got ${JSON.stringify((row as unknown as Record<string, unknown>)?.[field])}`,
-        { recordIndex: i },
-      );
-    if (row === null || typeof row !== 'object') throw new InvalidRecordError(operation, `row ${i} is not an object`, { recordIndex: i });
+  return toRows(operation, rows, 'ModuleResultFact', (row) => `evaluation ${JSON.stringify(row?.evaluation_id)}, module ${JSON.stringify(row?.module)}`, (row, bad) => {
     for (const f of ['evaluation_id', 'org_id', 'trace_id', 'module'] as const) if (typeof row[f] !== 'string' || row[f] === '') throw bad(f, 'a non-empty string');
     if (typeof row.module_version !== 'string') throw bad('module_version', 'a string');
     if (!Number.isInteger(row.tier) || row.tier < 0 || row.tier > 255) throw bad('tier', 'an integer in 0..255');
-    for (const f of ['evaluated_at', 'trace_timestamp'] as const) {
-      if (!Number.isFinite(row[f]) || row[f] < 0 || Number.isNaN(new Date(row[f]).getTime())) throw bad(f, 'epoch milliseconds');
-    }
+    checkEpochMillis(row, ['evaluated_at', 'trace_timestamp'], bad);
     if (typeof row.passed !== 'boolean') throw bad('passed', 'a boolean');
     if (!Number.isFinite(row.score)) throw bad('score', 'a finite number');
     if (!SEVERITIES.includes(row.severity)) throw bad('severity', `one of ${SEVERITIES.join(', ')}`);
@@ -176,8 +184,7 @@ export function moduleResultsToRows(operation: string, rows: ModuleResultFact[])
       if (!Array.isArray(row[f]) || !row[f].every((x) => typeof x === 'string')) throw bad(f, 'an array of strings');
     }
     if (!Number.isSafeInteger(row.latency_us) || row.latency_us < 0) throw bad('latency_us', 'a non-negative integer');
-    const retention = row.retention_days;
-    if (retention !== undefined && (!Number.isInteger(retention) || retention < 1 || retention > 65_535)) throw bad('retention_days', 'an integer in 1..65535');
+    const retention = retentionColumn(row, bad);
     return {
       evaluation_id: row.evaluation_id,
       org_id: row.org_id,
@@ -193,7 +200,7 @@ export function moduleResultsToRows(operation: string, rows: ModuleResultFact[])
       labels: row.labels,
       finding_kinds: row.finding_kinds,
       latency_us: row.latency_us,
-      ...(retention === undefined ? {} : { retention_days: retention }),
+      ...retention,
     };
   });
 }
