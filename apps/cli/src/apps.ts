@@ -11,8 +11,11 @@ import type { Logger } from './logger.js';
 
 export type ReadyChecks = () => Promise<Record<string, boolean>>;
 
-/** Runs each check with a time limit; a check that throws or hangs is `false`. */
-export function readiness(checks: Record<string, () => Promise<unknown>>, timeoutMs = 2_000): ReadyChecks {
+/**
+ * Runs each check with a time limit; a check that throws or hangs is `false`. The limit sits below the
+ * gateway's own 2 s limit on the whole readiness call, so a hung check is reported by name.
+ */
+export function readiness(checks: Record<string, () => Promise<unknown>>, timeoutMs = 1_500): ReadyChecks {
   return async () => {
     const entries = await Promise.all(
       Object.entries(checks).map(async ([name, check]) => {
