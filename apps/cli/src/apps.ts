@@ -43,6 +43,34 @@ export function buildConsole(deps: { store: RelationalStore; logger: Logger; rea
   return createConsoleApp({ store: deps.store, authenticate, ready: deps.ready, logger: deps.logger, ...(deps.onPolicyChanged === undefined ? {} : { onPolicyChanged: deps.onPolicyChanged }) });
 }
 
+/**
+ * The one HTTP handler of embedded mode (what `metronis dev` serves): the gateway and the console on
+ * the same store, log and policy caches, sharing one key authenticator; saving a policy invalidates
+ * both caches at once. `policies` is the tier's cache, `gatewayPolicies` the gateway's fail-closed one.
+ * Whatever embedded mode serves is composed here, so the HTTP fuzz suite exercises exactly it.
+ */
+export async function buildEmbeddedHttp(deps: {
+  backbone: Backbone;
+  store: RelationalStore;
+  logger: Logger;
+  ready: ReadyChecks;
+  policies: { invalidate(orgId: string): void };
+  gatewayPolicies: NonNullable<GatewayDeps['policies']> & { invalidate(orgId: string): void };
+}) {
+  const gateway = await buildGateway({ backbone: deps.backbone, store: deps.store, logger: deps.logger, ready: deps.ready, policies: deps.gatewayPolicies });
+  const consoleApp = buildConsole({
+    store: deps.store,
+    logger: deps.logger,
+    ready: deps.ready,
+    authenticate: gateway.authenticate,
+    onPolicyChanged: (orgId) => {
+      deps.policies.invalidate(orgId);
+      deps.gatewayPolicies.invalidate(orgId);
+    },
+  });
+  return { fetch: routeEmbedded(gateway.app, consoleApp), gateway: gateway.app, console: consoleApp, producer: gateway.producer };
+}
+
 // `env` is whatever the server passes (for @hono/node-server: `{ incoming, outgoing }`).
 type FetchHandler = (request: Request, env?: any) => Response | Promise<Response>;
 

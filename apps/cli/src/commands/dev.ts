@@ -4,7 +4,7 @@
  */
 import { DEFAULT_POLICY, warmUp } from '@metronis/evaluators';
 import { runTopology } from '@metronis/streams';
-import { buildConsole, buildGateway, readiness, routeEmbedded } from '../apps.js';
+import { buildEmbeddedHttp, readiness } from '../apps.js';
 import { bootstrapDefaultOrg, resolveDevKey } from '../bootstrap.js';
 import type { DevEnv } from '../env.js';
 import { listen } from '../http.js';
@@ -39,19 +39,9 @@ export async function dev(env: DevEnv, logger: Logger, lifecycle: Lifecycle): Pr
   }
 
   const ready = readiness({ log: () => backbone.log.admin.ping(), registry: () => backbone.registry.ping(), postgres: () => store.ping(), clickhouse: () => facts.ping() });
-  const gateway = await buildGateway({ backbone, store, logger, ready, policies: gatewayPolicies });
-  lifecycle.onClose('producer', () => gateway.producer.close());
-  const consoleApp = buildConsole({
-    store,
-    logger,
-    ready,
-    authenticate: gateway.authenticate,
-    onPolicyChanged: (orgId) => {
-      policies.invalidate(orgId);
-      gatewayPolicies.invalidate(orgId);
-    },
-  });
-  const server = await listen(routeEmbedded(gateway.app, consoleApp), { host: env.METRONIS_HOST, port: env.METRONIS_PORT });
+  const http = await buildEmbeddedHttp({ backbone, store, logger, ready, policies, gatewayPolicies });
+  lifecycle.onClose('producer', () => http.producer.close());
+  const server = await listen(http.fetch, { host: env.METRONIS_HOST, port: env.METRONIS_PORT });
   lifecycle.onClose('http', () => server.close());
 
   logger.info({ url: server.url, data_dir: paths.root, api_key_source: source }, 'Metronis is running (embedded)');
