@@ -64,3 +64,11 @@ function rootCause(error: unknown): unknown {
   }
   return e;
 }
+
+/** A create that collides with something that exists (an organization id, say). Never retriable. */
+export class ConflictError extends StoreError {
+  override readonly name = 'ConflictError';
+  constructor(operation: string, message: string) {
+    super(operation, message, { retriable: false });
+  }
+}

@@ -1,5 +1,6 @@
 export * from './types.js';
-export { StoreError, InvalidRecordError } from './errors.js';
+export { StoreError, InvalidRecordError, ConflictError } from './errors.js';
+export * from './tenancy.js';
 export type { StoreLogger } from './logger.js';
 export { POSTGRES_MIGRATIONS_DIR, CLICKHOUSE_DDL_DIR } from './paths.js';
 export { createPostgresStore, type PostgresStoreOptions } from './postgres/postgres.js';

@@ -4,6 +4,7 @@
  * server (@clickhouse/client) or chDB. Every method is scoped by organization where data is read.
  */
 import type { Severity, TierResult, Trace, Verdict } from '@metronis/schemas';
+import type { TenancyStore } from './tenancy.js';
 
 export type ApiKeyScope = 'ingest' | 'read' | 'admin';
 
@@ -31,7 +32,7 @@ export interface StoredPolicy {
   updated_at: Date;
 }
 
-export interface RelationalStore {
+export interface RelationalStore extends TenancyStore {
   readonly kind: 'postgres' | 'pglite';
   /** Applies the numbered migrations in sql/postgres that have not been applied yet. */
   migrate(): Promise<void>;
@@ -55,8 +56,8 @@ export interface RelationalStore {
    * not interpret it) and returns the new version, one more than the previous one.
    */
   putPolicy(orgId: string, document: unknown): Promise<Omit<StoredPolicy, 'document'>>;
-  /** Creates the organization if it does not exist (by id); returns it. */
-  ensureOrganization(id: string, name: string): Promise<Organization>;
+  /** Creates the organization if it does not exist (by id); returns it. `operator` is set when given. */
+  ensureOrganization(id: string, name: string, options?: { operator?: boolean }): Promise<Organization>;
   /** Stores a key by its SHA-256 hash (idempotent for the same hash). */
   putApiKey(key: { id: string; org_id: string; hash: string; prefix: string; scopes: ApiKeyScope[]; expires_at?: Date | null }): Promise<void>;
   /** The key with this SHA-256 hash, or null. */

@@ -5,6 +5,8 @@ import { makeTrace } from '@metronis/schemas';
 import { describe, expect, it } from 'vitest';
 import { createPgliteStore } from '../src/postgres/pglite.js';
 import { describeRelationalStore } from './relational-contract.js';
+import { describeTenancy } from './tenancy-contract.js';
+import { PGlite } from '@electric-sql/pglite';
 
 describeRelationalStore('pglite', async (options) => createPgliteStore({ ...options }));
 
@@ -29,4 +31,9 @@ describe('PGlite store on disk', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+});
+
+describeTenancy('pglite', async () => {
+  const client = new PGlite();
+  return { store: createPgliteStore({ client }), raw: (statement) => client.exec(statement) };
 });

@@ -12,6 +12,7 @@ import { isRetriable } from '../../streams/src/errors.js';
 import { createPostgresStore } from '../src/postgres/postgres.js';
 import type { RelationalStore } from '../src/types.js';
 import { describeRelationalStore } from './relational-contract.js';
+import { describeTenancy } from './tenancy-contract.js';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://metronis:metronis@127.0.0.1:15432/metronis';
 const database = `metronis_test_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
@@ -48,6 +49,12 @@ afterAll(async () => {
 });
 
 describeRelationalStore('postgres', async (options) => make(options));
+
+describeTenancy('postgres', async () => {
+  const sql = postgres(testUrl, { max: 1, onnotice: () => {} });
+  stores.push({ close: () => sql.end() } as unknown as RelationalStore);
+  return { store: make(), raw: (statement) => sql.unsafe(statement) };
+});
 
 describe('postgres store, several processes migrating at once', () => {
   it('applies the migrations once when migrate() runs concurrently', async () => {

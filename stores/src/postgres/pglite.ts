@@ -20,11 +20,13 @@ export interface PgliteStoreOptions {
   maxRowsPerStatement?: number;
   /** defaults to the repository's sql/postgres */
   migrationsFolder?: string;
+  /** an open PGlite to use instead of opening one from `dir` (closed with the store) */
+  client?: PGlite;
 }
 
 export function createPgliteStore(options: PgliteStoreOptions = {}): RelationalStore {
   checkMaxRowsPerStatement(options.maxRowsPerStatement);
-  const client = new PGlite(options.dir);
+  const client = options.client ?? new PGlite(options.dir);
   const db = drizzle({ client });
   const migrationsFolder = options.migrationsFolder ?? POSTGRES_MIGRATIONS_DIR;
   let closed = false;

@@ -19,6 +19,7 @@ import { InvalidRecordError, StoreError, storeError } from '../errors.js';
 import type { ApiKeyRecord, ApiKeyScope, Organization, RelationalStore } from '../types.js';
 import { decodeRecord, encodeRecord, filterText } from './nul.js';
 import { apiKeys, evaluations, organizations, policies, traces, verdicts } from './schema.js';
+import { createTenancy } from './tenancy.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyPgDatabase = PgDatabase<PgQueryResultHKT, any>;
@@ -71,6 +72,7 @@ export function createRelationalStore(options: RelationalStoreOptions): Relation
 
   return {
     kind,
+    ...createTenancy(kind, db),
 
     migrate: () => run('migrate', options.migrate),
 
@@ -184,11 +186,12 @@ export function createRelationalStore(options: RelationalStoreOptions): Relation
       return { version: row.version, updated_at: row.updatedAt };
     },
 
-    async ensureOrganization(id, name) {
+    async ensureOrganization(id, name, ensureOptions) {
       requireId('ensureOrganization', 'organization id', id);
       if (name.includes('\u0000')) throw new InvalidRecordError(`${kind} ensureOrganization`, `organization name of ${JSON.stringify(id)} contains U+0000`);
       return run('ensureOrganization', async () => {
-        await db.insert(organizations).values({ id, name }).onConflictDoNothing({ target: organizations.id });
+        await db.insert(organizations).values({ id, name, operator: ensureOptions?.operator ?? false }).onConflictDoNothing({ target: organizations.id });
+        if (ensureOptions?.operator !== undefined) await db.update(organizations).set({ operator: ensureOptions.operator }).where(eq(organizations.id, id));
         const [row] = await db.select().from(organizations).where(eq(organizations.id, id));
         if (!row) throw new Error(`organization ${JSON.stringify(id)} vanished right after it was ensured`);
         return { id: row.id, name: row.name, created_at: row.createdAt } satisfies Organization;

@@ -13,7 +13,7 @@
  * Policies have none either: an org's policy can be saved before anything else about it exists.
  */
 import { sql } from 'drizzle-orm';
-import { boolean, doublePrecision, index, integer, jsonb, pgTable, primaryKey, smallint, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigserial, boolean, doublePrecision, index, integer, jsonb, pgTable, primaryKey, smallint, text, timestamp } from 'drizzle-orm/pg-core';
 
 const tz = { withTimezone: true, mode: 'date' } as const;
 
@@ -21,6 +21,12 @@ export const organizations = pgTable('organizations', {
   id: text('id').primaryKey(),
   name: text('name').notNull(),
   createdAt: timestamp('created_at', tz).notNull().defaultNow(),
+  /** days traces, verdicts, evaluations and facts are kept */
+  retentionDays: integer('retention_days').notNull().default(90),
+  /** per-org rate limits (OrgRateLimits); null: the deployment's defaults */
+  rateLimits: jsonb('rate_limits'),
+  /** an operator organization's admin keys may create organizations (the bootstrap org is one) */
+  operator: boolean('operator').notNull().default(false),
 });
 
 export const apiKeys = pgTable(
@@ -33,7 +39,10 @@ export const apiKeys = pgTable(
     /** hex SHA-256 of the key; the key itself is never stored */
     keyHash: text('key_hash').notNull().unique('api_keys_key_hash_unique'),
     prefix: text('prefix').notNull(),
+    name: text('name').notNull().default(''),
     scopes: text('scopes').array().notNull().default(sql`'{}'::text[]`),
+    /** the key id (or `cli`) that created this key */
+    createdBy: text('created_by'),
     createdAt: timestamp('created_at', tz).notNull().defaultNow(),
     expiresAt: timestamp('expires_at', tz),
     revokedAt: timestamp('revoked_at', tz),
@@ -116,3 +125,45 @@ export const policies = pgTable('policies', {
   updatedAt: timestamp('updated_at', tz).notNull().defaultNow(),
   nulEscaped: boolean('nul_escaped').notNull().default(false),
 });
+
+/**
+ * The audit log: one row per admin action, appended in the same transaction as the change it records
+ * where the change is in Postgres. Append-only: a trigger (migration 0002) refuses UPDATE and DELETE,
+ * so not even the application can rewrite history.
+ */
+export const auditLog = pgTable(
+  'audit_log',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    orgId: text('org_id').notNull(),
+    at: timestamp('at', tz).notNull().defaultNow(),
+    /** the API key id that acted, or `cli` for the command line */
+    actor: text('actor').notNull(),
+    action: text('action').notNull(),
+    target: text('target').notNull(),
+    requestId: text('request_id'),
+    details: jsonb('details').notNull().default(sql`'{}'::jsonb`),
+  },
+  (t) => [index('audit_log_org_at_idx').on(t.orgId, t.at.desc(), t.id.desc()), index('audit_log_org_action_idx').on(t.orgId, t.action, t.at.desc())],
+);
+
+/**
+ * Deletions done for an organization (a trace, a user's data, a retention pass), with what each
+ * removed: the compliance report reads them. The rows carry ids, never trace content.
+ */
+export const deletions = pgTable(
+  'deletions',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    orgId: text('org_id').notNull(),
+    at: timestamp('at', tz).notNull().defaultNow(),
+    /** `trace`, `user` or `retention` */
+    kind: text('kind').notNull(),
+    /** the trace id, the user id, or the cutoff of a retention pass */
+    subject: text('subject').notNull(),
+    actor: text('actor').notNull(),
+    requestId: text('request_id'),
+    deleted: jsonb('deleted').notNull(),
+  },
+  (t) => [index('deletions_org_at_idx').on(t.orgId, t.at.desc())],
+);
