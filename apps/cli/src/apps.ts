@@ -2,7 +2,7 @@
  * Builds the HTTP apps from opened components. In embedded mode one server answers for both: ingest
  * routes go to the gateway app, everything else to the console app, each with its own middleware.
  */
-import { createConsoleApp, type ConsoleDeps } from '@metronis/console';
+import { buildConsoleOpenApiDocument, createConsoleApp, mergeOpenApiDocuments, type ConsoleDeps } from '@metronis/console';
 import { createApiKeyAuthenticator, createGatewayApp, type GatewayDeps } from '@metronis/ingest-gateway';
 import type { RelationalStore } from '@metronis/stores';
 import { TOPICS } from '@metronis/streams';
@@ -38,9 +38,23 @@ export async function buildGateway(deps: { backbone: Backbone; store: Relational
   return { app, producer, authenticate };
 }
 
-export function buildConsole(deps: { store: RelationalStore; logger: Logger; ready: ReadyChecks; authenticate?: ConsoleDeps['authenticate']; onPolicyChanged?: ConsoleDeps['onPolicyChanged'] }) {
+export function buildConsole(deps: {
+  store: RelationalStore;
+  logger: Logger;
+  ready: ReadyChecks;
+  authenticate?: ConsoleDeps['authenticate'];
+  onPolicyChanged?: ConsoleDeps['onPolicyChanged'];
+  openApiDocument?: ConsoleDeps['openApiDocument'];
+}) {
   const authenticate = deps.authenticate ?? createApiKeyAuthenticator({ store: deps.store });
-  return createConsoleApp({ store: deps.store, authenticate, ready: deps.ready, logger: deps.logger, ...(deps.onPolicyChanged === undefined ? {} : { onPolicyChanged: deps.onPolicyChanged }) });
+  return createConsoleApp({
+    store: deps.store,
+    authenticate,
+    ready: deps.ready,
+    logger: deps.logger,
+    ...(deps.onPolicyChanged === undefined ? {} : { onPolicyChanged: deps.onPolicyChanged }),
+    ...(deps.openApiDocument === undefined ? {} : { openApiDocument: deps.openApiDocument }),
+  });
 }
 
 /**
@@ -58,7 +72,9 @@ export async function buildEmbeddedHttp(deps: {
   gatewayPolicies: NonNullable<GatewayDeps['policies']> & { invalidate(orgId: string): void };
 }) {
   const gateway = await buildGateway({ backbone: deps.backbone, store: deps.store, logger: deps.logger, ready: deps.ready, policies: deps.gatewayPolicies });
+  const gatewayDocument = (await (await gateway.app.request('/openapi.json')).json()) as Record<string, unknown>;
   const consoleApp = buildConsole({
+    openApiDocument: mergeOpenApiDocuments(gatewayDocument, buildConsoleOpenApiDocument(), { title: 'Metronis (embedded): ingest gateway and console' }),
     store: deps.store,
     logger: deps.logger,
     ready: deps.ready,
@@ -75,8 +91,8 @@ export async function buildEmbeddedHttp(deps: {
 type FetchHandler = (request: Request, env?: any) => Response | Promise<Response>;
 
 /**
- * One fetch handler for both apps: ingest (POST /v1/traces…, /openapi.json) to the gateway, the rest
- * to the console. The server's bindings (`env`: the Node request and response) are passed through,
+ * One fetch handler for both apps: ingest (POST /v1/traces…) to the gateway, the rest to the console
+ * (which serves the merged OpenAPI document at /openapi.json). The server's bindings (`env`: the Node request and response) are passed through,
  * so the gateway keeps its fast path of reading the body straight from the socket.
  */
 export function routeEmbedded(gateway: { fetch: FetchHandler }, console: { fetch: FetchHandler }): FetchHandler {
@@ -85,7 +101,7 @@ export function routeEmbedded(gateway: { fetch: FetchHandler }, console: { fetch
     const start = url.indexOf('/', url.indexOf('//') + 2);
     const end = url.indexOf('?', start);
     const path = end === -1 ? url.slice(start) : url.slice(start, end);
-    const ingest = (request.method === 'POST' && (path === '/v1/traces' || path === '/v1/traces/batch')) || path === '/openapi.json';
+    const ingest = request.method === 'POST' && (path === '/v1/traces' || path === '/v1/traces/batch');
     return ingest ? gateway.fetch(request, env) : console.fetch(request, env);
   };
 }

@@ -5,6 +5,7 @@
  * - `GET /v1/traces/:id`: `{ trace, verdict, evaluations }`: the trace (public view), its verdict
  *   (null until one is stored) and its tier results (TierResult JSON, by tier; empty until evaluated).
  * - `GET /v1/policy`, `PUT /v1/policy`: the organization's evaluation policy (see `policy.ts`).
+ * - `GET /openapi.json`: the OpenAPI document of these routes (openapi.ts).
  *
  * Every /v1 route needs a key with the `read` or `admin` scope; changing the policy needs `admin`.
  *
@@ -17,6 +18,7 @@ import { toPublicView } from '@metronis/schemas';
 import type { RelationalStore } from '@metronis/stores';
 import { Hono } from 'hono';
 import { ApiError, errorBody, type ConsoleEnv, type Principal } from './http.js';
+import { buildConsoleOpenApiDocument } from './openapi.js';
 import { createPolicyRoutes } from './policy.js';
 
 export type { Principal } from './http.js';
@@ -36,6 +38,8 @@ export interface ConsoleDeps {
   maxPolicyBytes?: number;
   /** Called after `PUT /v1/policy` saved an org's policy (to invalidate policy caches in this process). */
   onPolicyChanged?: (orgId: string) => void;
+  /** What `GET /openapi.json` serves. Default the console's own document (openapi.ts); embedded mode passes the merged one. */
+  openApiDocument?: object;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -51,6 +55,8 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {
     await next();
   });
 
+  const openApiJson = JSON.stringify(deps.openApiDocument ?? buildConsoleOpenApiDocument());
+  app.get('/openapi.json', (c) => c.body(openApiJson, 200, { 'Content-Type': 'application/json; charset=utf-8' }));
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
     const checks = await deps.ready();
