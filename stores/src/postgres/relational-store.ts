@@ -92,6 +92,8 @@ export function createRelationalStore(options: RelationalStoreOptions): Relation
     },
 
     async getTrace(orgId, traceId) {
+      // No stored id holds U+0000 (writes refuse it) and Postgres text cannot carry it: nothing to find.
+      if (traceId.includes('\u0000')) return null;
       const [row] = await run('getTrace', () =>
         db
           .select({ record: traces.record, nulEscaped: traces.nulEscaped })
@@ -118,6 +120,7 @@ export function createRelationalStore(options: RelationalStoreOptions): Relation
     },
 
     async getVerdict(orgId, traceId) {
+      if (traceId.includes('\u0000')) return null;
       const [row] = await run('getVerdict', () =>
         db
           .select({ record: verdicts.record, nulEscaped: verdicts.nulEscaped })
@@ -144,6 +147,7 @@ export function createRelationalStore(options: RelationalStoreOptions): Relation
     },
 
     async getEvaluations(orgId, traceId) {
+      if (traceId.includes('\u0000')) return [];
       const rows = await run('getEvaluations', () =>
         db
           .select({ record: evaluations.record, nulEscaped: evaluations.nulEscaped })

@@ -107,6 +107,8 @@ export function createTenancy(kind: RelationalStore['kind'], db: AnyPgDatabase):
       getOrganization: () => run('getOrganization', () => getOrganization(db)),
 
       async getTrace(traceId) {
+        // No stored id holds U+0000 (writes refuse it) and Postgres text cannot carry it: nothing to find.
+        if (traceId.includes('\u0000')) return null;
         const [row] = await run('getTrace', () =>
           db.select({ record: traces.record, nulEscaped: traces.nulEscaped }).from(traces).where(and(eq(traces.orgId, orgId), eq(traces.traceId, traceId))).limit(1),
         );
@@ -114,6 +116,7 @@ export function createTenancy(kind: RelationalStore['kind'], db: AnyPgDatabase):
       },
 
       async getVerdict(traceId) {
+        if (traceId.includes('\u0000')) return null;
         const [row] = await run('getVerdict', () =>
           db.select({ record: verdicts.record, nulEscaped: verdicts.nulEscaped }).from(verdicts).where(and(eq(verdicts.orgId, orgId), eq(verdicts.traceId, traceId))).limit(1),
         );
@@ -121,6 +124,7 @@ export function createTenancy(kind: RelationalStore['kind'], db: AnyPgDatabase):
       },
 
       async getEvaluations(traceId) {
+        if (traceId.includes('\u0000')) return [];
         const rows = await run('getEvaluations', () =>
           db
             .select({ record: evaluations.record, nulEscaped: evaluations.nulEscaped })
