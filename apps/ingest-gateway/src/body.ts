@@ -104,10 +104,31 @@ function locate(text: string, position: number): string {
   return `line ${line}, column ${position - lineStart + 1}`;
 }
 
-/** One JSON.parse; a failure says where when the engine tells us the position. */
+/**
+ * The deepest nesting of objects and arrays a body may have (the body itself is level 1). Deeper
+ * values would overflow the stack of whatever recurses over them later (JSON.stringify when the trace
+ * is encoded, schema checks, the tiers), so they are refused at the edge.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/** True when `value` nests objects and arrays deeper than `max` levels. Iterative, so never overflows itself. */
+export function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const [node, depth] = next;
+    if (depth > max) return true;
+    for (const child of Array.isArray(node) ? node : Object.values(node as object)) {
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
+
+/** One JSON.parse; a failure says where when the engine tells us the position. Nesting deeper than MAX_JSON_DEPTH is a 400. */
 export function parseJson(text: string): unknown {
+  let value: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    value = JSON.parse(text) as unknown;
   } catch (err) {
     const detail = err instanceof Error ? err.message : String(err);
     if (text.trim() === '') throw new ApiError('invalid_json', 'malformed JSON: the body is empty');
@@ -117,6 +138,11 @@ export function parseJson(text: string): unknown {
     const reason = detail.replace(/, ".*" is not valid JSON$/s, '').replace(/ in JSON at position \d+.*$/s, '');
     throw new ApiError('invalid_json', `malformed JSON${where}: ${reason}`);
   }
+  if (value !== null && typeof value === 'object' && nestsDeeperThan(value, MAX_JSON_DEPTH)) {
+    const message = `objects and arrays are nested deeper than ${MAX_JSON_DEPTH} levels`;
+    throw new ApiError('invalid_body', `the body is invalid: ${message}`, { issues: [{ path: '$', message }] });
+  }
+  return value;
 }
 
 /**
