@@ -8,6 +8,11 @@ import { z } from 'zod';
 import type { ContextDocument, Trace } from './types.js';
 
 const MAX_TEXT = 1_000_000;
+/**
+ * 9999-12-31T23:59:59.999Z, the last instant the ISO form can write: epoch milliseconds past it would
+ * be accepted here but break later (`new Date(ms)` is invalid past 8.64e15, so the trace view threw).
+ */
+export const MAX_TIMESTAMP_MS = 253_402_300_799_999;
 const shortText = z.string().max(1_000);
 const id = z
   .string()
@@ -34,7 +39,7 @@ export const publicTraceSchema = z
   .strictObject({
     trace_id: id.optional().describe('Client-supplied id; resubmitting the same id leaves one trace. Generated when absent.'),
     timestamp: z
-      .union([z.iso.datetime({ offset: true }), z.number().int().nonnegative()])
+      .union([z.iso.datetime({ offset: true }), z.number().int().nonnegative().max(MAX_TIMESTAMP_MS)])
       .optional()
       .describe('When the call happened: ISO 8601 or epoch milliseconds. Defaults to the time of receipt.'),
     application: shortText.optional(),
