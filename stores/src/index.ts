@@ -8,3 +8,4 @@ export { createPgliteStore, type PgliteStoreOptions } from './postgres/pglite.js
 export { createChdbFactsStore, type ChdbFactsStoreOptions } from './clickhouse/chdb.js';
 export { createClickHouseFactsStore, type ClickHouseFactsStoreOptions } from './clickhouse/server.js';
 export { toEvaluationFact, toModuleResultFacts } from './clickhouse/rows.js';
+export { MAX_RETENTION_DAYS } from './clickhouse/lifecycle.js';

@@ -162,9 +162,83 @@ export interface FactsStore {
   insertModuleResultFacts(rows: ModuleResultFact[]): Promise<void>;
   /**
    * Runs a read query with named parameters ({name:Type} placeholders) and returns JSON rows
-   * (JSONEachRow: leave FORMAT out of the SQL; 64-bit integers come back as numbers).
+   * (JSONEachRow: leave FORMAT out of the SQL; 64-bit integers come back as numbers). Not scoped:
+   * for migrations, jobs across organizations and tests. Anything serving one organization reads
+   * through `forOrg(orgId)`.
    */
   query<T = Record<string, unknown>>(sql: string, params?: Record<string, unknown>): Promise<T[]>;
+  /**
+   * The organization's reads: SQL must filter by `{org_id:String}`, which is always bound to `orgId`.
+   * Throws a TypeError for an empty orgId.
+   */
+  forOrg(orgId: string): ScopedFacts;
+  /**
+   * Applies an organization's retention to the facts it already has (every fact table's
+   * `retention_days`, a synchronous mutation); rows past the new retention are dropped by the TTL as
+   * the mutation rewrites their parts. Rejects with a RangeError unless `days` is an integer in
+   * 1..MAX_RETENTION_DAYS (3650). New rows take the retention the sinks write.
+   */
+  setRetention(orgId: string, days: number): Promise<void>;
+  /**
+   * Deletes the facts of these traces of this organization (trace, evaluation and module result
+   * facts) from disk, synchronously, and answers how many rows each table held (under FINAL). Another
+   * organization's trace with the same id is untouched. An empty list deletes nothing.
+   */
+  deleteTraces(orgId: string, traceIds: string[]): Promise<FactsDeletion>;
+  /**
+   * Deletes every fact of the traces whose trace facts carry this user id, within the organization
+   * (a data-subject request). Rejects with a TypeError for an empty user id.
+   */
+  deleteUserData(orgId: string, userId: string): Promise<FactsDeletion>;
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Rows deleted per fact table (counted under FINAL before the delete: a duplicate counts once). */
+export interface FactsDeletion {
+  trace_facts: number;
+  evaluation_facts: number;
+  module_result_facts: number;
+}
+
+/** Reads of one organization's facts; see `FactsStore.forOrg`. */
+export interface ScopedFacts {
+  readonly orgId: string;
+  /**
+   * A SELECT (or WITH) that references `{org_id:String}`, bound to the scope's organization; other
+   * parameters as for `FactsStore.query`. Rejects with a TypeError, sending nothing, when the SQL does
+   * not reference it outside comments or when `params` holds its own `org_id`; rejects with a
+   * StoreError when a returned row's `org_id` column names another organization.
+   */
+  query<T = Record<string, unknown>>(sql: string, params?: Record<string, unknown>): Promise<T[]>;
+  /** What the facts store holds for the organization, for the compliance report. */
+  storedCounts(): Promise<FactsInventory>;
+}
+
+/** One fact table's rows of an organization (under FINAL) and the span of their trace timestamps. */
+export interface FactsTableInventory {
+  rows: number;
+  /** epoch milliseconds of the oldest / newest trace timestamp, null without rows */
+  oldest: number | null;
+  newest: number | null;
+  /** the smallest and largest retention the rows carry, null without rows */
+  retention_days: { min: number; max: number } | null;
+}
+
+/** A per-minute rollup's rows of an organization: counts per module and severity, no user data. */
+export interface RollupInventory {
+  rows: number;
+  /** epoch milliseconds of the oldest / newest minute, null without rows */
+  oldest: number | null;
+  newest: number | null;
+  /** the rollup's fixed retention (its TTL), whatever the organization's */
+  retention_days: number;
+}
+
+export interface FactsInventory {
+  org_id: string;
+  trace_facts: FactsTableInventory;
+  evaluation_facts: FactsTableInventory;
+  module_result_facts: FactsTableInventory;
+  rollups: { module_rollup_minute: RollupInventory; evaluation_rollup_minute: RollupInventory };
 }

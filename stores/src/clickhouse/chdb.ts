@@ -14,7 +14,9 @@ import { Session } from 'chdb';
 import { CLICKHOUSE_RETRY_CODES, storeError } from '../errors.js';
 import { CLICKHOUSE_DDL_DIR } from '../paths.js';
 import type { FactsStore } from '../types.js';
-import { applyDdl, readDdlFiles, type DdlExecutor } from './migrations.js';
+import { factsLifecycle, type SqlExecutor } from './lifecycle.js';
+import { applyDdl, readDdlFiles } from './migrations.js';
+import { scopedFacts } from './scoped.js';
 import { evaluationsToRows, factsToRows, moduleResultsToRows, parseJsonEachRow } from './rows.js';
 
 export interface ChdbFactsStoreOptions {
@@ -32,11 +34,13 @@ export function createChdbFactsStore(options: ChdbFactsStoreOptions): FactsStore
   const session = new Session(options.path, { connectionArgs: ['--output_format_json_quote_64bit_integers=0'] });
   const ddlDir = options.ddlDir ?? CLICKHOUSE_DDL_DIR;
 
+  const fail = (operation: string, error: unknown) => storeError(`chdb ${operation}`, error, CLICKHOUSE_RETRY_CODES);
+
   async function run<T>(operation: string, body: () => Promise<T>): Promise<T> {
     try {
       return await body();
     } catch (error) {
-      throw storeError(`chdb ${operation}`, error, CLICKHOUSE_RETRY_CODES);
+      throw fail(operation, error);
     }
   }
 
@@ -54,12 +58,14 @@ export function createChdbFactsStore(options: ChdbFactsStoreOptions): FactsStore
     await run(operation, () => session.insert({ table, values: Buffer.from(payload), format: 'JSONEachRow' }));
   }
 
-  const executor: DdlExecutor = {
-    async command(sql) {
-      await session.queryAsync(sql);
+  const executor: SqlExecutor = {
+    async command(sql, params) {
+      if (params && Object.keys(params).length > 0) await session.queryBindAsync(sql, params);
+      else await session.queryAsync(sql);
     },
-    rows: (sql) => rows(sql),
+    rows: (sql, params) => rows(sql, params),
   };
+  const lifecycle = factsLifecycle('chdb', executor, fail);
 
   return {
     kind: 'chdb',
@@ -77,6 +83,11 @@ export function createChdbFactsStore(options: ChdbFactsStoreOptions): FactsStore
       insert('insertModuleResultFacts', 'module_result_facts_v1', moduleResultsToRows('chdb insertModuleResultFacts', batch)),
 
     query: <T = Record<string, unknown>>(sql: string, params?: Record<string, unknown>) => run('query', () => rows<T>(sql, params)),
+
+    forOrg: (orgId) => scopedFacts('chdb', executor, fail, orgId),
+    setRetention: lifecycle.setRetention,
+    deleteTraces: lifecycle.deleteTraces,
+    deleteUserData: lifecycle.deleteUserData,
 
     async ping() {
       await run('ping', () => rows('SELECT 1 AS ok'));

@@ -11,7 +11,9 @@ import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { CLICKHOUSE_RETRY_CODES, StoreError, storeError } from '../errors.js';
 import { CLICKHOUSE_DDL_DIR } from '../paths.js';
 import type { FactsStore } from '../types.js';
-import { applyDdl, readDdlFiles, type DdlExecutor } from './migrations.js';
+import { factsLifecycle, type SqlExecutor } from './lifecycle.js';
+import { applyDdl, readDdlFiles } from './migrations.js';
+import { scopedFacts } from './scoped.js';
 import { evaluationsToRows, factsToRows, moduleResultsToRows } from './rows.js';
 
 export interface ClickHouseFactsStoreOptions {
@@ -43,11 +45,13 @@ export function createClickHouseFactsStore(options: ClickHouseFactsStoreOptions)
   });
   const ddlDir = options.ddlDir ?? CLICKHOUSE_DDL_DIR;
 
+  const fail = (operation: string, error: unknown) => explain(storeError(`clickhouse ${operation}`, error, CLICKHOUSE_RETRY_CODES));
+
   async function run<T>(operation: string, body: () => Promise<T>): Promise<T> {
     try {
       return await body();
     } catch (error) {
-      throw explain(storeError(`clickhouse ${operation}`, error, CLICKHOUSE_RETRY_CODES));
+      throw fail(operation, error);
     }
   }
 
@@ -62,12 +66,13 @@ export function createClickHouseFactsStore(options: ClickHouseFactsStoreOptions)
     await run(operation, () => client.insert({ table, values: rows, format: 'JSONEachRow' }).then(() => undefined));
   }
 
-  const executor: DdlExecutor = {
-    async command(sql) {
-      await client.command({ query: sql });
+  const executor: SqlExecutor = {
+    async command(sql, params) {
+      await client.command({ query: sql, query_params: params ?? {} });
     },
-    rows: (sql) => rows(sql),
+    rows: (sql, params) => rows(sql, params),
   };
+  const lifecycle = factsLifecycle('clickhouse', executor, fail);
 
   return {
     kind: 'clickhouse',
@@ -86,6 +91,11 @@ export function createClickHouseFactsStore(options: ClickHouseFactsStoreOptions)
       insert('insertModuleResultFacts', 'module_result_facts_v1', moduleResultsToRows('clickhouse insertModuleResultFacts', batch)),
 
     query: <T = Record<string, unknown>>(sql: string, params?: Record<string, unknown>) => run('query', () => rows<T>(sql, params)),
+
+    forOrg: (orgId) => scopedFacts('clickhouse', executor, fail, orgId),
+    setRetention: lifecycle.setRetention,
+    deleteTraces: lifecycle.deleteTraces,
+    deleteUserData: lifecycle.deleteUserData,
 
     async ping() {
       await run('ping', async () => {
