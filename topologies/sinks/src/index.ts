@@ -4,12 +4,52 @@
  * idempotent (upsert by (org, trace id) or (org, evaluation id) in Postgres; ReplacingMergeTree keyed
  * by trace id or evaluation id in ClickHouse), which makes at-least-once delivery land every record once.
  *
+ * The ClickHouse sinks write each row's `retention_days` from the organization's current retention
+ * when given a `retention` source (a per-org cache the caller keeps): one lookup per organization per
+ * batch. Without one, rows take the tables' default (90 days).
+ *
  * @example
- *   for (const topology of sinkTopologies({ store, facts })) runTopology(topology, { log, serde, logger });
+ *   for (const topology of sinkTopologies({ store, facts, retention })) runTopology(topology, { log, serde, logger });
  */
 import type { Trace } from '@metronis/schemas';
 import { toEvaluationFact, toModuleResultFacts, type FactsStore, type RelationalStore, type TraceFact } from '@metronis/stores';
-import { TOPICS, type SinkTopology, type Topology } from '@metronis/streams';
+import { InfrastructureError, TOPICS, type SinkTopology, type Topology } from '@metronis/streams';
+
+/** An organization's retention in days, usually from a cache of the organizations table. */
+export interface RetentionSource {
+  get(orgId: string): Promise<number>;
+}
+
+export interface FactsSinkOptions {
+  /** the organizations' retention; absent: the tables' default (90 days) */
+  retention?: RetentionSource | undefined;
+}
+
+/**
+ * The retention of each organization of a batch, asked once per organization. A failed lookup or a
+ * value that is not an integer in 1..65535 (the column is UInt16) is an InfrastructureError: the
+ * runner retries the batch rather than write rows with the wrong retention.
+ */
+export async function retentionOfBatch(retention: RetentionSource | undefined, orgIds: Iterable<string>): Promise<(orgId: string) => number | undefined> {
+  if (!retention) return () => undefined;
+  const orgs = [...new Set(orgIds)];
+  const days = await Promise.all(
+    orgs.map(async (orgId) => {
+      let value: unknown;
+      try {
+        value = await retention.get(orgId);
+      } catch (error) {
+        throw new InfrastructureError(`retention of organization ${JSON.stringify(orgId)} unavailable: ${(error as Error)?.message ?? error}`, { cause: error });
+      }
+      if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > 65_535) {
+        throw new InfrastructureError(`retention of organization ${JSON.stringify(orgId)} must be an integer in 1..65535 days, got ${JSON.stringify(value)}`);
+      }
+      return value as number;
+    }),
+  );
+  const byOrg = new Map(orgs.map((orgId, i) => [orgId, days[i]!]));
+  return (orgId) => byOrg.get(orgId);
+}
 
 /** Traces into Postgres, in small batches: a trace should be readable within milliseconds of its 202. */
 export function postgresTracesSink(store: Pick<RelationalStore, 'upsertTraces'>): SinkTopology<'Trace'> {
@@ -36,14 +76,17 @@ export function postgresVerdictsSink(store: Pick<RelationalStore, 'upsertVerdict
 }
 
 /** Trace facts into ClickHouse, which wants few large inserts: at least 1,000 rows, or once a second. */
-export function clickhouseTraceFactsSink(facts: Pick<FactsStore, 'insertTraceFacts'>): SinkTopology<'Trace'> {
+export function clickhouseTraceFactsSink(facts: Pick<FactsStore, 'insertTraceFacts'>, options: FactsSinkOptions = {}): SinkTopology<'Trace'> {
   return {
     kind: 'sink',
     name: 'sink-clickhouse-trace-facts',
     groupId: 'metronis.sink.clickhouse-trace-facts.v1',
     input: TOPICS.traces,
     batch: { maxRecords: 1_000, maxWaitMs: 1_000 },
-    write: (items) => facts.insertTraceFacts(items.map((item) => toTraceFact(item.value))),
+    async write(items) {
+      const retentionOf = await retentionOfBatch(options.retention, items.map((item) => item.value.org_id));
+      await facts.insertTraceFacts(items.map((item) => toTraceFact(item.value, retentionOf(item.value.org_id))));
+    },
   };
 }
 
@@ -64,14 +107,17 @@ export function postgresEvaluationsSink(store: Pick<RelationalStore, 'upsertEval
  * kinds as arrays; see `toEvaluationFact`), in few large inserts like the trace facts. The per-minute
  * rollup (`evaluation_rollup_minute_v1`) is fed from these rows by a materialized view.
  */
-export function clickhouseEvaluationFactsSink(facts: Pick<FactsStore, 'insertEvaluationFacts'>): SinkTopology<'TierResult'> {
+export function clickhouseEvaluationFactsSink(facts: Pick<FactsStore, 'insertEvaluationFacts'>, options: FactsSinkOptions = {}): SinkTopology<'TierResult'> {
   return {
     kind: 'sink',
     name: 'sink-clickhouse-evaluation-facts',
     groupId: 'metronis.sink.clickhouse-evaluation-facts.v1',
     input: TOPICS.evaluations,
     batch: { maxRecords: 1_000, maxWaitMs: 1_000 },
-    write: (items) => facts.insertEvaluationFacts(items.map((item) => toEvaluationFact(item.value))),
+    async write(items) {
+      const retentionOf = await retentionOfBatch(options.retention, items.map((item) => item.value.org_id));
+      await facts.insertEvaluationFacts(items.map((item) => toEvaluationFact(item.value, retentionOf(item.value.org_id))));
+    },
   };
 }
 
@@ -86,19 +132,28 @@ export function clickhouseEvaluationFactsSink(facts: Pick<FactsStore, 'insertEva
  * evaluations topic still holds. Batches of 1,000 tier results give at least 1,000 rows per insert
  * whenever results carry a module.
  */
-export function clickhouseModuleResultFactsSink(facts: Pick<FactsStore, 'insertModuleResultFacts'>): SinkTopology<'TierResult'> {
+export function clickhouseModuleResultFactsSink(
+  facts: Pick<FactsStore, 'insertModuleResultFacts'>,
+  options: FactsSinkOptions = {},
+): SinkTopology<'TierResult'> {
   return {
     kind: 'sink',
     name: 'sink-clickhouse-module-result-facts',
     groupId: 'metronis.sink.clickhouse-module-result-facts.v1',
     input: TOPICS.evaluations,
     batch: { maxRecords: 1_000, maxWaitMs: 1_000 },
-    write: (items) => facts.insertModuleResultFacts(items.flatMap((item) => toModuleResultFacts(item.value))),
+    async write(items) {
+      const retentionOf = await retentionOfBatch(options.retention, items.map((item) => item.value.org_id));
+      await facts.insertModuleResultFacts(items.flatMap((item) => toModuleResultFacts(item.value, retentionOf(item.value.org_id))));
+    },
   };
 }
 
-/** The analytics row of a trace: absent values become ClickHouse's neutral values (empty, 0). */
-export function toTraceFact(trace: Trace): TraceFact {
+/**
+ * The analytics row of a trace: absent values become ClickHouse's neutral values (empty, 0); without
+ * `retentionDays` the row takes the table's default.
+ */
+export function toTraceFact(trace: Trace, retentionDays?: number): TraceFact {
   return {
     org_id: trace.org_id,
     trace_id: trace.trace_id,
@@ -113,17 +168,19 @@ export function toTraceFact(trace: Trace): TraceFact {
     cost_usd: trace.usage?.cost_usd ?? 0,
     latency_ms: trace.latency_ms ?? 0,
     user_id: trace.user_id ?? '',
+    ...(retentionDays === undefined ? {} : { retention_days: retentionDays }),
   };
 }
 
-/** Every sink, as the `sinks` worker runs them. */
-export function sinkTopologies(deps: { store: RelationalStore; facts: FactsStore }): Topology[] {
+/** Every sink, as the `sinks` worker runs them; `retention` feeds the facts' retention_days. */
+export function sinkTopologies(deps: { store: RelationalStore; facts: FactsStore; retention?: RetentionSource | undefined }): Topology[] {
+  const options: FactsSinkOptions = { retention: deps.retention };
   return [
     postgresTracesSink(deps.store),
     postgresVerdictsSink(deps.store),
     postgresEvaluationsSink(deps.store),
-    clickhouseTraceFactsSink(deps.facts),
-    clickhouseEvaluationFactsSink(deps.facts),
-    clickhouseModuleResultFactsSink(deps.facts),
+    clickhouseTraceFactsSink(deps.facts, options),
+    clickhouseEvaluationFactsSink(deps.facts, options),
+    clickhouseModuleResultFactsSink(deps.facts, options),
   ];
 }
