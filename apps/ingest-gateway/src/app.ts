@@ -21,6 +21,11 @@
  * index; later items with it are rejected as duplicates (two different bodies under one id would
  * otherwise silently overwrite each other downstream).
  *
+ * Rate limits (`rateLimiter` and `rateLimits`, see rate-limit/): after the key is checked, each request
+ * takes 1 from its organization's requests limit, and once the body is parsed its valid traces are
+ * taken from the traces limit, before anything is produced: a refused request writes nothing and is
+ * answered 429 `rate_limited` with `Retry-After` and `RateLimit-*` headers.
+ *
  * @example
  *   const app = createGatewayApp({ producer, encodeTrace, authenticate, ready, logger });
  *   const server = await startGateway({ app, port: 8080, logger });
@@ -36,6 +41,7 @@ import { assertJsonContentType, readJsonBody } from './body.js';
 import { ApiError, errorBody, errorResponse, type Issue } from './errors.js';
 import { formatPath, jsonTypeOf, ORG_ID_MESSAGE, toIssues } from './issues.js';
 import { buildOpenApiDocument } from './openapi.js';
+import { createOrgRateLimit, type OrgLimitsSource, type RateLimiter } from './rate-limit/index.js';
 
 /** The part of a pino logger the gateway uses. */
 export interface GatewayLogger {
@@ -78,6 +84,12 @@ export interface GatewayDeps {
    * rejection answers 503 `policy_unavailable`. Without it, traces are never masked.
    */
   policies?: { get(orgId: string): Promise<{ mask_pii_before_storage: boolean }> };
+  /**
+   * Per-organization rate limits: the shared limiter (Redis across instances, or in process) and where
+   * each org's limits come from (a cache). Both or neither; without them nothing is limited.
+   */
+  rateLimiter?: RateLimiter;
+  rateLimits?: OrgLimitsSource;
 }
 
 export interface GatewayEnv {
@@ -196,6 +208,11 @@ export function createGatewayApp(deps: GatewayDeps): Hono<GatewayEnv> {
   const openApiJson = JSON.stringify(buildOpenApiDocument(limits));
   const requestIdPrefix = randomBytes(4).toString('hex');
   let requestCount = 0;
+  if ((deps.rateLimiter === undefined) !== (deps.rateLimits === undefined)) throw new TypeError('createGatewayApp: rateLimiter and rateLimits go together');
+  const rateLimit =
+    deps.rateLimiter === undefined || deps.rateLimits === undefined ? undefined : createOrgRateLimit<GatewayEnv>({ limiter: deps.rateLimiter, limits: deps.rateLimits, logger });
+  const limitRequests: MiddlewareHandler<GatewayEnv> = rateLimit?.requests ?? (async (_c, next) => next());
+  const chargeTraces = async (c: Context<GatewayEnv>, cost: number): Promise<void> => rateLimit?.chargeTraces(c, cost);
 
   const app = new Hono<GatewayEnv>();
 
@@ -288,7 +305,7 @@ export function createGatewayApp(deps: GatewayDeps): Hono<GatewayEnv> {
     return readJsonBody(c.req.raw, c.env?.incoming, headerOf(c, 'content-length'), limit);
   }
 
-  app.post('/v1/traces', requireIngestKey, async function ingestTrace(c) {
+  app.post('/v1/traces', requireIngestKey, limitRequests, async function ingestTrace(c) {
     const body = await bodyOf(c, limits.singleBytes);
     const parsed = publicTraceSchema.safeParse(body);
     if (!parsed.success) {
@@ -296,13 +313,14 @@ export function createGatewayApp(deps: GatewayDeps): Hono<GatewayEnv> {
       throw new ApiError('invalid_body', summarize('the trace', issues), { issues });
     }
     const orgId = c.get('principal').orgId;
+    await chargeTraces(c, 1);
     const prepare = await preparerFor(orgId);
     const trace = toTraceRecord(parsed.data, { orgId, receivedAt: clock(), generateId });
     await produce([recordOf(prepare(trace))]);
     return c.json({ trace_id: trace.trace_id }, 202);
   });
 
-  app.post('/v1/traces/batch', requireIngestKey, async function ingestBatch(c) {
+  app.post('/v1/traces/batch', requireIngestKey, limitRequests, async function ingestBatch(c) {
     const body = await bodyOf(c, limits.batchBytes);
     const items = batchItemsOf(body, limits.batchItems);
     const ctx = { orgId: c.get('principal').orgId, receivedAt: clock(), generateId };
@@ -337,6 +355,7 @@ export function createGatewayApp(deps: GatewayDeps): Hono<GatewayEnv> {
         issues,
       });
     }
+    await chargeTraces(c, records.length);
     await produce(records);
     return c.json({ accepted, rejected }, 202);
   });

@@ -25,11 +25,13 @@ export const ERROR_CODES = {
   body_too_large: 413,
   too_many_items: 413,
   unsupported_media_type: 415,
+  rate_limited: 429,
   internal_error: 500,
   log_unavailable: 503,
   auth_unavailable: 503,
   policy_unavailable: 503,
   not_ready: 503,
+  overloaded: 503,
 } as const satisfies Record<string, ContentfulStatusCode>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -40,6 +40,9 @@ export interface TestGatewayOptions {
   store?: RelationalStore;
   /** The org's policy source (PII masking); none by default. */
   policies?: GatewayDeps['policies'];
+  /** Per-org rate limits; none by default. */
+  rateLimiter?: GatewayDeps['rateLimiter'];
+  rateLimits?: GatewayDeps['rateLimits'];
   /** Wraps the real producer (to delay it, for instance); the wrapper must delegate to it. */
   wrapProducer?: (producer: LogProducer) => LogProducer;
 }
@@ -73,6 +76,8 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     generateId: options.generateId,
     limits: options.limits,
     policies: options.policies,
+    rateLimiter: options.rateLimiter,
+    rateLimits: options.rateLimits,
   });
 
   async function readTraces(expected: number): Promise<{ record: LogRecord; trace: Trace }[]> {

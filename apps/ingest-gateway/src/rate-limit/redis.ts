@@ -1,0 +1,97 @@
+/**
+ * GCRA shared by every gateway instance, in Redis: one Lua script per take, so the read of the TAT,
+ * the decision and the write are atomic (Redis runs a script alone). The clock is Redis's own
+ * (`TIME`, in microseconds), so the gateways' clocks do not matter. The key is
+ * `<prefix><key>` (default prefix `metronis:rl:`, so `metronis:rl:traces:org_acme`), written with
+ * `SET ... PX` to expire exactly when the bucket is full again: an idle org holds no memory.
+ *
+ * The script is sent by its SHA-1 (`EVALSHA`); after a Redis restart or `SCRIPT FLUSH` the server
+ * answers NOSCRIPT and the take is retried once with `EVAL`, which loads it again.
+ *
+ * Every call is bounded by `timeoutMs` (ioredis `commandTimeout`), and commands are not queued while
+ * disconnected, so a Redis outage rejects at once instead of piling requests up. What to do then is
+ * the caller's choice; the gateway's middleware lets the request through (fail open, middleware.ts).
+ *
+ * @example
+ *   const limiter = createRedisRateLimiter({ url: 'redis://127.0.0.1:6379' });
+ *   await limiter.take('traces:org_acme', 50, { rate: 10_000, burst: 20_000 });
+ */
+import { createHash } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { assertTake, type RateLimiter, type RateLimitDecision } from './gcra.js';
+
+export interface RedisRateLimiterOptions {
+  /** `redis://[user:password@]host:port[/db]`. */
+  url: string;
+  /** Prefix of every key. Default `metronis:rl:`. */
+  prefix?: string;
+  /** Longest wait for one take before it rejects. Default 250 ms. */
+  timeoutMs?: number;
+  /** Connection errors (reported at most once per 10 s by the caller's logger). */
+  onError?: (err: Error) => void;
+}
+
+// KEYS[1] bucket; ARGV[1] emission interval in µs (may be fractional), ARGV[2] burst, ARGV[3] cost.
+// Returns { allowed 0|1, remaining, retry after µs, reset µs } as integers (Redis truncates numbers).
+// TAT is stored as an integer number of µs with %.0f: tostring() would keep only 14 digits.
+export const GCRA_SCRIPT = `
+local interval = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+local tolerance = interval * burst
+local nextTat = tat + cost * interval
+local allowAt = nextTat - tolerance
+if allowAt > now then
+  local wait = allowAt - now
+  if cost > burst then wait = tat - now end
+  return { 0, math.max(0, math.floor((tolerance - (tat - now)) / interval)), math.max(1, math.ceil(wait)), math.ceil(tat - now) }
+end
+if cost > 0 then
+  redis.call('SET', KEYS[1], string.format('%.0f', nextTat), 'PX', math.max(1, math.ceil((nextTat - now) / 1000)))
+end
+return { 1, math.max(0, math.floor((tolerance - (nextTat - now)) / interval)), 0, math.ceil(nextTat - now) }
+`;
+
+const SHA = createHash('sha1').update(GCRA_SCRIPT).digest('hex');
+
+const toMs = (us: number): number => Math.ceil(us / 1000);
+
+export function createRedisRateLimiter(options: RedisRateLimiterOptions): RateLimiter & { redis: Redis } {
+  const prefix = options.prefix ?? 'metronis:rl:';
+  const timeoutMs = options.timeoutMs ?? 250;
+  const redis = new Redis(options.url, {
+    commandTimeout: timeoutMs,
+    connectTimeout: Math.max(timeoutMs, 1_000),
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    // Reconnect forever, at most every 2 s: the limiter comes back by itself when Redis does.
+    retryStrategy: (attempt) => Math.min(attempt * 100, 2_000),
+  });
+  // Without a listener ioredis prints every connection error to stderr.
+  redis.on('error', (err: Error) => options.onError?.(err));
+
+  async function run(key: string, args: string[]): Promise<number[]> {
+    try {
+      return (await redis.evalsha(SHA, 1, key, ...args)) as number[];
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+      return (await redis.eval(GCRA_SCRIPT, 1, key, ...args)) as number[];
+    }
+  }
+
+  return {
+    redis,
+    async take(key, cost, limit): Promise<RateLimitDecision> {
+      assertTake(cost, limit);
+      const [allowed, remaining, retryAfterUs, resetUs] = await run(prefix + key, [String(1_000_000 / limit.rate), String(limit.burst), String(cost)]);
+      return { allowed: allowed === 1, remaining: remaining!, retryAfterMs: allowed === 1 ? 0 : toMs(retryAfterUs!), resetMs: toMs(resetUs!), limit: limit.burst };
+    },
+    async close() {
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}

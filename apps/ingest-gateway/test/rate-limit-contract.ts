@@ -1,0 +1,76 @@
+/**
+ * The contract every RateLimiter keeps, run against the in-process limiter (unit) and the Redis one
+ * (integration). Real time: the limits are chosen so that the refill during a test is far below one
+ * unit (rate 1/s within well under a second) or waited for explicitly.
+ */
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import type { RateLimiter } from '../src/index.js';
+
+export function rateLimiterContract(name: string, limiter: () => RateLimiter): void {
+  describe(`${name}: the RateLimiter contract`, () => {
+    const key = () => `contract:${randomUUID()}`;
+
+    it('allows a burst at once, then refuses with a retry of about one emission interval', async () => {
+      const k = key();
+      const limit = { rate: 1, burst: 5 };
+      const remaining: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const d = await limiter().take(k, 1, limit);
+        expect(d.allowed).toBe(true);
+        remaining.push(d.remaining);
+      }
+      expect(remaining).toEqual([4, 3, 2, 1, 0]);
+      const refused = await limiter().take(k, 1, limit);
+      expect(refused).toMatchObject({ allowed: false, remaining: 0, limit: 5 });
+      expect(refused.retryAfterMs).toBeGreaterThan(0);
+      expect(refused.retryAfterMs).toBeLessThanOrEqual(1000);
+      expect(refused.resetMs).toBeGreaterThan(4000);
+      expect(refused.resetMs).toBeLessThanOrEqual(5000);
+    });
+
+    it('refills at the rate: after the retry it allows again', async () => {
+      const k = key();
+      const limit = { rate: 20, burst: 2 };
+      expect((await limiter().take(k, 2, limit)).allowed).toBe(true);
+      const refused = await limiter().take(k, 1, limit);
+      expect(refused.allowed).toBe(false);
+      await sleep(refused.retryAfterMs + 5);
+      expect((await limiter().take(k, 1, limit)).allowed).toBe(true);
+    });
+
+    it('charges the cost: a batch takes that many units, and one that does not fit takes nothing', async () => {
+      const k = key();
+      const limit = { rate: 1, burst: 100 };
+      expect(await limiter().take(k, 60, limit)).toMatchObject({ allowed: true, remaining: 40 });
+      const refused = await limiter().take(k, 50, limit);
+      expect(refused).toMatchObject({ allowed: false, remaining: 40 });
+      expect(refused.retryAfterMs).toBeGreaterThan(9_000);
+      expect(refused.retryAfterMs).toBeLessThanOrEqual(10_000);
+      expect(await limiter().take(k, 40, limit)).toMatchObject({ allowed: true, remaining: 0 });
+    });
+
+    it('refuses a cost above the burst even from a full bucket, with a finite retry', async () => {
+      const d = await limiter().take(key(), 11, { rate: 1, burst: 10 });
+      expect(d.allowed).toBe(false);
+      expect(d.remaining).toBe(10);
+      expect(Number.isFinite(d.retryAfterMs)).toBe(true);
+      expect(d.retryAfterMs).toBeGreaterThan(0);
+      expect(d.retryAfterMs).toBeLessThanOrEqual(1000);
+    });
+
+    it('keeps keys apart', async () => {
+      const [a, b] = [key(), key()];
+      expect((await limiter().take(a, 3, { rate: 1, burst: 3 })).allowed).toBe(true);
+      expect((await limiter().take(a, 1, { rate: 1, burst: 3 })).allowed).toBe(false);
+      expect(await limiter().take(b, 3, { rate: 1, burst: 3 })).toMatchObject({ allowed: true, remaining: 0 });
+    });
+
+    it('refuses nonsense limits and costs', async () => {
+      await expect(limiter().take(key(), -1, { rate: 1, burst: 1 })).rejects.toThrow(/cost/);
+      await expect(limiter().take(key(), 1, { rate: 0, burst: 1 })).rejects.toThrow(/rate and burst/);
+      await expect(limiter().take(key(), 1, { rate: 1.5, burst: 1 })).rejects.toThrow(/rate and burst/);
+    });
+  });
+}
