@@ -3,9 +3,9 @@
  * an executor for its engine). Values are always bound as `{name:Type}` parameters, never spliced.
  *
  * - `setRetention(org, days)`: `ALTER TABLE … UPDATE retention_days` on the three fact tables, as a
- *   synchronous mutation. A mutation that rewrites a column the TTL reads recalculates the TTL of the
- *   parts it rewrites and drops the rows that expired (ClickHouse's `materialize_ttl_recalculate_only`
- *   is 0 by default), so an org's rows past the new retention are gone when the call returns.
+ *   synchronous mutation. The TTL reads `retention_days`, so the mutation recomputes the TTL of the
+ *   rows it rewrites and drops those that expired: an org's rows past the new retention are gone when
+ *   the call returns (seen on chDB 26.7, with no OPTIMIZE; stores/test/chdb-lifecycle.test.ts).
  * - `deleteTraces(org, ids)`: counts what is there (under FINAL: a duplicate not yet merged counts
  *   once), then `ALTER TABLE … DELETE … SETTINGS mutations_sync = 2` — the mutation rewrites the
  *   parts, so the data leaves the disk, which a lightweight `DELETE FROM` (rows only masked until a
