@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createChdbFactsStore } from '../src/clickhouse/chdb.js';
-import { MAX_RETENTION_DAYS } from '../src/clickhouse/lifecycle.js';
+import { DELETE_CHUNK_SIZE, MAX_RETENTION_DAYS } from '../src/clickhouse/lifecycle.js';
 import { StoreError } from '../src/errors.js';
 import type { EvaluationFact, FactsStore, ModuleResultFact, TraceFact } from '../src/types.js';
 
@@ -141,6 +141,16 @@ describe('deleteTraces', () => {
       expect(Object.keys((await present(a))[table]!)).toEqual(['plain']);
       expect(Object.keys((await present(b))[table]!).sort()).toEqual([...odd, 'plain'].sort());
     }
+  });
+
+  it('sums the counts over several statements when the ids exceed one chunk', async () => {
+    const a = org();
+    for (const trace of ['first', 'middle', 'last']) await storeTrace({ org: a, trace });
+    await storeTrace({ org: a, trace: 'kept' });
+    const filler = Array.from({ length: DELETE_CHUNK_SIZE + 500 }, () => randomUUID());
+    const ids = ['first', ...filler.slice(0, DELETE_CHUNK_SIZE), 'middle', ...filler.slice(DELETE_CHUNK_SIZE), 'last'];
+    expect(await store.deleteTraces(a, ids)).toEqual({ trace_facts: 3, evaluation_facts: 6, module_result_facts: 12 });
+    for (const table of TABLES) expect(Object.keys((await present(a))[table]!)).toEqual(['kept']);
   });
 
   it('answers zeros for an empty list without touching anything, and refuses bad arguments', async () => {
