@@ -52,7 +52,14 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {
     const id = incoming !== undefined && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     c.set('requestId', id);
     c.header('X-Request-Id', id);
+    const started = performance.now();
     await next();
+    // One line per request, as the gateway writes, so an error answer's request id is in the log too
+    // (a 5xx from a thrown error is logged with the error by onError).
+    if (c.res.status < 500 || c.error === undefined) {
+      const line = { request_id: id, method: c.req.method, path: c.req.path, status: c.res.status, latency_ms: Math.round((performance.now() - started) * 1000) / 1000, org_id: c.get('principal')?.orgId };
+      deps.logger?.info(line, 'request');
+    }
   });
 
   const openApiJson = JSON.stringify(deps.openApiDocument ?? buildConsoleOpenApiDocument());
