@@ -60,8 +60,8 @@ export interface RelationalStore extends TenancyStore {
   ensureOrganization(id: string, name: string, options?: { operator?: boolean }): Promise<Organization>;
   /** Stores a key by its SHA-256 hash (idempotent for the same hash). */
   putApiKey(key: { id: string; org_id: string; hash: string; prefix: string; scopes: ApiKeyScope[]; expires_at?: Date | null }): Promise<void>;
-  /** The key with this SHA-256 hash, or null. */
-  findApiKeyByHash(hash: string): Promise<ApiKeyRecord | null>;
+  /** The key with this SHA-256 hash (and the hash as stored, for a constant-time check), or null. */
+  findApiKeyByHash(hash: string): Promise<(ApiKeyRecord & { hash: string }) | null>;
   /** Resolves when the store answers a trivial query. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -318,7 +318,7 @@ export function describeRelationalStore(name: string, make: (options?: MakeStore
       const key = { id: `key_${randomUUID()}`, org_id: o, hash, prefix: 'mk_abcd', scopes: ['ingest', 'read'] as const, expires_at: expires };
       await store.putApiKey({ ...key, scopes: [...key.scopes] });
       await store.putApiKey({ ...key, scopes: [...key.scopes] });
-      expect(await store.findApiKeyByHash(hash)).toEqual({ id: key.id, org_id: o, prefix: 'mk_abcd', scopes: ['ingest', 'read'], expires_at: expires, revoked_at: null });
+      expect(await store.findApiKeyByHash(hash)).toEqual({ id: key.id, org_id: o, prefix: 'mk_abcd', scopes: ['ingest', 'read'], expires_at: expires, revoked_at: null, hash });
       expect(await store.findApiKeyByHash(sha256('unknown'))).toBeNull();
       expect(await store.findApiKeyByHash('not-a-hash')).toBeNull();
     });

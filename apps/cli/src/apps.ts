@@ -3,11 +3,12 @@
  * routes go to the gateway app, everything else to the console app, each with its own middleware.
  */
 import { buildConsoleOpenApiDocument, createConsoleApp, mergeOpenApiDocuments, type ConsoleDeps } from '@metronis/console';
-import { createApiKeyAuthenticator, createGatewayApp, type GatewayDeps } from '@metronis/ingest-gateway';
-import type { RelationalStore } from '@metronis/stores';
+import { createApiKeyAuthenticator, createGatewayApp, type GatewayDeps, type OrgLimitsSource, type RateLimiter } from '@metronis/ingest-gateway';
+import type { FactsStore, RelationalStore } from '@metronis/stores';
 import { TOPICS } from '@metronis/streams';
 import type { Backbone } from './runtime.js';
 import type { Logger } from './logger.js';
+import type { OrgSettingsCache } from './org-settings.js';
 
 export type ReadyChecks = () => Promise<Record<string, boolean>>;
 
@@ -30,30 +31,50 @@ export function readiness(checks: Record<string, () => Promise<unknown>>, timeou
   };
 }
 
-export async function buildGateway(deps: { backbone: Backbone; store: RelationalStore; logger: Logger; ready: ReadyChecks; policies: GatewayDeps['policies'] }) {
+/** The rate limiter and per-org limits of a process (limits.ts); without them nothing is rate limited. */
+export interface RateLimiting {
+  rateLimiter?: RateLimiter;
+  rateLimits?: OrgLimitsSource;
+}
+
+function rateLimitingOf(deps: RateLimiting): RateLimiting {
+  return deps.rateLimiter === undefined || deps.rateLimits === undefined ? {} : { rateLimiter: deps.rateLimiter, rateLimits: deps.rateLimits };
+}
+
+export async function buildGateway(deps: { backbone: Backbone; store: RelationalStore; logger: Logger; ready: ReadyChecks; policies: GatewayDeps['policies'] } & RateLimiting) {
   const traces = await deps.backbone.serde.forTopic(TOPICS.traces);
   const producer = deps.backbone.log.producer();
   const authenticate = createApiKeyAuthenticator({ store: deps.store });
-  const app = createGatewayApp({ producer, encodeTrace: (trace) => traces.encode(trace), authenticate, ready: deps.ready, logger: deps.logger, policies: deps.policies });
+  const app = createGatewayApp({ producer, encodeTrace: (trace) => traces.encode(trace), authenticate, ready: deps.ready, logger: deps.logger, policies: deps.policies, ...rateLimitingOf(deps) });
   return { app, producer, authenticate };
 }
 
 export function buildConsole(deps: {
   store: RelationalStore;
+  /** deletion, retention and the compliance report reach the facts too when given */
+  facts?: FactsStore;
+  /** per-org settings cached in this process: admin changes invalidate them here at once */
+  settings?: OrgSettingsCache;
   logger: Logger;
   ready: ReadyChecks;
+  retentionSchedule?: string;
   authenticate?: ConsoleDeps['authenticate'];
   onPolicyChanged?: ConsoleDeps['onPolicyChanged'];
   openApiDocument?: ConsoleDeps['openApiDocument'];
-}) {
+} & RateLimiting) {
   const authenticate = deps.authenticate ?? createApiKeyAuthenticator({ store: deps.store });
+  const settingsChanged = (orgId: string) => deps.settings?.invalidate(orgId);
   return createConsoleApp({
     store: deps.store,
+    ...(deps.facts === undefined ? {} : { facts: deps.facts }),
+    hooks: { onKeyRevoked: () => authenticate.forget?.(), onRateLimitsChanged: settingsChanged, onRetentionChanged: settingsChanged },
+    ...(deps.retentionSchedule === undefined ? {} : { retentionSchedule: deps.retentionSchedule }),
     authenticate,
     ready: deps.ready,
     logger: deps.logger,
     ...(deps.onPolicyChanged === undefined ? {} : { onPolicyChanged: deps.onPolicyChanged }),
     ...(deps.openApiDocument === undefined ? {} : { openApiDocument: deps.openApiDocument }),
+    ...rateLimitingOf(deps),
   });
 }
 
@@ -66,19 +87,26 @@ export function buildConsole(deps: {
 export async function buildEmbeddedHttp(deps: {
   backbone: Backbone;
   store: RelationalStore;
+  facts?: FactsStore;
+  settings?: OrgSettingsCache;
+  retentionSchedule?: string;
   logger: Logger;
   ready: ReadyChecks;
   policies: { invalidate(orgId: string): void };
   gatewayPolicies: NonNullable<GatewayDeps['policies']> & { invalidate(orgId: string): void };
-}) {
-  const gateway = await buildGateway({ backbone: deps.backbone, store: deps.store, logger: deps.logger, ready: deps.ready, policies: deps.gatewayPolicies });
+} & RateLimiting) {
+  const gateway = await buildGateway({ backbone: deps.backbone, store: deps.store, logger: deps.logger, ready: deps.ready, policies: deps.gatewayPolicies, ...rateLimitingOf(deps) });
   const gatewayDocument = (await (await gateway.app.request('/openapi.json')).json()) as Record<string, unknown>;
   const consoleApp = buildConsole({
     openApiDocument: mergeOpenApiDocuments(gatewayDocument, buildConsoleOpenApiDocument(), { title: 'Metronis (embedded): ingest gateway and console' }),
     store: deps.store,
+    ...(deps.facts === undefined ? {} : { facts: deps.facts }),
+    ...(deps.settings === undefined ? {} : { settings: deps.settings }),
+    ...(deps.retentionSchedule === undefined ? {} : { retentionSchedule: deps.retentionSchedule }),
     logger: deps.logger,
     ready: deps.ready,
     authenticate: gateway.authenticate,
+    ...rateLimitingOf(deps),
     onPolicyChanged: (orgId) => {
       deps.policies.invalidate(orgId);
       deps.gatewayPolicies.invalidate(orgId);

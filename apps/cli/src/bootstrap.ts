@@ -39,7 +39,7 @@ export async function resolveDevKey(configured: string | undefined, file: string
  * valid: revoking keys arrives with the admin API (issue 4).
  */
 export async function bootstrapDefaultOrg(store: Pick<RelationalStore, 'ensureOrganization' | 'putApiKey'>, devKey: string | undefined): Promise<void> {
-  await store.ensureOrganization(DEFAULT_ORG_ID, 'Default organization');
+  await store.ensureOrganization(DEFAULT_ORG_ID, 'Default organization', { operator: true });
   if (devKey === undefined) return;
   const hash = hashApiKey(devKey);
   await store.putApiKey({

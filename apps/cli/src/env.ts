@@ -2,6 +2,7 @@
  * Configuration, parsed once at start from the environment, one zod schema per command. Nothing deeper
  * in Metronis reads `process.env`. A bad value stops start-up with a message naming the variable.
  */
+import { DEFAULT_ORG_RATE_LIMITS, DEFAULT_SERVER_LIMITS, orgRateLimitsSchema } from '@metronis/ingest-gateway';
 import { z } from 'zod';
 
 const port = z.coerce.number().int().min(0).max(65_535);
@@ -21,36 +22,87 @@ const postgresUrl = z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postg
  */
 const clickhouseUrl = z.union([httpUrl, z.string().regex(/^chdb:.+/)], { error: 'must be an http(s) URL or chdb:<folder>' });
 
+/** How often the retention job deletes expired rows from Postgres (default hourly; at least 1 s). */
+const retentionInterval = z.coerce.number().int().min(1_000).max(7 * 86_400_000).default(3_600_000);
+
 const common = {
   METRONIS_LOG_LEVEL: logLevel,
   METRONIS_HOST: z.string().min(1).default('127.0.0.1'),
 };
+
+/**
+ * The deployment's default rate limits per organization: JSON with any of `requests_per_second`,
+ * `requests_burst`, `traces_per_second`, `traces_burst`; the rest keep DEFAULT_ORG_RATE_LIMITS.
+ */
+const rateLimits = z
+  .string()
+  .transform((text, ctx) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be a JSON object such as {"traces_per_second":1000,"traces_burst":2000}' });
+      return z.NEVER;
+    }
+  })
+  .pipe(orgRateLimitsSchema.partial())
+  .transform((given) => ({ ...DEFAULT_ORG_RATE_LIMITS, ...given }))
+  .default({ ...DEFAULT_ORG_RATE_LIMITS });
+
+const positive = (max: number, fallback: number) => z.coerce.number().int().min(1).max(max).default(fallback);
+
+/** Instance protection and rate limits of the HTTP commands (see limits.ts). */
+const http = {
+  METRONIS_MAX_INFLIGHT: positive(1_000_000, DEFAULT_SERVER_LIMITS.maxInFlight),
+  METRONIS_HEADERS_TIMEOUT_MS: positive(3_600_000, DEFAULT_SERVER_LIMITS.headersTimeoutMs),
+  METRONIS_REQUEST_TIMEOUT_MS: positive(3_600_000, DEFAULT_SERVER_LIMITS.requestTimeoutMs),
+  METRONIS_KEEPALIVE_TIMEOUT_MS: positive(3_600_000, DEFAULT_SERVER_LIMITS.keepAliveTimeoutMs),
+  METRONIS_MAX_HEADER_BYTES: positive(1024 * 1024, DEFAULT_SERVER_LIMITS.maxHeaderBytes),
+  METRONIS_RATE_LIMITS: rateLimits,
+};
+
+/** Shared rate-limit buckets across instances; without it each process keeps its own. */
+const redisUrl = z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional();
+
+/** Node refuses a headers timeout longer than the request timeout. */
+function timeoutsInOrder<S extends z.ZodType<{ METRONIS_HEADERS_TIMEOUT_MS: number; METRONIS_REQUEST_TIMEOUT_MS: number }>>(schema: S): S {
+  return schema.refine((env) => env.METRONIS_HEADERS_TIMEOUT_MS <= env.METRONIS_REQUEST_TIMEOUT_MS, {
+    path: ['METRONIS_HEADERS_TIMEOUT_MS'],
+    message: 'must not exceed METRONIS_REQUEST_TIMEOUT_MS',
+  }) as S;
+}
 
 const kafka = {
   KAFKA_BROKERS: brokers,
   SCHEMA_REGISTRY_URL: httpUrl,
 };
 
-export const devEnvSchema = z.object({
+export const devEnvSchema = timeoutsInOrder(z.object({
   ...common,
+  ...http,
   METRONIS_PORT: port.default(7070),
   METRONIS_DATA_DIR: z.string().min(1).default('.metronis'),
+  METRONIS_RETENTION_INTERVAL_MS: retentionInterval,
   METRONIS_DEV_API_KEY: z.string().min(16, 'must be at least 16 characters').max(256).regex(/^\S+$/, 'must not contain spaces').optional(),
-});
+}));
 
-export const gatewayEnvSchema = z.object({
+export const gatewayEnvSchema = timeoutsInOrder(z.object({
   ...common,
   ...kafka,
+  ...http,
   METRONIS_PORT: port.default(7070),
   DATABASE_URL: postgresUrl,
-});
+  REDIS_URL: redisUrl,
+}));
 
-export const consoleEnvSchema = z.object({
+export const consoleEnvSchema = timeoutsInOrder(z.object({
   ...common,
+  ...http,
+  REDIS_URL: redisUrl,
   METRONIS_PORT: port.default(7071),
+  METRONIS_RETENTION_INTERVAL_MS: retentionInterval,
   DATABASE_URL: postgresUrl,
   CLICKHOUSE_URL: clickhouseUrl,
-});
+}));
 
 export const workerEnvSchema = z.object({
   ...common,
@@ -68,13 +120,28 @@ export const migrateEnvSchema = z.object({
 });
 
 /** replay runs on Kafka when KAFKA_BROKERS is set, else on the embedded log in METRONIS_DATA_DIR. */
-export const replayEnvSchema = z.object({
+export const replayEnvSchema = z
+  .object({
+    ...common,
+    KAFKA_BROKERS: brokers.optional(),
+    /** where the replay is audited; required with Kafka (embedded mode uses the data folder's database) */
+    DATABASE_URL: postgresUrl.optional(),
+    METRONIS_DATA_DIR: devEnvSchema.shape.METRONIS_DATA_DIR,
+  })
+  .refine((env) => env.KAFKA_BROKERS === undefined || env.DATABASE_URL !== undefined, {
+    path: ['DATABASE_URL'],
+    message: 'is required with KAFKA_BROKERS: a replay is recorded in the audit log',
+  });
+
+/** org and key commands: on Postgres when DATABASE_URL is set, else on the embedded data folder. */
+export const adminEnvSchema = z.object({
   ...common,
-  KAFKA_BROKERS: brokers.optional(),
+  DATABASE_URL: postgresUrl.optional(),
   METRONIS_DATA_DIR: devEnvSchema.shape.METRONIS_DATA_DIR,
 });
 
 export type DevEnv = z.infer<typeof devEnvSchema>;
+export type AdminEnv = z.infer<typeof adminEnvSchema>;
 export type GatewayEnv = z.infer<typeof gatewayEnvSchema>;
 export type ConsoleEnv = z.infer<typeof consoleEnvSchema>;
 export type WorkerEnv = z.infer<typeof workerEnvSchema>;

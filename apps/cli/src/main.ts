@@ -17,9 +17,11 @@ import { gateway } from './commands/gateway.js';
 import { migrate } from './commands/migrate.js';
 import { parseFrom, replay } from './commands/replay.js';
 import { worker } from './commands/worker.js';
-import { ConfigError, consoleEnvSchema, devEnvSchema, gatewayEnvSchema, migrateEnvSchema, parseEnv, replayEnvSchema, workerEnvSchema } from './env.js';
+import { DEFAULT_ORG_ID } from './bootstrap.js';
+import { AdminUsageError, runAdmin } from './commands/admin.js';
+import { adminEnvSchema, ConfigError, consoleEnvSchema, devEnvSchema, gatewayEnvSchema, migrateEnvSchema, parseEnv, replayEnvSchema, workerEnvSchema } from './env.js';
 import { createLogger } from './logger.js';
-import { openEmbeddedLog, openKafkaLog } from './runtime.js';
+import { openAdminStore, openEmbeddedLog, openKafkaLog } from './runtime.js';
 import { createLifecycle } from './shutdown.js';
 import { describeTopologies, isTopologyName, TOPOLOGY_NAMES } from './topologies.js';
 
@@ -32,6 +34,11 @@ Commands:
   console                                  run the read API
   migrate                                  migrate Postgres and ClickHouse, create topics, register schemas
   replay --topology <name> --from <time>   move a topology's consumer groups to 'earliest' or a time
+  org create --name <name> [--id <id>] [--retention-days <n>]
+                                           create an organization (Postgres, or the embedded data folder)
+  key create --org <id> --name <name> [--scopes ingest,read,admin] [--expires-at <time>]
+                                           create an API key and print it once
+  key list --org <id> | key revoke --org <id> --id <key id>
 
 Configuration comes from the environment; see the README's configuration table.`;
 
@@ -47,7 +54,17 @@ async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { topology: { type: 'string' }, from: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      topology: { type: 'string' },
+      from: { type: 'string' },
+      name: { type: 'string' },
+      id: { type: 'string' },
+      org: { type: 'string' },
+      scopes: { type: 'string' },
+      'expires-at': { type: 'string' },
+      'retention-days': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
   const command = positionals[0];
   if (values.help === true || command === undefined || command === 'help') {
@@ -89,6 +106,21 @@ async function main(argv: string[]): Promise<number> {
       await lifecycle.closed;
       return 0;
     }
+    case 'org':
+    case 'key': {
+      const config = parseEnv(adminEnvSchema, env);
+      const store = await openAdminStore(config);
+      try {
+        const result = await runAdmin(store, command, positionals[1], values);
+        process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+      } catch (error) {
+        if (error instanceof AdminUsageError) throw new UsageError(error.message);
+        throw error;
+      } finally {
+        await store.close();
+      }
+      return 0;
+    }
     case 'migrate': {
       const config = parseEnv(migrateEnvSchema, env);
       await migrate(config, createLogger(config.METRONIS_LOG_LEVEL, 'metronis-migrate'));
@@ -110,7 +142,16 @@ async function main(argv: string[]): Promise<number> {
           ? await openKafkaLog(config.KAFKA_BROKERS, 'metronis-replay')
           : await openEmbeddedLog(config.METRONIS_DATA_DIR);
       try {
-        await replay(log, describeTopologies(topology), from, logger);
+        const descriptors = describeTopologies(topology);
+        // Audited before the offsets move, so a replay that fails half way is on record too.
+        const store = await openAdminStore(config);
+        try {
+          const details = { from: from === 'earliest' ? from : from.toISOString(), groups: descriptors.map((d) => d.groupId) };
+          await store.forOrg(DEFAULT_ORG_ID).audit('replay.started', topology, details, { keyId: 'cli' });
+        } finally {
+          await store.close();
+        }
+        await replay(log, descriptors, from, logger);
       } finally {
         await log.close();
       }

@@ -80,6 +80,21 @@ export async function openEmbeddedStores(dataDir: string): Promise<{ store: Rela
   return { store, facts };
 }
 
+/**
+ * The relational store of the org and key commands (and replay's audit entry): Postgres when a URL is
+ * given, else the embedded data folder's PGlite, migrated (the folder must not be in use by `dev`).
+ */
+export async function openAdminStore(config: { DATABASE_URL?: string | undefined; METRONIS_DATA_DIR: string }): Promise<RelationalStore> {
+  const store = config.DATABASE_URL !== undefined ? createPostgresStore({ url: config.DATABASE_URL, max: 2 }) : createPgliteStore({ dir: embeddedPaths(config.METRONIS_DATA_DIR).postgres });
+  try {
+    await store.migrate();
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  return store;
+}
+
 export async function openRelationalStore(url: string): Promise<RelationalStore> {
   return createPostgresStore({ url });
 }

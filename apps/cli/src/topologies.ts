@@ -13,6 +13,8 @@ export interface TopologyDeps {
   facts: FactsStore;
   /** Per-org policies (a cache over the store). */
   policies: { get(orgId: string): Promise<Policy> };
+  /** Per-org retention in days (a cache over the store), written into every fact row. */
+  retention?: { get(orgId: string): Promise<number> };
 }
 
 /** What replay and describe need of a topology, without its resources. */

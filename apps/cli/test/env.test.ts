@@ -3,7 +3,19 @@ import { ConfigError, devEnvSchema, gatewayEnvSchema, parseEnv, replayEnvSchema 
 
 describe('env', () => {
   it('gives the embedded defaults', () => {
-    expect(parseEnv(devEnvSchema, {})).toEqual({ METRONIS_LOG_LEVEL: 'info', METRONIS_HOST: '127.0.0.1', METRONIS_PORT: 7070, METRONIS_DATA_DIR: '.metronis' });
+    expect(parseEnv(devEnvSchema, {})).toEqual({
+      METRONIS_LOG_LEVEL: 'info',
+      METRONIS_HOST: '127.0.0.1',
+      METRONIS_PORT: 7070,
+      METRONIS_DATA_DIR: '.metronis',
+      METRONIS_RETENTION_INTERVAL_MS: 3_600_000,
+      METRONIS_MAX_INFLIGHT: 1000,
+      METRONIS_HEADERS_TIMEOUT_MS: 10_000,
+      METRONIS_REQUEST_TIMEOUT_MS: 30_000,
+      METRONIS_KEEPALIVE_TIMEOUT_MS: 5_000,
+      METRONIS_MAX_HEADER_BYTES: 16_384,
+      METRONIS_RATE_LIMITS: { requests_per_second: 10_000, requests_burst: 20_000, traces_per_second: 50_000, traces_burst: 100_000 },
+    });
   });
 
   it('parses the distributed variables', () => {
@@ -39,7 +51,16 @@ describe('env', () => {
 
   it('replay uses Kafka only when brokers are given', () => {
     expect(parseEnv(replayEnvSchema, {}).KAFKA_BROKERS).toBeUndefined();
-    expect(parseEnv(replayEnvSchema, { KAFKA_BROKERS: 'a:1' }).KAFKA_BROKERS).toEqual(['a:1']);
+    expect(parseEnv(replayEnvSchema, { KAFKA_BROKERS: 'a:1', DATABASE_URL: 'postgres://u@h/d' }).KAFKA_BROKERS).toEqual(['a:1']);
+  });
+
+  it('replay on Kafka needs DATABASE_URL, where the replay is audited', () => {
+    expect(() => parseEnv(replayEnvSchema, { KAFKA_BROKERS: 'a:1' })).toThrow(/DATABASE_URL: is required with KAFKA_BROKERS/);
+  });
+
+  it('takes the retention job interval in milliseconds, at least a second', () => {
+    expect(parseEnv(devEnvSchema, { METRONIS_RETENTION_INTERVAL_MS: '60000' }).METRONIS_RETENTION_INTERVAL_MS).toBe(60_000);
+    expect(() => parseEnv(devEnvSchema, { METRONIS_RETENTION_INTERVAL_MS: '10' })).toThrow(/METRONIS_RETENTION_INTERVAL_MS/);
   });
 });
 
@@ -50,5 +71,55 @@ describe('CLICKHOUSE_URL', () => {
     expect(parseEnv(workerEnvSchema, { ...base, CLICKHOUSE_URL: 'http://127.0.0.1:8123' }).CLICKHOUSE_URL).toBe('http://127.0.0.1:8123');
     expect(parseEnv(workerEnvSchema, { ...base, CLICKHOUSE_URL: 'chdb:/var/lib/metronis/facts' }).CLICKHOUSE_URL).toBe('chdb:/var/lib/metronis/facts');
     expect(() => parseEnv(workerEnvSchema, { ...base, CLICKHOUSE_URL: 'clickhouse://x' })).toThrow(/CLICKHOUSE_URL: must be an http\(s\) URL or chdb:<folder>/);
+  });
+});
+
+describe('rate limits and instance protection', () => {
+  const gateway = { KAFKA_BROKERS: 'a:1', SCHEMA_REGISTRY_URL: 'http://r', DATABASE_URL: 'postgres://u@h/d' };
+
+  it('defaults to the documented limits, no Redis', async () => {
+    const { DEFAULT_ORG_RATE_LIMITS, DEFAULT_SERVER_LIMITS } = await import('@metronis/ingest-gateway');
+    const env = parseEnv(gatewayEnvSchema, gateway);
+    expect(env.REDIS_URL).toBeUndefined();
+    expect(env.METRONIS_RATE_LIMITS).toEqual(DEFAULT_ORG_RATE_LIMITS);
+    expect(env).toMatchObject({
+      METRONIS_MAX_INFLIGHT: DEFAULT_SERVER_LIMITS.maxInFlight,
+      METRONIS_HEADERS_TIMEOUT_MS: 10_000,
+      METRONIS_REQUEST_TIMEOUT_MS: 30_000,
+      METRONIS_KEEPALIVE_TIMEOUT_MS: 5_000,
+      METRONIS_MAX_HEADER_BYTES: 16_384,
+    });
+  });
+
+  it('takes REDIS_URL, partial default rate limits as JSON, and numbers for the server limits', async () => {
+    const { consoleEnvSchema } = await import('../src/env.js');
+    const env = parseEnv(consoleEnvSchema, {
+      DATABASE_URL: 'postgres://u@h/d',
+      CLICKHOUSE_URL: 'http://c:8123',
+      REDIS_URL: 'redis://127.0.0.1:16379/2',
+      METRONIS_RATE_LIMITS: '{"traces_per_second": 500, "traces_burst": 1000}',
+      METRONIS_MAX_INFLIGHT: '64',
+      METRONIS_REQUEST_TIMEOUT_MS: '5000',
+      METRONIS_HEADERS_TIMEOUT_MS: '2000',
+    });
+    expect(env.REDIS_URL).toBe('redis://127.0.0.1:16379/2');
+    expect(env.METRONIS_RATE_LIMITS).toMatchObject({ traces_per_second: 500, traces_burst: 1000, requests_per_second: 10_000 });
+    expect(env).toMatchObject({ METRONIS_MAX_INFLIGHT: 64, METRONIS_REQUEST_TIMEOUT_MS: 5000, METRONIS_HEADERS_TIMEOUT_MS: 2000 });
+  });
+
+  it('names what is wrong with them', () => {
+    const bad = (extra: Record<string, string>) => () => parseEnv(gatewayEnvSchema, { ...gateway, ...extra });
+    expect(bad({ REDIS_URL: 'http://127.0.0.1:6379' })).toThrow(/REDIS_URL: must be a redis:\/\/ or rediss:\/\/ URL/);
+    expect(bad({ METRONIS_RATE_LIMITS: '{traces' })).toThrow(/METRONIS_RATE_LIMITS: must be a JSON object/);
+    expect(bad({ METRONIS_RATE_LIMITS: '{"traces_burst": 0}' })).toThrow(/METRONIS_RATE_LIMITS:/);
+    expect(bad({ METRONIS_RATE_LIMITS: '{"tracez_burst": 10}' })).toThrow(/METRONIS_RATE_LIMITS:/);
+    expect(bad({ METRONIS_MAX_INFLIGHT: '0' })).toThrow(/METRONIS_MAX_INFLIGHT:/);
+    expect(bad({ METRONIS_REQUEST_TIMEOUT_MS: '1000', METRONIS_HEADERS_TIMEOUT_MS: '2000' })).toThrow(/METRONIS_HEADERS_TIMEOUT_MS: must not exceed METRONIS_REQUEST_TIMEOUT_MS/);
+  });
+
+  it('embedded dev has the server limits and default rate limits but no Redis', () => {
+    const env = parseEnv(devEnvSchema, { METRONIS_MAX_INFLIGHT: '10' });
+    expect(env.METRONIS_MAX_INFLIGHT).toBe(10);
+    expect('REDIS_URL' in env).toBe(false);
   });
 });

@@ -15,9 +15,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { toPublicView } from '@metronis/schemas';
+import { isRejection, REJECTION_MESSAGES, type Authenticate, type AuthResult, type KeyRejection } from '@metronis/ingest-gateway';
 import type { RelationalStore } from '@metronis/stores';
+import { createOrgRateLimit, type OrgLimitsSource, type RateLimiter } from '@metronis/ingest-gateway';
 import { Hono } from 'hono';
-import { ApiError, errorBody, type ConsoleEnv, type Principal } from './http.js';
+import { createAdminRoutes, type AdminHooks } from './admin.js';
+import { createDataRoutes } from './data.js';
+import { ApiError, errorBody, requireScope, type ConsoleEnv } from './http.js';
+import { tenantOf, type TenantStores } from './tenant.js';
 import { buildConsoleOpenApiDocument } from './openapi.js';
 import { createPolicyRoutes } from './policy.js';
 
@@ -29,8 +34,15 @@ export interface ConsoleLogger {
 }
 
 export interface ConsoleDeps {
-  store: Pick<RelationalStore, 'getTrace' | 'getVerdict' | 'getEvaluations' | 'getPolicy' | 'putPolicy'>;
-  authenticate(token: string): Promise<Principal | null>;
+  /** The relational store; handlers only ever see it scoped to the caller's organization (tenant.ts). */
+  store: Pick<RelationalStore, 'forOrg' | 'createOrganization'>;
+  /** The facts store, for deletion, retention and the compliance report; without it those cover Postgres only. */
+  facts?: TenantStores['facts'];
+  authenticate: Authenticate;
+  /** Called after admin changes, to drop caches of this process (keys, rate limits, retention). */
+  hooks?: AdminHooks;
+  /** How the retention job runs, for the compliance report (e.g. "every 1 h, in batches of 1000"). */
+  retentionSchedule?: string;
   /** Named readiness checks; /readyz is 200 when all are true. */
   ready(): Promise<Record<string, boolean>>;
   logger?: ConsoleLogger;
@@ -40,9 +52,33 @@ export interface ConsoleDeps {
   onPolicyChanged?: (orgId: string) => void;
   /** What `GET /openapi.json` serves. Default the console's own document (openapi.ts); embedded mode passes the merged one. */
   openApiDocument?: object;
+  /**
+   * Per-organization rate limits (the gateway's rate-limit module): each /v1 request takes 1 from the
+   * organization's requests limit, the same bucket as its ingest requests. Both or neither.
+   */
+  rateLimiter?: RateLimiter;
+  rateLimits?: OrgLimitsSource;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const BEARER = /^Bearer +(\S+) *$/i;
+const SANE_KEY = /^[\x21-\x7E]{1,256}$/;
+const INVALID_TOKEN = 'Bearer realm="metronis", error="invalid_token"';
+const REJECTION_CODES = { unknown: 'invalid_api_key', expired: 'expired_api_key', revoked: 'revoked_api_key' } as const satisfies Record<KeyRejection['rejected'], string>;
+
+/** The API key of `Authorization: Bearer <key>`, or the 401 saying what is wrong with the header. */
+function credentialsOf(header: string | undefined): string {
+  if (header === undefined) {
+    throw new ApiError(401, 'missing_api_key', 'An API key is required: send Authorization: Bearer <key>.', { headers: { 'WWW-Authenticate': 'Bearer realm="metronis"' } });
+  }
+  const token = BEARER.exec(header)?.[1];
+  if (token === undefined || !SANE_KEY.test(token)) {
+    throw new ApiError(401, 'malformed_api_key', 'Malformed Authorization header: expected Bearer <key>, the key 1 to 256 printable ASCII characters.', {
+      headers: { 'WWW-Authenticate': INVALID_TOKEN },
+    });
+  }
+  return token;
+}
 
 export function createConsoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {
   const app = new Hono<ConsoleEnv>();
@@ -72,33 +108,38 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {
   });
 
   app.use('/v1/*', async function authenticate(c, next) {
-    const header = c.req.header('authorization');
-    const match = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (match === null) {
-      throw new ApiError(401, 'unauthorized', header === undefined ? 'Missing API key: send Authorization: Bearer <key>.' : 'Malformed Authorization header: expected Bearer <key>.', { headers: { 'WWW-Authenticate': 'Bearer' } });
+    const token = credentialsOf(c.req.header('authorization'));
+    let result: AuthResult;
+    try {
+      result = await deps.authenticate(token);
+    } catch (cause) {
+      throw new ApiError(503, 'auth_unavailable', 'API keys cannot be checked right now; retry later.', { cause, headers: { 'Retry-After': '1' } });
     }
-    const principal = await deps.authenticate(match[1]!);
-    if (principal === null) throw new ApiError(401, 'unauthorized', 'Unknown, expired or revoked API key.', { headers: { 'WWW-Authenticate': 'Bearer' } });
-    if (!principal.scopes.includes('read') && !principal.scopes.includes('admin')) {
-      throw new ApiError(403, 'forbidden', "This API key lacks the 'read' scope.");
+    if (isRejection(result)) {
+      throw new ApiError(401, REJECTION_CODES[result.rejected], `${REJECTION_MESSAGES[result.rejected]}.`, { headers: { 'WWW-Authenticate': INVALID_TOKEN } });
     }
-    c.set('principal', principal);
+    c.set('principal', result);
+    c.set('tenant', tenantOf({ store: deps.store, facts: deps.facts }, result, c.get('requestId')));
     await next();
   });
 
+  if (deps.rateLimiter !== undefined && deps.rateLimits !== undefined) {
+    const logger = deps.logger ?? { error: () => undefined };
+    app.use('/v1/*', createOrgRateLimit<ConsoleEnv>({ limiter: deps.rateLimiter, limits: deps.rateLimits, logger: { error: (obj, msg) => logger.error(obj, msg) } }).requests);
+  }
+
   app.get('/v1/traces/:id', async (c) => {
-    const { orgId } = c.get('principal');
+    requireScope(c, 'read', 'admin');
+    const { db } = c.get('tenant');
     const id = c.req.param('id');
-    const [trace, verdict, evaluations] = await Promise.all([
-      deps.store.getTrace(orgId, id),
-      deps.store.getVerdict(orgId, id),
-      deps.store.getEvaluations(orgId, id),
-    ]);
-    if (trace === null) throw new ApiError(404, 'not_found', `No trace with id '${id}'.`);
+    const [trace, verdict, evaluations] = await Promise.all([db.getTrace(id), db.getVerdict(id), db.getEvaluations(id)]);
+    if (trace === null) throw new ApiError(404, 'not_found', `No trace with id '${id.slice(0, 200)}'.`);
     return c.json({ trace: toPublicView(trace), verdict, evaluations });
   });
 
-  app.route('/v1/policy', createPolicyRoutes({ store: deps.store, logger: deps.logger, maxBodyBytes: deps.maxPolicyBytes, onPolicyChanged: deps.onPolicyChanged }));
+  app.route('/v1', createAdminRoutes({ store: deps.store, ...deps.hooks }));
+  app.route('/v1', createDataRoutes({ retentionSchedule: deps.retentionSchedule ?? 'by the retention job' }));
+  app.route('/v1/policy', createPolicyRoutes({ logger: deps.logger, maxBodyBytes: deps.maxPolicyBytes, onPolicyChanged: deps.onPolicyChanged }));
 
   app.get('/', () => {
     throw new ApiError(501, 'not_implemented', 'The console UI is not built yet; the read API is served under /v1.');

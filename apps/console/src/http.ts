@@ -7,7 +7,10 @@
  *   throw new ApiError(403, 'forbidden', "This API key lacks the 'admin' scope.");
  */
 import type { Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
+import type { z } from 'zod';
+import type { Tenant } from './tenant.js';
 
 export interface Principal {
   orgId: string;
@@ -15,7 +18,7 @@ export interface Principal {
   scopes: readonly string[];
 }
 
-export type ConsoleEnv = { Variables: { principal: Principal; requestId: string } };
+export type ConsoleEnv = { Variables: { principal: Principal; requestId: string; tenant: Tenant } };
 
 /** One problem in a request body, located by its JSON path (`$.modules.quality.config.max_chars`). */
 export interface Issue {
@@ -23,7 +26,7 @@ export interface Issue {
   message: string;
 }
 
-export type ErrorStatus = 400 | 401 | 403 | 404 | 413 | 415 | 500 | 501 | 503;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 500 | 501 | 503;
 
 export class ApiError extends HTTPException {
   override readonly name = 'ApiError';
@@ -47,7 +50,54 @@ export function requireScope(c: Context<ConsoleEnv>, ...scopes: string[]): Princ
   const principal = c.get('principal');
   if (!scopes.some((s) => principal.scopes.includes(s))) {
     const named = scopes.map((s) => `'${s}'`).join(' or ');
-    throw new ApiError(403, 'forbidden', `This API key lacks the ${named} scope.`);
+    throw new ApiError(403, 'insufficient_scope', `This API key lacks the ${named} scope.`, { headers: { 'WWW-Authenticate': `Bearer realm="metronis", error="insufficient_scope", scope="${scopes.join(' ')}"` } });
   }
   return principal;
+}
+
+export function assertJsonContentType(contentType: string | undefined): void {
+  const media = contentType?.split(';')[0]?.trim().toLowerCase();
+  if (media === 'application/json') return;
+  throw new ApiError(
+    415,
+    'unsupported_media_type',
+    `Content-Type must be application/json${contentType === undefined ? ' (none was sent)' : `, not ${JSON.stringify(contentType.slice(0, 100))}`}.`,
+  );
+}
+
+export function parseJsonText(text: string): unknown {
+  if (text.trim() === '') throw new ApiError(400, 'invalid_json', 'Malformed JSON: the body is empty.');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new ApiError(400, 'invalid_json', `Malformed JSON: ${(error as Error).message}.`);
+  }
+}
+
+/** A body limit for a JSON route: 413 `body_too_large` over `maxBytes`. */
+export function jsonBodyLimit(maxBytes: number, what = 'The body') {
+  return bodyLimit({
+    maxSize: maxBytes,
+    onError: () => {
+      throw new ApiError(413, 'body_too_large', `${what} is larger than the limit of ${maxBytes} bytes.`);
+    },
+  });
+}
+
+/** `$.a.b[0]` from a zod issue path. */
+export function jsonPath(path: readonly PropertyKey[]): string {
+  return '$' + path.map((p) => (typeof p === 'number' ? `[${p}]` : /^[A-Za-z_][A-Za-z0-9_]*$/.test(String(p)) ? `.${String(p)}` : `[${JSON.stringify(String(p))}]`)).join('');
+}
+
+/**
+ * The JSON body of a request validated by a zod schema: 415 when it is not declared JSON, 400
+ * `invalid_json` when it does not parse, 400 `invalid_body` naming the path of each problem.
+ */
+export async function readJson<S extends z.ZodType>(c: Context<ConsoleEnv>, schema: S): Promise<z.output<S>> {
+  assertJsonContentType(c.req.header('content-type'));
+  const body = parseJsonText(await c.req.text());
+  const parsed = schema.safeParse(body);
+  if (parsed.success) return parsed.data;
+  const issues: Issue[] = parsed.error.issues.map((i) => ({ path: jsonPath(i.path), message: i.message }));
+  throw new ApiError(400, 'invalid_body', `The body is invalid: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
 }

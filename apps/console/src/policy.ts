@@ -15,13 +15,12 @@
  *     -d '{"fail_at":"high","modules":{"quality":{"config":{"max_chars":8000}}}}' http://localhost:7071/v1/policy
  */
 import { DEFAULT_POLICY, parsePolicy, PolicyError, type Policy } from '@metronis/evaluators';
-import type { RelationalStore } from '@metronis/stores';
+import type { OrgScope } from '@metronis/stores';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { ApiError, requireScope, type ConsoleEnv, type Issue } from './http.js';
+import { ApiError, assertJsonContentType, parseJsonText as parseBody, requireScope, type ConsoleEnv, type Issue } from './http.js';
 
 export interface PolicyRoutesOptions {
-  store: Pick<RelationalStore, 'getPolicy' | 'putPolicy'>;
   logger?: { info(obj: object, msg?: string): void };
   /** Largest accepted policy document in bytes. Default 64 KiB. */
   maxBodyBytes?: number;
@@ -43,33 +42,14 @@ export function policyPath(path: string): string {
   return '$' + path.split('.').map((segment) => (/^\d+$/.test(segment) ? `[${segment}]` : `.${segment}`)).join('');
 }
 
-function assertJsonContentType(contentType: string | undefined): void {
-  const media = contentType?.split(';')[0]?.trim().toLowerCase();
-  if (media === 'application/json') return;
-  throw new ApiError(
-    415,
-    'unsupported_media_type',
-    `Content-Type must be application/json${contentType === undefined ? ' (none was sent)' : `, not ${JSON.stringify(contentType.slice(0, 100))}`}.`,
-  );
-}
-
-function parseBody(text: string): unknown {
-  if (text.trim() === '') throw new ApiError(400, 'invalid_json', 'Malformed JSON: the body is empty.');
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (error) {
-    throw new ApiError(400, 'invalid_json', `Malformed JSON: ${(error as Error).message}.`);
-  }
-}
-
 export function createPolicyRoutes(options: PolicyRoutesOptions): Hono<ConsoleEnv> {
-  const { store, logger } = options;
+  const { logger } = options;
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   if (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 1) throw new RangeError(`createPolicyRoutes: maxBodyBytes must be a positive integer, got ${maxBodyBytes}`);
   const routes = new Hono<ConsoleEnv>();
 
-  async function effective(orgId: string): Promise<PolicyView> {
-    const stored = await store.getPolicy(orgId);
+  async function effective(db: OrgScope): Promise<PolicyView> {
+    const stored = await db.getPolicy();
     if (stored === null) return { policy: DEFAULT_POLICY, version: 0, updated_at: null };
     try {
       return { policy: parsePolicy(stored.document), version: stored.version, updated_at: stored.updated_at };
@@ -83,8 +63,8 @@ export function createPolicyRoutes(options: PolicyRoutesOptions): Hono<ConsoleEn
   }
 
   routes.get('/', async (c) => {
-    const { orgId } = requireScope(c, 'read', 'admin');
-    return c.json(await effective(orgId));
+    requireScope(c, 'read', 'admin');
+    return c.json(await effective(c.get('tenant').db));
   });
 
   routes.put(
@@ -117,7 +97,8 @@ export function createPolicyRoutes(options: PolicyRoutesOptions): Hono<ConsoleEn
         const issues: Issue[] = unbuilt.map((tier) => ({ path: `$.escalation.${tier}.enabled`, message: `${tier} is not built yet; escalation to it cannot be enabled` }));
         throw new ApiError(400, 'invalid_policy', `The policy is invalid: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
       }
-      const saved = await store.putPolicy(orgId, document);
+      const { db, actor } = c.get('tenant');
+      const saved = await db.putPolicy(document, actor);
       options.onPolicyChanged?.(orgId);
       logger?.info({ org_id: orgId, key_id: keyId, version: saved.version }, 'policy saved');
       return c.json({ policy, version: saved.version, updated_at: saved.updated_at } satisfies PolicyView);

@@ -179,18 +179,18 @@ describe('GET /v1/traces/:id', () => {
   });
 
   it('answers 401 without a key, with a malformed header, with an unknown or an expired key', async () => {
-    const cases: Array<[Record<string, string>, RegExp]> = [
-      [{}, /Missing API key/],
-      [{ authorization: 'Basic abc' }, /Malformed Authorization header/],
-      [{ authorization: 'Bearer mk_test_nobody_0123456789' }, /Unknown, expired or revoked/],
-      [{ authorization: `Bearer ${KEYS.aExpired}` }, /Unknown, expired or revoked/],
+    const cases: Array<[Record<string, string>, string, RegExp]> = [
+      [{}, 'missing_api_key', /An API key is required/],
+      [{ authorization: 'Basic abc' }, 'malformed_api_key', /Malformed Authorization header/],
+      [{ authorization: 'Bearer mk_test_nobody_0123456789' }, 'invalid_api_key', /^unknown API key\.$/],
+      [{ authorization: `Bearer ${KEYS.aExpired}` }, 'expired_api_key', /^this API key has expired\.$/],
     ];
-    for (const [headers, message] of cases) {
+    for (const [headers, code, message] of cases) {
       const response = await get(`/v1/traces/${randomUUID()}`, null, headers);
       expect(response.status).toBe(401);
-      expect(response.headers.get('www-authenticate')).toBe('Bearer');
+      expect(response.headers.get('www-authenticate')).toMatch(/^Bearer realm="metronis"/);
       const body = await json(response);
-      expect(body.error.code).toBe('unauthorized');
+      expect(body.error.code).toBe(code);
       expect(body.error.message).toMatch(message);
     }
   });
@@ -198,7 +198,7 @@ describe('GET /v1/traces/:id', () => {
   it('answers 403 to a key without the read or admin scope', async () => {
     const response = await get(`/v1/traces/${randomUUID()}`, KEYS.aIngest);
     expect(response.status).toBe(403);
-    expect((await json(response)).error).toMatchObject({ code: 'forbidden', message: "This API key lacks the 'read' scope." });
+    expect((await json(response)).error).toMatchObject({ code: 'insufficient_scope', message: "This API key lacks the 'read' or 'admin' scope." });
   });
 
   it('keeps a well-formed request id, replaces a bad one, and puts it in error bodies', async () => {
@@ -212,10 +212,13 @@ describe('GET /v1/traces/:id', () => {
   it('answers 500 without internals when the store fails, and logs the error with the request id', async () => {
     const failing = consoleApp({
       store: {
-        ...pickStore(),
-        getEvaluations: async () => {
-          throw new Error('relation "evaluations" does not exist');
-        },
+        createOrganization: (org, actor) => store.createOrganization(org, actor),
+        forOrg: (orgId) => ({
+          ...store.forOrg(orgId),
+          getEvaluations: async () => {
+            throw new Error('relation "evaluations" does not exist');
+          },
+        }),
       },
     });
     errors.length = 0;
@@ -227,17 +230,6 @@ describe('GET /v1/traces/:id', () => {
     expect(errors.map((e) => e.obj.request_id)).toEqual(['req-500']);
   });
 });
-
-/** The store's methods the console uses, bound (so a test can replace one). */
-function pickStore(): ConsoleDeps['store'] {
-  return {
-    getTrace: (o, t) => store.getTrace(o, t),
-    getVerdict: (o, t) => store.getVerdict(o, t),
-    getEvaluations: (o, t) => store.getEvaluations(o, t),
-    getPolicy: (o) => store.getPolicy(o),
-    putPolicy: (o, d) => store.putPolicy(o, d),
-  };
-}
 
 describe('/v1/policy', () => {
   // These tests run in order: org A's policy versions grow from 0.
@@ -251,7 +243,7 @@ describe('/v1/policy', () => {
     for (const key of [KEYS.aRead, KEYS.aIngest]) {
       const response = await putPolicy({ fail_at: 'high' }, key);
       expect(response.status).toBe(403);
-      expect((await json(response)).error.code).toBe('forbidden');
+      expect((await json(response)).error.code).toBe('insufficient_scope');
     }
     expect((await json(await putPolicy({ fail_at: 'high' }, KEYS.aRead))).error.message).toBe("This API key lacks the 'admin' scope.");
     expect((await json(await get('/v1/policy', KEYS.aRead))).version).toBe(0);

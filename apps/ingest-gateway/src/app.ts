@@ -36,7 +36,7 @@ import { maskTrace } from '@metronis/evaluators';
 import { publicTraceSchema, toTraceRecord, type Trace } from '@metronis/schemas';
 import { isRetriable, TOPICS, type LogProducer, type OutgoingRecord } from '@metronis/streams';
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
-import type { Authenticate, Principal } from './auth.js';
+import { isRejection, REJECTION_MESSAGES, type Authenticate, type AuthResult, type KeyRejection, type Principal } from './auth.js';
 import { assertJsonContentType, readJsonBody } from './body.js';
 import { ApiError, errorBody, errorResponse, type Issue } from './errors.js';
 import { formatPath, jsonTypeOf, ORG_ID_MESSAGE, toIssues } from './issues.js';
@@ -68,7 +68,7 @@ export interface GatewayDeps {
   producer: LogProducer;
   /** A Trace as the bytes of a `metronis.traces.v1` value (Avro, Confluent wire format). */
   encodeTrace(trace: Trace): Buffer;
-  /** The principal of an API key, or null when the key is unknown, revoked or expired. */
+  /** The principal of an API key, or why it is refused (unknown, expired, revoked). */
   authenticate: Authenticate;
   /** Named dependency checks for `/readyz`, e.g. `{ log: true, registry: false }`. */
   ready(): Promise<Record<string, boolean>>;
@@ -112,6 +112,7 @@ const BEARER = /^Bearer +(\S+) *$/i;
 const REALM = 'Bearer realm="metronis"';
 const INVALID_TOKEN = `${REALM}, error="invalid_token"`;
 const TRACES_TOPIC = TOPICS.traces.name;
+const REJECTION_CODES = { unknown: 'invalid_api_key', expired: 'expired_api_key', revoked: 'revoked_api_key' } as const satisfies Record<KeyRejection['rejected'], string>;
 
 const keep = (trace: Trace): Trace => trace;
 const mask = (trace: Trace): Trace => maskTrace(trace);
@@ -245,15 +246,16 @@ export function createGatewayApp(deps: GatewayDeps): Hono<GatewayEnv> {
 
   const requireIngestKey: MiddlewareHandler<GatewayEnv> = async function requireIngestKey(c, next) {
     const token = credentialsOf(headerOf(c, 'authorization'), headerOf(c, 'x-api-key'));
-    let principal: Principal | null;
+    let result: AuthResult;
     try {
-      principal = await authenticate(token);
+      result = await authenticate(token);
     } catch (cause) {
       throw new ApiError('auth_unavailable', 'API keys cannot be checked right now; retry later', { headers: retryAfter, cause });
     }
-    if (principal === null) {
-      throw new ApiError('invalid_api_key', 'unknown, revoked or expired API key', { headers: { 'WWW-Authenticate': INVALID_TOKEN } });
+    if (isRejection(result)) {
+      throw new ApiError(REJECTION_CODES[result.rejected], REJECTION_MESSAGES[result.rejected], { headers: { 'WWW-Authenticate': INVALID_TOKEN } });
     }
+    const principal = result;
     if (!principal.scopes.includes('ingest')) {
       throw new ApiError('insufficient_scope', 'this API key lacks the "ingest" scope', {
         headers: { 'WWW-Authenticate': `${REALM}, error="insufficient_scope", scope="ingest"` },

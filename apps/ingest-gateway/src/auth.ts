@@ -1,20 +1,27 @@
 /**
- * API-key authentication. A key is stored by the hex SHA-256 of its text (`hashApiKey`); the
- * authenticator hashes the presented key, looks the hash up in the relational store, and refuses
- * keys that are unknown, revoked or expired. Answers are cached briefly by hash — positive and
- * negative, in a bounded map — so the hot path costs one hash and one map lookup, and a flood of
- * bad keys does not reach the database. Concurrent lookups of one hash share one query.
+ * API keys: issuing them and checking them. A key is `mtr_` and 43 base64url characters (256 random
+ * bits), shown once when it is created; the store keeps only its hex SHA-256 (`hashApiKey`) and its
+ * first 12 characters (the prefix, to recognise it in listings).
  *
- * Consequence of the cache: a revoked key keeps working for at most `cacheTtlMs` (default 10 s);
- * expiry is checked against the clock on every request, cached or not.
+ * The authenticator hashes the presented key and looks the hash up in the relational store; the
+ * stored hash is then compared with the presented one in constant time (`timingSafeEqual`). Looking a
+ * hash up leaks nothing useful by timing: a caller cannot choose the SHA-256 of a key it does not know.
+ * The answer is a `Principal`, or a `KeyRejection` saying why (`unknown`, `expired`, `revoked`), so
+ * the 401 can say which.
  *
- * A store failure rejects (the gateway answers 503 `auth_unavailable`) and is not cached.
+ * Answers are cached briefly by hash — positive and negative, in a bounded map — so the hot path
+ * costs one hash and one map lookup, and a flood of bad keys does not reach the database. Concurrent
+ * lookups of one hash share one query. A revoked key keeps working on another instance for at most
+ * `cacheTtlMs` (default 2 s: "within a few seconds" on every gateway); `forget()` drops the cache of
+ * this process at once (the admin API calls it after a revocation). Expiry is checked against the
+ * clock on every request, cached or not. A store failure rejects (503 `auth_unavailable`) and is not
+ * cached.
  *
  * @example
  *   const authenticate = createApiKeyAuthenticator({ store });
- *   const principal = await authenticate('mk_live_...'); // { orgId, keyId, scopes } or null
+ *   const result = await authenticate('mtr_...'); // { orgId, keyId, scopes } or { rejected: 'revoked' }
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ApiKeyRecord, ApiKeyScope, RelationalStore } from '@metronis/stores';
 
 /** Who is calling: the organization and key an API key stands for. */
@@ -24,11 +31,39 @@ export interface Principal {
   scopes: readonly ApiKeyScope[];
 }
 
-export type Authenticate = (token: string) => Promise<Principal | null>;
+/** Why a well-formed key was refused. */
+export interface KeyRejection {
+  rejected: 'unknown' | 'expired' | 'revoked';
+}
+
+export type AuthResult = Principal | KeyRejection;
+
+export interface Authenticate {
+  (token: string): Promise<AuthResult>;
+  /** Drops every cached answer of this process (after a revocation here). */
+  forget?(): void;
+}
+
+export function isRejection(result: AuthResult): result is KeyRejection {
+  return 'rejected' in result;
+}
+
+/** What a 401 says for each rejection. */
+export const REJECTION_MESSAGES: Record<KeyRejection['rejected'], string> = {
+  unknown: 'unknown API key',
+  expired: 'this API key has expired',
+  revoked: 'this API key has been revoked',
+};
+
+/** A new key: its text (shown once), the hash the store keeps, its listing prefix and an id. */
+export function issueApiKey(): { key: string; hash: string; prefix: string; id: string } {
+  const key = `mtr_${randomBytes(32).toString('base64url')}`;
+  return { key, hash: hashApiKey(key), prefix: key.slice(0, 12), id: `key_${randomBytes(8).toString('hex')}` };
+}
 
 export interface ApiKeyAuthenticatorOptions {
   store: Pick<RelationalStore, 'findApiKeyByHash'>;
-  /** How long an answer (key found or not) is reused. Default 10,000 ms; 0 disables the cache. */
+  /** How long an answer (key found or not) is reused. Default 2,000 ms; 0 disables the cache. */
   cacheTtlMs?: number;
   /** Most cached answers; the oldest is dropped first. Default 10,000. */
   maxEntries?: number;
@@ -37,8 +72,8 @@ export interface ApiKeyAuthenticatorOptions {
 }
 
 interface Entry {
-  /** null: no usable key with this hash. */
-  principal: Principal | null;
+  /** a rejection: no usable key with this hash */
+  principal: Principal | KeyRejection;
   /** epoch ms after which the key itself is expired (Infinity: never). */
   keyExpiresAt: number;
   /** epoch ms after which this cache entry must be refreshed. */
@@ -50,16 +85,27 @@ export function hashApiKey(key: string): string {
   return createHash('sha256').update(key).digest('hex');
 }
 
-function toEntry(record: ApiKeyRecord | null, now: number, ttl: number): Entry {
+const UNKNOWN: KeyRejection = Object.freeze({ rejected: 'unknown' });
+const EXPIRED: KeyRejection = Object.freeze({ rejected: 'expired' });
+const REVOKED: KeyRejection = Object.freeze({ rejected: 'revoked' });
+
+function sameHash(stored: string, presented: string): boolean {
+  const a = Buffer.from(stored, 'hex');
+  const b = Buffer.from(presented, 'hex');
+  return a.length === 32 && b.length === 32 && timingSafeEqual(a, b);
+}
+
+function toEntry(record: (ApiKeyRecord & { hash: string }) | null, hash: string, now: number, ttl: number): Entry {
   const staleAt = now + ttl;
-  if (record === null || record.revoked_at !== null) return { principal: null, keyExpiresAt: Infinity, staleAt };
+  if (record === null || !sameHash(record.hash, hash)) return { principal: UNKNOWN, keyExpiresAt: Infinity, staleAt };
+  if (record.revoked_at !== null) return { principal: REVOKED, keyExpiresAt: Infinity, staleAt };
   const principal: Principal = { orgId: record.org_id, keyId: record.id, scopes: Object.freeze([...record.scopes]) };
   return { principal, keyExpiresAt: record.expires_at === null ? Infinity : record.expires_at.getTime(), staleAt };
 }
 
 export function createApiKeyAuthenticator(options: ApiKeyAuthenticatorOptions): Authenticate {
   const { store } = options;
-  const ttl = options.cacheTtlMs ?? 10_000;
+  const ttl = options.cacheTtlMs ?? 2_000;
   const maxEntries = options.maxEntries ?? 10_000;
   const clock = options.clock ?? Date.now;
   const cache = new Map<string, Entry>();
@@ -81,7 +127,7 @@ export function createApiKeyAuthenticator(options: ApiKeyAuthenticatorOptions): 
       pending = store
         .findApiKeyByHash(hash)
         .then((record) => {
-          const entry = toEntry(record, clock(), ttl);
+          const entry = toEntry(record, hash, clock(), ttl);
           remember(hash, entry);
           return entry;
         })
@@ -91,15 +137,17 @@ export function createApiKeyAuthenticator(options: ApiKeyAuthenticatorOptions): 
     return pending;
   }
 
-  function usable(entry: Entry, now: number): Principal | null {
-    return entry.principal !== null && now < entry.keyExpiresAt ? entry.principal : null;
+  function usable(entry: Entry, now: number): AuthResult {
+    return now < entry.keyExpiresAt ? entry.principal : EXPIRED;
   }
 
-  return async function authenticate(token: string): Promise<Principal | null> {
+  const authenticate = async function authenticate(token: string): Promise<AuthResult> {
     const hash = hashApiKey(token);
     const now = clock();
     const cached = cache.get(hash);
     if (cached !== undefined && now < cached.staleAt) return usable(cached, now);
     return usable(await lookUp(hash), clock());
-  };
+  } as Authenticate;
+  authenticate.forget = () => cache.clear();
+  return authenticate;
 }

@@ -20,6 +20,8 @@ export const ERROR_CODES = {
   missing_api_key: 401,
   malformed_api_key: 401,
   invalid_api_key: 401,
+  expired_api_key: 401,
+  revoked_api_key: 401,
   insufficient_scope: 403,
   not_found: 404,
   body_too_large: 413,

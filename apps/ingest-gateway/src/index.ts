@@ -1,5 +1,16 @@
 export { createGatewayApp, type GatewayDeps, type GatewayEnv, type GatewayLimits, type GatewayLogger } from './app.js';
-export { createApiKeyAuthenticator, hashApiKey, type ApiKeyAuthenticatorOptions, type Authenticate, type Principal } from './auth.js';
+export {
+  createApiKeyAuthenticator,
+  hashApiKey,
+  isRejection,
+  issueApiKey,
+  REJECTION_MESSAGES,
+  type ApiKeyAuthenticatorOptions,
+  type Authenticate,
+  type AuthResult,
+  type KeyRejection,
+  type Principal,
+} from './auth.js';
 export { ApiError, ERROR_CODES, type ErrorBody, type ErrorCode, type Issue } from './errors.js';
 export { buildOpenApiDocument, responseSchemas, type OpenApiOptions } from './openapi.js';
 export { startGateway, type RunningGateway, type StartGatewayOptions } from './server.js';
@@ -21,6 +32,7 @@ export {
   type RateLimitDecision,
   type RateLimiter,
   type RateLimitEnv,
+  type RedisRateLimiter,
   type RedisRateLimiterOptions,
 } from './rate-limit/index.js';
 export { DEFAULT_SERVER_LIMITS, resolveServerLimits, serverGuard, type ServerLimits } from './server-limits.js';

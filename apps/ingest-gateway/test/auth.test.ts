@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createPgliteStore, type ApiKeyRecord, type RelationalStore } from '@metronis/stores';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApiKeyAuthenticator, hashApiKey } from '../src/index.js';
+import { createApiKeyAuthenticator, hashApiKey, issueApiKey } from '../src/index.js';
 import { KEYS, ORG, SETUP_TIMEOUT_MS, seedKeys } from './fixtures.js';
 
 /**
@@ -13,11 +13,12 @@ function countingStore(records: Record<string, ApiKeyRecord>) {
   return {
     state,
     records,
-    async findApiKeyByHash(hash: string): Promise<ApiKeyRecord | null> {
+    async findApiKeyByHash(hash: string): Promise<(ApiKeyRecord & { hash: string }) | null> {
       state.calls++;
       if (state.gate !== undefined) await state.gate;
       if (state.fail) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:15432'), { code: 'ECONNREFUSED' });
-      return records[hash] ?? null;
+      const found = records[hash];
+      return found === undefined ? null : { ...found, hash };
     },
   };
 }
@@ -57,8 +58,8 @@ describe('createApiKeyAuthenticator over PGlite', () => {
 
   it('refuses unknown and expired keys', async () => {
     const authenticate = createApiKeyAuthenticator({ store });
-    expect(await authenticate('mk_test_nobody')).toBeNull();
-    expect(await authenticate(KEYS.expired)).toBeNull();
+    expect(await authenticate('mk_test_nobody')).toEqual({ rejected: 'unknown' });
+    expect(await authenticate(KEYS.expired)).toEqual({ rejected: 'expired' });
   });
 });
 
@@ -68,28 +69,28 @@ describe('createApiKeyAuthenticator cache', () => {
 
   it('refuses a revoked key', async () => {
     const store = countingStore({ [hash]: record({ revoked_at: new Date(0) }) });
-    expect(await createApiKeyAuthenticator({ store })(key)).toBeNull();
+    expect(await createApiKeyAuthenticator({ store })(key)).toEqual({ rejected: 'revoked' });
   });
 
   it('reuses an answer within the TTL and asks the store again after it, so a revocation lands within the TTL', async () => {
     let now = 1_000;
     const store = countingStore({ [hash]: record() });
     const authenticate = createApiKeyAuthenticator({ store, cacheTtlMs: 5_000, clock: () => now });
-    expect(await authenticate(key)).not.toBeNull();
-    expect(await authenticate(key)).not.toBeNull();
+    expect(await authenticate(key)).toHaveProperty('orgId');
+    expect(await authenticate(key)).toHaveProperty('orgId');
     expect(store.state.calls).toBe(1);
     store.records[hash] = record({ revoked_at: new Date(now) });
     now += 4_999;
-    expect(await authenticate(key)).not.toBeNull();
+    expect(await authenticate(key)).toHaveProperty('orgId');
     now += 2;
-    expect(await authenticate(key)).toBeNull();
+    expect(await authenticate(key)).toEqual({ rejected: 'revoked' });
     expect(store.state.calls).toBe(2);
   });
 
   it('caches unknown keys too, so a flood of bad keys does not reach the store', async () => {
     const store = countingStore({});
     const authenticate = createApiKeyAuthenticator({ store, clock: () => 0 });
-    for (let i = 0; i < 5; i++) expect(await authenticate('mk_unknown')).toBeNull();
+    for (let i = 0; i < 5; i++) expect(await authenticate('mk_unknown')).toEqual({ rejected: 'unknown' });
     expect(store.state.calls).toBe(1);
   });
 
@@ -97,9 +98,9 @@ describe('createApiKeyAuthenticator cache', () => {
     let now = 1_000;
     const store = countingStore({ [hash]: record({ expires_at: new Date(1_500) }) });
     const authenticate = createApiKeyAuthenticator({ store, cacheTtlMs: 60_000, clock: () => now });
-    expect(await authenticate(key)).not.toBeNull();
+    expect(await authenticate(key)).toHaveProperty('orgId');
     now = 1_500;
-    expect(await authenticate(key)).toBeNull();
+    expect(await authenticate(key)).toEqual({ rejected: 'expired' });
     expect(store.state.calls).toBe(1);
   });
 
@@ -124,7 +125,7 @@ describe('createApiKeyAuthenticator cache', () => {
     const pending = [authenticate(key), authenticate(key), authenticate(key)];
     open();
     const principals = await Promise.all(pending);
-    expect(principals.every((p) => p?.keyId === 'key_1')).toBe(true);
+    expect(principals.every((p) => 'keyId' in p && p.keyId === 'key_1')).toBe(true);
     expect(store.state.calls).toBe(1);
   });
 
@@ -134,8 +135,30 @@ describe('createApiKeyAuthenticator cache', () => {
     store.state.fail = true;
     await expect(authenticate(key)).rejects.toThrow(/ECONNREFUSED/);
     store.state.fail = false;
-    expect(await authenticate(key)).not.toBeNull();
+    expect(await authenticate(key)).toHaveProperty('orgId');
     expect(store.state.calls).toBe(2);
+  });
+
+  it('refuses a record whose stored hash differs from the presented one (compared in constant time)', async () => {
+    const authenticate = createApiKeyAuthenticator({ store: { findApiKeyByHash: async () => ({ ...record(), hash: hashApiKey('another key') }) } });
+    expect(await authenticate(key)).toEqual({ rejected: 'unknown' });
+  });
+
+  it('forget() drops cached answers, so a revocation in this process applies at once', async () => {
+    const store = countingStore({ [hash]: record() });
+    const authenticate = createApiKeyAuthenticator({ store, cacheTtlMs: 60_000, clock: () => 0 });
+    expect(await authenticate(key)).toHaveProperty('orgId');
+    store.records[hash] = record({ revoked_at: new Date(0) });
+    authenticate.forget?.();
+    expect(await authenticate(key)).toEqual({ rejected: 'revoked' });
+  });
+
+  it('issues keys in the documented form, stored by hash', () => {
+    const issued = issueApiKey();
+    expect(issued.key).toMatch(/^mtr_[A-Za-z0-9_-]{43}$/);
+    expect(issued.hash).toBe(hashApiKey(issued.key));
+    expect(issued.prefix).toBe(issued.key.slice(0, 12));
+    expect(issueApiKey().key).not.toBe(issued.key);
   });
 
   it('with cacheTtlMs 0 asks the store every time', async () => {

@@ -17,7 +17,7 @@ function bareApp(limits?: { batchItems?: number }) {
     encodeTrace: () => {
       throw new Error('this test never encodes');
     },
-    authenticate: async () => null,
+    authenticate: async () => ({ rejected: 'unknown' as const }),
     ready: async () => ({}),
     logger: memoryLogger(),
     limits,

@@ -231,7 +231,8 @@ export function createRelationalStore(options: RelationalStoreOptions): Relation
         scopes: row.scopes as ApiKeyScope[],
         expires_at: row.expiresAt,
         revoked_at: row.revokedAt,
-      } satisfies ApiKeyRecord;
+        hash: row.keyHash,
+      } satisfies ApiKeyRecord & { hash: string };
     },
 
     async ping() {

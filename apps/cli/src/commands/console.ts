@@ -2,6 +2,9 @@
 import { buildConsole, readiness } from '../apps.js';
 import type { ConsoleEnv } from '../env.js';
 import { listen } from '../http.js';
+import { rateLimiting, serverLimitsOf } from '../limits.js';
+import { orgSettingsCache } from '../org-settings.js';
+import { describeRetentionJob, startRetentionJob } from '../retention.js';
 import type { Logger } from '../logger.js';
 import { openFactsStore, openRelationalStore } from '../runtime.js';
 import type { Lifecycle } from '../shutdown.js';
@@ -12,8 +15,12 @@ export async function consoleCommand(env: ConsoleEnv, logger: Logger, lifecycle:
   const facts = await openFactsStore(env.CLICKHOUSE_URL);
   lifecycle.onClose('clickhouse', () => facts.close());
   const ready = readiness({ postgres: () => store.ping(), clickhouse: () => facts.ping() });
-  const app = buildConsole({ store, logger, ready });
-  const server = await listen(app.fetch, { host: env.METRONIS_HOST, port: env.METRONIS_PORT });
+  const limiting = await rateLimiting(env, store, logger, lifecycle);
+  const retentionJob = { intervalMs: env.METRONIS_RETENTION_INTERVAL_MS };
+  const job = startRetentionJob({ store, logger, ...retentionJob });
+  lifecycle.onClose('retention job', () => job.stop());
+  const app = buildConsole({ store, facts, settings: orgSettingsCache(store, logger), retentionSchedule: describeRetentionJob(retentionJob), logger, ready, ...limiting });
+  const server = await listen(app.fetch, { host: env.METRONIS_HOST, port: env.METRONIS_PORT, limits: serverLimitsOf(env), logger });
   lifecycle.onClose('http', () => server.close());
   logger.info({ url: server.url }, 'console listening');
   return { url: server.url };

@@ -8,8 +8,11 @@ import { buildEmbeddedHttp, readiness } from '../apps.js';
 import { bootstrapDefaultOrg, resolveDevKey } from '../bootstrap.js';
 import type { DevEnv } from '../env.js';
 import { listen } from '../http.js';
+import { rateLimiting, serverLimitsOf } from '../limits.js';
 import type { Logger } from '../logger.js';
+import { orgSettingsCache } from '../org-settings.js';
 import { policyCache } from '../policies.js';
+import { describeRetentionJob, startRetentionJob } from '../retention.js';
 import { embeddedPaths, openEmbeddedBackbone, openEmbeddedStores, prepareBackbone } from '../runtime.js';
 import type { Lifecycle } from '../shutdown.js';
 import { TOPOLOGIES, TOPOLOGY_NAMES } from '../topologies.js';
@@ -30,18 +33,25 @@ export async function dev(env: DevEnv, logger: Logger, lifecycle: Lifecycle): Pr
 
   const policies = policyCache(store, logger);
   const gatewayPolicies = policyCache(store, logger, { failClosed: true });
+  const settings = orgSettingsCache(store, logger);
+  const retention = { get: async (orgId: string) => (await settings.get(orgId)).retention_days };
   warmUp(DEFAULT_POLICY);
   for (const name of TOPOLOGY_NAMES) {
-    for (const topology of TOPOLOGIES[name].build({ store, facts, policies })) {
+    for (const topology of TOPOLOGIES[name].build({ store, facts, policies, retention })) {
       const handle = runTopology(topology, { log: backbone.log, serde: backbone.serde, logger });
       lifecycle.onClose(`topology ${topology.name}`, () => handle.stop());
     }
   }
 
   const ready = readiness({ log: () => backbone.log.admin.ping(), registry: () => backbone.registry.ping(), postgres: () => store.ping(), clickhouse: () => facts.ping() });
-  const http = await buildEmbeddedHttp({ backbone, store, logger, ready, policies, gatewayPolicies });
+  // One process: its buckets live in it.
+  const limiting = await rateLimiting({ METRONIS_RATE_LIMITS: env.METRONIS_RATE_LIMITS }, store, logger, lifecycle);
+  const retentionJob = { intervalMs: env.METRONIS_RETENTION_INTERVAL_MS };
+  const job = startRetentionJob({ store, logger, ...retentionJob });
+  lifecycle.onClose('retention job', () => job.stop());
+  const http = await buildEmbeddedHttp({ backbone, store, facts, settings, retentionSchedule: describeRetentionJob(retentionJob), logger, ready, policies, gatewayPolicies, ...limiting });
   lifecycle.onClose('producer', () => http.producer.close());
-  const server = await listen(http.fetch, { host: env.METRONIS_HOST, port: env.METRONIS_PORT });
+  const server = await listen(http.fetch, { host: env.METRONIS_HOST, port: env.METRONIS_PORT, limits: serverLimitsOf(env), logger });
   lifecycle.onClose('http', () => server.close());
 
   logger.info({ url: server.url, data_dir: paths.root, api_key_source: source }, 'Metronis is running (embedded)');

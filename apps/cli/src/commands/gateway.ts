@@ -2,6 +2,7 @@
 import { buildGateway, readiness } from '../apps.js';
 import type { GatewayEnv } from '../env.js';
 import { listen } from '../http.js';
+import { rateLimiting, serverLimitsOf } from '../limits.js';
 import type { Logger } from '../logger.js';
 import { policyCache } from '../policies.js';
 import { openKafkaBackbone, openRelationalStore } from '../runtime.js';
@@ -13,9 +14,10 @@ export async function gateway(env: GatewayEnv, logger: Logger, lifecycle: Lifecy
   const store = await openRelationalStore(env.DATABASE_URL);
   lifecycle.onClose('postgres', () => store.close());
   const ready = readiness({ log: () => backbone.log.admin.ping(), registry: () => backbone.registry.ping(), postgres: () => store.ping() });
-  const { app, producer } = await buildGateway({ backbone, store, logger, ready, policies: policyCache(store, logger, { failClosed: true }) });
+  const limiting = await rateLimiting(env, store, logger, lifecycle);
+  const { app, producer } = await buildGateway({ backbone, store, logger, ready, policies: policyCache(store, logger, { failClosed: true }), ...limiting });
   lifecycle.onClose('producer', () => producer.close());
-  const server = await listen(app.fetch, { host: env.METRONIS_HOST, port: env.METRONIS_PORT });
+  const server = await listen(app.fetch, { host: env.METRONIS_HOST, port: env.METRONIS_PORT, limits: serverLimitsOf(env), logger });
   lifecycle.onClose('http', () => server.close());
   logger.info({ url: server.url }, 'gateway listening');
   return { url: server.url };

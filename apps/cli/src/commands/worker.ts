@@ -4,6 +4,7 @@ import type { FactsStore } from '@metronis/stores';
 import { runTopology } from '@metronis/streams';
 import type { WorkerEnv } from '../env.js';
 import type { Logger } from '../logger.js';
+import { orgSettingsCache } from '../org-settings.js';
 import { policyCache } from '../policies.js';
 import { openFactsStore, openKafkaBackbone, openRelationalStore } from '../runtime.js';
 import type { Lifecycle } from '../shutdown.js';
@@ -21,8 +22,10 @@ export async function worker(name: TopologyName, env: WorkerEnv, logger: Logger,
     facts = opened;
   }
   const policies = policyCache(store, logger);
+  const settings = orgSettingsCache(store, logger);
+  const retention = { get: async (orgId: string) => (await settings.get(orgId)).retention_days };
   if (name === 'tier1') warmUp(DEFAULT_POLICY);
-  for (const topology of TOPOLOGIES[name].build({ store, facts, policies })) {
+  for (const topology of TOPOLOGIES[name].build({ store, facts, policies, retention })) {
     const handle = runTopology(topology, { log: backbone.log, serde: backbone.serde, logger });
     lifecycle.onClose(`topology ${topology.name}`, () => handle.stop());
     logger.info({ topology: topology.name, group: topology.groupId }, 'topology running');

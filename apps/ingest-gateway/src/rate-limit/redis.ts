@@ -11,6 +11,7 @@
  * Every call is bounded by `timeoutMs` (ioredis `commandTimeout`), and commands are not queued while
  * disconnected, so a Redis outage rejects at once instead of piling requests up. What to do then is
  * the caller's choice; the gateway's middleware lets the request through (fail open, middleware.ts).
+ * The same holds before the first connection: await `connected()` at start to begin with it open.
  *
  * @example
  *   const limiter = createRedisRateLimiter({ url: 'redis://127.0.0.1:6379' });
@@ -60,7 +61,13 @@ const SHA = createHash('sha1').update(GCRA_SCRIPT).digest('hex');
 
 const toMs = (us: number): number => Math.ceil(us / 1000);
 
-export function createRedisRateLimiter(options: RedisRateLimiterOptions): RateLimiter & { redis: Redis } {
+export interface RedisRateLimiter extends RateLimiter {
+  redis: Redis;
+  /** Resolves once connected; rejects after `timeoutMs` (the limiter keeps reconnecting either way). */
+  connected(timeoutMs?: number): Promise<void>;
+}
+
+export function createRedisRateLimiter(options: RedisRateLimiterOptions): RedisRateLimiter {
   const prefix = options.prefix ?? 'metronis:rl:';
   const timeoutMs = options.timeoutMs ?? 250;
   const redis = new Redis(options.url, {
@@ -85,6 +92,20 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RateLi
 
   return {
     redis,
+    connected(waitMs = 2_000) {
+      if (redis.status === 'ready') return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          redis.off('ready', onReady);
+          reject(new Error(`Redis at ${redis.options.host}:${redis.options.port} did not answer within ${waitMs} ms`));
+        }, waitMs);
+        const onReady = (): void => {
+          clearTimeout(timer);
+          resolve();
+        };
+        redis.once('ready', onReady);
+      });
+    },
     async take(key, cost, limit): Promise<RateLimitDecision> {
       assertTake(cost, limit);
       const [allowed, remaining, retryAfterUs, resetUs] = await run(prefix + key, [String(1_000_000 / limit.rate), String(limit.burst), String(cost)]);

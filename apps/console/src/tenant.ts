@@ -1,0 +1,56 @@
+/**
+ * The tenant of a request: everything a console handler may touch, already bound to the organization
+ * of the API key. The authentication middleware builds it once per request (`tenantOf`) and handlers
+ * read `c.get('tenant')`; none of them is handed the unscoped stores, so a route added later cannot
+ * read or change another organization's rows by forgetting a filter. A trace id of another
+ * organization is then simply not there: 404, never 403.
+ *
+ * @example
+ *   const { db, facts, actor } = c.get('tenant');
+ *   const trace = await db.getTrace(id); // this org's trace or null
+ */
+import type { FactsDeletion, FactsInventory, FactsStore, OrgScope, RelationalStore } from '@metronis/stores';
+import type { Principal } from './http.js';
+
+/** This organization's facts (ClickHouse or chDB): deletion, retention and what is stored. */
+export interface TenantFacts {
+  deleteTraces(traceIds: string[]): Promise<FactsDeletion>;
+  deleteUserData(userId: string): Promise<FactsDeletion>;
+  setRetention(days: number): Promise<void>;
+  storedCounts(): Promise<FactsInventory>;
+}
+
+export interface Tenant {
+  principal: Principal;
+  /** this organization's relational data */
+  db: OrgScope;
+  /** this organization's facts, or null when the console runs without a facts store */
+  facts: TenantFacts | null;
+  /** who acts, for audit entries */
+  actor: { keyId: string; requestId: string };
+}
+
+/** The stores the console is built on; only `tenantOf` and the operator routes touch them. */
+export interface TenantStores {
+  store: Pick<RelationalStore, 'forOrg' | 'createOrganization'>;
+  facts?: Pick<FactsStore, 'forOrg' | 'deleteTraces' | 'deleteUserData' | 'setRetention'> | undefined;
+}
+
+export function tenantOf(stores: TenantStores, principal: Principal, requestId: string): Tenant {
+  const { orgId } = principal;
+  const facts = stores.facts;
+  return {
+    principal,
+    db: stores.store.forOrg(orgId),
+    facts:
+      facts === undefined
+        ? null
+        : {
+            deleteTraces: (traceIds) => facts.deleteTraces(orgId, traceIds),
+            deleteUserData: (userId) => facts.deleteUserData(orgId, userId),
+            setRetention: (days) => facts.setRetention(orgId, days),
+            storedCounts: () => facts.forOrg(orgId).storedCounts(),
+          },
+    actor: { keyId: principal.keyId, requestId },
+  };
+}
