@@ -1,0 +1,323 @@
+/**
+ * Generators of hostile HTTP input for the fuzz suite: JSON values and body texts (wrong types, huge
+ * strings, deep nesting, big arrays, prototype-pollution keys, lone surrogates, NUL, bidi overrides,
+ * emoji), raw byte bodies with invalid UTF-8, odd Content-Type and Content-Length values, hostile
+ * Authorization and X-Request-Id values, and hostile path ids.
+ *
+ * Nothing generated spells a leak marker (see checks.ts), so an error message that echoes its input
+ * is not mistaken for a leak.
+ */
+import fc from 'fast-check';
+import { LEAK_PATTERNS } from './checks.js';
+import { keyOf, ORGS, type KeyRole } from './surface.js';
+
+const clean = (s: string): boolean => !LEAK_PATTERNS.some((p) => p.test(s));
+
+/** Strings that break naive code: NUL, lone surrogates, bidi overrides, BOM, emoji, injection text. */
+export const NASTY_STRINGS = [
+  '',
+  ' ',
+  '\u0000',
+  'a\u0000b',
+  '\uD800',
+  '\uDFFF',
+  'a\uDBFFb',
+  '\u202Egnp.exe',
+  '\u2066\u2067\u2068\u2069',
+  '\uFEFF',
+  '\uFFFF\uFFFE',
+  '👩‍👩‍👧‍👦🏳️‍🌈',
+  'Z̷̧̛͓̗a̸̢͓l̶g̴o',
+  '\r\n\r\n',
+  '\t\v\f\b',
+  '%00',
+  '%',
+  '../../../../etc/passwd',
+  '..\\..\\windows',
+  "'; DROP TABLE traces; --",
+  '" OR 1=1 --',
+  '${jndi:ldap://x/a}',
+  '{{7*7}}',
+  '<script>alert(1)</script>',
+  '__proto__',
+  'constructor',
+  'prototype',
+  'toString',
+  'hasOwnProperty',
+  'null',
+  'undefined',
+  'NaN',
+  '-0',
+  '1e309',
+  'Infinity',
+];
+
+const PROTO_KEYS = ['__proto__', 'constructor', 'prototype', '__defineGetter__', 'toString', 'valueOf', 'hasOwnProperty'];
+
+export const hostileString: fc.Arbitrary<string> = fc
+  .oneof(
+    { weight: 4, arbitrary: fc.constantFrom(...NASTY_STRINGS) },
+    { weight: 3, arbitrary: fc.string({ unit: 'binary', maxLength: 40 }) },
+    { weight: 2, arbitrary: fc.string({ unit: 'grapheme', maxLength: 40 }) },
+    { weight: 1, arbitrary: fc.constantFrom(10_000, 100_000, 1_100_000).map((n) => 'x'.repeat(n)) },
+    { weight: 1, arbitrary: fc.tuple(fc.constantFrom(...NASTY_STRINGS), fc.nat({ max: 2000 })).map(([s, n]) => s.repeat(n)) },
+  )
+  .filter(clean);
+
+const hostileNumber = fc.oneof(
+  fc.constantFrom(0, -0, -1, 1.5, 2 ** 53, 2 ** 53 + 2, -(2 ** 63), 1e308, -1e308, 5e-324, 8.64e15 + 1, 9e15),
+  fc.double({ noNaN: true, noDefaultInfinity: true }),
+  fc.integer(),
+);
+
+/** A hostile JSON value: wrong types in every position, odd strings and numbers, proto keys. */
+export const hostileValue: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>((tie) => ({
+  value: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    hostileString,
+    hostileNumber,
+    fc.boolean(),
+    fc.constant(null),
+    fc.array(tie('value'), { maxLength: 5 }),
+    fc.dictionary(fc.oneof(hostileString, fc.constantFrom(...PROTO_KEYS)), tie('value'), { maxKeys: 5 }),
+  ),
+})).value;
+
+/** Every path to a value inside a JSON document. */
+function pathsOf(value: unknown, prefix: (string | number)[] = [], out: (string | number)[][] = []): (string | number)[][] {
+  out.push(prefix);
+  if (Array.isArray(value)) value.forEach((v, i) => pathsOf(v, [...prefix, i], out));
+  else if (value !== null && typeof value === 'object') for (const [k, v] of Object.entries(value)) pathsOf(v, [...prefix, k], out);
+  return out;
+}
+
+function setAt(doc: unknown, path: (string | number)[], value: unknown, mode: 'set' | 'delete' | 'addKey', key: string): unknown {
+  const copy = structuredClone(doc);
+  if (path.length === 0) return mode === 'set' ? value : copy;
+  let parent = copy as Record<string | number, unknown>;
+  for (const segment of path.slice(0, -1)) parent = parent[segment] as Record<string | number, unknown>;
+  const last = path[path.length - 1]!;
+  if (mode === 'set') parent[last] = value;
+  else if (mode === 'delete') delete parent[last];
+  else {
+    const target = parent[last];
+    if (target !== null && typeof target === 'object' && !Array.isArray(target)) {
+      // defineProperty: a plain assignment of "__proto__" would set the prototype, not a key.
+      Object.defineProperty(target, key, { value, enumerable: true, configurable: true, writable: true });
+    }
+  }
+  return copy;
+}
+
+/** A valid document with one value replaced by a hostile one, removed, or given a hostile sibling key. */
+export function mutated(valid: unknown): fc.Arbitrary<unknown> {
+  const paths = pathsOf(valid);
+  return fc
+    .tuple(fc.constantFrom(...paths), hostileValue, fc.constantFrom('set', 'set', 'delete', 'addKey') as fc.Arbitrary<'set' | 'delete' | 'addKey'>, fc.oneof(fc.constantFrom(...PROTO_KEYS), hostileString))
+    .map(([path, value, mode, key]) => setAt(valid, path, value, mode, key));
+}
+
+/**
+ * A valid document with one value replaced by nesting `n` levels deep, as text (JSON.stringify of such
+ * a value would overflow the test's own stack).
+ */
+export function deeplyNested(valid: unknown): fc.Arbitrary<string> {
+  const paths = pathsOf(valid);
+  return fc.tuple(fc.constantFrom(...paths), fc.constantFrom(70, 1_000, 10_000, 100_000), fc.constantFrom('[', '{"a":')).map(([path, n, open]) => {
+    const marker = '"\u0000deep\u0000"';
+    const text = JSON.stringify(setAt(valid, path, '\u0000deep\u0000', 'set', '')) ?? 'null';
+    return text.replace(marker, open.repeat(n) + (open === '[' ? '0]' : '0}') + (open === '[' ? ']' : '}').repeat(n - 1));
+  });
+}
+
+/** JSON texts a serializer would never write, and nesting far past any sane depth. */
+export const rawJsonText: fc.Arbitrary<string> = fc.oneof(
+  fc.constantFrom(
+    '',
+    ' ',
+    'null',
+    'true',
+    '0',
+    '""',
+    '[]',
+    '{}',
+    '{',
+    '}',
+    '{"a":1,}',
+    '[1,]',
+    "{'a':1}",
+    '{"a":NaN}',
+    '{"a":Infinity}',
+    '{"a":1e400}',
+    '{"a":-1e400}',
+    '{"a":0x10}',
+    '{"a":01}',
+    '\uFEFF{}',
+    '{"input":"a","input":1,"output":"b"}',
+    '{"__proto__":{"polluted":true},"input":"q","output":"a"}',
+    '{"constructor":{"prototype":{"polluted":true}},"input":"q","output":"a"}',
+    '{"traces":[{"__proto__":{"polluted":true},"input":"q","output":"a"}]}',
+    '{"traces":{"length":1,"0":{"input":"q","output":"a"}}}',
+    '{"a":"\\ud800"}',
+    '{"a":"\\u0000"}',
+    '{"a":"\\x41"}',
+    '/* comment */ {}',
+    '{"a":1} trailing',
+    '{"a":1}{"b":2}',
+    '\u0000',
+  ),
+  fc.tuple(fc.constantFrom(1_000, 10_000, 100_000), fc.constantFrom('[', '{"a":')).map(([n, open]) => open.repeat(n) + (open === '[' ? ']' : '}').repeat(n)),
+  fc.constantFrom(10_000, 100_000).map((n) => `{"input":"q","output":"a","json_schema":${'{"a":'.repeat(n)}1${'}'.repeat(n)}}`),
+  fc.constantFrom(10_000, 50_000).map((n) => `{"traces":[${'{"input":"q","output":"a"},'.repeat(n)}{"input":"q","output":"a"}]}`),
+  fc.constantFrom(100_000, 300_000).map((n) => `[${'0,'.repeat(n)}0]`),
+);
+
+/** UTF-8 byte sequences that are not valid UTF-8, spliced into a JSON string. */
+const INVALID_UTF8: number[][] = [[0xff], [0xfe, 0xff], [0xc0, 0xaf], [0xe0, 0x80, 0xaf], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xe2, 0x82], [0x80], [0xf0, 0x9f, 0x98]];
+
+export const invalidUtf8Body: fc.Arbitrary<Uint8Array> = fc.tuple(fc.constantFrom(...INVALID_UTF8), fc.boolean()).map(([bad, inKey]) => {
+  const before = Buffer.from(inKey ? '{"' : '{"input":"', 'utf8');
+  const after = Buffer.from(inKey ? '":1,"input":"q","output":"a"}' : '","output":"a"}', 'utf8');
+  return new Uint8Array(Buffer.concat([before, Buffer.from(bad), after]));
+});
+
+/** A request body: text, bytes, or none. */
+export type Body = { kind: 'none' } | { kind: 'text'; text: string } | { kind: 'bytes'; bytes: Uint8Array };
+
+/** Bodies print as their size and first characters in a counterexample, not as megabytes of text. */
+function compact<B extends Body>(original: B): B {
+  const body = { ...original };
+  const shown = body.kind === 'text' ? body.text : body.kind === 'bytes' ? Buffer.from(body.bytes).toString('latin1') : '';
+  const size = body.kind === 'text' ? body.text.length : body.kind === 'bytes' ? body.bytes.length : 0;
+  Object.defineProperty(body, fc.toStringMethod, { configurable: true, value: () => `${body.kind}(${size}): ${JSON.stringify(shown.slice(0, 160))}${size > 160 ? '…' : ''}` });
+  return body;
+}
+
+/** Hostile bodies for an operation whose valid body is `valid` (`{}` when unknown). */
+export function hostileBody(valid: unknown): fc.Arbitrary<Body> {
+  return hostileBodies(valid).map(compact);
+}
+
+function hostileBodies(valid: unknown): fc.Arbitrary<Body> {
+  const text = (t: string): Body => ({ kind: 'text', text: t });
+  return fc.oneof(
+    { weight: 5, arbitrary: mutated(valid).map((v) => text(JSON.stringify(v) ?? 'null')) },
+    { weight: 2, arbitrary: hostileValue.map((v) => text(JSON.stringify(v) ?? 'null')) },
+    { weight: 3, arbitrary: rawJsonText.map(text) },
+    { weight: 2, arbitrary: deeplyNested(valid).map(text) },
+    { weight: 1, arbitrary: invalidUtf8Body.map((bytes): Body => ({ kind: 'bytes', bytes })) },
+    { weight: 1, arbitrary: fc.uint8Array({ maxLength: 64 }).map((bytes): Body => ({ kind: 'bytes', bytes })) },
+    { weight: 1, arbitrary: fc.constant<Body>({ kind: 'none' }) },
+    { weight: 1, arbitrary: fc.constant(valid).map((v) => text(JSON.stringify(v))) },
+  );
+}
+
+export const contentType: fc.Arbitrary<string | undefined> = fc.constantFrom(
+  undefined,
+  'application/json',
+  'application/json',
+  'application/json; charset=utf-8',
+  'APPLICATION/JSON; CHARSET=UTF-8',
+  'application/json;charset=latin1',
+  'application/json ; x="y;z"',
+  ' application/json ',
+  'application/json, text/plain',
+  'application/jsonx',
+  'application/json-patch+json',
+  'text/plain',
+  'text/json',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data; boundary=----x',
+  '',
+  ';',
+  '*/*',
+  'application/json\u00ff',
+  'a'.repeat(5000),
+);
+
+/** Content-Length values (sent as a header alongside the real body; Request sends the true length on a socket). */
+export const contentLength: fc.Arbitrary<string | undefined> = fc.constantFrom(undefined, undefined, undefined, '0', '-1', 'abc', '1e400', '99999999999999999999', '1.5', ' 5', '0x10');
+
+/** Authorization / X-API-Key headers: valid keys of every role of both orgs, and hostile values (ByteStrings: fetch refuses others). */
+export const credentials: fc.Arbitrary<Record<string, string>> = fc.oneof(
+  { weight: 6, arbitrary: fc.tuple(fc.constantFrom(...ORGS), fc.constantFrom<KeyRole>('ingest', 'read', 'admin', 'all', 'all')).map(([org, role]) => ({ authorization: `Bearer ${keyOf(org, role)}` })) },
+  { weight: 1, arbitrary: fc.tuple(fc.constantFrom(...ORGS), fc.constantFrom<KeyRole>('ingest', 'all')).map(([org, role]) => ({ 'x-api-key': keyOf(org, role) })) },
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom<Record<string, string>>(
+      {},
+      { authorization: '' },
+      { authorization: 'Bearer' },
+      { authorization: 'Bearer ' },
+      { authorization: 'Bearer  ' },
+      { authorization: `bearer ${keyOf('org_fuzz_a', 'all')}` },
+      { authorization: `BEARER   ${keyOf('org_fuzz_a', 'all')}   ` },
+      { authorization: `Bearer ${keyOf('org_fuzz_a', 'all')} extra` },
+      { authorization: `Basic ${Buffer.from('user:pass').toString('base64')}` },
+      { authorization: `Bearer ${'k'.repeat(300)}` },
+      { authorization: `Bearer ${'k'.repeat(8000)}` },
+      { authorization: 'Bearer \u00ff\u00fe\u00e9' },
+      { authorization: 'Bearer mtr_unknown_key_0123456789' },
+      { authorization: `Bearer ${keyOf('org_fuzz_a', 'all')}`, 'x-api-key': 'mtr_unknown_key_0123456789' },
+      { authorization: 'Bearer mtr_unknown_key_0123456789', 'x-api-key': keyOf('org_fuzz_a', 'all') },
+      { 'x-api-key': '' },
+      { 'x-api-key': '   ' },
+      { 'x-api-key': 'k'.repeat(300) },
+      { authorization: `Bearer ${keyOf('org_fuzz_a', 'all').toUpperCase()}` },
+      { authorization: `Bearer ${keyOf('org_fuzz_a', 'all').slice(0, -1)}` },
+    ),
+  },
+);
+
+/** X-Request-Id values: sane ones (echoed) and hostile ones (replaced). */
+export const requestId: fc.Arbitrary<string | undefined> = fc.oneof(
+  fc.constant(undefined),
+  fc.stringMatching(/^[A-Za-z0-9._:-]{1,128}$/),
+  fc.constantFrom('', ' ', 'a b', 'x'.repeat(129), 'x'.repeat(8000), '../../etc', 'é', '\u00ff', 'id;drop', '<script>', 'a\tb', '"quoted"', 'a,b'),
+);
+
+/** Path ids, already percent-encoded for a URL path. */
+export const pathId: fc.Arbitrary<string> = fc.oneof(
+  fc.constantFrom(
+    '%00',
+    'a%00b',
+    '..%2f..%2fetc%2fpasswd',
+    '..%2F..',
+    '%2e%2e',
+    '..',
+    '.',
+    '%',
+    '%%',
+    '%zz',
+    '%E0%A4%A',
+    '%ED%A0%80',
+    '%C0%AF',
+    '%FF',
+    '%F0%9F%98%80',
+    '%E2%80%AE',
+    '%20',
+    '%0d%0aSet-Cookie:%20x=1',
+    ';a=b',
+    '%3B',
+    '%3F',
+    '%23',
+    '%2F',
+    'a'.repeat(5000),
+    encodeURIComponent('é'.repeat(2000)),
+    encodeURIComponent('\u202Etxt'),
+    'key_org_fuzz_a_all',
+    'org_fuzz_b',
+    'default',
+  ),
+  fc.stringMatching(/^[A-Za-z0-9._:-]{1,128}$/),
+  hostileString.filter((s) => s.length < 6000).map((s) => encodeURIComponent(s.replace(/[\uD800-\uDFFF]/g, '\uFFFD'))),
+);
+
+/** A query string (with its `?`), usually none. */
+export const query: fc.Arbitrary<string> = fc.oneof(
+  { weight: 6, arbitrary: fc.constant('') },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom('?', '?a', '?%', '?a=%zz', '?limit=-1', '?limit=1e400', '?limit=abc', '?cursor=%00', '?org_id=org_fuzz_b', '?__proto__[x]=1', '?a=1&a=2', `?q=${'x'.repeat(5000)}`),
+  },
+);
