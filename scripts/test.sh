@@ -22,5 +22,5 @@ npx vitest run --project unit
 step "integration tests (real services; one file at a time: some stop and start services)"
 npx vitest run --project integration --no-file-parallelism
 
-step "fault suite (its own stack in .stack-faults on ports 43xxx: Kafka, tier1, PostgreSQL and the sinks worker killed under load)"
+step "fault suite (its own stack in .stack-faults on ports 23xxx: Kafka, tier1, PostgreSQL and the sinks worker killed under load)"
 npm run test:faults

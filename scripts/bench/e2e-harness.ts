@@ -7,19 +7,20 @@
  * CPU and memory from /proc.
  *
  * @example
- *   const stack = isolatedStack('.stack-faults', 43000);
+ *   const stack = isolatedStack('.stack-faults', 23000);
  *   await stack.up(['postgres', 'kafka', 'registry']);
  *   const pipeline = await startPipeline(stack, { tier1Workers: 2 });
  */
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createKafkaLog, TOPICS, type Log, type TopicPartitionOffset } from '@metronis/streams';
 import postgres from 'postgres';
 import { Pool } from 'undici';
-import { runCli, type Running } from '../../apps/cli/test/process.js';
+import { spawn } from 'node:child_process';
+import { CLI, runCli, type Running } from '../../apps/cli/test/process.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -107,8 +108,8 @@ async function sessionPids(sid: number): Promise<number[]> {
 
 export interface PipelineOptions {
   tier1Workers: number;
-  /** Extra environment per role, e.g. NODE_OPTIONS=--cpu-prof for the one to profile. */
-  extraEnv?: Partial<Record<'gateway' | 'tier1' | 'sinks', Record<string, string>>>;
+  /** Node.js options per role, e.g. ['--cpu-prof', '--cpu-prof-dir=...'] (not allowed in NODE_OPTIONS). */
+  nodeArgs?: Partial<Record<'gateway' | 'tier1' | 'sinks', string[]>>;
   logLevel?: string;
 }
 
@@ -127,6 +128,8 @@ export interface Pipeline {
   startSinks(): Promise<Running>;
   /** The pids of the metronis processes by role, for CPU and memory sampling. */
   pids(): Record<string, number[]>;
+  /** Writes the output of every process started so far to `<stack dir>/logs/<database>/`; returns the folder. */
+  saveLogs(): Promise<string>;
   /** Stops every process (SIGTERM), drops the database and the facts folder unless `keep`. */
   stop(options?: { keep?: boolean }): Promise<void>;
 }
@@ -145,10 +148,10 @@ export async function startPipeline(stack: IsolatedStack, options: PipelineOptio
 
   const logLevel = options.logLevel ?? 'warn';
   const env = { KAFKA_BROKERS: stack.kafkaBrokers, SCHEMA_REGISTRY_URL: stack.registryUrl, DATABASE_URL: databaseUrl, CLICKHOUSE_URL: `chdb:${factsDir}`, METRONIS_DEV_API_KEY: key, METRONIS_LOG_LEVEL: logLevel };
-  const all: Running[] = [];
-  const start = (args: string[], extra: Record<string, string> = {}) => {
-    const child = runCli(args, { ...env, ...extra });
-    all.push(child);
+  const all: Array<Running & { args: string[] }> = [];
+  const start = (args: string[], extra: Record<string, string> = {}, nodeArgs: string[] = []) => {
+    const child = nodeArgs.length === 0 ? runCli(args, { ...env, ...extra }) : withNodeArgs(nodeArgs, args, { ...env, ...extra });
+    all.push({ ...child, args });
     return child;
   };
 
@@ -157,16 +160,16 @@ export async function startPipeline(stack: IsolatedStack, options: PipelineOptio
 
   // 'info' for the line that says the process is ready; the rest of the output is kept in memory only
   const startTier1 = async () => {
-    const worker = start(['worker', '--topology', 'tier1'], { ...options.extraEnv?.tier1, METRONIS_LOG_LEVEL: 'info' });
+    const worker = start(['worker', '--topology', 'tier1'], { METRONIS_LOG_LEVEL: 'info' }, options.nodeArgs?.tier1);
     await worker.waitFor(/"msg":"topology running"/, 120_000);
     return worker;
   };
   const startSinks = async () => {
-    const worker = start(['worker', '--topology', 'sinks'], { ...options.extraEnv?.sinks, METRONIS_LOG_LEVEL: 'info' });
+    const worker = start(['worker', '--topology', 'sinks'], { METRONIS_LOG_LEVEL: 'info' }, options.nodeArgs?.sinks);
     await worker.waitFor(/"msg":"topology running"/, 120_000);
     return worker;
   };
-  const gateway = start(['gateway'], { ...options.extraEnv?.gateway, METRONIS_PORT: '0', METRONIS_LOG_LEVEL: 'info' });
+  const gateway = start(['gateway'], { METRONIS_PORT: '0', METRONIS_LOG_LEVEL: 'info' }, options.nodeArgs?.gateway);
   const gatewayUrl = (await gateway.waitFor(/"url":"(http:\/\/[^"]+)","msg":"gateway listening"/, 120_000))[1]!;
   const sinks = await startSinks();
   const tier1: Running[] = [];
@@ -194,6 +197,12 @@ export async function startPipeline(stack: IsolatedStack, options: PipelineOptio
         sinks: [pipeline.sinks].filter(alive).map((r) => r.child.pid!),
       };
     },
+    async saveLogs() {
+      const folder = join(stack.dir, 'logs', database);
+      await mkdir(folder, { recursive: true });
+      await Promise.all(all.map((p, i) => writeFile(join(folder, `${String(i).padStart(2, '0')}-${p.args.join('-')}.log`), p.output())));
+      return folder;
+    },
     async stop(stopOptions = {}) {
       if (stopped) return;
       stopped = true;
@@ -207,6 +216,38 @@ export async function startPipeline(stack: IsolatedStack, options: PipelineOptio
     },
   };
   return pipeline;
+}
+
+/**
+ * `runCli` with options for node itself: the same Running handle over `node <nodeArgs> main.js <args>`.
+ * runCli spawns `node main.js <args>`; this wraps the same contract around another spawn.
+ */
+function withNodeArgs(nodeArgs: string[], args: string[], env: Record<string, string>): Running {
+  const child = spawn(process.execPath, [...nodeArgs, CLI, ...args], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const onData = (chunk: Buffer) => (output += chunk.toString('utf8'));
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    child,
+    output: () => output,
+    exited,
+    async waitFor(pattern, timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const match = output.match(pattern);
+        if (match !== null) return match;
+        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`metronis ${args.join(' ')} exited with ${child.exitCode} before ${pattern}:\n${output}`);
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern} in:\n${output}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    async kill(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -432,50 +473,56 @@ export interface ProcessUsage {
   maxRssMiB: number;
 }
 
-/** Samples the CPU time and resident memory of named groups of processes once a second. */
+/**
+ * Samples the CPU time and resident memory of named groups of processes once a second (one sample
+ * at a time: a slow /proc read under load delays the next one instead of overlapping it). CPU is
+ * the ticks each process used between its first and last sample, over the window.
+ */
 export class ProcessSampler {
-  private readonly first = new Map<string, { at: number; ticks: Map<number, number> }>();
-  private readonly last = new Map<string, { at: number; ticks: Map<number, number> }>();
+  private readonly ticks = new Map<string, Map<number, { first: number; last: number }>>();
   private readonly maxRss = new Map<string, number>();
+  private startedAt = 0;
   private timer: NodeJS.Timeout | undefined;
+  private sampling: Promise<void> | undefined;
 
-  constructor(private readonly groups: () => Promise<Record<string, number[]>>) {}
+  constructor(private readonly groups: () => Record<string, number[]> | Promise<Record<string, number[]>>) {}
 
   start(): this {
-    void this.sample();
-    this.timer = setInterval(() => void this.sample(), 1000);
+    this.startedAt = performance.now();
+    this.sampling = this.sample();
+    this.timer = setInterval(() => {
+      if (this.sampling === undefined) this.sampling = this.sample().finally(() => (this.sampling = undefined));
+    }, 1000);
     return this;
   }
 
   private async sample(): Promise<void> {
-    const at = performance.now();
-    const groups = await this.groups();
-    for (const [name, pids] of Object.entries(groups)) {
-      const ticks = new Map<number, number>();
+    for (const [name, pids] of Object.entries(await this.groups())) {
+      let group = this.ticks.get(name);
+      if (group === undefined) this.ticks.set(name, (group = new Map()));
       let rss = 0;
       for (const pid of pids) {
         const t = await procTimes(pid);
         if (t === undefined) continue;
-        ticks.set(pid, t.cpuTicks);
+        const seen = group.get(pid);
+        if (seen === undefined) group.set(pid, { first: t.cpuTicks, last: t.cpuTicks });
+        else seen.last = t.cpuTicks;
         rss += t.rssKiB;
       }
-      if (!this.first.has(name)) this.first.set(name, { at, ticks });
-      this.last.set(name, { at, ticks });
       this.maxRss.set(name, Math.max(this.maxRss.get(name) ?? 0, rss));
     }
   }
 
   async stop(): Promise<Record<string, ProcessUsage>> {
     clearInterval(this.timer);
+    await this.sampling;
     await this.sample();
+    const seconds = (performance.now() - this.startedAt) / 1000;
     const out: Record<string, ProcessUsage> = {};
-    for (const [name, first] of this.first) {
-      const last = this.last.get(name)!;
-      let ticks = 0;
-      // processes present at both ends (a process that restarted in between counts from its own start)
-      for (const [pid, t] of last.ticks) ticks += t - (first.ticks.get(pid) ?? 0);
-      const seconds = (last.at - first.at) / 1000;
-      out[name] = { cpuPct: seconds > 0 ? Math.round((ticks / TICKS / seconds) * 1000) / 10 : 0, maxRssMiB: Math.round((this.maxRss.get(name) ?? 0) / 1024) };
+    for (const [name, group] of this.ticks) {
+      let used = 0;
+      for (const { first, last } of group.values()) used += last - first;
+      out[name] = { cpuPct: seconds > 0 ? Math.round((used / TICKS / seconds) * 1000) / 10 : 0, maxRssMiB: Math.round((this.maxRss.get(name) ?? 0) / 1024) };
     }
     return out;
   }

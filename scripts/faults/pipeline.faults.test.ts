@@ -16,7 +16,7 @@
  * every trace answered with an error is either absent everywhere or present everywhere (never half
  * written); every poison record is in the DLQ with its reason; consumer lag is back to zero.
  *
- * The stack is `.stack-faults` on ports 43xxx (started with scripts/stack.sh, left running for the
+ * The stack is `.stack-faults` on ports 23xxx, below the ephemeral range so no client socket holds them (started with scripts/stack.sh, left running for the
  * next run like the main stack; `METRONIS_STACK_DIR=.stack-faults ... bash scripts/stack.sh down` stops it).
  */
 import { randomUUID } from 'node:crypto';
@@ -29,7 +29,7 @@ import type { Running } from '../../apps/cli/test/process.js';
 import { eventually } from '../../apps/cli/test/process.js';
 import { httpPool, isolatedStack, OffsetWatcher, openLoop, readTopic, startPipeline, type Pipeline } from '../bench/e2e-harness.js';
 
-const stack = isolatedStack(process.env.METRONIS_FAULTS_STACK_DIR ?? '.stack-faults', Number(process.env.METRONIS_FAULTS_PORT_BASE ?? 43000));
+const stack = isolatedStack(process.env.METRONIS_FAULTS_STACK_DIR ?? '.stack-faults', Number(process.env.METRONIS_FAULTS_PORT_BASE ?? 23000));
 const RUN = randomUUID().slice(0, 8);
 const PREFIX = `faults-${RUN}-`;
 const POISON_PREFIX = `faults-poison-${RUN}-`;
@@ -173,7 +173,7 @@ afterAll(async () => {
   await pool?.close();
   await watcher?.stop();
   await kafka?.close();
-  // a failed run keeps its database and facts for a look; a passing one cleans up
+  if (pipeline !== undefined) log(`process logs in ${await pipeline.saveLogs()}`);
   await pipeline?.stop();
 }, 120_000);
 
