@@ -13,6 +13,11 @@ const MAX_TEXT = 1_000_000;
  * be accepted here but break later (`new Date(ms)` is invalid past 8.64e15, so the trace view threw).
  */
 export const MAX_TIMESTAMP_MS = 253_402_300_799_999;
+/**
+ * The largest token count and latency: the UInt32 columns of the facts store. Larger integers were
+ * accepted and then failed later (past 2^53 - 2 the Avro encoder refuses a long: the gateway answered 500).
+ */
+export const MAX_UINT32 = 4_294_967_295;
 const shortText = z.string().max(1_000);
 const id = z
   .string()
@@ -39,7 +44,11 @@ export const publicTraceSchema = z
   .strictObject({
     trace_id: id.optional().describe('Client-supplied id; resubmitting the same id leaves one trace. Generated when absent.'),
     timestamp: z
-      .union([z.iso.datetime({ offset: true }), z.number().int().nonnegative().max(MAX_TIMESTAMP_MS)])
+      .union([
+        // NaN (not a datetime at all) is left to the datetime check's own message.
+        z.iso.datetime({ offset: true }).refine((iso) => !(Date.parse(iso) < 0), 'must not be before 1970-01-01T00:00:00Z'),
+        z.number().int().nonnegative().max(MAX_TIMESTAMP_MS),
+      ])
       .optional()
       .describe('When the call happened: ISO 8601 or epoch milliseconds. Defaults to the time of receipt.'),
     application: shortText.optional(),
@@ -66,12 +75,12 @@ export const publicTraceSchema = z
     reference: z.string().max(MAX_TEXT).optional().describe('The expected answer.'),
     usage: z
       .strictObject({
-        input_tokens: z.number().int().nonnegative().optional(),
-        output_tokens: z.number().int().nonnegative().optional(),
+        input_tokens: z.number().int().nonnegative().max(MAX_UINT32).optional(),
+        output_tokens: z.number().int().nonnegative().max(MAX_UINT32).optional(),
         cost_usd: z.number().nonnegative().finite().optional(),
       })
       .optional(),
-    latency_ms: z.number().nonnegative().finite().optional(),
+    latency_ms: z.number().nonnegative().max(MAX_UINT32).optional(),
     user_id: shortText.optional(),
     session_id: shortText.optional(),
     metadata: z.record(z.string().max(256), z.string().max(10_000)).optional(),

@@ -26,4 +26,11 @@ describe('public trace timestamp', () => {
       expect(parsed.error?.issues.length).toBeGreaterThan(0);
     }
   });
+
+  it('refuses ISO timestamps before 1970, as it refuses negative epoch milliseconds', () => {
+    expect(parse('1970-01-01T00:00:00Z').success).toBe(true);
+    expect(parse('1969-12-31T23:59:59.999Z').success).toBe(false);
+    expect(parse('0007-01-16T04:47:22.13Z').success).toBe(false);
+    expect(parse(-1).success).toBe(false);
+  });
 });
