@@ -65,7 +65,7 @@ export const hostileString: fc.Arbitrary<string> = fc
   .filter(clean);
 
 const hostileNumber = fc.oneof(
-  fc.constantFrom(0, -0, -1, 1.5, 2 ** 53, 2 ** 53 + 2, -(2 ** 63), 1e308, -1e308, 5e-324, 8.64e15 + 1, 9e15),
+  fc.constantFrom(0, -0, -1, 1.5, 2 ** 31, 2 ** 32, 2 ** 53 - 2, 2 ** 53 - 1, 2 ** 53, 2 ** 53 + 2, -(2 ** 63), 1e308, -1e308, 5e-324, 8.64e15 + 1, 9e15),
   fc.double({ noNaN: true, noDefaultInfinity: true }),
   fc.integer(),
 );
