@@ -388,6 +388,29 @@ describe('runner: sink topologies', () => {
     expect(dead!.headers[DLQ_HEADERS.stage]).toBe('sink-test');
   });
 
+  it('isolates poison records by halving the batch: two bad records in 64 cost a few dozen writes, not 64', async () => {
+    const traces = Array.from({ length: 64 }, (_, i) => makeTrace({ application: i === 5 || i === 40 ? 'bad' : 'good' }));
+    await produceTraces(traces);
+    const written: string[] = [];
+    let writes = 0;
+    const runner = start(
+      sink(async (items) => {
+        writes++;
+        if (items.some((i) => i.value.application === 'bad')) throw new Error('value violates a check constraint');
+        written.push(...items.map((i) => i.value.trace_id));
+      }, { maxRecords: 64, maxWaitMs: 10_000 }),
+    );
+    await until('64 records are committed', () => runner.stats().processed + runner.stats().dlq === 64);
+    expect(runner.stats()).toMatchObject({ processed: 62, dlq: 2 });
+    // every good record once, in order within its partition (halves are written in order)
+    expect([...written].sort()).toEqual(traces.filter((t) => t.application === 'good').map((t) => t.trace_id).sort());
+    expect(new Set(written).size).toBe(written.length);
+    // one full write, then at most two writes per level of halving for each poison record
+    expect(writes).toBeLessThanOrEqual(1 + 2 * 2 * Math.log2(64));
+    const dead = await readTopic(DLQ_TOPIC, 2);
+    expect(dead.map((d) => d.key).sort()).toEqual([traces[5]!.trace_id, traces[40]!.trace_id].sort());
+  });
+
   it('sends an undecodable record to the DLQ and writes the others', async () => {
     const good = makeTrace();
     await produceRaw('k', Buffer.from([0, 0, 0]));
