@@ -41,11 +41,11 @@ function rateLimitingOf(deps: RateLimiting): RateLimiting {
   return deps.rateLimiter === undefined || deps.rateLimits === undefined ? {} : { rateLimiter: deps.rateLimiter, rateLimits: deps.rateLimits };
 }
 
-export async function buildGateway(deps: { backbone: Backbone; store: RelationalStore; logger: Logger; ready: ReadyChecks; policies: GatewayDeps['policies'] } & RateLimiting) {
+export async function buildGateway(deps: { backbone: Backbone; store: RelationalStore; logger: Logger; ready: ReadyChecks; policies: GatewayDeps['policies']; corsOrigins?: readonly string[] } & RateLimiting) {
   const traces = await deps.backbone.serde.forTopic(TOPICS.traces);
   const producer = deps.backbone.log.producer();
   const authenticate = createApiKeyAuthenticator({ store: deps.store });
-  const app = createGatewayApp({ producer, encodeTrace: (trace) => traces.encode(trace), authenticate, ready: deps.ready, logger: deps.logger, policies: deps.policies, ...rateLimitingOf(deps) });
+  const app = createGatewayApp({ producer, encodeTrace: (trace) => traces.encode(trace), authenticate, ready: deps.ready, logger: deps.logger, policies: deps.policies, corsOrigins: deps.corsOrigins ?? [], ...rateLimitingOf(deps) });
   return { app, producer, authenticate };
 }
 
@@ -58,6 +58,7 @@ export function buildConsole(deps: {
   logger: Logger;
   ready: ReadyChecks;
   retentionSchedule?: string;
+  corsOrigins?: readonly string[];
   authenticate?: ConsoleDeps['authenticate'];
   onPolicyChanged?: ConsoleDeps['onPolicyChanged'];
   openApiDocument?: ConsoleDeps['openApiDocument'];
@@ -69,6 +70,7 @@ export function buildConsole(deps: {
     ...(deps.facts === undefined ? {} : { facts: deps.facts }),
     hooks: { onKeyRevoked: () => authenticate.forget?.(), onRateLimitsChanged: settingsChanged, onRetentionChanged: settingsChanged },
     ...(deps.retentionSchedule === undefined ? {} : { retentionSchedule: deps.retentionSchedule }),
+    corsOrigins: deps.corsOrigins ?? [],
     authenticate,
     ready: deps.ready,
     logger: deps.logger,
@@ -90,12 +92,13 @@ export async function buildEmbeddedHttp(deps: {
   facts?: FactsStore;
   settings?: OrgSettingsCache;
   retentionSchedule?: string;
+  corsOrigins?: readonly string[];
   logger: Logger;
   ready: ReadyChecks;
   policies: { invalidate(orgId: string): void };
   gatewayPolicies: NonNullable<GatewayDeps['policies']> & { invalidate(orgId: string): void };
 } & RateLimiting) {
-  const gateway = await buildGateway({ backbone: deps.backbone, store: deps.store, logger: deps.logger, ready: deps.ready, policies: deps.gatewayPolicies, ...rateLimitingOf(deps) });
+  const gateway = await buildGateway({ backbone: deps.backbone, store: deps.store, logger: deps.logger, ready: deps.ready, policies: deps.gatewayPolicies, corsOrigins: deps.corsOrigins ?? [], ...rateLimitingOf(deps) });
   const gatewayDocument = (await (await gateway.app.request('/openapi.json')).json()) as Record<string, unknown>;
   const consoleApp = buildConsole({
     openApiDocument: mergeOpenApiDocuments(gatewayDocument, buildConsoleOpenApiDocument(), { title: 'Metronis (embedded): ingest gateway and console' }),
@@ -103,6 +106,7 @@ export async function buildEmbeddedHttp(deps: {
     ...(deps.facts === undefined ? {} : { facts: deps.facts }),
     ...(deps.settings === undefined ? {} : { settings: deps.settings }),
     ...(deps.retentionSchedule === undefined ? {} : { retentionSchedule: deps.retentionSchedule }),
+    corsOrigins: deps.corsOrigins ?? [],
     logger: deps.logger,
     ready: deps.ready,
     authenticate: gateway.authenticate,

@@ -50,6 +50,13 @@ const rateLimits = z
 
 const positive = (max: number, fallback: number) => z.coerce.number().int().min(1).max(max).default(fallback);
 
+/** Browser origins allowed by CORS: comma-separated `scheme://host[:port]`, exact match; none by default. */
+const corsOrigins = z
+  .string()
+  .transform((value) => value.split(',').map((o) => o.trim()).filter((o) => o.length > 0))
+  .pipe(z.array(z.string().regex(/^https?:\/\/[^/\s,]+$/, 'each origin must be scheme://host[:port], without a path')))
+  .default([]);
+
 /** Instance protection and rate limits of the HTTP commands (see limits.ts). */
 const http = {
   METRONIS_MAX_INFLIGHT: positive(1_000_000, DEFAULT_SERVER_LIMITS.maxInFlight),
@@ -58,6 +65,7 @@ const http = {
   METRONIS_KEEPALIVE_TIMEOUT_MS: positive(3_600_000, DEFAULT_SERVER_LIMITS.keepAliveTimeoutMs),
   METRONIS_MAX_HEADER_BYTES: positive(1024 * 1024, DEFAULT_SERVER_LIMITS.maxHeaderBytes),
   METRONIS_RATE_LIMITS: rateLimits,
+  METRONIS_CORS_ORIGINS: corsOrigins,
 };
 
 /** Shared rate-limit buckets across instances; without it each process keeps its own. */

@@ -3,9 +3,9 @@
  * REDIS_URL is set, so every gateway and console instance shares one bucket per org; else in this
  * process), where each org's limits come from, and the HTTP server's timeouts and in-flight bound.
  *
- * `orgLimitsSource` is the one place that decides an organization's limits. Today every organization
- * gets the deployment's defaults (`METRONIS_RATE_LIMITS` over `DEFAULT_ORG_RATE_LIMITS`); when per-org
- * limits are stored, this function reads them (through a cache) and falls back to those defaults.
+ * `orgLimitsSource` is the one place that decides an organization's limits: what the org saved
+ * (`PUT /v1/org/rate-limits`, read through the per-org settings cache) over the deployment's defaults
+ * (`METRONIS_RATE_LIMITS` over `DEFAULT_ORG_RATE_LIMITS`).
  *
  * @example
  *   const { rateLimiter, rateLimits } = await rateLimiting(env, store, logger, lifecycle);
@@ -14,14 +14,13 @@
 import {
   createMemoryRateLimiter,
   createRedisRateLimiter,
-  fixedOrgLimits,
   type OrgLimitsSource,
   type OrgRateLimits,
   type RateLimiter,
   type ServerLimits,
 } from '@metronis/ingest-gateway';
-import type { RelationalStore } from '@metronis/stores';
 import type { Logger } from './logger.js';
+import type { OrgSettingsCache } from './org-settings.js';
 import type { Lifecycle } from './shutdown.js';
 
 /** The variables of env.ts that this file reads. */
@@ -35,9 +34,14 @@ export interface LimitsEnv {
   METRONIS_MAX_HEADER_BYTES: number;
 }
 
-/** Each organization's rate limits. `store` is where per-org limits will be read from. */
-export function orgLimitsSource(_store: RelationalStore, defaults: OrgRateLimits): OrgLimitsSource {
-  return fixedOrgLimits(defaults);
+/** Each organization's rate limits: its saved ones over the deployment's defaults. */
+export function orgLimitsSource(settings: Pick<OrgSettingsCache, 'get'>, defaults: OrgRateLimits): OrgLimitsSource {
+  return {
+    async get(orgId) {
+      const saved = (await settings.get(orgId)).rate_limits;
+      return saved === null ? defaults : { ...defaults, ...saved };
+    },
+  };
 }
 
 export function serverLimitsOf(env: LimitsEnv): ServerLimits {
@@ -55,8 +59,8 @@ export function serverLimitsOf(env: LimitsEnv): ServerLimits {
  * 2 s at start; when Redis cannot be reached the process starts anyway and lets requests through
  * until it can (fail open, logged), since rate limits must not take ingestion down with them.
  */
-export async function rateLimiting(env: Pick<LimitsEnv, 'REDIS_URL' | 'METRONIS_RATE_LIMITS'>, store: RelationalStore, logger: Logger, lifecycle: Lifecycle) {
-  const rateLimits = orgLimitsSource(store, env.METRONIS_RATE_LIMITS);
+export async function rateLimiting(env: Pick<LimitsEnv, 'REDIS_URL' | 'METRONIS_RATE_LIMITS'>, settings: OrgSettingsCache, logger: Logger, lifecycle: Lifecycle) {
+  const rateLimits = orgLimitsSource(settings, env.METRONIS_RATE_LIMITS);
   let rateLimiter: RateLimiter;
   const url = env.REDIS_URL;
   if (url === undefined) {

@@ -15,7 +15,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { toPublicView } from '@metronis/schemas';
-import { isRejection, REJECTION_MESSAGES, type Authenticate, type AuthResult, type KeyRejection } from '@metronis/ingest-gateway';
+import { CONSOLE_CSP, corsAllowList, isRejection, REJECTION_MESSAGES, securityHeaders, type Authenticate, type AuthResult, type KeyRejection } from '@metronis/ingest-gateway';
 import type { RelationalStore } from '@metronis/stores';
 import { createOrgRateLimit, type OrgLimitsSource, type RateLimiter } from '@metronis/ingest-gateway';
 import { Hono } from 'hono';
@@ -43,6 +43,8 @@ export interface ConsoleDeps {
   hooks?: AdminHooks;
   /** How the retention job runs, for the compliance report (e.g. "every 1 h, in batches of 1000"). */
   retentionSchedule?: string;
+  /** Origins allowed to call from a browser (exact match); none by default. */
+  corsOrigins?: readonly string[];
   /** Named readiness checks; /readyz is 200 when all are true. */
   ready(): Promise<Record<string, boolean>>;
   logger?: ConsoleLogger;
@@ -97,6 +99,8 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {
       deps.logger?.info(line, 'request');
     }
   });
+  app.use('*', securityHeaders({ csp: CONSOLE_CSP }));
+  app.use('*', corsAllowList(deps.corsOrigins ?? []));
 
   const openApiJson = JSON.stringify(deps.openApiDocument ?? buildConsoleOpenApiDocument());
   app.get('/openapi.json', (c) => c.body(openApiJson, 200, { 'Content-Type': 'application/json; charset=utf-8' }));

@@ -19,7 +19,8 @@ describe('console OpenAPI document', () => {
     expect(response.headers.get('content-type')).toMatch(/^application\/json/);
     const doc = (await response.json()) as { openapi: string; paths: Record<string, Record<string, unknown>> };
     expect(doc.openapi).toBe('3.1.0');
-    expect(Object.keys(doc.paths['/v1/traces/{id}'] ?? {})).toEqual(['get']);
+    expect(Object.keys(doc.paths['/v1/traces/{id}'] ?? {}).sort()).toEqual(['delete', 'get']);
+    for (const path of ['/v1/orgs', '/v1/org', '/v1/keys', '/v1/keys/{id}', '/v1/audit', '/v1/users/{user_id}/data', '/v1/compliance/report']) expect(doc.paths[path], path).toBeDefined();
     expect(Object.keys(doc.paths['/v1/policy'] ?? {}).sort()).toEqual(['get', 'put']);
   });
 

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createApiKeyAuthenticator, hashApiKey } from '@metronis/ingest-gateway';
+import { CONSOLE_CSP, createApiKeyAuthenticator, hashApiKey } from '@metronis/ingest-gateway';
 import { makeTrace, type TierResult, type Trace } from '@metronis/schemas';
 import { createChdbFactsStore, createPgliteStore, toEvaluationFact, type ApiKeyScope, type FactsStore, type RelationalStore } from '@metronis/stores';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -311,5 +311,16 @@ describe('admin actions', () => {
     expect(await store.forOrg(B).getTrace(recent.trace_id)).not.toBeNull();
     const [entry] = (await json(await call('GET', '/v1/audit?action=retention.changed&limit=1', KEYS.bAdmin))).entries;
     expect(entry.details).toMatchObject({ to: 10 });
+  });
+});
+
+describe('console security headers', () => {
+  it('are on every answer: success, refusal, missing route and the UI placeholder', async () => {
+    for (const res of [await call('GET', '/v1/org', KEYS.aRead), await call('GET', '/v1/keys', KEYS.aRead), await call('GET', '/nope', null), await call('GET', '/', null)]) {
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+      expect(res.headers.get('content-security-policy')).toBe(CONSOLE_CSP);
+      expect(res.headers.get('x-frame-options')).toBe('DENY');
+    }
   });
 });

@@ -41,6 +41,7 @@ import { assertJsonContentType, readJsonBody } from './body.js';
 import { ApiError, errorBody, errorResponse, type Issue } from './errors.js';
 import { formatPath, jsonTypeOf, ORG_ID_MESSAGE, toIssues } from './issues.js';
 import { buildOpenApiDocument } from './openapi.js';
+import { API_CSP, corsAllowList, securityHeaders } from './security.js';
 import { createOrgRateLimit, type OrgLimitsSource, type RateLimiter } from './rate-limit/index.js';
 
 /** The part of a pino logger the gateway uses. */
@@ -89,6 +90,8 @@ export interface GatewayDeps {
    * each org's limits come from (a cache). Both or neither; without them nothing is limited.
    */
   rateLimiter?: RateLimiter;
+  /** Origins allowed to call from a browser (exact match, e.g. `https://app.example.com`); none by default. */
+  corsOrigins?: readonly string[];
   rateLimits?: OrgLimitsSource;
 }
 
@@ -236,6 +239,9 @@ export function createGatewayApp(deps: GatewayDeps): Hono<GatewayEnv> {
     if (status >= 500) logger.error({ ...line, err: c.get('failure') }, 'request failed');
     else logger.info(line, 'request');
   });
+
+  app.use('*', securityHeaders({ csp: API_CSP }));
+  app.use('*', corsAllowList(deps.corsOrigins ?? []));
 
   app.onError((err, c) => {
     c.set('failure', err instanceof ApiError && err.cause !== undefined ? err.cause : err);

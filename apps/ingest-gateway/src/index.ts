@@ -36,3 +36,4 @@ export {
   type RedisRateLimiterOptions,
 } from './rate-limit/index.js';
 export { DEFAULT_SERVER_LIMITS, resolveServerLimits, serverGuard, type ServerLimits } from './server-limits.js';
+export { API_CSP, CONSOLE_CSP, corsAllowList, securityHeaders, type SecurityHeadersOptions } from './security.js';

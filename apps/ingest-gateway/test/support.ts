@@ -30,6 +30,7 @@ export interface TestGateway {
 }
 
 export interface TestGatewayOptions {
+  corsOrigins?: readonly string[];
   clock?: () => number;
   generateId?: () => string;
   limits?: GatewayDeps['limits'];
@@ -78,6 +79,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     policies: options.policies,
     rateLimiter: options.rateLimiter,
     rateLimits: options.rateLimits,
+    ...(options.corsOrigins === undefined ? {} : { corsOrigins: options.corsOrigins }),
   });
 
   async function readTraces(expected: number): Promise<{ record: LogRecord; trace: Trace }[]> {

@@ -186,6 +186,8 @@ export function createTenancy(kind: RelationalStore['kind'], db: AnyPgDatabase):
       },
 
       async revokeApiKey(keyId, actor) {
+        // No stored id holds U+0000 (Postgres text cannot): there is nothing to revoke.
+        if (keyId.includes('\u0000')) return null;
         return run('revokeApiKey', () =>
           transaction(async (tx) => {
             const [row] = await tx
@@ -255,6 +257,8 @@ export function createTenancy(kind: RelationalStore['kind'], db: AnyPgDatabase):
       audit: (action, target, details, actor) => run('audit', () => appendAudit(db, orgId, action, target, details, actor)),
 
       async listAudit(query) {
+        // Postgres text cannot hold U+0000, so no entry has it: a filter holding it matches nothing.
+        if ([query.actor, query.target].some((v) => v?.includes('\u0000'))) return [];
         const conditions: SQL[] = [eq(auditLog.orgId, orgId)];
         if (query.action !== undefined) conditions.push(eq(auditLog.action, query.action));
         if (query.actor !== undefined) conditions.push(eq(auditLog.actor, query.actor));

@@ -15,11 +15,12 @@ export async function consoleCommand(env: ConsoleEnv, logger: Logger, lifecycle:
   const facts = await openFactsStore(env.CLICKHOUSE_URL);
   lifecycle.onClose('clickhouse', () => facts.close());
   const ready = readiness({ postgres: () => store.ping(), clickhouse: () => facts.ping() });
-  const limiting = await rateLimiting(env, store, logger, lifecycle);
+  const settings = orgSettingsCache(store, logger);
+  const limiting = await rateLimiting(env, settings, logger, lifecycle);
   const retentionJob = { intervalMs: env.METRONIS_RETENTION_INTERVAL_MS };
   const job = startRetentionJob({ store, logger, ...retentionJob });
   lifecycle.onClose('retention job', () => job.stop());
-  const app = buildConsole({ store, facts, settings: orgSettingsCache(store, logger), retentionSchedule: describeRetentionJob(retentionJob), logger, ready, ...limiting });
+  const app = buildConsole({ store, facts, settings, retentionSchedule: describeRetentionJob(retentionJob), corsOrigins: env.METRONIS_CORS_ORIGINS, logger, ready, ...limiting });
   const server = await listen(app.fetch, { host: env.METRONIS_HOST, port: env.METRONIS_PORT, limits: serverLimitsOf(env), logger });
   lifecycle.onClose('http', () => server.close());
   logger.info({ url: server.url }, 'console listening');

@@ -45,11 +45,11 @@ export async function dev(env: DevEnv, logger: Logger, lifecycle: Lifecycle): Pr
 
   const ready = readiness({ log: () => backbone.log.admin.ping(), registry: () => backbone.registry.ping(), postgres: () => store.ping(), clickhouse: () => facts.ping() });
   // One process: its buckets live in it.
-  const limiting = await rateLimiting({ METRONIS_RATE_LIMITS: env.METRONIS_RATE_LIMITS }, store, logger, lifecycle);
+  const limiting = await rateLimiting({ METRONIS_RATE_LIMITS: env.METRONIS_RATE_LIMITS }, settings, logger, lifecycle);
   const retentionJob = { intervalMs: env.METRONIS_RETENTION_INTERVAL_MS };
   const job = startRetentionJob({ store, logger, ...retentionJob });
   lifecycle.onClose('retention job', () => job.stop());
-  const http = await buildEmbeddedHttp({ backbone, store, facts, settings, retentionSchedule: describeRetentionJob(retentionJob), logger, ready, policies, gatewayPolicies, ...limiting });
+  const http = await buildEmbeddedHttp({ backbone, store, facts, settings, retentionSchedule: describeRetentionJob(retentionJob), corsOrigins: env.METRONIS_CORS_ORIGINS, logger, ready, policies, gatewayPolicies, ...limiting });
   lifecycle.onClose('producer', () => http.producer.close());
   const server = await listen(http.fetch, { host: env.METRONIS_HOST, port: env.METRONIS_PORT, limits: serverLimitsOf(env), logger });
   lifecycle.onClose('http', () => server.close());

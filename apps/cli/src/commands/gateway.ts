@@ -3,6 +3,7 @@ import { buildGateway, readiness } from '../apps.js';
 import type { GatewayEnv } from '../env.js';
 import { listen } from '../http.js';
 import { rateLimiting, serverLimitsOf } from '../limits.js';
+import { orgSettingsCache } from '../org-settings.js';
 import type { Logger } from '../logger.js';
 import { policyCache } from '../policies.js';
 import { openKafkaBackbone, openRelationalStore } from '../runtime.js';
@@ -14,8 +15,8 @@ export async function gateway(env: GatewayEnv, logger: Logger, lifecycle: Lifecy
   const store = await openRelationalStore(env.DATABASE_URL);
   lifecycle.onClose('postgres', () => store.close());
   const ready = readiness({ log: () => backbone.log.admin.ping(), registry: () => backbone.registry.ping(), postgres: () => store.ping() });
-  const limiting = await rateLimiting(env, store, logger, lifecycle);
-  const { app, producer } = await buildGateway({ backbone, store, logger, ready, policies: policyCache(store, logger, { failClosed: true }), ...limiting });
+  const limiting = await rateLimiting(env, orgSettingsCache(store, logger), logger, lifecycle);
+  const { app, producer } = await buildGateway({ backbone, store, logger, ready, policies: policyCache(store, logger, { failClosed: true }), corsOrigins: env.METRONIS_CORS_ORIGINS, ...limiting });
   lifecycle.onClose('producer', () => producer.close());
   const server = await listen(app.fetch, { host: env.METRONIS_HOST, port: env.METRONIS_PORT, limits: serverLimitsOf(env), logger });
   lifecycle.onClose('http', () => server.close());
