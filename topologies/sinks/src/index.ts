@@ -166,7 +166,8 @@ export function toTraceFact(trace: Trace, retentionDays?: number): TraceFact {
     input_tokens: trace.usage?.input_tokens ?? 0,
     output_tokens: trace.usage?.output_tokens ?? 0,
     cost_usd: trace.usage?.cost_usd ?? 0,
-    latency_ms: trace.latency_ms ?? 0,
+    // The public trace takes fractional milliseconds (420.5); the column is UInt32.
+    latency_ms: Math.round(trace.latency_ms ?? 0),
     user_id: trace.user_id ?? '',
     ...(retentionDays === undefined ? {} : { retention_days: retentionDays }),
   };
