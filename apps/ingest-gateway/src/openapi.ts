@@ -75,17 +75,32 @@ function error(description: string, extraHeaders: Json = {}): Json {
   return { ...json('Error', description), headers: { ...requestIdHeader, ...extraHeaders } };
 }
 
+/** IETF draft-ietf-httpapi-ratelimit-headers-07, on every answer past the rate limit check. */
+const rateLimitHeaders = {
+  'RateLimit-Limit': { description: 'The burst of the most constrained limit checked.', schema: { type: 'integer' } },
+  'RateLimit-Remaining': { description: 'What that limit still allows right now.', schema: { type: 'integer' } },
+  'RateLimit-Reset': { description: 'Seconds until that limit is fully available again.', schema: { type: 'integer' } },
+  'RateLimit-Policy': { description: 'Each limit checked: <burst>;w=<seconds>;comment="requests" or "traces".', schema: { type: 'string' } },
+};
+
 function ingestResponses(accepted: Json, tooLarge: string): Json {
   const retryAfter = { 'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer' } } };
   const wwwAuthenticate = { 'WWW-Authenticate': { schema: { type: 'string' }, example: 'Bearer realm="metronis"' } };
   return {
-    '202': { ...accepted, headers: requestIdHeader },
+    '202': { ...accepted, headers: { ...requestIdHeader, ...rateLimitHeaders } },
     '400': error('Malformed JSON (invalid_json) or an invalid trace (invalid_body, with issues naming each JSON path).'),
     '401': error('No key (missing_api_key), a malformed one (malformed_api_key), or an unknown, revoked or expired one (invalid_api_key).', wwwAuthenticate),
     '403': error('The key lacks the ingest scope (insufficient_scope).', wwwAuthenticate),
     '413': error(tooLarge),
     '415': error('Content-Type is not application/json (unsupported_media_type).'),
-    '503': error('The log did not acknowledge the write (log_unavailable) or keys cannot be checked (auth_unavailable) or the PII masking policy of the organization cannot be read (policy_unavailable). Nothing was accepted; retry.', retryAfter),
+    '429': error(
+      "The organization's requests or traces rate limit is exhausted (rate_limited); nothing was accepted. RateLimit-* describe the refusing limit.",
+      { ...retryAfter, ...rateLimitHeaders },
+    ),
+    '503': error(
+      'The log did not acknowledge the write (log_unavailable) or keys cannot be checked (auth_unavailable) or the PII masking policy of the organization cannot be read (policy_unavailable) or this instance has too many requests in flight (overloaded). Nothing was accepted; retry.',
+      retryAfter,
+    ),
   };
 }
 
