@@ -12,8 +12,8 @@
  *   for (const topology of sinkTopologies({ store, facts, retention })) runTopology(topology, { log, serde, logger });
  */
 import type { Trace } from '@metronis/schemas';
-import { toEvaluationFact, toModuleResultFacts, type FactsStore, type RelationalStore, type TraceFact } from '@metronis/stores';
-import { InfrastructureError, TOPICS, type SinkTopology, type Topology } from '@metronis/streams';
+import { InvalidRecordError, toEvaluationFact, toModuleResultFacts, type FactsStore, type RelationalStore, type TraceFact } from '@metronis/stores';
+import { InfrastructureError, PoisonRecordError, TOPICS, type SinkTopology, type Topology } from '@metronis/streams';
 
 /** An organization's retention in days, usually from a cache of the organizations table. */
 export interface RetentionSource {
@@ -28,7 +28,9 @@ export interface FactsSinkOptions {
 /**
  * The retention of each organization of a batch, asked once per organization. A failed lookup or a
  * value that is not an integer in 1..65535 (the column is UInt16) is an InfrastructureError: the
- * runner retries the batch rather than write rows with the wrong retention.
+ * runner retries the batch rather than write rows with the wrong retention. A lookup the store
+ * refuses because of the org id itself (InvalidRecordError) is a PoisonRecordError instead: the
+ * record goes to the DLQ and the partition moves on.
  */
 export async function retentionOfBatch(retention: RetentionSource | undefined, orgIds: Iterable<string>): Promise<(orgId: string) => number | undefined> {
   if (!retention) return () => undefined;
@@ -39,7 +41,11 @@ export async function retentionOfBatch(retention: RetentionSource | undefined, o
       try {
         value = await retention.get(orgId);
       } catch (error) {
-        throw new InfrastructureError(`retention of organization ${JSON.stringify(orgId)} unavailable: ${(error as Error)?.message ?? error}`, { cause: error });
+        const message = `retention of organization ${JSON.stringify(orgId)} unavailable: ${(error as Error)?.message ?? error}`;
+        // The store refusing the id itself (an empty or malformed org id: a poison record's) is no
+        // outage: retrying would hold the partition for ever. The runner isolates such a record into the DLQ.
+        if (refusesTheRecord(error)) throw new PoisonRecordError(message, { cause: error });
+        throw new InfrastructureError(message, { cause: error });
       }
       if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > 65_535) {
         throw new InfrastructureError(`retention of organization ${JSON.stringify(orgId)} must be an integer in 1..65535 days, got ${JSON.stringify(value)}`);
@@ -49,6 +55,14 @@ export async function retentionOfBatch(retention: RetentionSource | undefined, o
   );
   const byOrg = new Map(orgs.map((orgId, i) => [orgId, days[i]!]));
   return (orgId) => byOrg.get(orgId);
+}
+
+/** Whether the error, or one it wraps, says the value cannot be stored whatever is retried. */
+function refusesTheRecord(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 8; depth++, e = e.cause) {
+    if (e instanceof InvalidRecordError || e instanceof PoisonRecordError) return true;
+  }
+  return false;
 }
 
 /** Traces into Postgres, in small batches: a trace should be readable within milliseconds of its 202. */

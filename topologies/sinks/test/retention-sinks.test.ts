@@ -1,7 +1,8 @@
 /**
  * The ClickHouse sinks write each row's retention_days from the organization's current retention,
  * asked of the injected source once per organization per batch; a lookup that fails is retried like
- * any infrastructure failure (nothing goes to the DLQ); without a source, rows take the default (90).
+ * any infrastructure failure (nothing goes to the DLQ), unless the store refuses the org id itself
+ * (a poison record's: that record goes to the DLQ); without a source, rows take the default (90).
  * Real parts: the embedded log and runner, the in-process registry with the wire-format serde, chDB.
  */
 import { randomUUID } from 'node:crypto';
@@ -9,11 +10,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeTrace, type TierResult } from '@metronis/schemas';
-import { createChdbFactsStore, type FactsStore } from '@metronis/stores';
+import { createChdbFactsStore, InvalidRecordError, type FactsStore } from '@metronis/stores';
 import {
   createEmbeddedLog,
   createInProcessRegistry,
   createSerde,
+  DLQ_HEADERS,
   DLQ_TOPIC,
   runTopology,
   TOPICS,
@@ -172,6 +174,34 @@ describe('ClickHouse sinks with a retention source', () => {
     expect(failures).toBe(2);
     expect(sink.stats().dlq).toBe(0);
     expect(await retentions('trace_facts_v1', [org])).toEqual({ [org]: [14] });
+  });
+
+  it('send a record whose org id the store refuses to the DLQ and write the rest of its batch (the fault suite found it blocking the sink)', async () => {
+    const org = `org_${randomUUID()}`;
+    // what the organizations cache over the store does with an empty id: the store refuses the value
+    const source: RetentionSource = {
+      async get(orgId) {
+        if (orgId === '') throw new Error('organization settings unavailable', { cause: new InvalidRecordError('postgres forOrg', 'organization id must be a string of 1 to 512 characters') });
+        return 21;
+      },
+    };
+    const good = [makeTrace({ org_id: org }), makeTrace({ org_id: org })];
+    const poison = makeTrace({ org_id: '' });
+    const traceSerde = await serde.forTopic(TOPICS.traces);
+    await log.producer().send([good[0]!, poison, good[1]!].map((t) => ({ topic: TOPICS.traces.name, key: t.trace_id, value: traceSerde.encode(t) })));
+    const sink = start(clickhouseTraceFactsSink(facts, { retention: source }));
+    await until('the good trace facts landed and the poison one was dead-lettered', async () => (await count('trace_facts_v1', [org])) === 2 && sink.stats().dlq === 1);
+    expect(await retentions('trace_facts_v1', [org])).toEqual({ [org]: [21] });
+    const consumer = log.consumer({ groupId: `dlq-${randomUUID()}`, topics: [DLQ_TOPIC] });
+    const dead = [];
+    for await (const batch of consumer.batches()) {
+      dead.push(...batch);
+      if (dead.length >= 1) break;
+    }
+    await consumer.close();
+    expect(dead.map((d) => d.key)).toEqual([poison.trace_id]);
+    expect(dead[0]!.headers[DLQ_HEADERS.error]).toMatch(/retention of organization "" unavailable/);
+    expect(dead[0]!.headers[DLQ_HEADERS.errorName]).toBe('PoisonRecordError');
   });
 
   it('without a source, write the table default of 90 days', async () => {
