@@ -9,7 +9,7 @@
  */
 import fc from 'fast-check';
 import { LEAK_PATTERNS } from './checks.js';
-import { keyOf, ORGS, type KeyRole } from './surface.js';
+import { keyOf, OPERATOR_KEY, ORGS, type KeyRole } from './surface.js';
 
 const clean = (s: string): boolean => !LEAK_PATTERNS.some((p) => p.test(s));
 
@@ -242,6 +242,7 @@ export const contentLength: fc.Arbitrary<string | undefined> = fc.constantFrom(u
 export const credentials: fc.Arbitrary<Record<string, string>> = fc.oneof(
   { weight: 6, arbitrary: fc.tuple(fc.constantFrom(...ORGS), fc.constantFrom<KeyRole>('ingest', 'read', 'admin', 'all', 'all')).map(([org, role]) => ({ authorization: `Bearer ${keyOf(org, role)}` })) },
   { weight: 1, arbitrary: fc.tuple(fc.constantFrom(...ORGS), fc.constantFrom<KeyRole>('ingest', 'all')).map(([org, role]) => ({ 'x-api-key': keyOf(org, role) })) },
+  { weight: 1, arbitrary: fc.constant({ authorization: `Bearer ${OPERATOR_KEY}` }) },
   {
     weight: 3,
     arbitrary: fc.constantFrom<Record<string, string>>(

@@ -1,9 +1,11 @@
 /**
  * The whole embedded HTTP surface in this process, on real parts: the embedded log in a temporary
- * folder, the in-process schema registry, PGlite with the repository's migrations, and the handler
- * `metronis dev` serves (`buildEmbeddedHttp`). Two organizations, each with an ingest-only, a
- * read-only, an admin and an all-scopes key. Also served on a real loopback socket, so that Node's
- * own header and body parsing is in the path of some requests.
+ * folder, the in-process schema registry, PGlite with the repository's migrations, chDB, and the
+ * handler `metronis dev` serves (`buildEmbeddedHttp`, with the rate limits, organization settings and
+ * server limits of `dev`'s default configuration, parsed by its own env schema). Two organizations,
+ * each with an ingest-only, a read-only, an admin and an all-scopes key, and an operator organization
+ * with an admin key. Also served on a real loopback socket (listen, as dev), so that Node's own
+ * header and body parsing is in the path of some requests.
  *
  * No topology runs: what the gateway accepts stays on the log (counted by end offsets), so the
  * relational store changes only through the HTTP writes under test.
@@ -12,12 +14,16 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hashApiKey } from '@metronis/ingest-gateway';
-import { createPgliteStore, type ApiKeyScope, type RelationalStore } from '@metronis/stores';
+import { createChdbFactsStore, createPgliteStore, type ApiKeyScope, type FactsStore, type RelationalStore } from '@metronis/stores';
 import { TOPICS } from '@metronis/streams';
 import { pino } from 'pino';
 import { buildEmbeddedHttp, readiness, routeEmbedded } from '../../src/apps.js';
+import { devEnvSchema, parseEnv } from '../../src/env.js';
 import { listen } from '../../src/http.js';
+import { rateLimiting, serverLimitsOf } from '../../src/limits.js';
+import { orgSettingsCache } from '../../src/org-settings.js';
 import { policyCache } from '../../src/policies.js';
+import { createLifecycle } from '../../src/shutdown.js';
 import { openEmbeddedBackbone, prepareBackbone, type Backbone } from '../../src/runtime.js';
 
 export const ORGS = ['org_fuzz_a', 'org_fuzz_b'] as const;
@@ -25,6 +31,10 @@ export type OrgId = (typeof ORGS)[number];
 export type KeyRole = 'ingest' | 'read' | 'admin' | 'all';
 
 const SCOPES: Record<KeyRole, ApiKeyScope[]> = { ingest: ['ingest'], read: ['read'], admin: ['admin'], all: ['ingest', 'read', 'admin'] };
+
+/** An organization whose admin key may create organizations. */
+export const OPERATOR_ORG = 'org_fuzz_operator';
+export const OPERATOR_KEY = 'mtr_fuzz_operator_admin_0123456789abcdef';
 
 /** The API key text of an org and role (long enough, printable, distinct). */
 export function keyOf(org: OrgId, role: KeyRole): string {
@@ -45,9 +55,15 @@ export interface Surface {
   /** The same handler on a loopback socket, e.g. http://127.0.0.1:41234 */
   url: string;
   store: RelationalStore;
+  facts: FactsStore;
   backbone: Backbone;
   /** Every (method, path) a route of either app answers and the embedded router sends to that app. */
   served: ServedRoute[];
+  /**
+   * Puts every fuzz organization back on the default rate limits (the fuzzer may have saved tiny
+   * ones, after which most requests would only reach the limiter).
+   */
+  resetRateLimits(): Promise<void>;
   /** Records on the traces topic (sum of its end offsets). */
   countOnLog(): Promise<number>;
   /** The log lines written so far (pino JSON). */
@@ -89,8 +105,14 @@ export async function startSurface(): Promise<Surface> {
   const logger = pino({ level: 'info', base: null }, { write: (line: string) => void logLines.push(line) });
   const backbone = await openEmbeddedBackbone(dir);
   await prepareBackbone(backbone);
+  const env = parseEnv(devEnvSchema, {});
+  const lifecycle = createLifecycle(logger, { signals: false });
   const store = createPgliteStore();
   await store.migrate();
+  const facts = createChdbFactsStore({ path: join(dir, 'clickhouse') });
+  await facts.migrate();
+  await store.ensureOrganization(OPERATOR_ORG, 'Fuzz operator', { operator: true });
+  await store.putApiKey({ id: 'key_fuzz_operator_admin', org_id: OPERATOR_ORG, hash: hashApiKey(OPERATOR_KEY), prefix: OPERATOR_KEY.slice(0, 8), scopes: ['admin'] });
   for (const org of ORGS) {
     await store.ensureOrganization(org, `Fuzz ${org}`);
     for (const role of Object.keys(SCOPES) as KeyRole[]) {
@@ -100,9 +122,23 @@ export async function startSurface(): Promise<Surface> {
   }
   const policies = policyCache(store, logger);
   const gatewayPolicies = policyCache(store, logger, { failClosed: true });
-  const ready = readiness({ log: () => backbone.log.admin.ping(), registry: () => backbone.registry.ping(), postgres: () => store.ping() });
-  const http = await buildEmbeddedHttp({ backbone, store, logger, ready, policies, gatewayPolicies });
-  const server = await listen(http.fetch, { host: '127.0.0.1', port: 0 });
+  const settings = orgSettingsCache(store, logger);
+  const ready = readiness({ log: () => backbone.log.admin.ping(), registry: () => backbone.registry.ping(), postgres: () => store.ping(), clickhouse: () => facts.ping() });
+  const limiting = await rateLimiting({ METRONIS_RATE_LIMITS: env.METRONIS_RATE_LIMITS }, settings, logger, lifecycle);
+  const http = await buildEmbeddedHttp({
+    backbone,
+    store,
+    facts,
+    settings,
+    retentionSchedule: 'by the fuzz suite: never',
+    corsOrigins: env.METRONIS_CORS_ORIGINS,
+    logger,
+    ready,
+    policies,
+    gatewayPolicies,
+    ...limiting,
+  });
+  const server = await listen(http.fetch, { host: '127.0.0.1', port: 0, limits: serverLimitsOf(env), logger });
 
   const served = await servedRoutes(http.gateway, http.console);
 
@@ -110,9 +146,16 @@ export async function startSurface(): Promise<Surface> {
     fetch: async (request) => http.fetch(request),
     url: server.url,
     store,
+    facts,
     backbone,
     served,
     logLines,
+    async resetRateLimits() {
+      for (const org of [...ORGS, OPERATOR_ORG]) {
+        await store.forOrg(org).setRateLimits(null, { keyId: 'fuzz-suite' });
+        settings.invalidate(org);
+      }
+    },
     async countOnLog() {
       const ends = await backbone.log.admin.endOffsets(TOPICS.traces.name);
       return ends.reduce((sum, p) => sum + Number(p.offset), 0);
@@ -120,8 +163,10 @@ export async function startSurface(): Promise<Surface> {
     async close() {
       await server.close().catch(() => undefined);
       await http.producer.close().catch(() => undefined);
+      await lifecycle.close();
       await backbone.log.close().catch(() => undefined);
       await store.close().catch(() => undefined);
+      await facts.close().catch(() => undefined);
       await rm(dir, { recursive: true, force: true });
     },
   };
