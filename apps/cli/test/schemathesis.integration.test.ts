@@ -43,9 +43,9 @@ function schemathesisVersion(): string | null {
 }
 
 /** Runs a command to its end, with its output kept; resolves with the exit code and the output. */
-function run(command: string, args: string[], timeoutMs: number): Promise<{ code: number | null; output: string }> {
+function run(command: string, args: string[], cwd: string, timeoutMs: number): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', SCHEMATHESIS_TELEMETRY: 'false' } });
+    const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', SCHEMATHESIS_TELEMETRY: 'false' } });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
@@ -95,6 +95,7 @@ describe('schemathesis against metronis dev', () => {
         '--report-junit-path',
         junit,
       ],
+      dataDir, // schemathesis keeps its example database in the working directory
       (Number(MAX_TIME) + 90) * 1000,
     );
     const summary = output.slice(output.lastIndexOf('SUMMARY') === -1 ? -6000 : output.lastIndexOf('SUMMARY') - 100);
