@@ -16,13 +16,13 @@ import { assertTake, gcra, type RateLimiter } from './gcra.js';
 export interface MemoryRateLimiterOptions {
   /** Most keys kept. Default 100,000 (a few MB). */
   maxKeys?: number;
-  /** Milliseconds, monotonic enough for rate limiting. Default `Date.now`. */
+  /** Milliseconds from any origin; only differences matter. Default `performance.now` (monotonic: a wall-clock step cannot refill or drain buckets). */
   clock?: () => number;
 }
 
 export function createMemoryRateLimiter(options: MemoryRateLimiterOptions = {}): RateLimiter & { size(): number } {
   const maxKeys = options.maxKeys ?? 100_000;
-  const clock = options.clock ?? Date.now;
+  const clock = options.clock ?? (() => performance.now());
   if (!Number.isInteger(maxKeys) || maxKeys < 1) throw new RangeError(`createMemoryRateLimiter: maxKeys must be a positive integer, got ${maxKeys}`);
   const tats = new Map<string, number>();
 
