@@ -62,9 +62,26 @@ export interface RelationalStore extends TenancyStore {
   putApiKey(key: { id: string; org_id: string; hash: string; prefix: string; scopes: ApiKeyScope[]; expires_at?: Date | null }): Promise<void>;
   /** The key with this SHA-256 hash (and the hash as stored, for a constant-time check), or null. */
   findApiKeyByHash(hash: string): Promise<(ApiKeyRecord & { hash: string }) | null>;
+  /**
+   * The positions of the records that were deleted after they were received (a trace deleted by id,
+   * or a user's data deleted), so a sink drops them instead of writing them again. A record with
+   * `received_at` is dropped when its trace id or user id was deleted at or after that time; one
+   * without (a verdict, a tier result) when its trace id was deleted and no trace with that id is
+   * stored now. The upserts above apply it themselves; the facts sinks call it.
+   */
+  deletedRecords(refs: DeletionRef[]): Promise<Set<number>>;
   /** Resolves when the store answers a trivial query. */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** What identifies a record for `deletedRecords`. */
+export interface DeletionRef {
+  org_id: string;
+  trace_id: string;
+  user_id?: string | null | undefined;
+  /** epoch milliseconds the trace was received; absent for verdicts and tier results */
+  received_at?: number | undefined;
 }
 
 /** One row of trace facts (ClickHouse `trace_facts_v1`). */

@@ -120,6 +120,51 @@ export function describeTenancy(name: string, make: () => Promise<TenancyFixture
       expect((await store.forOrg(A).storedCounts()).traces).toBeGreaterThan(0);
     });
 
+    it('does not write again what was deleted after it was received (a replay, a lagging sink), but takes new data', async () => {
+      const scope = store.forOrg(A);
+      const before = Date.now() - 60_000;
+      const trace = makeTrace({ org_id: A, received_at: before });
+      await store.upsertTraces([trace]);
+      await store.upsertVerdicts([makeVerdict({ org_id: A, trace_id: trace.trace_id })]);
+      await scope.deleteTrace(trace.trace_id);
+      // The same records delivered again: dropped, and B's trace with the same id is not affected.
+      await store.upsertTraces([trace, makeTrace({ org_id: B, trace_id: trace.trace_id, received_at: before })]);
+      await store.upsertVerdicts([makeVerdict({ org_id: A, trace_id: trace.trace_id })]);
+      await store.upsertEvaluations([makeTierResult({ org_id: A, trace_id: trace.trace_id })]);
+      expect(await scope.getTrace(trace.trace_id)).toBeNull();
+      expect(await scope.getVerdict(trace.trace_id)).toBeNull();
+      expect(await scope.getEvaluations(trace.trace_id)).toEqual([]);
+      expect(await store.forOrg(B).getTrace(trace.trace_id)).not.toBeNull();
+      // The id sent again later is new data.
+      const resent = { ...trace, received_at: Date.now() + 1000 };
+      await store.upsertTraces([resent]);
+      await store.upsertVerdicts([makeVerdict({ org_id: A, trace_id: trace.trace_id })]);
+      expect(await scope.getTrace(trace.trace_id)).not.toBeNull();
+      expect(await scope.getVerdict(trace.trace_id)).not.toBeNull();
+
+      // A user's data: what was received before the deletion stays out, even a trace that was still
+      // in the log (never stored) and its verdict; what the user sends later lands.
+      const user = `user-${randomUUID()}`;
+      const stored = makeTrace({ org_id: A, user_id: user, received_at: before });
+      const inFlight = makeTrace({ org_id: A, user_id: user, received_at: before });
+      await store.upsertTraces([stored]);
+      await scope.deleteUserData(user);
+      await store.upsertTraces([stored, inFlight]);
+      await store.upsertVerdicts([makeVerdict({ org_id: A, trace_id: inFlight.trace_id })]);
+      expect(await scope.getTrace(stored.trace_id)).toBeNull();
+      expect(await scope.getTrace(inFlight.trace_id)).toBeNull();
+      expect(await scope.getVerdict(inFlight.trace_id)).toBeNull();
+      const later = makeTrace({ org_id: A, user_id: user, received_at: Date.now() + 1000 });
+      await store.upsertTraces([later]);
+      expect(await scope.getTrace(later.trace_id)).not.toBeNull();
+      const dropped = await store.deletedRecords([
+        { org_id: A, trace_id: stored.trace_id, user_id: user, received_at: before },
+        { org_id: A, trace_id: randomUUID(), user_id: user, received_at: Date.now() + 5000 },
+        { org_id: B, trace_id: randomUUID(), user_id: user, received_at: before },
+      ]);
+      expect([...dropped]).toEqual([0]);
+    });
+
     it('sets retention and rate limits, audited, and refuses bad retention', async () => {
       const scope = store.forOrg(B);
       expect(await scope.setRetention(7, { keyId: 'key_b' })).toMatchObject({ retention_days: 7 });

@@ -16,9 +16,9 @@ import type { TierResult, Trace, Verdict } from '@metronis/schemas';
 import { and, asc, eq, sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { InvalidRecordError, StoreError, storeError } from '../errors.js';
-import type { ApiKeyRecord, ApiKeyScope, Organization, RelationalStore } from '../types.js';
+import type { ApiKeyRecord, ApiKeyScope, DeletionRef, Organization, RelationalStore } from '../types.js';
 import { decodeRecord, encodeRecord, filterText } from './nul.js';
-import { apiKeys, evaluations, organizations, policies, traces, verdicts } from './schema.js';
+import { apiKeys, evaluations, organizations, policies, tombstones, traces, verdicts } from './schema.js';
 import { createTenancy } from './tenancy.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -77,7 +77,16 @@ export function createRelationalStore(options: RelationalStoreOptions): Relation
     migrate: () => run('migrate', options.migrate),
 
     async upsertTraces(batch) {
-      const rows = lastPerKey('upsertTraces', batch, TRACE_KEY, ['timestamp', 'received_at']).map(traceRow);
+      const checked = lastPerKey('upsertTraces', batch, TRACE_KEY, ['timestamp', 'received_at']);
+      const kept = await withoutDeleted(checked, (t) => ({ org_id: t.org_id, trace_id: t.trace_id, user_id: t.user_id, received_at: t.received_at }));
+      if (kept.length < checked.length) {
+        // A trace dropped for its user's deletion gets a tombstone of its own, so its verdict and
+        // evaluations, still on their way, are dropped too.
+        const keptSet = new Set(kept);
+        const buried = checked.filter((t) => !keptSet.has(t)).map((t) => ({ orgId: t.org_id, kind: 'trace', subject: t.trace_id, deletedAt: new Date(t.received_at) }));
+        await run('upsertTraces', () => db.insert(tombstones).values(buried).onConflictDoNothing());
+      }
+      const rows = kept.map(traceRow);
       await run('upsertTraces', () =>
         inChunks(rows, (tx, chunk) =>
           tx
@@ -105,7 +114,8 @@ export function createRelationalStore(options: RelationalStoreOptions): Relation
     },
 
     async upsertVerdicts(batch) {
-      const rows = lastPerKey('upsertVerdicts', batch, TRACE_KEY, ['decided_at']).map(verdictRow);
+      const checked = lastPerKey('upsertVerdicts', batch, TRACE_KEY, ['decided_at']);
+      const rows = (await withoutDeleted(checked, (v) => ({ org_id: v.org_id, trace_id: v.trace_id }))).map(verdictRow);
       await run('upsertVerdicts', () =>
         inChunks(rows, (tx, chunk) =>
           tx
@@ -132,7 +142,8 @@ export function createRelationalStore(options: RelationalStoreOptions): Relation
     },
 
     async upsertEvaluations(batch) {
-      const rows = lastPerKey('upsertEvaluations', batch, EVALUATION_KEY, ['evaluated_at', 'trace_timestamp']).map(evaluationRow);
+      const checked = lastPerKey('upsertEvaluations', batch, EVALUATION_KEY, ['evaluated_at', 'trace_timestamp']);
+      const rows = (await withoutDeleted(checked, (r) => ({ org_id: r.org_id, trace_id: r.trace_id }))).map(evaluationRow);
       await run('upsertEvaluations', () =>
         inChunks(rows, (tx, chunk) =>
           tx
@@ -235,12 +246,48 @@ export function createRelationalStore(options: RelationalStoreOptions): Relation
       } satisfies ApiKeyRecord & { hash: string };
     },
 
+    deletedRecords: (refs) => run('deletedRecords', () => deletedRecords(refs)),
+
     async ping() {
       await run('ping', () => db.execute(sql`select 1`));
     },
 
     close: () => run('close', options.close),
   };
+
+  /**
+   * One query for the whole batch: the refs go in as JSON, each is checked against the tombstones by
+   * primary key. A store that never deleted anything answers from an empty table.
+   */
+  async function deletedRecords(refs: DeletionRef[]): Promise<Set<number>> {
+    if (refs.length === 0) return new Set();
+    // No tombstone holds U+0000 (deletions refuse such ids, and Postgres text cannot carry it), so a
+    // ref with it in an id matches none and is left out; a user id with it is no user id to match.
+    const nul = (v: string | null | undefined) => typeof v === 'string' && v.includes('\u0000');
+    const json = JSON.stringify(
+      refs.flatMap((r, i) =>
+        nul(r.org_id) || nul(r.trace_id)
+          ? []
+          : [{ i, o: r.org_id, t: r.trace_id, u: nul(r.user_id) ? null : (r.user_id ?? null), r: isoOrNull(r.received_at) }],
+      ),
+    );
+    const result = await db.execute(sql`
+      SELECT r.i FROM jsonb_to_recordset(${json}::jsonb) AS r(i int, o text, t text, u text, r timestamptz)
+      WHERE EXISTS (
+          SELECT 1 FROM tombstones d WHERE d.org_id = r.o AND d.kind = 'trace' AND d.subject = r.t
+            AND CASE WHEN r.r IS NULL THEN NOT EXISTS (SELECT 1 FROM traces x WHERE x.org_id = r.o AND x.trace_id = r.t) ELSE d.deleted_at >= r.r END)
+         OR (r.u IS NOT NULL AND r.r IS NOT NULL AND EXISTS (
+          SELECT 1 FROM tombstones d WHERE d.org_id = r.o AND d.kind = 'user' AND d.subject = r.u AND d.deleted_at >= r.r))`);
+    const rows = Array.isArray(result) ? result : ((result as { rows?: unknown[] }).rows ?? []);
+    return new Set((rows as { i: number }[]).map((row) => Number(row.i)));
+  }
+
+  /** The records not deleted after they were received (see `deletedRecords`). */
+  async function withoutDeleted<R>(records: R[], ref: (record: R) => DeletionRef): Promise<R[]> {
+    if (records.length === 0) return records;
+    const dropped = await run('deletedRecords', () => deletedRecords(records.map(ref)));
+    return dropped.size === 0 ? records : records.filter((_, i) => !dropped.has(i));
+  }
 
   function requireId(operation: string, what: string, value: unknown): void {
     if (typeof value !== 'string' || value.length === 0) {
@@ -325,6 +372,13 @@ export function createRelationalStore(options: RelationalStoreOptions): Relation
       record,
     };
   }
+}
+
+/** An epoch-millisecond time as ISO 8601, or null when there is none or it is not a valid date. */
+function isoOrNull(ms: number | undefined): string | null {
+  if (ms === undefined) return null;
+  const date = new Date(ms);
+  return Number.isNaN(date.getTime()) ? null : date.toISOString();
 }
 
 /** Which fields are ids (non-empty, no U+0000) and which two of them make a record's key. */

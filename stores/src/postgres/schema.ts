@@ -167,3 +167,20 @@ export const deletions = pgTable(
   },
   (t) => [index('deletions_org_at_idx').on(t.orgId, t.at.desc())],
 );
+
+/**
+ * What was deleted, so that a record of it still in the log (not yet sunk, or replayed) is not written
+ * again: a trace id or a user id of an organization, and when. A record received before `deleted_at`
+ * is dropped by the sinks; one received later is new data and lands.
+ */
+export const tombstones = pgTable(
+  'tombstones',
+  {
+    orgId: text('org_id').notNull(),
+    /** `trace` or `user` */
+    kind: text('kind').notNull(),
+    subject: text('subject').notNull(),
+    deletedAt: timestamp('deleted_at', tz).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ name: 'tombstones_pkey', columns: [t.orgId, t.kind, t.subject] })],
+);

@@ -24,7 +24,7 @@ import type {
 import type { ApiKeyScope, RelationalStore } from '../types.js';
 import { decodeRecord, encodeRecord } from './nul.js';
 import type { AnyPgDatabase } from './relational-store.js';
-import { apiKeys, auditLog, deletions, evaluations, organizations, policies, traces, verdicts } from './schema.js';
+import { apiKeys, auditLog, deletions, evaluations, organizations, policies, tombstones, traces, verdicts } from './schema.js';
 
 type Tx = AnyPgDatabase;
 
@@ -63,6 +63,15 @@ export function createTenancy(kind: RelationalStore['kind'], db: AnyPgDatabase):
       .values({ orgId, actor: actor.keyId, action, target, requestId: actor.requestId ?? null, details: record })
       .returning();
     return toAudit(row!);
+  }
+
+  /** Remembers deleted subjects so that sinks drop their records still in the log (see dropDeleted). */
+  async function bury(tx: Tx, orgId: string, kind: 'trace' | 'user', subjects: string[]): Promise<void> {
+    if (subjects.length === 0) return;
+    await tx
+      .insert(tombstones)
+      .values(subjects.map((subject) => ({ orgId, kind, subject })))
+      .onConflictDoUpdate({ target: [tombstones.orgId, tombstones.kind, tombstones.subject], set: { deletedAt: sql`now()` } });
   }
 
   /** Deletes traces matching `where` (at most `limit` when given) with their verdicts and evaluations. */
@@ -216,7 +225,12 @@ export function createTenancy(kind: RelationalStore['kind'], db: AnyPgDatabase):
 
       async deleteTrace(traceId) {
         checkId('deleteTrace', 'trace id', traceId);
-        const { trace_ids: _ids, ...counts } = await run('deleteTrace', () => transaction((tx) => deleteTracesWhere(tx, orgId, sql`trace_id = ${traceId}`)));
+        const { trace_ids: _ids, ...counts } = await run('deleteTrace', () =>
+          transaction(async (tx) => {
+            await bury(tx, orgId, 'trace', [traceId]);
+            return deleteTracesWhere(tx, orgId, sql`trace_id = ${traceId}`);
+          }),
+        );
         // A verdict or evaluation can land before its trace (different sinks): remove those too.
         if (counts.traces === 0) {
           const orphans = await run('deleteTrace', () =>
@@ -233,7 +247,14 @@ export function createTenancy(kind: RelationalStore['kind'], db: AnyPgDatabase):
 
       async deleteUserData(userId) {
         checkId('deleteUserData', 'user id', userId);
-        return run('deleteUserData', () => transaction((tx) => deleteTracesWhere(tx, orgId, sql`user_id = ${userId}`)));
+        return run('deleteUserData', () =>
+          transaction(async (tx) => {
+            const deleted = await deleteTracesWhere(tx, orgId, sql`user_id = ${userId}`);
+            await bury(tx, orgId, 'user', [userId]);
+            await bury(tx, orgId, 'trace', deleted.trace_ids);
+            return deleted;
+          }),
+        );
       },
 
       async recordDeletion(kindOf, subject, deleted, actor) {

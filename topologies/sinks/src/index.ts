@@ -23,6 +23,31 @@ export interface RetentionSource {
 export interface FactsSinkOptions {
   /** the organizations' retention; absent: the tables' default (90 days) */
   retention?: RetentionSource | undefined;
+  /**
+   * Where deletions are known (the relational store's tombstones): records of traces or users
+   * deleted after they were received are dropped, not written again. Absent: nothing is dropped.
+   */
+  deletions?: Pick<RelationalStore, 'deletedRecords'> | undefined;
+}
+
+/**
+ * The items of a batch whose trace or user was not deleted after they were received. The Postgres
+ * sinks get this from the store's upserts; the facts sinks ask here. A failed lookup is an
+ * InfrastructureError: the runner retries rather than write what may have been deleted.
+ */
+export async function withoutDeleted<T>(
+  deletions: FactsSinkOptions['deletions'],
+  items: T[],
+  ref: (item: T) => { org_id: string; trace_id: string; user_id?: string | null | undefined; received_at?: number | undefined },
+): Promise<T[]> {
+  if (deletions === undefined || items.length === 0) return items;
+  let dropped: Set<number>;
+  try {
+    dropped = await deletions.deletedRecords(items.map(ref));
+  } catch (error) {
+    throw new InfrastructureError(`deletions could not be checked: ${(error as Error)?.message ?? error}`, { cause: error });
+  }
+  return dropped.size === 0 ? items : items.filter((_, i) => !dropped.has(i));
 }
 
 /**
@@ -97,7 +122,9 @@ export function clickhouseTraceFactsSink(facts: Pick<FactsStore, 'insertTraceFac
     groupId: 'metronis.sink.clickhouse-trace-facts.v1',
     input: TOPICS.traces,
     batch: { maxRecords: 1_000, maxWaitMs: 1_000 },
-    async write(items) {
+    async write(batch) {
+      const items = await withoutDeleted(options.deletions, batch, ({ value: t }) => ({ org_id: t.org_id, trace_id: t.trace_id, user_id: t.user_id, received_at: t.received_at }));
+      if (items.length === 0) return;
       const retentionOf = await retentionOfBatch(options.retention, items.map((item) => item.value.org_id));
       await facts.insertTraceFacts(items.map((item) => toTraceFact(item.value, retentionOf(item.value.org_id))));
     },
@@ -128,7 +155,9 @@ export function clickhouseEvaluationFactsSink(facts: Pick<FactsStore, 'insertEva
     groupId: 'metronis.sink.clickhouse-evaluation-facts.v1',
     input: TOPICS.evaluations,
     batch: { maxRecords: 1_000, maxWaitMs: 1_000 },
-    async write(items) {
+    async write(batch) {
+      const items = await withoutDeleted(options.deletions, batch, ({ value: r }) => ({ org_id: r.org_id, trace_id: r.trace_id }));
+      if (items.length === 0) return;
       const retentionOf = await retentionOfBatch(options.retention, items.map((item) => item.value.org_id));
       await facts.insertEvaluationFacts(items.map((item) => toEvaluationFact(item.value, retentionOf(item.value.org_id))));
     },
@@ -156,7 +185,9 @@ export function clickhouseModuleResultFactsSink(
     groupId: 'metronis.sink.clickhouse-module-result-facts.v1',
     input: TOPICS.evaluations,
     batch: { maxRecords: 1_000, maxWaitMs: 1_000 },
-    async write(items) {
+    async write(batch) {
+      const items = await withoutDeleted(options.deletions, batch, ({ value: r }) => ({ org_id: r.org_id, trace_id: r.trace_id }));
+      if (items.length === 0) return;
       const retentionOf = await retentionOfBatch(options.retention, items.map((item) => item.value.org_id));
       await facts.insertModuleResultFacts(items.flatMap((item) => toModuleResultFacts(item.value, retentionOf(item.value.org_id))));
     },
@@ -187,9 +218,12 @@ export function toTraceFact(trace: Trace, retentionDays?: number): TraceFact {
   };
 }
 
-/** Every sink, as the `sinks` worker runs them; `retention` feeds the facts' retention_days. */
+/**
+ * Every sink, as the `sinks` worker runs them; `retention` feeds the facts' retention_days; the
+ * store's tombstones keep deleted traces and users from being written again.
+ */
 export function sinkTopologies(deps: { store: RelationalStore; facts: FactsStore; retention?: RetentionSource | undefined }): Topology[] {
-  const options: FactsSinkOptions = { retention: deps.retention };
+  const options: FactsSinkOptions = { retention: deps.retention, deletions: deps.store };
   return [
     postgresTracesSink(deps.store),
     postgresVerdictsSink(deps.store),
