@@ -1,8 +1,12 @@
 /**
  * The Redis limiter against the real redis-server of the stack (`npm run stack:up`, REDIS_URL): the
- * shared contract, atomicity across clients, the stored key, and the NOSCRIPT fallback.
+ * shared contract, atomicity across clients, the stored key, and the NOSCRIPT fallback. The outage test
+ * runs a private redis-server (Debian's, which the stack installs) so the shared one is never stopped.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisRateLimiter } from '../src/index.js';
@@ -70,6 +74,54 @@ describe('the Redis limiter', () => {
       await expect(down.take('x', 1, { rate: 1, burst: 1 })).rejects.toThrow();
     } finally {
       await down.close();
+    }
+  });
+});
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function startRedis(port: number): Promise<ChildProcess> {
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const deadline = Date.now() + 10_000;
+  while (!output.includes('Ready to accept connections')) {
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`redis-server did not start:\n${output}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return child;
+}
+
+describe('the Redis limiter through an outage', () => {
+  it('rejects at once while Redis is down, and limits again once it is back, by itself', async () => {
+    const port = await freePort();
+    let server = await startRedis(port);
+    const limiter = createRedisRateLimiter({ url: `redis://127.0.0.1:${port}`, timeoutMs: 200, onError: () => undefined });
+    try {
+      await limiter.connected(5_000);
+      const limit = { rate: 1, burst: 1 };
+      expect((await limiter.take('outage', 1, limit)).allowed).toBe(true);
+      expect((await limiter.take('outage', 1, limit)).allowed).toBe(false);
+
+      server.kill('SIGKILL');
+      await once(server, 'exit');
+      const failures = await Promise.allSettled(Array.from({ length: 5 }, () => limiter.take('outage', 1, limit)));
+      expect(failures.every((f) => f.status === 'rejected')).toBe(true);
+
+      // A restarted Redis without persistence is empty: the limiter reconnects and starts from a full bucket.
+      server = await startRedis(port);
+      await limiter.connected(10_000);
+      expect((await limiter.take('outage', 1, limit)).allowed).toBe(true);
+      expect((await limiter.take('outage', 1, limit)).allowed).toBe(false);
+    } finally {
+      await limiter.close();
+      server.kill('SIGKILL');
     }
   });
 });
