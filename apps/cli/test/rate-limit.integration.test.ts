@@ -6,7 +6,8 @@
  * other request is answered 429 with Retry-After and the RateLimit headers. With in-process buckets
  * each gateway would allow the burst on its own: twice as many.
  *
- * Also: a gateway whose Redis is unreachable starts and lets requests through (fail open).
+ * Also: limits an organization saves through the console's admin API reach both gateways, and a
+ * gateway whose Redis is unreachable starts and lets requests through (fail open).
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -16,7 +17,7 @@ import { join } from 'node:path';
 import { createRedisRateLimiter } from '@metronis/ingest-gateway';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, type Running } from './process.js';
+import { eventually, runCli, type Running } from './process.js';
 
 const KAFKA_BROKERS = process.env.KAFKA_BROKERS ?? '127.0.0.1:19092';
 const SCHEMA_REGISTRY_URL = process.env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:18081/apis/ccompat/v7';
@@ -157,6 +158,32 @@ describe('two gateways, one rate limit in Redis', () => {
     expectRefusalsExplained(refused, LIMITS.traces_burst, 'traces');
     const perGateway = [0, 1].map((g) => accepted.filter((a) => a.gateway === g).length * 10).join(' + ');
     console.info(`traces: ${perGateway} of 200 accepted across two gateways in ${seconds.toFixed(2)} s (burst ${LIMITS.traces_burst}, ${LIMITS.traces_per_second}/s)`);
+  });
+
+  it('enforce the limits the organization saved through the console, on both gateways', async () => {
+    await redis.del(...BUCKETS);
+    const consoleApp = start(['console'], { METRONIS_PORT: '0', METRONIS_LOG_LEVEL: 'info', REDIS_URL, CLICKHOUSE_URL: `chdb:${join(factsDir, 'console')}` });
+    const consoleUrl = (await consoleApp.waitFor(/"url":"(http:\/\/[^"]+)","msg":"console listening"/))[1]!;
+    const saved = { requests_per_second: 1, requests_burst: 5, traces_per_second: 1, traces_burst: 100 };
+    const put = await fetch(`${consoleUrl}/v1/org/rate-limits`, { method: 'PUT', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(saved) });
+    expect(put.status, await put.text()).toBe(200);
+    // Each gateway reads the org's settings through a short cache: wait until both apply the new burst.
+    for (const url of gateways) {
+      await eventually(async () => ((await post(url, '/v1/traces', trace(-3))).headers.get('ratelimit-policy')?.startsWith('5;') ? true : undefined), 20_000, 'the saved limit applied');
+    }
+    await redis.del(...BUCKETS);
+    const { answers, seconds } = await burst(20, (url, i) => post(url, '/v1/traces', trace(i)));
+    const accepted = answers.filter((a) => a.status === 202).length;
+    expect(accepted).toBeGreaterThanOrEqual(saved.requests_burst);
+    expect(accepted).toBeLessThanOrEqual(saved.requests_burst + Math.floor(seconds * saved.requests_per_second) + 1);
+    expectRefusalsExplained(answers.filter((a) => a.status === 429), saved.requests_burst, 'requests');
+
+    await redis.del(...BUCKETS);
+    const back = await fetch(`${consoleUrl}/v1/org/rate-limits`, { method: 'DELETE', headers: { authorization: `Bearer ${KEY}` } });
+    expect(back.status).toBe(200);
+    for (const url of gateways) {
+      await eventually(async () => ((await post(url, '/v1/traces', trace(-4))).headers.get('ratelimit-policy')?.startsWith(`${LIMITS.requests_burst};`) ? true : undefined), 20_000, 'the defaults back');
+    }
   });
 
   it('a gateway whose Redis cannot be reached starts and lets requests through', async () => {
