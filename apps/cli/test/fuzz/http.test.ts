@@ -207,8 +207,22 @@ async function exercise(input: Input): Promise<void> {
   await settle(input.op, sent, answer);
 }
 
+/** Request ids seen in the log so far, and how many log lines were read for them. */
+const loggedIds = new Set<string>();
+let linesRead = 0;
+
+function logged(requestId: string): boolean {
+  for (; linesRead < surface.logLines.length; linesRead++) {
+    const id = (JSON.parse(surface.logLines[linesRead]!) as { request_id?: unknown }).request_id;
+    if (typeof id === 'string') loggedIds.add(id);
+  }
+  return loggedIds.has(requestId);
+}
+
 async function settle(op: Pick<Operation, 'method' | 'template'>, sent: { method: string; target: string }, answer: Answer): Promise<void> {
   const where = `${sent.method} ${sent.target.slice(0, 200)} → ${answer.status} ${answer.text.slice(0, 300)}`;
+  const requestId = answer.headers.get('x-request-id');
+  if (answer.status >= 400 && requestId !== null && !logged(requestId)) throw new Error(`the error answer's request id ${requestId} is in no log line\n  ${where}`);
   // Only ingest answers 202; count by the answer, whatever path spelling reached it.
   if (answer.status === 202) {
     const body = answer.json as { trace_id?: unknown; accepted?: unknown[] };
