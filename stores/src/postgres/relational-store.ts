@@ -13,11 +13,11 @@
  * concurrent saves each get their own version number.
  */
 import type { TierResult, Trace, Verdict } from '@metronis/schemas';
-import { and, asc, eq, sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { InvalidRecordError, StoreError, storeError } from '../errors.js';
 import type { ApiKeyRecord, ApiKeyScope, DeletionRef, Organization, RelationalStore } from '../types.js';
-import { decodeRecord, encodeRecord, filterText } from './nul.js';
+import { encodeRecord, filterText } from './nul.js';
 import { apiKeys, evaluations, organizations, policies, tombstones, traces, verdicts } from './schema.js';
 import { createTenancy } from './tenancy.js';
 
@@ -70,9 +70,13 @@ export function createRelationalStore(options: RelationalStoreOptions): Relation
     });
   }
 
+  const tenancy = createTenancy(kind, db);
+  /** The org's scope for the unscoped reads; none for an id no organization can have (nothing to find). */
+  const scoped = (orgId: string) => (typeof orgId === 'string' && orgId.length > 0 && !orgId.includes('\u0000') ? tenancy.forOrg(orgId) : null);
+
   return {
     kind,
-    ...createTenancy(kind, db),
+    ...tenancy,
 
     migrate: () => run('migrate', options.migrate),
 
@@ -100,18 +104,7 @@ export function createRelationalStore(options: RelationalStoreOptions): Relation
       );
     },
 
-    async getTrace(orgId, traceId) {
-      // No stored id holds U+0000 (writes refuse it) and Postgres text cannot carry it: nothing to find.
-      if (traceId.includes('\u0000')) return null;
-      const [row] = await run('getTrace', () =>
-        db
-          .select({ record: traces.record, nulEscaped: traces.nulEscaped })
-          .from(traces)
-          .where(and(eq(traces.orgId, orgId), eq(traces.traceId, traceId)))
-          .limit(1),
-      );
-      return row ? decodeRecord<Trace>(row.record, row.nulEscaped) : null;
-    },
+    getTrace: (orgId, traceId) => scoped(orgId)?.getTrace(traceId) ?? Promise.resolve(null),
 
     async upsertVerdicts(batch) {
       const checked = lastPerKey('upsertVerdicts', batch, TRACE_KEY, ['decided_at']);
@@ -129,17 +122,7 @@ export function createRelationalStore(options: RelationalStoreOptions): Relation
       );
     },
 
-    async getVerdict(orgId, traceId) {
-      if (traceId.includes('\u0000')) return null;
-      const [row] = await run('getVerdict', () =>
-        db
-          .select({ record: verdicts.record, nulEscaped: verdicts.nulEscaped })
-          .from(verdicts)
-          .where(and(eq(verdicts.orgId, orgId), eq(verdicts.traceId, traceId)))
-          .limit(1),
-      );
-      return row ? decodeRecord<Verdict>(row.record, row.nulEscaped) : null;
-    },
+    getVerdict: (orgId, traceId) => scoped(orgId)?.getVerdict(traceId) ?? Promise.resolve(null),
 
     async upsertEvaluations(batch) {
       const checked = lastPerKey('upsertEvaluations', batch, EVALUATION_KEY, ['evaluated_at', 'trace_timestamp']);
@@ -157,23 +140,9 @@ export function createRelationalStore(options: RelationalStoreOptions): Relation
       );
     },
 
-    async getEvaluations(orgId, traceId) {
-      if (traceId.includes('\u0000')) return [];
-      const rows = await run('getEvaluations', () =>
-        db
-          .select({ record: evaluations.record, nulEscaped: evaluations.nulEscaped })
-          .from(evaluations)
-          .where(and(eq(evaluations.orgId, orgId), eq(evaluations.traceId, traceId)))
-          .orderBy(asc(evaluations.tier), asc(evaluations.evaluationId)),
-      );
-      return rows.map((row) => decodeRecord<TierResult>(row.record, row.nulEscaped));
-    },
+    getEvaluations: (orgId, traceId) => scoped(orgId)?.getEvaluations(traceId) ?? Promise.resolve([]),
 
-    async getPolicy(orgId) {
-      const [row] = await run('getPolicy', () => db.select().from(policies).where(eq(policies.orgId, orgId)).limit(1));
-      if (!row) return null;
-      return { document: decodeRecord<unknown>(row.document, row.nulEscaped), version: row.version, updated_at: row.updatedAt };
-    },
+    getPolicy: (orgId) => scoped(orgId)?.getPolicy() ?? Promise.resolve(null),
 
     async putPolicy(orgId, document) {
       requireId('putPolicy', 'org_id', orgId);

@@ -91,7 +91,9 @@ export function createTenancy(kind: RelationalStore['kind'], db: AnyPgDatabase):
   }
 
   function scope(orgId: string): OrgScope {
-    checkId('forOrg', 'organization id', orgId);
+    if (typeof orgId !== 'string' || orgId.length === 0 || orgId.includes('\u0000')) {
+      throw new InvalidRecordError(`${kind} forOrg`, `organization id must be a non-empty string without U+0000, got ${JSON.stringify(orgId)?.slice(0, 80)}`);
+    }
     const keyView = async (tx: Tx, keyId: string): Promise<ApiKeyView | null> => {
       const [row] = await tx.select().from(apiKeys).where(and(eq(apiKeys.orgId, orgId), eq(apiKeys.id, keyId))).limit(1);
       return row === undefined ? null : toKeyView(row);
