@@ -1,23 +1,34 @@
 /**
- * The console's read API. Every read is scoped by the organization of the presented API key: a trace
- * id of another organization answers 404, exactly like an id that does not exist.
+ * The console's HTTP API: reads, the policy, the admin API (admin.ts), deletion and the compliance
+ * report (data.ts). Every /v1 request is authenticated here, once, and gets its tenant (tenant.ts):
+ * the stores bound to the key's organization. Handlers read only the tenant, so another
+ * organization's trace, key or data answers 404, exactly like an id that does not exist, and a route
+ * added later cannot forget the filter. Scopes are checked per route (`requireScope`).
  *
- * - `GET /v1/traces/:id`: `{ trace, verdict, evaluations }`: the trace (public view), its verdict
- *   (null until one is stored) and its tier results (TierResult JSON, by tier; empty until evaluated).
+ * - `GET /v1/traces/:id`: `{ trace, verdict, evaluations }` (read); `DELETE /v1/traces/:id` (admin).
  * - `GET /v1/policy`, `PUT /v1/policy`: the organization's evaluation policy (see `policy.ts`).
  * - `GET /openapi.json`: the OpenAPI document of these routes (openapi.ts).
  *
- * Every /v1 route needs a key with the `read` or `admin` scope; changing the policy needs `admin`.
- *
  * @example
- *   const app = createConsoleApp({ store, authenticate, ready: async () => ({ postgres: true }) });
+ *   const app = createConsoleApp({ store, facts, authenticate, ready: async () => ({ postgres: true }) });
  *   serve({ fetch: app.fetch, port: 7071 });
  */
 import { randomUUID } from 'node:crypto';
 import { toPublicView } from '@metronis/schemas';
-import { CONSOLE_CSP, corsAllowList, isRejection, REJECTION_MESSAGES, securityHeaders, type Authenticate, type AuthResult, type KeyRejection } from '@metronis/ingest-gateway';
+import {
+  CONSOLE_CSP,
+  corsAllowList,
+  createOrgRateLimit,
+  isRejection,
+  REJECTION_MESSAGES,
+  securityHeaders,
+  type Authenticate,
+  type AuthResult,
+  type KeyRejection,
+  type OrgLimitsSource,
+  type RateLimiter,
+} from '@metronis/ingest-gateway';
 import type { RelationalStore } from '@metronis/stores';
-import { createOrgRateLimit, type OrgLimitsSource, type RateLimiter } from '@metronis/ingest-gateway';
 import { Hono } from 'hono';
 import { createAdminRoutes, type AdminHooks } from './admin.js';
 import { createDataRoutes } from './data.js';
