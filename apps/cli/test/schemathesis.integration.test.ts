@@ -5,7 +5,11 @@
  * SCHEMATHESIS_MAX_EXAMPLES examples per operation (default 50) and SCHEMATHESIS_MAX_TIME seconds
  * (default 75) in all.
  *
- * `GET /` is left out: it answers 501 by design until the console UI exists (the document says so).
+ * Left out: `GET /`, which answers 501 by design until the console UI exists (the document says so);
+ * `PUT /v1/org/rate-limits` and `DELETE /v1/keys/{id}`, because schemathesis saves tiny limits and
+ * revokes the very key it runs with (its stateful phase finds the id in `GET /v1/keys`), after which
+ * every other operation only answers 429 or 401 and goes untested. The in-process fuzz suite
+ * (apps/cli/test/fuzz) covers those two, restoring the limits between operations.
  * schemathesis must be on PATH (`.ci/run` installs the pinned version with pip); without it this test
  * fails and says how to install it.
  */
@@ -84,6 +88,10 @@ describe('schemathesis against metronis dev', () => {
         'not_a_server_error',
         '--exclude-operation-id',
         'consoleUi',
+        '--exclude-operation-id',
+        'setRateLimits',
+        '--exclude-operation-id',
+        'revokeKey',
         '--max-examples',
         MAX_EXAMPLES,
         '--max-time',

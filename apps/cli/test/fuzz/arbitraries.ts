@@ -306,7 +306,7 @@ export const pathId: fc.Arbitrary<string> = fc.oneof(
     'a'.repeat(5000),
     encodeURIComponent('é'.repeat(2000)),
     encodeURIComponent('\u202Etxt'),
-    'key_org_fuzz_a_all',
+    'key_org_fuzz_b_read', // a real key id: revoking it is a write that succeeds (and only costs org b's read key)
     'org_fuzz_b',
     'default',
   ),
