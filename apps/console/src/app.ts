@@ -29,6 +29,7 @@ import {
   type RateLimiter,
 } from '@metronis/ingest-gateway';
 import type { RelationalStore } from '@metronis/stores';
+import { isRetriable } from '@metronis/streams';
 import { Hono } from 'hono';
 import { createAdminRoutes, type AdminHooks } from './admin.js';
 import { createDataRoutes } from './data.js';
@@ -169,6 +170,11 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {
       return c.json(errorBody(c, err.code, err.message, err.options.issues), err.status);
     }
     deps.logger?.error({ err, request_id: c.get('requestId'), path: c.req.path }, 'read API request failed');
+    // The database unreachable (a connection error in the cause chain) is an outage to retry, not a bug.
+    if (isRetriable(err)) {
+      c.header('Retry-After', '1');
+      return c.json(errorBody(c, 'store_unavailable', 'The database cannot be reached right now; retry later.'), 503);
+    }
     return c.json(errorBody(c, 'internal', 'Internal error; the request id identifies it in the logs.'), 500);
   });
 
