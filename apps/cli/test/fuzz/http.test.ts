@@ -546,3 +546,31 @@ describe('HTTP fuzz over a real socket (Node parses the request)', () => {
     );
   }, 300_000);
 });
+
+// Last: it breaks the surface on purpose.
+describe('HTTP fuzz with the trace log down (a deliberately broken dependency)', () => {
+  it('answers ingest with 503 and Retry-After, or a 4xx, and accepts nothing', async () => {
+    await surface.backbone.log.close();
+    const ingest = ops.filter((op) => INGEST.has(`${op.method} ${op.template}`));
+    expect(ingest.length).toBe(2);
+    for (const op of ingest) {
+      const valid = await call(new Request(`http://fuzz${op.template}`, { method: 'POST', headers: { authorization: `Bearer ${keyOf('org_fuzz_a', 'ingest')}`, 'content-type': 'application/json' }, body: JSON.stringify(op.example) }));
+      expect(valid.status, valid.text).toBe(503);
+      expect(valid.headers.get('retry-after')).not.toBeNull();
+      checkAnswer({ method: op.method, target: op.template, requestId: undefined }, valid, { allow503: true });
+      const arb = fc.record({ key: validKey(['all', 'ingest']), body: hostileBody(op.example), rid: requestId });
+      await fc.assert(
+        fc.asyncProperty(arb, async ({ key, body, rid }) => {
+          const headers: Record<string, string> = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+          if (rid !== undefined) headers['x-request-id'] = rid;
+          const request = requestOf({ op, path: op.template, headers, body });
+          if (request === null) return;
+          const answer = await call(request);
+          checkAnswer({ method: op.method, target: op.template, requestId: rid }, answer, { allow503: true });
+          expect(answer.status, answer.text.slice(0, 300)).not.toBe(202);
+        }),
+        params(RUNS),
+      );
+    }
+  }, 300_000);
+});
