@@ -2,7 +2,8 @@
  * The database unreachable: every console route that needs it answers 503 `store_unavailable` with
  * Retry-After, never a 500. The keys are checked against a working store (PGlite), the routes run on a
  * real PostgreSQL client pointed at a port where nothing listens (connection refused). Found by
- * breaking the store under the HTTP fuzz suite: every route answered 500 `internal`.
+ * breaking the store under the HTTP fuzz suite: every route answered 500 `internal`. (A closed
+ * PGlite, as during shutdown, still answers 500: its error is not a connection error.)
  */
 import { createApiKeyAuthenticator, hashApiKey } from '@metronis/ingest-gateway';
 import { createPgliteStore, createPostgresStore, type RelationalStore } from '@metronis/stores';
