@@ -15,7 +15,7 @@ import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { contentLength, contentType, credentials, hostileBody, pathId, query, requestId, type Body } from './arbitraries.js';
+import { contentLength, contentType, credentials, hostileBody, hostileString, hostileValue, pathId, query, requestId, type Body } from './arbitraries.js';
 import { answerOf, checkAnswer, SANE_REQUEST_ID, type Answer } from './checks.js';
 import { keyOf, OPERATOR_KEY, OPERATOR_ORG, ORGS, startSurface, type KeyRole, type Surface } from './surface.js';
 
@@ -547,9 +547,81 @@ describe('HTTP fuzz over a real socket (Node parses the request)', () => {
   }, 300_000);
 });
 
+describe('HTTP fuzz: every accepted trace can be read back', () => {
+  const text = (max: number) => hostileString.filter((t) => t.length <= max);
+  const short = text(200);
+  const tag = short.filter((t) => t.length >= 1);
+  const storable = fc.record(
+    {
+      input: fc.oneof(text(5000), fc.record({ messages: fc.array(fc.record({ role: tag.filter((t) => t.length <= 64), content: text(2000) }), { minLength: 1, maxLength: 3 }) })),
+      output: fc.oneof(text(5000), fc.record({ content: text(2000), finish_reason: fc.option(short) })),
+      application: short,
+      model: fc.record({ provider: short, name: short, parameters: fc.dictionary(short, hostileValue, { maxKeys: 3 }) }, { requiredKeys: [] }),
+      context: fc.array(fc.oneof(text(2000), fc.record({ content: text(2000), id: short, source: short, score: fc.double({ noNaN: true, noDefaultInfinity: true }) }, { requiredKeys: ['content'] })), { maxLength: 3 }),
+      json_schema: fc.dictionary(short, hostileValue, { maxKeys: 3 }),
+      reference: text(2000),
+      metadata: fc.dictionary(short, text(2000), { maxKeys: 4 }),
+      tags: fc.array(tag, { maxLength: 4 }),
+      user_id: short,
+      session_id: short,
+      timestamp: fc.oneof(fc.integer({ min: 0, max: 253_402_300_799_999 }), fc.date({ min: new Date(0), max: new Date('9999-12-31T23:59:59.999Z'), noInvalidDate: true }).map((d) => d.toISOString())),
+      usage: fc.record({ input_tokens: fc.nat(), output_tokens: fc.nat(), cost_usd: fc.double({ min: 0, noNaN: true, noDefaultInfinity: true }) }, { requiredKeys: [] }),
+      latency_ms: fc.double({ min: 0, max: 4_294_967_295, noNaN: true }),
+    },
+    { requiredKeys: ['input', 'output'] },
+  );
+  let next = 0;
+
+  it('stores every trace answered 202 and shows it by id without a 5xx, its text unchanged', async () => {
+    await freshLimits();
+    // Masking (a policy the fuzzer may have saved) rewrites text on purpose: back to the default policy.
+    for (const org of ORGS) {
+      const reset = await call(new Request('http://fuzz/v1/policy', { method: 'PUT', headers: { authorization: `Bearer ${keyOf(org, 'admin')}`, 'content-type': 'application/json' }, body: '{}' }));
+      expect(reset.status, reset.text).toBe(200);
+    }
+    baseline = await snapshot();
+    const op = ops.find((o) => o.method === 'POST' && o.template === '/v1/traces')!;
+    await fc.assert(
+      fc.asyncProperty(storable, validKey(['all']).filter((k) => k !== OPERATOR_KEY), async (trace, key) => {
+        const id = `fuzz-readback-${++next}`;
+        const body = JSON.stringify({ trace_id: id, ...trace });
+        const answer = await call(new Request('http://fuzz/v1/traces', { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body }));
+        const sent = { method: 'POST', target: '/v1/traces', requestId: undefined };
+        checkAnswer(sent, answer);
+        await settle(op, sent, answer);
+        count({ method: 'POST', template: '/v1/traces (to read back)' }, String(answer.status));
+        if (answer.status !== 202) return;
+        const deadline = Date.now() + 15_000;
+        for (;;) {
+          const read = await call(new Request(`http://fuzz/v1/traces/${id}`, { headers: { authorization: `Bearer ${key}` } }));
+          checkAnswer({ method: 'GET', target: `/v1/traces/${id}`, requestId: undefined }, read);
+          if (read.status === 200) {
+            const shown = (read.json as { trace: Record<string, unknown> }).trace;
+            expect(shown.trace_id).toBe(id);
+            // Text survives storage exactly (NUL included); a lone surrogate cannot (UTF-8 has no form for it).
+            if (!/\\ud[89a-f]/i.test(body)) {
+              for (const field of ['reference', 'user_id', 'session_id', 'application', 'metadata', 'tags'] as const) {
+                const sentValue = (trace as Record<string, unknown>)[field];
+                const expected = sentValue === undefined ? (field === 'metadata' ? {} : field === 'tags' ? [] : null) : sentValue;
+                expect(shown[field], `${field} of ${id}`).toEqual(expected);
+              }
+              if (typeof trace.input === 'string') expect(shown.input, `input of ${id}`).toBe(trace.input);
+            }
+            return;
+          }
+          if (Date.now() > deadline) throw new Error(`trace ${id} was answered 202 and is not readable after 15 s (last answer ${read.status}); body: ${body.slice(0, 300)}`);
+          await new Promise((r) => setTimeout(r, 25));
+        }
+      }),
+      params(RUNS * 2),
+    );
+  }, 300_000);
+});
+
 // Last: it breaks the surface on purpose.
 describe('HTTP fuzz with the trace log down (a deliberately broken dependency)', () => {
   it('answers ingest with 503 and Retry-After, or a 4xx, and accepts nothing', async () => {
+    await surface.stopTraceSink();
     await surface.backbone.log.close();
     const ingest = ops.filter((op) => INGEST.has(`${op.method} ${op.template}`));
     expect(ingest.length).toBe(2);

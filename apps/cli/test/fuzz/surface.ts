@@ -7,15 +7,17 @@
  * with an admin key. Also served on a real loopback socket (listen, as dev), so that Node's own
  * header and body parsing is in the path of some requests.
  *
- * No topology runs: what the gateway accepts stays on the log (counted by end offsets), so the
- * relational store changes only through the HTTP writes under test.
+ * One topology runs: the Postgres traces sink (real runner, real log), so what the gateway accepts
+ * becomes readable through the console, hostile content included. The traces topic is counted by its
+ * end offsets; the rest of the relational store changes only through the HTTP writes under test.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hashApiKey } from '@metronis/ingest-gateway';
 import { createChdbFactsStore, createPgliteStore, type ApiKeyScope, type FactsStore, type RelationalStore } from '@metronis/stores';
-import { TOPICS } from '@metronis/streams';
+import { runTopology, TOPICS } from '@metronis/streams';
+import { postgresTracesSink } from '@metronis/topology-sinks';
 import { pino } from 'pino';
 import { buildEmbeddedHttp, readiness, routeEmbedded } from '../../src/apps.js';
 import { devEnvSchema, parseEnv } from '../../src/env.js';
@@ -64,6 +66,8 @@ export interface Surface {
    * ones, after which most requests would only reach the limiter).
    */
   resetRateLimits(): Promise<void>;
+  /** Stops the traces sink (before a test breaks the log under it). */
+  stopTraceSink(): Promise<void>;
   /** Records on the traces topic (sum of its end offsets). */
   countOnLog(): Promise<number>;
   /** The log lines written so far (pino JSON). */
@@ -122,6 +126,8 @@ export async function startSurface(): Promise<Surface> {
   }
   const policies = policyCache(store, logger);
   const gatewayPolicies = policyCache(store, logger, { failClosed: true });
+  const traceSink = runTopology(postgresTracesSink(store), { log: backbone.log, serde: backbone.serde, logger });
+  lifecycle.onClose('traces sink', () => traceSink.stop());
   const settings = orgSettingsCache(store, logger);
   const ready = readiness({ log: () => backbone.log.admin.ping(), registry: () => backbone.registry.ping(), postgres: () => store.ping(), clickhouse: () => facts.ping() });
   const limiting = await rateLimiting({ METRONIS_RATE_LIMITS: env.METRONIS_RATE_LIMITS }, settings, logger, lifecycle);
@@ -156,6 +162,7 @@ export async function startSurface(): Promise<Surface> {
         settings.invalidate(org);
       }
     },
+    stopTraceSink: () => traceSink.stop(),
     async countOnLog() {
       const ends = await backbone.log.admin.endOffsets(TOPICS.traces.name);
       return ends.reduce((sum, p) => sum + Number(p.offset), 0);
