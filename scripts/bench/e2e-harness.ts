@@ -87,7 +87,10 @@ export function isolatedStack(dirName: string, base: number): IsolatedStack {
   };
 }
 
-/** Processes whose session id is `sid` (a service and its children: the postmaster and its backends). */
+/**
+ * Processes whose session id is `sid` (a service and its children), and the direct children of `sid`
+ * (PostgreSQL's backends each start a session of their own).
+ */
 async function sessionPids(sid: number): Promise<number[]> {
   const out: number[] = [];
   for (const entry of await readdir('/proc')) {
@@ -95,7 +98,7 @@ async function sessionPids(sid: number): Promise<number[]> {
     try {
       const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[3]) === sid) out.push(Number(entry));
+      if (Number(fields[3]) === sid || Number(fields[1]) === sid) out.push(Number(entry));
     } catch {
       // the process ended meanwhile
     }
