@@ -34,6 +34,17 @@ describe('gcra on a controlled clock', () => {
   });
 });
 
+describe('gcra on a fractional clock', () => {
+  it('allows a take that exactly fits the burst whatever the fraction of the clock (now + x - x is not always now)', () => {
+    const refused: number[] = [];
+    for (let i = 0; i < 20_000; i++) {
+      const now = 1 + i * 48.123456789;
+      if (!gcra(undefined, now, 3, { rate: 1, burst: 3 }).decision.allowed) refused.push(now);
+    }
+    expect(refused).toEqual([]);
+  });
+});
+
 describe('the in-process limiter', () => {
   it('keeps at most maxKeys keys, dropping full buckets first', async () => {
     let now = 0;

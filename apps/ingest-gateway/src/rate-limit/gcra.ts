@@ -44,13 +44,18 @@ export interface RateLimiter {
 }
 
 /** One GCRA step: the decision and the key's new TAT (unchanged when refused). Times in ms. */
+/** Differences below this many milliseconds are floating-point noise, not time. */
+const ROUNDING_MS = 1e-6;
+
 export function gcra(storedTat: number | undefined, now: number, cost: number, limit: RateLimit): { decision: RateLimitDecision; tat: number } {
   const interval = 1000 / limit.rate;
   const tolerance = interval * limit.burst;
   const tat = storedTat === undefined || storedTat < now ? now : storedTat;
   const next = tat + cost * interval;
   const allowAt = next - tolerance;
-  if (allowAt > now) {
+  // Fractional clocks (performance.now) make `now + x - x` land a rounding error above `now`: a take
+  // that exactly fits must not be refused for 1e-13 ms.
+  if (allowAt - now > ROUNDING_MS) {
     const wait = cost > limit.burst ? tat - now : allowAt - now;
     return {
       tat,
