@@ -82,7 +82,7 @@ export function createRelationalStore(options: RelationalStoreOptions): Relation
 
     async upsertTraces(batch) {
       const checked = lastPerKey('upsertTraces', batch, TRACE_KEY, ['timestamp', 'received_at']);
-      const kept = await withoutDeleted(checked, (t) => ({ org_id: t.org_id, trace_id: t.trace_id, user_id: t.user_id, received_at: t.received_at }));
+      const kept = await withoutDeleted('upsertTraces', checked, (t) => ({ org_id: t.org_id, trace_id: t.trace_id, user_id: t.user_id, received_at: t.received_at }));
       if (kept.length < checked.length) {
         // A trace dropped for its user's deletion gets a tombstone of its own, so its verdict and
         // evaluations, still on their way, are dropped too.
@@ -108,7 +108,7 @@ export function createRelationalStore(options: RelationalStoreOptions): Relation
 
     async upsertVerdicts(batch) {
       const checked = lastPerKey('upsertVerdicts', batch, TRACE_KEY, ['decided_at']);
-      const rows = (await withoutDeleted(checked, (v) => ({ org_id: v.org_id, trace_id: v.trace_id }))).map(verdictRow);
+      const rows = (await withoutDeleted('upsertVerdicts', checked, (v) => ({ org_id: v.org_id, trace_id: v.trace_id }))).map(verdictRow);
       await run('upsertVerdicts', () =>
         inChunks(rows, (tx, chunk) =>
           tx
@@ -126,7 +126,7 @@ export function createRelationalStore(options: RelationalStoreOptions): Relation
 
     async upsertEvaluations(batch) {
       const checked = lastPerKey('upsertEvaluations', batch, EVALUATION_KEY, ['evaluated_at', 'trace_timestamp']);
-      const rows = (await withoutDeleted(checked, (r) => ({ org_id: r.org_id, trace_id: r.trace_id }))).map(evaluationRow);
+      const rows = (await withoutDeleted('upsertEvaluations', checked, (r) => ({ org_id: r.org_id, trace_id: r.trace_id }))).map(evaluationRow);
       await run('upsertEvaluations', () =>
         inChunks(rows, (tx, chunk) =>
           tx
@@ -252,9 +252,9 @@ export function createRelationalStore(options: RelationalStoreOptions): Relation
   }
 
   /** The records not deleted after they were received (see `deletedRecords`). */
-  async function withoutDeleted<R>(records: R[], ref: (record: R) => DeletionRef): Promise<R[]> {
+  async function withoutDeleted<R>(operation: string, records: R[], ref: (record: R) => DeletionRef): Promise<R[]> {
     if (records.length === 0) return records;
-    const dropped = await run('deletedRecords', () => deletedRecords(records.map(ref)));
+    const dropped = await run(operation, () => deletedRecords(records.map(ref)));
     return dropped.size === 0 ? records : records.filter((_, i) => !dropped.has(i));
   }
 
