@@ -64,7 +64,7 @@ export const retentionSchema = z.strictObject({ days: z.int().min(1).max(MAX_RET
 const auditQuerySchema = z.strictObject({
   action: z.enum(AUDIT_ACTIONS).optional(),
   actor: z.string().min(1).max(200).optional(),
-  target: z.string().min(1).max(512).optional(),
+  target: z.string().min(1).max(1000).optional(),
   since: z.iso.datetime({ offset: true }).optional(),
   until: z.iso.datetime({ offset: true }).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),

@@ -24,7 +24,8 @@ export interface DataRoutesOptions {
   retentionSchedule: string;
 }
 
-const MAX_ID_LENGTH = 512;
+/** The longest id the public trace accepts (a user_id: 1,000 characters; a trace_id: 128). */
+const MAX_ID_LENGTH = 1000;
 
 function checkId(what: string, id: string): void {
   if (id.length === 0 || id.length > MAX_ID_LENGTH || id.includes('\u0000')) {

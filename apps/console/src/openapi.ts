@@ -125,7 +125,7 @@ const bodyErrors = {
   '413': error('The body is over the size limit (body_too_large).'),
   '415': error('Content-Type is not application/json (unsupported_media_type).'),
 };
-const idParam = (name: string, description: string): Json => ({ name, in: 'path', required: true, schema: { type: 'string', minLength: 1, maxLength: 512 }, description });
+const idParam = (name: string, description: string): Json => ({ name, in: 'path', required: true, schema: { type: 'string', minLength: 1, maxLength: 1000 }, description });
 const keyCreated: Json = {
   description: 'Created. `key` is the API key itself, shown in this answer only.',
   headers: requestIdHeader,
@@ -195,7 +195,7 @@ function tenancyPaths(security: Json[]): Json {
         parameters: [
           { name: 'action', in: 'query', schema: { type: 'string', enum: [...AUDIT_ACTIONS] } },
           { name: 'actor', in: 'query', schema: { type: 'string', minLength: 1, maxLength: 200 } },
-          { name: 'target', in: 'query', schema: { type: 'string', minLength: 1, maxLength: 512 } },
+          { name: 'target', in: 'query', schema: { type: 'string', minLength: 1, maxLength: 1000 } },
           { name: 'since', in: 'query', schema: { type: 'string', format: 'date-time' } },
           { name: 'until', in: 'query', schema: { type: 'string', format: 'date-time' } },
           { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },

@@ -324,3 +324,17 @@ describe('console security headers', () => {
     }
   });
 });
+
+describe('deletion ids', () => {
+  it("deletes the data of a user_id as long as the public trace allows (1,000 characters), and refuses longer ones with 400", async () => {
+    const user = 'u'.repeat(1000);
+    const trace = await seedTrace(A, { user_id: user });
+    const res = await call('DELETE', `/v1/users/${user}/data`, KEYS.aAdmin);
+    expect(res.status).toBe(200);
+    expect((await json(res)).deleted.postgres.traces).toBe(1);
+    expect(await store.forOrg(A).getTrace(trace.trace_id)).toBeNull();
+    const tooLong = await call('DELETE', `/v1/users/${'u'.repeat(1001)}/data`, KEYS.aAdmin);
+    expect(tooLong.status).toBe(400);
+    expect((await json(tooLong)).error.code).toBe('invalid_id');
+  });
+});

@@ -45,8 +45,8 @@ export function createTenancy(kind: RelationalStore['kind'], db: AnyPgDatabase):
   }
 
   function checkId(operation: string, what: string, value: unknown): asserts value is string {
-    if (typeof value !== 'string' || value.length === 0 || value.length > 512 || value.includes('\u0000')) {
-      throw new InvalidRecordError(`${kind} ${operation}`, `${what} must be a string of 1 to 512 characters without U+0000, got ${JSON.stringify(value)?.slice(0, 80)}`);
+    if (typeof value !== 'string' || value.length === 0 || value.length > 1000 || value.includes('\u0000')) {
+      throw new InvalidRecordError(`${kind} ${operation}`, `${what} must be a string of 1 to 1000 characters without U+0000, got ${JSON.stringify(value)?.slice(0, 80)}`);
     }
   }
 
