@@ -35,13 +35,15 @@ describe('gcra on a controlled clock', () => {
 });
 
 describe('gcra on a fractional clock', () => {
-  it('allows a take that exactly fits the burst whatever the fraction of the clock (now + x - x is not always now)', () => {
-    const refused: number[] = [];
+  it('allows a take that exactly fits the burst, and counts what remains, whatever the fraction of the clock (now + x - x is not always now)', () => {
+    const wrong: number[] = [];
     for (let i = 0; i < 20_000; i++) {
       const now = 1 + i * 48.123456789;
-      if (!gcra(undefined, now, 3, { rate: 1, burst: 3 }).decision.allowed) refused.push(now);
+      const exact = gcra(undefined, now, 3, { rate: 1, burst: 3 }).decision;
+      const partial = gcra(undefined, now, 1, { rate: 1, burst: 3 }).decision;
+      if (!exact.allowed || exact.remaining !== 0 || !partial.allowed || partial.remaining !== 2) wrong.push(now);
     }
-    expect(refused).toEqual([]);
+    expect(wrong).toEqual([]);
   });
 });
 

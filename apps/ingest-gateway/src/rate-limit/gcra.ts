@@ -47,6 +47,16 @@ export interface RateLimiter {
 /** Differences below this many milliseconds are floating-point noise, not time. */
 const ROUNDING_MS = 1e-6;
 
+/** Whole units in `ms` of tolerance, forgiving the floating-point noise of a fractional clock. */
+function unitsLeft(ms: number, interval: number): number {
+  return Math.max(0, Math.floor((ms + ROUNDING_MS) / interval));
+}
+
+/** Milliseconds rounded up, forgiving the same noise (3000.0000001 is 3000, not 3001). */
+function wholeMs(ms: number): number {
+  return Math.ceil(ms - ROUNDING_MS);
+}
+
 export function gcra(storedTat: number | undefined, now: number, cost: number, limit: RateLimit): { decision: RateLimitDecision; tat: number } {
   const interval = 1000 / limit.rate;
   const tolerance = interval * limit.burst;
@@ -61,9 +71,9 @@ export function gcra(storedTat: number | undefined, now: number, cost: number, l
       tat,
       decision: {
         allowed: false,
-        remaining: Math.max(0, Math.floor((tolerance - (tat - now)) / interval)),
-        retryAfterMs: Math.max(1, Math.ceil(wait)),
-        resetMs: Math.ceil(tat - now),
+        remaining: unitsLeft(tolerance - (tat - now), interval),
+        retryAfterMs: Math.max(1, wholeMs(wait)),
+        resetMs: wholeMs(tat - now),
         limit: limit.burst,
       },
     };
@@ -72,9 +82,9 @@ export function gcra(storedTat: number | undefined, now: number, cost: number, l
     tat: next,
     decision: {
       allowed: true,
-      remaining: Math.max(0, Math.floor((tolerance - (next - now)) / interval)),
+      remaining: unitsLeft(tolerance - (next - now), interval),
       retryAfterMs: 0,
-      resetMs: Math.ceil(next - now),
+      resetMs: wholeMs(next - now),
       limit: limit.burst,
     },
   };
