@@ -21,6 +21,7 @@ import postgres from 'postgres';
 import { Pool } from 'undici';
 import { spawn } from 'node:child_process';
 import { CLI, runCli, type Running } from '../../apps/cli/test/process.js';
+import { isolatedPorts } from '../../infra/stack/test/run.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -46,17 +47,7 @@ export interface IsolatedStack {
 /** A stack in `<repo>/<dirName>` on ports `base + 92` (Kafka), `base + 81` (registry), `base + 32` (Postgres)... */
 export function isolatedStack(dirName: string, base: number): IsolatedStack {
   const dir = join(ROOT, dirName);
-  const stackEnv = {
-    METRONIS_STACK_DIR: dir,
-    METRONIS_KAFKA_PORT: String(base + 92),
-    METRONIS_KAFKA_CONTROLLER_PORT: String(base + 93),
-    METRONIS_REGISTRY_PORT: String(base + 81),
-    METRONIS_REGISTRY_MANAGEMENT_PORT: String(base + 82),
-    METRONIS_PG_PORT: String(base + 32),
-    METRONIS_CH_HTTP_PORT: String(base + 23),
-    METRONIS_CH_TCP_PORT: String(base + 0),
-    METRONIS_REDIS_PORT: String(base + 79),
-  };
+  const stackEnv = { METRONIS_STACK_DIR: dir, ...isolatedPorts(base) };
   const stack = (...args: string[]) =>
     new Promise<string>((resolve, reject) => {
       execFile('bash', [join(ROOT, 'scripts/stack.sh'), ...args], { cwd: ROOT, env: { ...process.env, ...stackEnv }, timeout: 300_000 }, (error, stdout, stderr) => {

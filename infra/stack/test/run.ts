@@ -14,7 +14,7 @@ export interface RunResult {
 }
 
 /** Ports far from the defaults (19092, 18081, 15432, ...), shifted by `base`. */
-export function isolatedPorts(base: number): Record<string, string> {
+export function isolatedPorts(base: number) {
   return {
     METRONIS_KAFKA_PORT: String(base + 92),
     METRONIS_KAFKA_CONTROLLER_PORT: String(base + 93),
