@@ -16,15 +16,17 @@
 import { randomUUID } from 'node:crypto';
 import { toPublicView } from '@metronis/schemas';
 import {
+  AUTH_CHALLENGES,
   CONSOLE_CSP,
   corsAllowList,
   createOrgRateLimit,
   isRejection,
+  presentedKey,
+  REJECTION_CODES,
   REJECTION_MESSAGES,
   securityHeaders,
   type Authenticate,
   type AuthResult,
-  type KeyRejection,
   type OrgLimitsSource,
   type RateLimiter,
 } from '@metronis/ingest-gateway';
@@ -75,23 +77,18 @@ export interface ConsoleDeps {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-const BEARER = /^Bearer +(\S+) *$/i;
-const SANE_KEY = /^[\x21-\x7E]{1,256}$/;
-const INVALID_TOKEN = 'Bearer realm="metronis", error="invalid_token"';
-const REJECTION_CODES = { unknown: 'invalid_api_key', expired: 'expired_api_key', revoked: 'revoked_api_key' } as const satisfies Record<KeyRejection['rejected'], string>;
+const INVALID_TOKEN = AUTH_CHALLENGES.invalidToken;
 
 /** The API key of `Authorization: Bearer <key>`, or the 401 saying what is wrong with the header. */
 function credentialsOf(header: string | undefined): string {
-  if (header === undefined) {
-    throw new ApiError(401, 'missing_api_key', 'An API key is required: send Authorization: Bearer <key>.', { headers: { 'WWW-Authenticate': 'Bearer realm="metronis"' } });
+  const presented = presentedKey(header);
+  if ('key' in presented) return presented.key;
+  if (presented.problem === 'missing') {
+    throw new ApiError(401, 'missing_api_key', 'An API key is required: send Authorization: Bearer <key>.', { headers: { 'WWW-Authenticate': AUTH_CHALLENGES.missing } });
   }
-  const token = BEARER.exec(header)?.[1];
-  if (token === undefined || !SANE_KEY.test(token)) {
-    throw new ApiError(401, 'malformed_api_key', 'Malformed Authorization header: expected Bearer <key>, the key 1 to 256 printable ASCII characters.', {
-      headers: { 'WWW-Authenticate': INVALID_TOKEN },
-    });
-  }
-  return token;
+  throw new ApiError(401, 'malformed_api_key', 'Malformed Authorization header: expected Bearer <key>, the key 1 to 256 printable ASCII characters.', {
+    headers: { 'WWW-Authenticate': INVALID_TOKEN },
+  });
 }
 
 export function createConsoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {

@@ -36,7 +36,7 @@ import { maskTrace } from '@metronis/evaluators';
 import { publicTraceSchema, toTraceRecord, type Trace } from '@metronis/schemas';
 import { isRetriable, TOPICS, type LogProducer, type OutgoingRecord } from '@metronis/streams';
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
-import { isRejection, REJECTION_MESSAGES, type Authenticate, type AuthResult, type KeyRejection, type Principal } from './auth.js';
+import { AUTH_CHALLENGES, isRejection, presentedKey, REJECTION_CODES, REJECTION_MESSAGES, type Authenticate, type AuthResult, type Principal } from './auth.js';
 import { assertJsonContentType, readJsonBody } from './body.js';
 import { ApiError, errorBody, errorResponse, type Issue } from './errors.js';
 import { formatPath, jsonTypeOf, ORG_ID_MESSAGE, toIssues } from './issues.js';
@@ -110,12 +110,9 @@ const DEFAULT_LIMITS: Required<GatewayLimits> = {
 };
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-const SANE_KEY = /^[\x21-\x7E]{1,256}$/;
-const BEARER = /^Bearer +(\S+) *$/i;
-const REALM = 'Bearer realm="metronis"';
-const INVALID_TOKEN = `${REALM}, error="invalid_token"`;
+const REALM = AUTH_CHALLENGES.missing;
+const INVALID_TOKEN = AUTH_CHALLENGES.invalidToken;
 const TRACES_TOPIC = TOPICS.traces.name;
-const REJECTION_CODES = { unknown: 'invalid_api_key', expired: 'expired_api_key', revoked: 'revoked_api_key' } as const satisfies Record<KeyRejection['rejected'], string>;
 
 const keep = (trace: Trace): Trace => trace;
 const mask = (trace: Trace): Trace => maskTrace(trace);
@@ -143,24 +140,16 @@ function headerOf(c: Context<GatewayEnv>, name: string): string | undefined {
 
 /** The API key of a request, or a 401 saying what is wrong with the headers. */
 function credentialsOf(authorization: string | undefined, apiKeyHeader: string | undefined): string {
-  let token: string | undefined;
-  if (authorization !== undefined) {
-    const match = BEARER.exec(authorization);
-    if (match === null) {
+  const presented = presentedKey(authorization, apiKeyHeader);
+  if ('key' in presented) return presented.key;
+  switch (presented.problem) {
+    case 'missing':
+      throw new ApiError('missing_api_key', 'an API key is required: send "Authorization: Bearer <API key>"', { headers: { 'WWW-Authenticate': REALM } });
+    case 'not_bearer':
       throw new ApiError('malformed_api_key', 'the Authorization header must be "Bearer <API key>"', { headers: { 'WWW-Authenticate': INVALID_TOKEN } });
-    }
-    token = match[1];
-  } else if (apiKeyHeader !== undefined) {
-    token = apiKeyHeader.trim();
-  } else {
-    throw new ApiError('missing_api_key', 'an API key is required: send "Authorization: Bearer <API key>"', { headers: { 'WWW-Authenticate': REALM } });
+    case 'bad_key':
+      throw new ApiError('malformed_api_key', 'the API key must be 1 to 256 printable ASCII characters without spaces', { headers: { 'WWW-Authenticate': INVALID_TOKEN } });
   }
-  if (token === undefined || !SANE_KEY.test(token)) {
-    throw new ApiError('malformed_api_key', 'the API key must be 1 to 256 printable ASCII characters without spaces', {
-      headers: { 'WWW-Authenticate': INVALID_TOKEN },
-    });
-  }
-  return token;
 }
 
 function summarize(what: string, issues: Issue[]): string {

@@ -48,6 +48,33 @@ export function isRejection(result: AuthResult): result is KeyRejection {
   return 'rejected' in result;
 }
 
+/** The error code of a 401 for each rejection, the same in the gateway and the console. */
+export const REJECTION_CODES = { unknown: 'invalid_api_key', expired: 'expired_api_key', revoked: 'revoked_api_key' } as const satisfies Record<KeyRejection['rejected'], string>;
+
+/** The `WWW-Authenticate` challenges: no key sent, or a key that is unusable. */
+export const AUTH_CHALLENGES = { missing: 'Bearer realm="metronis"', invalidToken: 'Bearer realm="metronis", error="invalid_token"' } as const;
+
+const BEARER = /^Bearer +(\S+) *$/i;
+const SANE_KEY = /^[\x21-\x7E]{1,256}$/;
+
+/**
+ * The API key a request presents: `Authorization: Bearer <key>`, else (where the caller accepts it)
+ * the `X-API-Key` header. Or what is wrong: no key, an Authorization header that is not Bearer, or a
+ * key that is not 1 to 256 printable ASCII characters. Each app words its own 401 from the problem.
+ */
+export function presentedKey(authorization: string | undefined, apiKeyHeader?: string): { key: string } | { problem: 'missing' | 'not_bearer' | 'bad_key' } {
+  let token: string | undefined;
+  if (authorization !== undefined) {
+    token = BEARER.exec(authorization)?.[1];
+    if (token === undefined) return { problem: 'not_bearer' };
+  } else if (apiKeyHeader !== undefined) {
+    token = apiKeyHeader.trim();
+  } else {
+    return { problem: 'missing' };
+  }
+  return SANE_KEY.test(token) ? { key: token } : { problem: 'bad_key' };
+}
+
 /** What a 401 says for each rejection. */
 export const REJECTION_MESSAGES: Record<KeyRejection['rejected'], string> = {
   unknown: 'unknown API key',

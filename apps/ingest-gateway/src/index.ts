@@ -2,8 +2,11 @@ export { createGatewayApp, type GatewayDeps, type GatewayEnv, type GatewayLimits
 export {
   createApiKeyAuthenticator,
   hashApiKey,
+  AUTH_CHALLENGES,
   isRejection,
   issueApiKey,
+  presentedKey,
+  REJECTION_CODES,
   REJECTION_MESSAGES,
   type ApiKeyAuthenticatorOptions,
   type Authenticate,
