@@ -227,24 +227,16 @@ export function createTenancy(kind: RelationalStore['kind'], db: AnyPgDatabase):
 
       async deleteTrace(traceId) {
         checkId('deleteTrace', 'trace id', traceId);
-        const { trace_ids: _ids, ...counts } = await run('deleteTrace', () =>
+        // By trace id in each table: a verdict or evaluation can land before its trace (different sinks).
+        return run('deleteTrace', () =>
           transaction(async (tx) => {
             await bury(tx, orgId, 'trace', [traceId]);
-            return deleteTracesWhere(tx, orgId, sql`trace_id = ${traceId}`);
+            const t = await tx.delete(traces).where(and(eq(traces.orgId, orgId), eq(traces.traceId, traceId))).returning({ id: traces.traceId });
+            const v = await tx.delete(verdicts).where(and(eq(verdicts.orgId, orgId), eq(verdicts.traceId, traceId))).returning({ id: verdicts.traceId });
+            const e = await tx.delete(evaluations).where(and(eq(evaluations.orgId, orgId), eq(evaluations.traceId, traceId))).returning({ id: evaluations.evaluationId });
+            return { traces: t.length, verdicts: v.length, evaluations: e.length };
           }),
         );
-        // A verdict or evaluation can land before its trace (different sinks): remove those too.
-        if (counts.traces === 0) {
-          const orphans = await run('deleteTrace', () =>
-            transaction(async (tx) => {
-              const v = await tx.delete(verdicts).where(and(eq(verdicts.orgId, orgId), eq(verdicts.traceId, traceId))).returning({ id: verdicts.traceId });
-              const e = await tx.delete(evaluations).where(and(eq(evaluations.orgId, orgId), eq(evaluations.traceId, traceId))).returning({ id: evaluations.evaluationId });
-              return { verdicts: v.length, evaluations: e.length };
-            }),
-          );
-          return { traces: 0, ...orphans };
-        }
-        return counts;
       },
 
       async deleteUserData(userId) {
