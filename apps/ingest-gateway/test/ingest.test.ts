@@ -42,6 +42,14 @@ describe('ingest gateway over the embedded log', () => {
   }
 
   describe('POST /v1/traces', () => {
+    it('refuses a metadata key "__proto__" with 400 naming it, instead of dropping the entry, and writes nothing', async () => {
+      const before = await gw.countOnLog();
+      const raw = JSON.stringify(traceBody()).replace('"metadata":{', '"metadata":{"__proto__":"x",');
+      const error = await errorOf(await gw.app.request(...post('/v1/traces', raw)), 400, 'invalid_body');
+      expect(error.issues?.map((i) => i.path)).toEqual(['$.metadata.__proto__']);
+      expect(await gw.countOnLog()).toBe(before);
+    });
+
     it('answers 202 with the trace id only after the record is on the log, keyed by trace id, equal to toTraceRecord of the body', async () => {
       const body = traceBody({ trace_id: 'client-1', timestamp: '2026-01-01T00:00:00Z', context: ['Paris is in France.'] });
       const sendsBefore = gw.sends.length;
