@@ -67,7 +67,10 @@ export interface RelationalStore extends TenancyStore {
    * or a user's data deleted), so a sink drops them instead of writing them again. A record with
    * `received_at` is dropped when its trace id or user id was deleted at or after that time; one
    * without (a verdict, a tier result) when its trace id was deleted and no trace with that id is
-   * stored now. The upserts above apply it themselves; the facts sinks call it.
+   * stored now. Any record received (else made) before its organization's retention watermark is
+   * dropped too. A trace ref dropped for its user's deletion leaves a tombstone of its trace id, so
+   * its verdict and tier results are dropped wherever they arrive. The upserts above apply it
+   * themselves; the facts sinks call it (before their insert, and again after it).
    */
   deletedRecords(refs: DeletionRef[]): Promise<Set<number>>;
   /** Resolves when the store answers a trivial query. */
@@ -82,6 +85,8 @@ export interface DeletionRef {
   user_id?: string | null | undefined;
   /** epoch milliseconds the trace was received; absent for verdicts and tier results */
   received_at?: number | undefined;
+  /** epoch milliseconds a verdict or tier result was made (decided_at, evaluated_at), for the retention watermark */
+  made_at?: number | undefined;
 }
 
 /** One row of trace facts (ClickHouse `trace_facts_v1`). */

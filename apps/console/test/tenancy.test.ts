@@ -301,7 +301,7 @@ describe('admin actions', () => {
   });
 
   it('applies a retention change to stored facts: rows past it are gone from both stores after the job', async () => {
-    const old = await seedTrace(B, { timestamp: Date.now() - 20 * 86_400_000 });
+    const old = await seedTrace(B, { received_at: Date.now() - 20 * 86_400_000, timestamp: Date.now() - 20 * 86_400_000 });
     const recent = await seedTrace(B);
     expect((await call('PUT', '/v1/org/retention', KEYS.bAdmin, { days: 10 })).status).toBe(200);
     expect(await factRows(B, old.trace_id)).toBe(0);
