@@ -122,7 +122,7 @@ export interface EvaluationFact {
   tier: number;
   /** epoch milliseconds */
   evaluated_at: number;
-  /** epoch milliseconds: the trace's own timestamp (partitioning and retention follow it) */
+  /** epoch milliseconds: the trace's own timestamp (partitioning follows it; retention follows evaluated_at) */
   trace_timestamp: number;
   passed: boolean;
   severity: Severity;
@@ -151,7 +151,7 @@ export interface ModuleResultFact {
   module_version: string;
   /** epoch milliseconds */
   evaluated_at: number;
-  /** epoch milliseconds: the trace's own timestamp (partitioning and retention follow it) */
+  /** epoch milliseconds: the trace's own timestamp (partitioning follows it; retention follows evaluated_at) */
   trace_timestamp: number;
   passed: boolean;
   score: number;
@@ -172,7 +172,7 @@ export interface FactsStore {
   migrate(): Promise<void>;
   /**
    * Inserts rows in one batch; a row repeated (same org and trace id) collapses to one on merge / FINAL.
-   * A row whose timestamp is already past its retention is dropped by the table's TTL.
+   * A row received longer ago than its retention is dropped by the table's TTL.
    */
   insertTraceFacts(rows: TraceFact[]): Promise<void>;
   /** Inserts evaluation rows in one batch; a repeated evaluation_id collapses to one on merge / FINAL. */
