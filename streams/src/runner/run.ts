@@ -25,7 +25,8 @@ import type { LogConsumer, LogProducer, LogRecord, OutgoingRecord, TopicPartitio
 import { SchemaRegistryError } from '../registry/index.js';
 import type { TopicSerde } from '../serde/index.js';
 import type { TopicDef } from '../topics.js';
-import { dlqRecord, errorMessage, errorName } from './dlq.js';
+import { dlqRecord } from './dlq.js';
+import { errorFields, orgIdOf, orgIdsOf } from './log-fields.js';
 import { createRetrier, sleep, StoppedError, backoffDelay } from './retry.js';
 import type { RecordMeta, RunnerDeps, RunnerHandle, RunnerStats, SinkItem, SinkTopology, Topology, TransformTopology } from './types.js';
 
@@ -110,7 +111,7 @@ export function runTopology<N extends SchemaName>(topology: Topology<N>, deps: R
 
   const retrying = createRetrier(retryOptions, signal, (what, error, attempt, delayMs) => {
     stats.retries++;
-    logger.warn({ ...context, err: error, attempt: attempt + 1, delayMs: Math.round(delayMs) }, `${what} failed, retrying`);
+    logger.warn({ ...context, error: errorFields(error), attempt: attempt + 1, delayMs: Math.round(delayMs) }, `${what} failed, retrying`);
   });
 
   const outputSerdes = new Map<string, TopicSerde>();
@@ -123,9 +124,11 @@ export function runTopology<N extends SchemaName>(topology: Topology<N>, deps: R
     return found;
   }
 
-  function toDlq(record: LogRecord, error: unknown): OutgoingRecord {
+  /** `value`: the decoded record when there is one, for its org id in the log line. */
+  function toDlq(record: LogRecord, error: unknown, value?: unknown): OutgoingRecord {
+    const orgId = orgIdOf(value);
     logger.warn(
-      { ...context, partition: record.partition, offset: record.offset.toString(), key: record.key, errorName: errorName(error), error: errorMessage(error) },
+      { ...context, partition: record.partition, offset: record.offset.toString(), key: record.key, ...(orgId === undefined ? {} : { org_id: orgId }), error: errorFields(error) },
       'record sent to the DLQ',
     );
     return dlqRecord(stage, record, error, clock.now());
@@ -159,9 +162,11 @@ export function runTopology<N extends SchemaName>(topology: Topology<N>, deps: R
         let dlq = 0;
         for (const record of records) {
           offsets.add(record);
+          let value: unknown;
           try {
-            const value = await retrying('decode', () => input.decode(record.value));
-            const outputs = await retrying('process', () => t.process(value, metaOf(record)));
+            const decoded = await retrying('decode', () => input.decode(record.value));
+            value = decoded;
+            const outputs = await retrying('process', () => t.process(decoded, metaOf(record)));
             if (!Array.isArray(outputs)) throw new TypeError(`process of ${stage} returned ${typeof outputs}, expected an array of outputs`);
             const produced: OutgoingRecord[] = [];
             for (const output of outputs) {
@@ -172,7 +177,7 @@ export function runTopology<N extends SchemaName>(topology: Topology<N>, deps: R
             processed++;
           } catch (error) {
             if (isFatal(error)) throw error;
-            out.push(toDlq(record, error));
+            out.push(toDlq(record, error, value));
             dlq++;
           }
         }
@@ -198,7 +203,7 @@ export function runTopology<N extends SchemaName>(topology: Topology<N>, deps: R
      */
     async function isolate(part: typeof buffer, failure: unknown): Promise<number> {
       if (part.length === 1) {
-        dlqRecords.push(toDlq(part[0]!.record, failure));
+        dlqRecords.push(toDlq(part[0]!.record, failure, part[0]!.item.value));
         return 0;
       }
       let written = 0;
@@ -224,7 +229,10 @@ export function runTopology<N extends SchemaName>(topology: Topology<N>, deps: R
           written = buffer.length;
         } catch (error) {
           if (error instanceof StoppedError) throw error;
-          if (buffer.length > 1) logger.warn({ ...context, err: error, records: buffer.length }, 'sink write failed, splitting the batch to isolate the poison records');
+          if (buffer.length > 1) {
+            const orgs = orgIdsOf(buffer.map((b) => b.item.value));
+            logger.warn({ ...context, error: errorFields(error), records: buffer.length, ...orgs }, 'sink write failed, splitting the batch to isolate the poison records');
+          }
           written = await isolate(buffer, error);
         }
       }
@@ -286,7 +294,7 @@ export function runTopology<N extends SchemaName>(topology: Topology<N>, deps: R
       try {
         await consumer.close();
       } catch (error) {
-        logger.warn({ ...context, err: error }, 'closing the consumer failed');
+        logger.warn({ ...context, error: errorFields(error) }, 'closing the consumer failed');
       }
     }
   }
@@ -314,7 +322,7 @@ export function runTopology<N extends SchemaName>(topology: Topology<N>, deps: R
           // The consumer failed (fetch, commit); a new one resumes from the committed offsets.
           const delay = backoffDelay(failures++, retryOptions);
           stats.retries++;
-          logger.warn({ ...context, err: error, delayMs: Math.round(delay) }, 'consumer failed, starting a new one');
+          logger.warn({ ...context, error: errorFields(error), delayMs: Math.round(delay) }, 'consumer failed, starting a new one');
           try {
             await sleep(delay, signal);
           } catch {
@@ -326,7 +334,7 @@ export function runTopology<N extends SchemaName>(topology: Topology<N>, deps: R
       try {
         await producer.close();
       } catch (error) {
-        logger.warn({ ...context, err: error }, 'closing the producer failed');
+        logger.warn({ ...context, error: errorFields(error) }, 'closing the producer failed');
       }
     }
   }
@@ -334,7 +342,7 @@ export function runTopology<N extends SchemaName>(topology: Topology<N>, deps: R
   const done = run().then(
     () => logger.info({ ...context, ...stats }, 'topology stopped'),
     (error: unknown) => {
-      logger.error({ ...context, err: error }, 'topology failed');
+      logger.error({ ...context, error: errorFields(error) }, 'topology failed');
       throw error;
     },
   );
