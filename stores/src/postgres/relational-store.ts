@@ -12,7 +12,7 @@
  * A policy save is one `INSERT ... ON CONFLICT (org_id) DO UPDATE SET version = version + 1`, so
  * concurrent saves each get their own version number.
  */
-import type { TierResult, Trace, Verdict } from '@metronis/schemas';
+import { MAX_SHORT_TEXT_BYTES, withinTimestampBounds, type TierResult, type Trace, type Verdict } from '@metronis/schemas';
 import { eq, sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { InvalidRecordError, StoreError, storeError } from '../errors.js';
@@ -82,6 +82,7 @@ export function createRelationalStore(options: RelationalStoreOptions): Relation
 
     async upsertTraces(batch) {
       const checked = lastPerKey('upsertTraces', batch, TRACE_KEY, ['timestamp', 'received_at']);
+      batch.forEach(checkIndexedTexts);
       const kept = await withoutDeleted('upsertTraces', checked, (t) => ({ org_id: t.org_id, trace_id: t.trace_id, user_id: t.user_id, received_at: t.received_at }));
       if (kept.length < checked.length) {
         // A trace dropped for its user's deletion gets a tombstone of its own, so its verdict and
@@ -283,7 +284,8 @@ export function createRelationalStore(options: RelationalStoreOptions): Relation
       }
       for (const field of times) {
         const value: unknown = record[field];
-        if (typeof value !== 'number' || Number.isNaN(new Date(value).getTime())) throw fail(`${field} must be epoch milliseconds, got ${JSON.stringify(value)}`);
+        // The public trace's bounds (schemas/src/bounds.ts): a direct producer's record past them is refused here the same way.
+        if (!withinTimestampBounds(value)) throw fail(`${field} must be epoch milliseconds, got ${JSON.stringify(value)}`);
       }
       const id = JSON.stringify(key.fields.map((f) => record[f]));
       byKey.delete(id); // re-insert so the Map keeps the last occurrence
@@ -307,6 +309,20 @@ export function createRelationalStore(options: RelationalStoreOptions): Relation
       nulEscaped: escaped,
       record,
     };
+  }
+
+  /**
+   * The texts that the traces indexes hold, within the public trace's bound in bytes of UTF-8 (one
+   * b-tree entry holds at most 2,704): past it Postgres fails the whole statement, so the record is
+   * refused alone, naming its index in the batch.
+   */
+  function checkIndexedTexts(trace: Trace, i: number): void {
+    const texts = { application: trace.application, environment: trace.environment, 'model.provider': trace.model?.provider, 'model.name': trace.model?.name, user_id: trace.user_id, session_id: trace.session_id };
+    for (const [field, text] of Object.entries(texts)) {
+      if (typeof text === 'string' && text.length > MAX_SHORT_TEXT_BYTES / 3 && Buffer.byteLength(text, 'utf8') > MAX_SHORT_TEXT_BYTES) {
+        throw new InvalidRecordError(`${kind} upsertTraces`, `record ${i}: ${field} is more than ${MAX_SHORT_TEXT_BYTES} bytes of UTF-8`, { recordIndex: i });
+      }
+    }
   }
 
   function traceRow(trace: Trace): typeof traces.$inferInsert {
