@@ -41,7 +41,7 @@ import { maskTrace } from '@metronis/evaluators';
 import { publicTraceSchema, toTraceRecord, type Trace } from '@metronis/schemas';
 import { isRetriable, MAX_RECORD_BYTES, recordBytes, TOPICS, type LogProducer, type OutgoingRecord } from '@metronis/streams';
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
-import { AUTH_CHALLENGES, isRejection, presentedKey, REJECTION_CODES, REJECTION_MESSAGES, type Authenticate, type AuthResult, type Principal } from './auth.js';
+import { AUTH_CHALLENGES, credentialHeader, isRejection, presentedKey, REJECTION_CODES, REJECTION_MESSAGES, type Authenticate, type AuthResult, type Principal } from './auth.js';
 import { assertJsonContentType, readJsonBody } from './body.js';
 import { ApiError, errorBody, errorResponse, type Issue } from './errors.js';
 import { formatPath, jsonTypeOf, ORG_ID_MESSAGE, toIssues } from './issues.js';
@@ -155,12 +155,17 @@ function headerOf(c: Context<GatewayEnv>, name: string): string | undefined {
 }
 
 /** The API key of a request, or a 401 saying what is wrong with the headers. */
-function credentialsOf(authorization: string | undefined, apiKeyHeader: string | undefined): string {
-  const presented = presentedKey(authorization, apiKeyHeader);
+function credentialsOf(c: Context<GatewayEnv>): string {
+  const incoming = c.env?.incoming;
+  const presented = presentedKey(credentialHeader(incoming, c.req.raw.headers, 'authorization'), credentialHeader(incoming, c.req.raw.headers, 'x-api-key'));
   if ('key' in presented) return presented.key;
   switch (presented.problem) {
     case 'missing':
       throw new ApiError('missing_api_key', 'an API key is required: send "Authorization: Bearer <API key>"', { headers: { 'WWW-Authenticate': REALM } });
+    case 'repeated':
+      throw new ApiError('malformed_api_key', 'send the API key once: the request has more than one Authorization (or X-API-Key) header', {
+        headers: { 'WWW-Authenticate': AUTH_CHALLENGES.invalidRequest },
+      });
     case 'not_bearer':
       throw new ApiError('malformed_api_key', 'the Authorization header must be "Bearer <API key>"', { headers: { 'WWW-Authenticate': INVALID_TOKEN } });
     case 'bad_key':
@@ -256,7 +261,7 @@ export function createGatewayApp(deps: GatewayDeps): Hono<GatewayEnv> {
   app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`, c.get('requestId')), 404));
 
   const requireIngestKey: MiddlewareHandler<GatewayEnv> = async function requireIngestKey(c, next) {
-    const token = credentialsOf(headerOf(c, 'authorization'), headerOf(c, 'x-api-key'));
+    const token = credentialsOf(c);
     let result: AuthResult;
     try {
       result = await authenticate(token);
