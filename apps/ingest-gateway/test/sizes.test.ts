@@ -72,6 +72,24 @@ describe('trace sizes on the single and the batch route', () => {
     for (const { record } of records) expect(Buffer.byteLength(record.key ?? '') + (record.value?.length ?? 0)).toBeLessThanOrEqual(MAX_RECORD_BYTES);
   });
 
+  it('measures the record after PII masking, which can lengthen text', async () => {
+    // "a@b.co" (6 characters) is masked as "[EMAIL_1]" (9): under the limit as sent, over it once masked.
+    const body = traceBody({ trace_id: 'size-masked', output: 'a@b.co '.repeat(300) });
+    const limits = { recordBytes: 2_800 };
+    const plain = await startTestGateway({ limits });
+    const masking = await startTestGateway({ limits, policies: { get: async () => ({ mask_pii_before_storage: true }) } });
+    try {
+      expect((await plain.app.request(...post('/v1/traces', body))).status).toBe(202);
+      const refused = await answer(await masking.app.request(...post('/v1/traces', body)));
+      expect(refused.status).toBe(413);
+      expect(refused.json.error?.message).toMatch(/once its PII is masked, more than the 2800 bytes/);
+      expect(await masking.countOnLog()).toBe(0);
+    } finally {
+      await plain.close();
+      await masking.close();
+    }
+  });
+
   it('refuses a record limit above what the log takes', async () => {
     await expect(startTestGateway({ limits: { recordBytes: MAX_RECORD_BYTES + 1 } })).rejects.toThrow(/recordBytes/);
   });
