@@ -10,7 +10,7 @@
  * closes the connection once the answer is sent.
  *
  * @example
- *   const body = await readJsonBody(c.req.raw, c.env?.incoming, c.req.header('content-length'), 1 << 20);
+ *   const { body, bytes } = await readJsonBody(c.req.raw, c.env?.incoming, c.req.header('content-length'), 1 << 20);
  */
 import type { IncomingMessage } from 'node:http';
 import { ApiError } from './errors.js';
@@ -146,15 +146,16 @@ export function parseJson(text: string): unknown {
 }
 
 /**
- * The parsed JSON body. `incoming` is the Node request when the app runs on @hono/node-server
- * (`c.env.incoming`); pass undefined to read `request.body`. `contentLength` is the header's value.
+ * The parsed JSON body and its size in bytes. `incoming` is the Node request when the app runs on
+ * @hono/node-server (`c.env.incoming`); pass undefined to read `request.body`. `contentLength` is the
+ * header's value.
  */
 export async function readJsonBody(
   request: Request,
   incoming: IncomingMessage | undefined,
   contentLength: string | undefined,
   limit: number,
-): Promise<unknown> {
+): Promise<{ body: unknown; bytes: number }> {
   if (contentLength !== undefined && Number(contentLength) > limit) throw tooLarge(limit);
   let bytes: Uint8Array;
   if (incoming !== undefined) bytes = await readIncoming(incoming, limit);
@@ -166,5 +167,5 @@ export async function readJsonBody(
   } catch {
     throw new ApiError('invalid_json', 'the body is not valid UTF-8');
   }
-  return parseJson(text);
+  return { body: parseJson(text), bytes: bytes.byteLength };
 }

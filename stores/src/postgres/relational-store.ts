@@ -13,7 +13,7 @@
  * A policy save is one `INSERT ... ON CONFLICT (org_id) DO UPDATE SET version = version + 1`, so
  * concurrent saves each get their own version number.
  */
-import type { TierResult, Trace, Verdict } from '@metronis/schemas';
+import { MAX_SHORT_TEXT_BYTES, withinTimestampBounds, type TierResult, type Trace, type Verdict } from '@metronis/schemas';
 import { eq, sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { InvalidRecordError, StoreError, storeError } from '../errors.js';
@@ -123,6 +123,7 @@ export function createRelationalStore(options: RelationalStoreOptions): Relation
 
     async upsertTraces(batch) {
       const checked = lastPerKey('upsertTraces', batch, TRACE_KEY, ['timestamp', 'received_at']);
+      batch.forEach(checkIndexedTexts);
       await guardedWrite('upsertTraces', checked, traceRef, async (tx, kept, dropped) => {
         // Verdicts and evaluations that landed before a trace that is dropped now (its retention
         // passed, or its id was deleted) go with it; those of a user's deletion are settled by buryDropped.
@@ -297,7 +298,8 @@ export function createRelationalStore(options: RelationalStoreOptions): Relation
       }
       for (const field of times) {
         const value: unknown = record[field];
-        if (typeof value !== 'number' || Number.isNaN(new Date(value).getTime())) throw fail(`${field} must be epoch milliseconds, got ${JSON.stringify(value)}`);
+        // The public trace's bounds (schemas/src/bounds.ts): a direct producer's record past them is refused here the same way.
+        if (!withinTimestampBounds(value)) throw fail(`${field} must be epoch milliseconds, got ${JSON.stringify(value)}`);
       }
       const id = JSON.stringify(key.fields.map((f) => record[f]));
       byKey.delete(id); // re-insert so the Map keeps the last occurrence
@@ -321,6 +323,20 @@ export function createRelationalStore(options: RelationalStoreOptions): Relation
       nulEscaped: escaped,
       record,
     };
+  }
+
+  /**
+   * The texts that the traces indexes hold, within the public trace's bound in bytes of UTF-8 (one
+   * b-tree entry holds at most 2,704): past it Postgres fails the whole statement, so the record is
+   * refused alone, naming its index in the batch.
+   */
+  function checkIndexedTexts(trace: Trace, i: number): void {
+    const texts = { application: trace.application, environment: trace.environment, 'model.provider': trace.model?.provider, 'model.name': trace.model?.name, user_id: trace.user_id, session_id: trace.session_id };
+    for (const [field, text] of Object.entries(texts)) {
+      if (typeof text === 'string' && text.length > MAX_SHORT_TEXT_BYTES / 3 && Buffer.byteLength(text, 'utf8') > MAX_SHORT_TEXT_BYTES) {
+        throw new InvalidRecordError(`${kind} upsertTraces`, `record ${i}: ${field} is more than ${MAX_SHORT_TEXT_BYTES} bytes of UTF-8`, { recordIndex: i });
+      }
+    }
   }
 
   function traceRow(trace: Trace): typeof traces.$inferInsert {
