@@ -16,7 +16,7 @@
 import type { Finding, Severity, Trace } from '@metronis/schemas';
 import { z } from 'zod';
 import { defineModule, finding, gradeFindings, type ModuleOutcome, type Penalties } from '../../module.js';
-import { createSchemaCache, describeSchemaError, extractJson, lineColumn, parseJson } from './json.js';
+import { createSchemaCache, DEFAULT_SCHEMA_CACHE_ENTRIES, describeSchemaError, extractJson, lineColumn, parseJson } from './json.js';
 import { detectRefusal } from './refusal.js';
 import { detectRepetition } from './repetition.js';
 import { bracketBalance, detectTruncation } from './truncation.js';
@@ -34,7 +34,7 @@ export const formatConfigSchema = z.object({
 });
 export type FormatConfig = z.output<typeof formatConfigSchema>;
 
-const compiledSchema = createSchemaCache({ maxEntries: 256 });
+const compiledSchema = createSchemaCache({ maxEntries: DEFAULT_SCHEMA_CACHE_ENTRIES });
 
 const PENALTY: Penalties = { none: 0, low: 0.05, medium: 0.35, high: 0.7, critical: 1 };
 
