@@ -4,7 +4,8 @@
  * runner around the pure modules: it runs those the policy enables with their configuration, times
  * each one (`latency_us`, reported, never judged: a verdict must not depend on how busy the machine
  * is), turns a throw into a `module_error` result so the tier goes on, and grades the result by the
- * policy. A module that never returns is stopped by the evaluation pool's per-trace deadline
+ * policy. It also bounds what a module examines (bounds.ts: characters per field, findings per module)
+ * and labels what was left out (`truncated_output`, ...). A module that never returns is stopped by the evaluation pool's per-trace deadline
  * (pool/pool.ts), which reports it with `interruptedResult`.
  *
  * @example
@@ -12,6 +13,7 @@
  *   const { passed, severity, score } = aggregateTier(results, DEFAULT_POLICY);
  */
 import { makeTrace, type FindingField, type ModuleResult, type Severity, type Trace } from '@metronis/schemas';
+import { boundTrace, MAX_FINDINGS } from './bounds.js';
 import { finding, maxSeverity, severityRank, type EvaluationModule } from './module.js';
 import { consistencyModule } from './modules/consistency/index.js';
 import { formatModule } from './modules/format/index.js';
@@ -49,14 +51,18 @@ export function runModule(name: ModuleName, trace: Trace, policy: Policy, option
   const started = now();
   let result: ModuleResult;
   try {
-    const outcome = module.evaluate(trace, entry.config);
-    result = { module: module.name, version: module.version, latency_us: 0, ...outcome, labels: [...outcome.labels] };
+    const seen = boundTrace(trace, module.examines);
+    const outcome = module.evaluate(seen.trace, entry.config);
+    result = { module: module.name, version: module.version, latency_us: 0, ...outcome, labels: [...outcome.labels, ...seen.truncated] };
   } catch (error) {
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     result = moduleError(name, policy, [], `the module threw: ${message}`);
   }
   result.latency_us = Number((now() - started) / 1000n);
-  return applyPolicy(result, policy);
+  // Graded on every finding, then listed up to the cap: a finding past it still counts in the severity.
+  const graded = applyPolicy(result, policy);
+  if (graded.findings.length <= MAX_FINDINGS) return graded;
+  return { ...graded, findings: graded.findings.slice(0, MAX_FINDINGS), labels: [...graded.labels, 'truncated_findings'] };
 }
 
 /** Why a module's run was stopped from outside: past the trace's deadline, or its thread died (e.g. out of memory). */

@@ -89,6 +89,10 @@ function negations(ss: readonly Span[]): Contradiction[] {
     return c;
   };
   const later = new Map<number, Contradiction>();
+  // Each sentence lower-cased and judged once, not once per negated sentence: the pairs loop below is
+  // then a substring test per pair (it was a regex and a copy per pair, seconds on a long answer).
+  const lower = ss.map((s) => s.text.toLowerCase());
+  const claimLike = ss.map((s) => !NOT_A_CLAIM.test(s.text));
   for (let n = 0; n < ss.length; n++) {
     if (!negated[n]) continue;
     for (const claim of claimsOf(n)) {
@@ -97,7 +101,7 @@ function negations(ss: readonly Span[]): Contradiction[] {
       for (const w of claim.words) if (w.length > anchor.length) anchor = w;
       const probe = anchor.slice(0, 5);
       for (let i = 0; i < ss.length; i++) {
-        if (i === n || later.has(Math.max(i, n)) || !ss[i]!.text.toLowerCase().includes(probe) || NOT_A_CLAIM.test(ss[i]!.text)) continue;
+        if (i === n || !claimLike[i] || later.has(Math.max(i, n)) || !lower[i]!.includes(probe)) continue;
         const [a, b] = i < n ? [i, n] : [n, i];
         const pair = negationPair(claimsOf(a), claimsOf(b));
         if (pair) later.set(b, { shape: 'negation', message: `"${pair[1].text}" negates the earlier "${pair[0].text}"`, start: pair[1].start, end: pair[1].end });

@@ -57,6 +57,7 @@ export const piiModule = defineModule({
   version: '1.0.0',
   description: 'Emails, phone numbers, card numbers, IBANs, US SSNs and IP addresses, validated beyond their shape.',
   configSchema: piiConfigSchema,
+  examines: { reference: 'unread' },
   evaluate: function evaluatePii(trace: Trace, config: PiiConfig): ModuleOutcome {
     const options = detectOptions(config);
     const found: Array<{ f: Finding; s: Severity }> = [];

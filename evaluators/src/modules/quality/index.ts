@@ -68,6 +68,9 @@ export const qualityModule = defineModule({
   version: '1.0.0',
   description: 'Length, language, spelling, readability, repeated words and unfinished answers.',
   configSchema: qualityConfigSchema,
+  // The whole output: length and "stops mid-way" are about its end, which a cut would invent. Every
+  // check is linear in it (language detection reads 600 characters).
+  examines: { output: 1_048_576, input: 'unread', context: 'unread', reference: 'unread' },
   evaluate: function evaluateQuality(trace: Trace, config: QualityConfig) {
     const text = trace.output.content;
     const findings: Finding[] = [];

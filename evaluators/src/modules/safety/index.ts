@@ -94,6 +94,7 @@ export const safetyModule = defineModule({
   version: '1.0.1',
   description: 'Harmful content by category, prompt injection in the input, secrets in the output.',
   configSchema: safetyConfigSchema,
+  examines: { context: 'unread', reference: 'unread' },
   evaluate: function evaluateSafety(trace: Trace, config: SafetyConfig): ModuleOutcome {
     const found: Array<{ f: Finding; s: Severity }> = [];
     const lexicon = lexiconFor(config);
