@@ -16,7 +16,7 @@ export interface TopologyDeps {
   /** Per-org retention in days (a cache over the store), written into every fact row. */
   retention?: { get(orgId: string): Promise<number> };
   /** Where Tier 1's modules run (worker threads with a deadline); in-process when absent. */
-  evaluator?: Pick<EvaluationPool, 'run'>;
+  evaluator?: Pick<EvaluationPool, 'run' | 'stats'>;
 }
 
 /** What replay and describe need of a topology, without its resources. */
@@ -29,7 +29,10 @@ interface TopologyEntry {
 }
 
 export const TOPOLOGIES = {
-  tier1: { usesFacts: false, build: (deps) => [tier1Topology({ policies: deps.policies, ...(deps.evaluator === undefined ? {} : { evaluator: deps.evaluator }) })] },
+  tier1: {
+    usesFacts: false,
+    build: (deps) => [tier1Topology({ policies: deps.policies, ...(deps.evaluator === undefined ? {} : { evaluator: deps.evaluator, concurrency: deps.evaluator.stats().threads }) })],
+  },
   sinks: { usesFacts: true, build: (deps) => sinkTopologies(deps) },
 } satisfies Record<string, TopologyEntry>;
 

@@ -31,6 +31,8 @@ export interface Tier1Options {
    * deadline), which every process that serves or fetches should use. Without it they run in-process.
    */
   evaluator?: Pick<EvaluationPool, 'run'>;
+  /** Traces of a fetched batch evaluated at once: the pool's thread count (default 1 without a pool). */
+  concurrency?: number;
   /** Epoch milliseconds for `evaluated_at` and `decided_at`; `Date` unless a test gives its own. */
   clock?: Clock;
   /** Monotonic nanoseconds for latencies; `process.hrtime.bigint` unless a test gives its own. */
@@ -54,6 +56,7 @@ export function tier1Topology(options: Tier1Options): TransformTopology<'Trace'>
     groupId: TIER1_GROUP_ID,
     input: TOPICS.traces,
     outputs: [TOPICS.evaluations, TOPICS.verdicts, TOPICS.escalationsTier2, TOPICS.escalationsTier3],
+    concurrency: options.concurrency ?? 1,
 
     async process(trace) {
       const policy = await policies.get(trace.org_id);
