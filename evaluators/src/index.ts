@@ -32,6 +32,7 @@ export {
   DEFAULT_POLICY,
   parsePolicy,
   PolicyError,
+  MAX_WEIGHT,
   aggregateTier,
   escalationTarget,
   type Policy,
