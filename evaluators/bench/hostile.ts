@@ -45,6 +45,8 @@ const CASES: Record<string, () => { trace: Trace; policy: Policy }> = {
   names_grounding: () => ({ trace: makeTrace({ input: text('x'), output: { content: fill('Then Zorblax Quintar met Vexamor in Plinth. '), finish_reason: 'stop' }, context: [{ id: null, content: fill('Nothing here at all. '), source: null, score: null }] }), policy: DEFAULT_POLICY }),
   repetition: () => ({ trace: makeTrace({ input: text('x'), output: { content: fill('a b a b c a b a b c d '), finish_reason: 'stop' } }), policy: DEFAULT_POLICY }),
   json_big: () => ({ trace: makeTrace({ input: text('x'), json_schema_json: JSON.stringify({ type: 'array', uniqueItems: true, items: { type: 'object', properties: { s: { type: 'string', pattern: '^(a+)+$' } } } }), output: { content: JSON.stringify(Array.from({ length: 30_000 }, (_, i) => ({ s: 'a'.repeat(10), i }))), finish_reason: 'stop' } }), policy: DEFAULT_POLICY }),
+  promises: () => ({ trace: makeTrace({ input: text('x'), output: { content: fill('Here are 5 steps to follow:\n1. one\n'), finish_reason: 'stop' } }), policy: DEFAULT_POLICY }),
+  fences: () => ({ trace: makeTrace({ input: text('x'), output: { content: fill('```\ncode\n'), finish_reason: 'stop' } }), policy: DEFAULT_POLICY }),
   no_spaces: () => ({ trace: makeTrace({ input: text(fill('x')), output: { content: fill('abcdefghij'), finish_reason: 'stop' } }), policy: DEFAULT_POLICY }),
 };
 
