@@ -41,6 +41,9 @@ function validate(topology: Topology): void {
   if (typeof topology.groupId !== 'string' || topology.groupId.length === 0) throw new TypeError(`${where}: groupId must be a non-empty string`);
   if (typeof topology.input?.name !== 'string') throw new TypeError(`${where}: input must be a topic definition`);
   if (topology.kind === 'transform' && typeof topology.process !== 'function') throw new TypeError(`${where}: process must be a function`);
+  if (topology.kind === 'transform' && topology.concurrency !== undefined && (!Number.isInteger(topology.concurrency) || topology.concurrency < 1)) {
+    throw new TypeError(`${where}: concurrency must be a positive integer, got ${topology.concurrency}`);
+  }
   if (topology.kind === 'sink') {
     if (typeof topology.write !== 'function') throw new TypeError(`${where}: write must be a function`);
     const { maxRecords, maxWaitMs } = topology.batch ?? {};
@@ -153,36 +156,46 @@ export function runTopology<N extends SchemaName>(topology: Topology<N>, deps: R
   }
 
   function transformHandler(t: TransformTopology<N>, input: TopicSerde<N>, consumer: LogConsumer, producer: LogProducer): Handler {
+    /** One record's outputs, or its DLQ record. */
+    async function handle(record: LogRecord): Promise<{ produced: OutgoingRecord[]; dead: boolean }> {
+      let value: unknown;
+      try {
+        const decoded = await retrying('decode', () => input.decode(record.value));
+        value = decoded;
+        const outputs = await retrying('process', () => t.process(decoded, metaOf(record)));
+        if (!Array.isArray(outputs)) throw new TypeError(`process of ${stage} returned ${typeof outputs}, expected an array of outputs`);
+        const produced: OutgoingRecord[] = [];
+        for (const output of outputs) {
+          const topicSerde = await outputSerde(output.topic);
+          produced.push({ topic: output.topic.name, key: output.topic.keyOf(output.value as never), value: topicSerde.encode(output.value as never) });
+        }
+        return { produced, dead: false };
+      } catch (error) {
+        if (isFatal(error)) throw error;
+        return { produced: [toDlq(record, error, value)], dead: true };
+      }
+    }
+    const concurrency = t.concurrency ?? 1;
+
     return {
       async batch(records) {
         if (records.length === 0) return;
-        const out: OutgoingRecord[] = [];
         const offsets = new Offsets();
-        let processed = 0;
-        let dlq = 0;
-        for (const record of records) {
-          offsets.add(record);
-          let value: unknown;
-          try {
-            const decoded = await retrying('decode', () => input.decode(record.value));
-            value = decoded;
-            const outputs = await retrying('process', () => t.process(decoded, metaOf(record)));
-            if (!Array.isArray(outputs)) throw new TypeError(`process of ${stage} returned ${typeof outputs}, expected an array of outputs`);
-            const produced: OutgoingRecord[] = [];
-            for (const output of outputs) {
-              const topicSerde = await outputSerde(output.topic);
-              produced.push({ topic: output.topic.name, key: output.topic.keyOf(output.value as never), value: topicSerde.encode(output.value as never) });
-            }
-            out.push(...produced);
-            processed++;
-          } catch (error) {
-            if (isFatal(error)) throw error;
-            out.push(toDlq(record, error, value));
-            dlq++;
+        for (const record of records) offsets.add(record);
+        // Up to `concurrency` records at once; their outputs are put back in the input order.
+        const handled: Array<{ produced: OutgoingRecord[]; dead: boolean }> = new Array(records.length);
+        let next = 0;
+        const lane = async () => {
+          while (next < records.length) {
+            const i = next++;
+            handled[i] = await handle(records[i] as LogRecord);
           }
-        }
+        };
+        await Promise.all(Array.from({ length: Math.min(concurrency, records.length) }, lane));
+        const out = handled.flatMap((h) => h.produced);
+        const dlq = handled.filter((h) => h.dead).length;
         if (out.length > 0) await retrying('produce', () => producer.send(out));
-        await commit(consumer, offsets.list(), processed, dlq);
+        await commit(consumer, offsets.list(), records.length - dlq, dlq);
       },
       async finish() {},
     };

@@ -532,3 +532,63 @@ export const edgeTrace: fc.Arbitrary<Record<string, unknown>> = fc
     Object.defineProperty(out, fc.toStringMethod, { configurable: true, value: () => `${broken === null ? 'storable' : broken[0]}: ${edgeBodyText(out).slice(0, 600)}…` });
     return out;
   });
+
+/*
+ * Evaluation hostility (README, "Evaluation bounds"): what one tenant can send to stall evaluation for
+ * everyone. Used by evaluation.test.ts against the real modules and the evaluation pool.
+ */
+
+/** Regexes that backtrack catastrophically in a backtracking engine, and forms RE2 cannot run at all. */
+export const CATASTROPHIC_PATTERNS = ['^(a+)+$', '^(a|a)*$', '^(a|aa)+$', '^([a-z]+)*$', '(x+x+)+y', '^(\\w+\\s?)+$', '^(.*a){12}$', '^((ab)*)+$'];
+export const NON_RE2_PATTERNS = ['^(a)\\1$', '^(?=a)a+$', '^(?!b)a+$', '(?<x>a)\\k<x>'];
+
+/** A string that makes a catastrophic pattern explore every split: a long run and a final miss. */
+export const pumpedString: fc.Arbitrary<string> = fc
+  .tuple(fc.constantFrom('a', 'x', 'ab', 'a '), fc.integer({ min: 20, max: 5_000 }), fc.constantFrom('!', '', 'b', '\u0000'))
+  .map(([unit, n, end]) => unit.repeat(n) + end);
+
+/** A public-trace `json_schema` whose patterns (pattern, patternProperties, propertyNames) are hostile. */
+export const hostileJsonSchema: fc.Arbitrary<Record<string, unknown>> = fc
+  .tuple(fc.constantFrom(...CATASTROPHIC_PATTERNS, ...NON_RE2_PATTERNS), fc.constantFrom('pattern', 'patternProperties', 'propertyNames'), fc.boolean())
+  .map(([pattern, where, unique]) => ({
+    type: 'object',
+    ...(where === 'pattern' ? { properties: { s: { type: 'string', pattern } } } : {}),
+    ...(where === 'patternProperties' ? { patternProperties: { [pattern]: { type: 'number' } } } : {}),
+    ...(where === 'propertyNames' ? { propertyNames: { pattern } } : {}),
+    ...(unique ? { properties: { list: { type: 'array', uniqueItems: true } } } : {}),
+  }));
+
+/** A public trace built to be costly to evaluate: a hostile schema with a pumped output, or dense or repetitive text. */
+export const costlyTrace: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
+  fc.tuple(hostileJsonSchema, pumpedString).map(([json_schema, s]) => ({ input: 'Answer in JSON.', expected_format: 'json', json_schema, output: JSON.stringify({ s, [s]: 1, list: Array.from({ length: 50 }, () => ({ s })) }) })),
+  fc.tuple(fc.constantFrom('kill you kill him how to ', 'The API does not support it. The API supports it. ', 'Revenue was $5M. ', 'call 415-555-2671 or ada@acme.dev ', 'a@b.c@'), fc.integer({ min: 1_000, max: 400_000 })).map(([unit, size]) => ({
+    input: unit.repeat(Math.ceil(size / 4 / unit.length)),
+    output: unit.repeat(Math.ceil(size / unit.length)).slice(0, size),
+  })),
+);
+
+const CATEGORY_NAMES = ['violence', 'self_harm', 'sexual', 'hate', 'weapons_illegal'];
+
+/** Policy documents with hostile numbers (weights, knobs), proto-named keys and large lexicons. */
+export const hostilePolicy: fc.Arbitrary<unknown> = fc.record(
+  {
+    modules: fc.record(
+      {
+        safety: fc.record({
+          weight: hostileNumber,
+          config: fc.record({
+            extra_terms: fc.oneof(
+              fc.dictionary(fc.constantFrom(...CATEGORY_NAMES, ...PROTO_KEYS), fc.array(fc.constantFrom('kill the proc', '__proto__', 'constructor', 'x'), { maxLength: 3 })),
+              fc.integer({ min: 1, max: 2_000 }).map((n) => ({ violence: Array.from({ length: n }, (_, i) => `kill the ${i.toString(36)} proc`) })),
+            ),
+            allow: fc.array(fc.constantFrom('kill the zz proc', '', '__proto__'), { maxLength: 3 }),
+          }, { requiredKeys: [] }),
+        }, { requiredKeys: [] }),
+        quality: fc.record({ budget_us: hostileNumber, config: fc.record({ min_reading_ease: hostileNumber, max_chars: hostileNumber }, { requiredKeys: [] }) }, { requiredKeys: [] }),
+        format: fc.record({ weight: hostileNumber }, { requiredKeys: [] }),
+      },
+      { requiredKeys: [] },
+    ),
+  },
+  { requiredKeys: [] },
+);
