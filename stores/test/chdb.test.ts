@@ -85,7 +85,7 @@ describe('chDB facts store', () => {
     expect(ddl).toContain('ENGINE = ReplacingMergeTree(received_at)');
     expect(ddl).toContain('PARTITION BY toYYYYMM(timestamp)');
     expect(ddl).toMatch(/ORDER BY \(org_id, /);
-    expect(ddl).toContain('TTL toDateTime(received_at) + toIntervalDay(retention_days)');
+    expect(ddl).toContain("TTL toDateTime(least(received_at, toDateTime64('2095-01-01 00:00:00', 3, 'UTC'))) + toIntervalDay(retention_days)");
     expect(ddl).toContain('`retention_days` UInt16 DEFAULT 90');
   });
 
@@ -205,7 +205,7 @@ describe('chDB facts store', () => {
     );
     expect(rows).toEqual([{ ...facts[0], retention_days: 90 }, facts[1]]);
     const [ddl] = await store.query<{ statement: string }>('SHOW CREATE TABLE evaluation_facts_v1');
-    expect(ddl!.statement).toContain('TTL toDateTime(evaluated_at) + toIntervalDay(retention_days)');
+    expect(ddl!.statement).toContain("TTL toDateTime(least(evaluated_at, toDateTime64('2095-01-01 00:00:00', 3, 'UTC'))) + toIntervalDay(retention_days)");
     expect(ddl!.statement).toContain('`severity` LowCardinality(String)');
   });
 
