@@ -145,6 +145,14 @@ export function parseJson(text: string): unknown {
   return value;
 }
 
+/** The raw body bytes, with the same limits and errors as `readJsonBody` (413 past `limit`). */
+export async function readBodyBytes(request: Request, incoming: IncomingMessage | undefined, contentLength: string | undefined, limit: number): Promise<Uint8Array> {
+  if (contentLength !== undefined && Number(contentLength) > limit) throw tooLarge(limit);
+  if (incoming !== undefined) return readIncoming(incoming, limit);
+  if (request.body === null) return new Uint8Array(0);
+  return readStream(request.body, limit);
+}
+
 /**
  * The parsed JSON body. `incoming` is the Node request when the app runs on @hono/node-server
  * (`c.env.incoming`); pass undefined to read `request.body`. `contentLength` is the header's value.
@@ -155,11 +163,11 @@ export async function readJsonBody(
   contentLength: string | undefined,
   limit: number,
 ): Promise<unknown> {
-  if (contentLength !== undefined && Number(contentLength) > limit) throw tooLarge(limit);
-  let bytes: Uint8Array;
-  if (incoming !== undefined) bytes = await readIncoming(incoming, limit);
-  else if (request.body === null) bytes = new Uint8Array(0);
-  else bytes = await readStream(request.body, limit);
+  return parseJsonBytes(await readBodyBytes(request, incoming, contentLength, limit));
+}
+
+/** UTF-8 bytes parsed as by `parseJson`; bytes that are not UTF-8 are a 400 invalid_json. */
+export function parseJsonBytes(bytes: Uint8Array): unknown {
   let text: string;
   try {
     text = decoder.decode(bytes);
