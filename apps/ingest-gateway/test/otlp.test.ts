@@ -15,7 +15,7 @@ import { startTestGateway, type TestGateway } from './support.js';
 const PATH = '/otlp/v1/traces';
 const PROTOBUF = 'application/x-protobuf';
 
-function send(gw: TestGateway, body: Uint8Array | string, headers: Record<string, string> = {}): Promise<Response> {
+async function send(gw: TestGateway, body: Uint8Array | string, headers: Record<string, string> = {}): Promise<Response> {
   return gw.app.request(PATH, { method: 'POST', headers: { authorization: `Bearer ${KEYS.ingest}`, 'content-type': PROTOBUF, ...headers }, body });
 }
 
