@@ -1,0 +1,147 @@
+"""What the client wrappers share: patching one method on a client instance, timing the call,
+recording it without ever breaking it, and passing streams through while accumulating them."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+import time
+from typing import Any, Callable
+
+from ..client import _Base, build_trace, get_client
+
+logger = logging.getLogger("metronis")
+
+#: Request arguments that are not sampling parameters.
+NOT_PARAMETERS = frozenset({"messages", "model", "stream", "stream_options", "system", "extra_headers", "extra_query", "extra_body", "timeout", "tools", "tool_choice", "metadata"})
+
+
+def record_call(metronis: _Base | None, fields: dict[str, Any], **trace: Any) -> None:
+    """Builds and queues one trace; logs (never raises) unless the client is strict."""
+    client = metronis
+    try:
+        client = client or get_client()
+        body = build_trace(**{**fields, **trace, "metadata": {**fields.get("metadata", {}), **trace.get("metadata", {})}})
+        client._record(body)
+    except Exception as err:
+        if client is not None and client.strict:
+            raise
+        logger.warning("metronis: LLM call not recorded: %s", err)
+
+
+def parameters_of(kwargs: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in kwargs.items() if k not in NOT_PARAMETERS and v is not None and isinstance(v, (str, int, float, bool, list, dict))}
+
+
+def patch(owner: Any, method: str, make: Callable[[Callable[..., Any], bool], Callable[..., Any]]) -> None:
+    """Replaces ``owner.method`` on this instance with ``make(original, is_async)``; idempotent."""
+    original = getattr(owner, method)
+    if getattr(original, "__metronis_wrapped__", False):
+        return
+    wrapped = make(original, inspect.iscoroutinefunction(original))
+    functools.update_wrapper(wrapped, original)
+    setattr(wrapped, "__metronis_wrapped__", True)
+    setattr(owner, method, wrapped)
+
+
+class Timer:
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+
+    @property
+    def ms(self) -> float:
+        return (time.perf_counter() - self.started) * 1000
+
+
+class StreamRecorder:
+    """Wraps a sync or async stream: yields every event unchanged, feeds each to ``on_event``, and
+    calls ``on_end`` once when the stream is exhausted, closed or fails."""
+
+    def __init__(self, stream: Any, on_event: Callable[[Any], None], on_end: Callable[[BaseException | None], None]) -> None:
+        self._stream = stream
+        self._on_event = on_event
+        self._on_end = on_end
+        self._ended = False
+
+    def _end(self, error: BaseException | None) -> None:
+        if not self._ended:
+            self._ended = True
+            try:
+                self._on_end(error)
+            except Exception as err:  # recording must not break the stream
+                logger.warning("metronis: streamed call not recorded: %s", err)
+
+    def _feed(self, event: Any) -> None:
+        try:
+            self._on_event(event)
+        except Exception as err:
+            logger.warning("metronis: stream event not understood: %s", err)
+
+    # sync
+    def __iter__(self) -> "StreamRecorder":
+        return self
+
+    def __next__(self) -> Any:
+        try:
+            event = next(self._iterator())
+        except StopIteration:
+            self._end(None)
+            raise
+        except BaseException as err:
+            self._end(err)
+            raise
+        self._feed(event)
+        return event
+
+    def _iterator(self) -> Any:
+        if not hasattr(self, "_it"):
+            self._it = iter(self._stream)
+        return self._it
+
+    def __enter__(self) -> "StreamRecorder":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        close = getattr(self._stream, "close", None)
+        if close is not None:
+            close()
+        self._end(None)
+
+    # async
+    def __aiter__(self) -> "StreamRecorder":
+        return self
+
+    async def __anext__(self) -> Any:
+        if not hasattr(self, "_ait"):
+            self._ait = self._stream.__aiter__()
+        try:
+            event = await self._ait.__anext__()
+        except StopAsyncIteration:
+            self._end(None)
+            raise
+        except BaseException as err:
+            self._end(err)
+            raise
+        self._feed(event)
+        return event
+
+    async def __aenter__(self) -> "StreamRecorder":
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        close = getattr(self._stream, "close", None)
+        if close is not None:
+            result = close()
+            if inspect.isawaitable(result):
+                await result
+        self._end(None)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
