@@ -9,6 +9,7 @@ import logging
 import time
 from typing import Any, Callable
 
+from .._errors import MetronisError
 from ..client import _Base, build_trace, get_client
 
 logger = logging.getLogger("metronis")
@@ -34,15 +35,46 @@ def parameters_of(kwargs: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in kwargs.items() if k not in NOT_PARAMETERS and v is not None and isinstance(v, (str, int, float, bool, list, dict))}
 
 
-def patch(owner: Any, method: str, make: Callable[[Callable[..., Any], bool], Callable[..., Any]]) -> None:
-    """Replaces ``owner.method`` on this instance with ``make(original, is_async)``; idempotent."""
+def patch(owner: Any, method: str, on_result: Callable[[dict[str, Any], Any, "Timer"], Any], on_error: Callable[[dict[str, Any], BaseException, "Timer"], None]) -> None:
+    """Replaces ``owner.method`` on this instance with a timed, recorded call; idempotent. Works for
+    sync and async clients alike: an awaitable result is awaited inside a coroutine returned to the
+    caller (async clients' methods are wrapped so that they are not coroutine functions themselves)."""
     original = getattr(owner, method)
     if getattr(original, "__metronis_wrapped__", False):
         return
-    wrapped = make(original, inspect.iscoroutinefunction(original))
-    functools.update_wrapper(wrapped, original)
-    setattr(wrapped, "__metronis_wrapped__", True)
-    setattr(owner, method, wrapped)
+
+    def done(kwargs: dict[str, Any], value: Any, timer: Timer) -> Any:
+        try:
+            return on_result(kwargs, value, timer)
+        except MetronisError:
+            raise  # only a strict client raises these
+        except Exception as err:  # a response shape the wrapper does not know: the caller still gets it
+            logger.warning("metronis: LLM call not recorded: %s", err)
+            return value
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        timer = Timer()
+        try:
+            result = original(*args, **kwargs)
+        except BaseException as err:
+            on_error(kwargs, err, timer)
+            raise
+        if inspect.isawaitable(result):
+
+            async def finish() -> Any:
+                try:
+                    value = await result
+                except BaseException as err:
+                    on_error(kwargs, err, timer)
+                    raise
+                return done(kwargs, value, timer)
+
+            return finish()
+        return done(kwargs, result, timer)
+
+    functools.update_wrapper(call, original)
+    setattr(call, "__metronis_wrapped__", True)
+    setattr(owner, method, call)
 
 
 class Timer:

@@ -51,85 +51,61 @@ def wrap_openai(client: C, *, metronis: _Base | None = None, **fields: Any) -> C
     client). `fields` are added to every trace (application, tags, metadata, ...)."""
     completions = client.chat.completions  # type: ignore[attr-defined]
 
-    def make(original: Any, is_async: bool) -> Any:
-        def request_fields(kwargs: dict[str, Any]) -> dict[str, Any]:
-            return {
-                **fields,
-                "input": _messages(kwargs.get("messages")) or "",
-                "provider": "openai",
-                "parameters": parameters_of(kwargs) or None,
-            }
+    def request_fields(kwargs: dict[str, Any]) -> dict[str, Any]:
+        return {
+            **fields,
+            "input": _messages(kwargs.get("messages")) or "",
+            "provider": "openai",
+            "parameters": parameters_of(kwargs) or None,
+        }
 
-        def on_result(kwargs: dict[str, Any], result: Any, timer: Timer) -> Any:
-            if kwargs.get("stream"):
-                return _recording_stream(result, kwargs, timer)
-            choice = result.choices[0] if result.choices else None
+    def on_result(kwargs: dict[str, Any], result: Any, timer: Timer) -> Any:
+        if kwargs.get("stream"):
+            return _recording_stream(result, kwargs, timer)
+        choice = result.choices[0] if result.choices else None
+        record_call(
+            metronis,
+            request_fields(kwargs),
+            output={"content": _text(choice.message.content) if choice else "", "finish_reason": choice.finish_reason if choice else None},
+            model=result.model or kwargs.get("model"),
+            usage=_usage(result.usage),
+            latency_ms=timer.ms,
+        )
+        return result
+
+    def on_error(kwargs: dict[str, Any], err: BaseException, timer: Timer) -> None:
+        record_call(metronis, request_fields(kwargs), output={"content": "", "finish_reason": "error"}, model=kwargs.get("model"), latency_ms=timer.ms, metadata={"error": type(err).__name__})
+
+    def _recording_stream(stream: Any, kwargs: dict[str, Any], timer: Timer) -> StreamRecorder:
+        state: dict[str, Any] = {"parts": [], "finish": None, "model": kwargs.get("model"), "usage": None}
+
+        def on_event(chunk: Any) -> None:
+            if getattr(chunk, "model", None):
+                state["model"] = chunk.model
+            if getattr(chunk, "usage", None) is not None:
+                state["usage"] = _usage(chunk.usage)
+            for choice in getattr(chunk, "choices", None) or []:
+                if choice.index != 0:
+                    continue
+                if choice.delta is not None and choice.delta.content:
+                    state["parts"].append(choice.delta.content)
+                if choice.finish_reason:
+                    state["finish"] = choice.finish_reason
+
+        def on_end(error: BaseException | None) -> None:
+            finish = "error" if error is not None else state["finish"]
             record_call(
                 metronis,
                 request_fields(kwargs),
-                output={"content": _text(choice.message.content) if choice else "", "finish_reason": choice.finish_reason if choice else None},
-                model=result.model or kwargs.get("model"),
-                usage=_usage(result.usage),
+                output={"content": "".join(state["parts"]), "finish_reason": finish},
+                model=state["model"],
+                usage=state["usage"],
                 latency_ms=timer.ms,
+                metadata={"stream": "true", **({"error": type(error).__name__} if error is not None else {})},
             )
-            return result
 
-        def on_error(kwargs: dict[str, Any], err: BaseException, timer: Timer) -> None:
-            record_call(metronis, request_fields(kwargs), output={"content": "", "finish_reason": "error"}, model=kwargs.get("model"), latency_ms=timer.ms, metadata={"error": type(err).__name__})
+        return StreamRecorder(stream, on_event, on_end)
 
-        def _recording_stream(stream: Any, kwargs: dict[str, Any], timer: Timer) -> StreamRecorder:
-            state: dict[str, Any] = {"parts": [], "finish": None, "model": kwargs.get("model"), "usage": None}
 
-            def on_event(chunk: Any) -> None:
-                if getattr(chunk, "model", None):
-                    state["model"] = chunk.model
-                if getattr(chunk, "usage", None) is not None:
-                    state["usage"] = _usage(chunk.usage)
-                for choice in getattr(chunk, "choices", None) or []:
-                    if choice.index != 0:
-                        continue
-                    if choice.delta is not None and choice.delta.content:
-                        state["parts"].append(choice.delta.content)
-                    if choice.finish_reason:
-                        state["finish"] = choice.finish_reason
-
-            def on_end(error: BaseException | None) -> None:
-                finish = "error" if error is not None else state["finish"]
-                record_call(
-                    metronis,
-                    request_fields(kwargs),
-                    output={"content": "".join(state["parts"]), "finish_reason": finish},
-                    model=state["model"],
-                    usage=state["usage"],
-                    latency_ms=timer.ms,
-                    metadata={"stream": "true", **({"error": type(error).__name__} if error is not None else {})},
-                )
-
-            return StreamRecorder(stream, on_event, on_end)
-
-        if is_async:
-
-            async def create_async(*args: Any, **kwargs: Any) -> Any:
-                timer = Timer()
-                try:
-                    result = await original(*args, **kwargs)
-                except BaseException as err:
-                    on_error(kwargs, err, timer)
-                    raise
-                return on_result(kwargs, result, timer)
-
-            return create_async
-
-        def create(*args: Any, **kwargs: Any) -> Any:
-            timer = Timer()
-            try:
-                result = original(*args, **kwargs)
-            except BaseException as err:
-                on_error(kwargs, err, timer)
-                raise
-            return on_result(kwargs, result, timer)
-
-        return create
-
-    patch(completions, "create", make)
+    patch(completions, "create", on_result, on_error)
     return client
