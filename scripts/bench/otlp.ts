@@ -16,16 +16,17 @@
  * - server CPU per span (user+system of the server's process tree, from /proc) and peak RSS.
  * Writes bench-results/otlp-<time>.json and prints a Markdown table for BENCHMARKS.md.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { mapSpans } from '../../apps/ingest-gateway/src/otlp/mapper.js';
 import { decodeExportRequest, encodeExportRequest } from '../../apps/ingest-gateway/src/otlp/proto.js';
 import { spansOf } from '../../apps/ingest-gateway/src/otlp/spans.js';
+import { machineInfo } from './machine.js';
 import { spawnServer, type Spawned } from './spawn.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -306,14 +307,7 @@ async function benchPhoenix(): Promise<Result> {
 // ---------------------------------------------------------------------------------------------
 
 if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
-const machine = {
-  date: new Date().toISOString(),
-  commit: execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }).toString().trim(),
-  cpu: `${cpus().length} × ${cpus()[0]?.model ?? 'unknown'}`,
-  memory_gib: Math.round(totalmem() / 2 ** 30),
-  node: process.version,
-  load_average_at_start: loadavg().map((l) => Math.round(l * 10) / 10),
-};
+const machine = machineInfo(ROOT);
 const workload = { spans: SPANS, batch: BATCH, requests: otlpBodies.length, concurrency: CONCURRENCY, otlp_bytes_per_request: Math.round(otlpBytes / otlpBodies.length), rest_bytes_per_request: Math.round(restBodies.reduce((s, b) => s + b.length, 0) / restBodies.length) };
 const results: Result[] = [];
 if (only.has('otlp')) results.push(await benchMetronis('otlp'));

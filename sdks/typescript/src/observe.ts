@@ -111,21 +111,20 @@ function finish(obs: Observation, client: Metronis | undefined, started: number,
   }
 }
 
-/** Records a block as one trace; `fn` receives the observation to fill in. */
-export function observation<R>(name: string, fn: (obs: Observation) => R, options: ObserveOptions = {}): R {
-  const { client, captureInput: _i, captureOutput: _o, ...fields } = options;
-  const obs = newObservation(name, undefined, fields);
+/** Runs `run` as `obs`, then records it: when it returns, or when its promise settles. */
+function runObserved<R>(obs: Observation, client: Metronis | undefined, run: () => R, onValue: (value: unknown) => void): R {
   const started = performance.now();
   let result: R;
   try {
-    result = storage.run(obs, () => fn(obs));
+    result = storage.run(obs, run);
   } catch (error) {
     finish(obs, client, started, error);
     throw error;
   }
   if (result instanceof Promise) {
     return result.then(
-      (value) => {
+      (value: unknown) => {
+        onValue(value);
         finish(obs, client, started, undefined);
         return value;
       },
@@ -135,8 +134,16 @@ export function observation<R>(name: string, fn: (obs: Observation) => R, option
       },
     ) as R;
   }
+  onValue(result);
   finish(obs, client, started, undefined);
   return result;
+}
+
+/** Records a block as one trace; `fn` receives the observation to fill in. */
+export function observation<R>(name: string, fn: (obs: Observation) => R, options: ObserveOptions = {}): R {
+  const { client, captureInput: _i, captureOutput: _o, ...fields } = options;
+  const obs = newObservation(name, undefined, fields);
+  return runObserved(obs, client, () => fn(obs), () => undefined);
 }
 
 /** Wraps `fn` so that each call is recorded as one trace. */
@@ -145,8 +152,7 @@ export function observe<A extends unknown[], R>(name: string, fn: (...args: A) =
   return function observed(this: unknown, ...args: A): R {
     const input = !captureInput ? '' : args.length === 1 && typeof args[0] === 'string' ? args[0] : asText(args);
     const obs = newObservation(name, input, fields);
-    const started = performance.now();
-    const done = (value: unknown): void => {
+    const describe = (value: unknown): void => {
       if (!captureOutput) return;
       const described = describeResult(value);
       obs.output ??= described.output;
@@ -154,28 +160,6 @@ export function observe<A extends unknown[], R>(name: string, fn: (...args: A) =
       if (obs.fields.model === undefined && described.model !== undefined) obs.fields.model = described.model;
       if (obs.fields.usage === undefined && described.usage !== undefined) obs.fields.usage = described.usage;
     };
-    let result: R;
-    try {
-      result = storage.run(obs, () => fn.apply(this, args));
-    } catch (error) {
-      finish(obs, client, started, error);
-      throw error;
-    }
-    if (result instanceof Promise) {
-      return result.then(
-        (value: unknown) => {
-          done(value);
-          finish(obs, client, started, undefined);
-          return value;
-        },
-        (error: unknown) => {
-          finish(obs, client, started, error);
-          throw error;
-        },
-      ) as R;
-    }
-    done(result);
-    finish(obs, client, started, undefined);
-    return result;
+    return runObserved(obs, client, () => fn.apply(this, args), describe);
   };
 }

@@ -152,12 +152,13 @@ class AsyncTransport:
         )
         self.policy = policy
 
-    async def request(self, method: str, path: str, *, json: Any = None, params: Any = None) -> httpx.Response:
+    async def request(self, method: str, path: str, *, content: bytes | None = None, params: Any = None) -> httpx.Response:
         attempt = 0
+        headers = {"Content-Type": "application/json"} if content is not None else None
         while True:
             response: httpx.Response | None = None
             try:
-                response = await self._client.request(method, path, json=json, params=params)
+                response = await self._client.request(method, path, content=content, params=params, headers=headers)
                 if response.status_code not in RETRYABLE_STATUS:
                     return response
                 failure = error_from(response)

@@ -227,37 +227,45 @@ class _Base:
         self._send_one(data, trace_id)
         return trace_id
 
+    def _trace(self, input: Input, output: Output, fields: dict[str, Any]) -> str:
+        try:
+            body = build_trace(input, output, **fields)
+        except (KeyError, TypeError, ValueError) as err:
+            if self.strict:
+                raise
+            logger.warning("metronis: trace not recorded, bad arguments: %s", err)
+            return str(fields.get("trace_id") or "")
+        return self._record(body)
+
     def _note(self, error: MetronisError) -> None:
         with self._lock:
             self._errors.append(error)
             del self._errors[:-20]
 
-    def _send_one(self, data: bytes, trace_id: str) -> None:
-        assert self._sync is not None
-        try:
-            response = self._sync.request("POST", "/v1/traces", json=json.loads(data))
-        except MetronisError as err:
-            with self._lock:
-                self.counters.failed += 1
-            self._note(err)
-            if self.strict:
-                raise
-            logger.warning("metronis: trace %s not sent: %s", trace_id, err)
-            return
-        if response.status_code == 202:
+    def _outcome_of_one(self, trace_id: str, response: Any = None, error: MetronisError | None = None) -> MetronisError | None:
+        """Counts the answer to one unbatched trace (or its network failure); the error to report, if any."""
+        if error is None and response is not None and response.status_code == 202:
             with self._lock:
                 self.counters.sent += 1
-            return
-        err = error_from(response)
+            return None
+        err = error if error is not None else error_from(response)
         with self._lock:
-            if response.status_code in (400, 413):
+            if err.status in (400, 413):
                 self.counters.rejected += 1
             else:
                 self.counters.failed += 1
         self._note(err)
-        if self.strict:
+        logger.warning("metronis: trace %s not accepted: %s", trace_id, err)
+        return err
+
+    def _send_one(self, data: bytes, trace_id: str) -> None:
+        assert self._sync is not None
+        try:
+            err = self._outcome_of_one(trace_id, response=self._sync.request("POST", "/v1/traces", content=data))
+        except MetronisError as failure:
+            err = self._outcome_of_one(trace_id, error=failure)
+        if err is not None and self.strict:
             raise err
-        logger.warning("metronis: trace %s refused: %s", trace_id, err)
 
     def _send_batch(self, items: list[bytes]) -> None:
         """Runs on the batcher's thread: one POST /v1/traces/batch, split on 413, counted."""
@@ -390,14 +398,7 @@ class Metronis(_Base):
     def trace(self, input: Input, output: Output, **fields: Any) -> str:
         """Records one LLM call; returns its trace id at once (sent in the background when batching).
         Fields: those of ``build_trace`` (model, provider, usage, latency_ms, session_id, ...)."""
-        try:
-            body = build_trace(input, output, **fields)
-        except (KeyError, TypeError, ValueError) as err:
-            if self.strict:
-                raise
-            logger.warning("metronis: trace not recorded, bad arguments: %s", err)
-            return str(fields.get("trace_id") or "")
-        return self._record(body)
+        return self._trace(input, output, fields)
 
     def flush(self, timeout: float | None = 30.0) -> bool:
         """Sends everything recorded so far; True when done within `timeout`. Strict: raises on failures."""
@@ -474,33 +475,13 @@ class AsyncMetronis(_Base):
     async def _send_one_async(self, data: bytes, trace_id: str) -> None:
         assert self._async is not None
         try:
-            response = await self._async.request("POST", "/v1/traces", json=json.loads(data))
-        except MetronisError as err:
-            with self._lock:
-                self.counters.failed += 1
-            self._note(err)
-            logger.warning("metronis: trace %s not sent: %s", trace_id, err)
-            return
-        with self._lock:
-            if response.status_code == 202:
-                self.counters.sent += 1
-                return
-            self.counters.rejected += 1 if response.status_code in (400, 413) else 0
-            self.counters.failed += 0 if response.status_code in (400, 413) else 1
-        err = error_from(response)
-        self._note(err)
-        logger.warning("metronis: trace %s refused: %s", trace_id, err)
+            self._outcome_of_one(trace_id, response=await self._async.request("POST", "/v1/traces", content=data))
+        except MetronisError as failure:
+            self._outcome_of_one(trace_id, error=failure)
 
     async def trace(self, input: Input, output: Output, **fields: Any) -> str:
         """Records one LLM call; returns its trace id without waiting for the network."""
-        try:
-            body = build_trace(input, output, **fields)
-        except (KeyError, TypeError, ValueError) as err:
-            if self.strict:
-                raise
-            logger.warning("metronis: trace not recorded, bad arguments: %s", err)
-            return str(fields.get("trace_id") or "")
-        return self._record(body)
+        return self._trace(input, output, fields)
 
     async def flush(self, timeout: float | None = 30.0) -> bool:
         if self._pending:

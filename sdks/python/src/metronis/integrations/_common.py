@@ -77,6 +77,56 @@ def patch(owner: Any, method: str, on_result: Callable[[dict[str, Any], Any, "Ti
     setattr(owner, method, call)
 
 
+def wrap_create(
+    owner: Any,
+    *,
+    metronis: _Base | None,
+    fields: dict[str, Any],
+    provider: str,
+    messages_of: Callable[[dict[str, Any]], list[dict[str, str]]],
+    describe: Callable[[Any], dict[str, Any]],
+    accumulate: Callable[[dict[str, Any], Any], None],
+) -> None:
+    """Records ``owner.create`` calls of one provider's client. `describe(result)` gives ``content``,
+    ``finish_reason``, ``model`` and ``usage`` of a response; `accumulate(state, event)` folds one
+    stream event into ``state`` (``parts``, ``finish_reason``, ``model``, ``usage``)."""
+
+    def request_fields(kwargs: dict[str, Any]) -> dict[str, Any]:
+        return {**fields, "input": messages_of(kwargs) or "", "provider": provider, "parameters": parameters_of(kwargs) or None}
+
+    def on_result(kwargs: dict[str, Any], result: Any, timer: Timer) -> Any:
+        if kwargs.get("stream"):
+            state: dict[str, Any] = {"parts": [], "finish_reason": None, "model": kwargs.get("model"), "usage": None}
+
+            def on_end(error: BaseException | None) -> None:
+                record_call(
+                    metronis,
+                    request_fields(kwargs),
+                    output={"content": "".join(state["parts"]), "finish_reason": "error" if error is not None else state["finish_reason"]},
+                    model=state["model"],
+                    usage=state["usage"],
+                    latency_ms=timer.ms,
+                    metadata={"stream": "true", **({"error": type(error).__name__} if error is not None else {})},
+                )
+
+            return StreamRecorder(result, lambda event: accumulate(state, event), on_end)
+        described = describe(result)
+        record_call(
+            metronis,
+            request_fields(kwargs),
+            output={"content": described["content"], "finish_reason": described["finish_reason"]},
+            model=described["model"] or kwargs.get("model"),
+            usage=described["usage"],
+            latency_ms=timer.ms,
+        )
+        return result
+
+    def on_error(kwargs: dict[str, Any], err: BaseException, timer: Timer) -> None:
+        record_call(metronis, request_fields(kwargs), output={"content": "", "finish_reason": "error"}, model=kwargs.get("model"), latency_ms=timer.ms, metadata={"error": type(err).__name__})
+
+    patch(owner, "create", on_result, on_error)
+
+
 class Timer:
     def __init__(self) -> None:
         self.started = time.perf_counter()

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from ..client import _Base
-from ._common import StreamRecorder, Timer, parameters_of, patch, record_call
+from ._common import wrap_create
 
 C = TypeVar("C")
 
@@ -29,9 +29,9 @@ def _text(content: Any) -> str:
     return str(content)
 
 
-def _messages(messages: Any) -> list[dict[str, str]]:
+def _messages(kwargs: dict[str, Any]) -> list[dict[str, str]]:
     out = []
-    for m in messages or []:
+    for m in kwargs.get("messages") or []:
         get = m.get if isinstance(m, dict) else lambda k, d=None, m=m: getattr(m, k, d)
         content = _text(get("content"))
         if not content and get("tool_calls"):
@@ -46,66 +46,40 @@ def _usage(usage: Any) -> dict[str, Any] | None:
     return {"input_tokens": getattr(usage, "prompt_tokens", None), "output_tokens": getattr(usage, "completion_tokens", None)}
 
 
+def _describe(result: Any) -> dict[str, Any]:
+    choice = result.choices[0] if result.choices else None
+    return {
+        "content": _text(choice.message.content) if choice else "",
+        "finish_reason": choice.finish_reason if choice else None,
+        "model": result.model,
+        "usage": _usage(result.usage),
+    }
+
+
+def _accumulate(state: dict[str, Any], chunk: Any) -> None:
+    if getattr(chunk, "model", None):
+        state["model"] = chunk.model
+    if getattr(chunk, "usage", None) is not None:
+        state["usage"] = _usage(chunk.usage)
+    for choice in getattr(chunk, "choices", None) or []:
+        if choice.index != 0:
+            continue
+        if choice.delta is not None and choice.delta.content:
+            state["parts"].append(choice.delta.content)
+        if choice.finish_reason:
+            state["finish_reason"] = choice.finish_reason
+
+
 def wrap_openai(client: C, *, metronis: _Base | None = None, **fields: Any) -> C:
     """Returns the same client, its chat completions recorded to `metronis` (default: the default
     client). `fields` are added to every trace (application, tags, metadata, ...)."""
-    completions = client.chat.completions  # type: ignore[attr-defined]
-
-    def request_fields(kwargs: dict[str, Any]) -> dict[str, Any]:
-        return {
-            **fields,
-            "input": _messages(kwargs.get("messages")) or "",
-            "provider": "openai",
-            "parameters": parameters_of(kwargs) or None,
-        }
-
-    def on_result(kwargs: dict[str, Any], result: Any, timer: Timer) -> Any:
-        if kwargs.get("stream"):
-            return _recording_stream(result, kwargs, timer)
-        choice = result.choices[0] if result.choices else None
-        record_call(
-            metronis,
-            request_fields(kwargs),
-            output={"content": _text(choice.message.content) if choice else "", "finish_reason": choice.finish_reason if choice else None},
-            model=result.model or kwargs.get("model"),
-            usage=_usage(result.usage),
-            latency_ms=timer.ms,
-        )
-        return result
-
-    def on_error(kwargs: dict[str, Any], err: BaseException, timer: Timer) -> None:
-        record_call(metronis, request_fields(kwargs), output={"content": "", "finish_reason": "error"}, model=kwargs.get("model"), latency_ms=timer.ms, metadata={"error": type(err).__name__})
-
-    def _recording_stream(stream: Any, kwargs: dict[str, Any], timer: Timer) -> StreamRecorder:
-        state: dict[str, Any] = {"parts": [], "finish": None, "model": kwargs.get("model"), "usage": None}
-
-        def on_event(chunk: Any) -> None:
-            if getattr(chunk, "model", None):
-                state["model"] = chunk.model
-            if getattr(chunk, "usage", None) is not None:
-                state["usage"] = _usage(chunk.usage)
-            for choice in getattr(chunk, "choices", None) or []:
-                if choice.index != 0:
-                    continue
-                if choice.delta is not None and choice.delta.content:
-                    state["parts"].append(choice.delta.content)
-                if choice.finish_reason:
-                    state["finish"] = choice.finish_reason
-
-        def on_end(error: BaseException | None) -> None:
-            finish = "error" if error is not None else state["finish"]
-            record_call(
-                metronis,
-                request_fields(kwargs),
-                output={"content": "".join(state["parts"]), "finish_reason": finish},
-                model=state["model"],
-                usage=state["usage"],
-                latency_ms=timer.ms,
-                metadata={"stream": "true", **({"error": type(error).__name__} if error is not None else {})},
-            )
-
-        return StreamRecorder(stream, on_event, on_end)
-
-
-    patch(completions, "create", on_result, on_error)
+    wrap_create(
+        client.chat.completions,  # type: ignore[attr-defined]
+        metronis=metronis,
+        fields=fields,
+        provider="openai",
+        messages_of=_messages,
+        describe=_describe,
+        accumulate=_accumulate,
+    )
     return client
