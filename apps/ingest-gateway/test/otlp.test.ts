@@ -200,6 +200,17 @@ describe('OTLP/HTTP trace export', () => {
     }
   });
 
+  it('rejects a span whose attribute holds JSON nested past the stack, and stores its neighbour', async () => {
+    const deep = '['.repeat(200_000) + ']'.repeat(200_000);
+    const hostile = genAiChat('1919191919191919', { attributes: { 'gen_ai.input.messages': JSON.stringify([{ role: 'user', parts: [{ type: 'text', content: 'hi' }, { type: 'data', deep: 0 }] }]).replace('0', deep) } });
+    const res = await send(gw, otlpProtobuf([hostile, genAiChat('2020202020202020')]));
+    expect(res.status).toBe(200);
+    const answer = decodeExportResponse(await bytesOf(res));
+    expect(answer.partialSuccess?.rejectedSpans).toBe('1');
+    expect(answer.partialSuccess?.errorMessage).toContain('span 1919191919191919 "chat gpt-4o-mini": its attributes could not be read');
+    await stored(`otel-${TRACE_ID}-2020202020202020`);
+  });
+
   it('is in the OpenAPI document', async () => {
     const doc = (await (await gw.app.request('/openapi.json')).json()) as { paths: Record<string, { post?: { operationId?: string } }> };
     expect(doc.paths[PATH]?.post?.operationId).toBe('otlpExportTraces');

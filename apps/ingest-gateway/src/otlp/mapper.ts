@@ -417,3 +417,18 @@ export function mapSpans(spans: OtlpSpan[]): SpanOutcome[] {
     return { kind: 'trace', span, trace: toTrace(span, input, output, inheritedFor(span, byId)) };
   });
 }
+
+/** What becomes of each span; a span whose attributes cannot be read (e.g. JSON nested past the stack) is rejected, not a 500. */
+export function mapSpansSafely(spans: OtlpSpan[]): SpanOutcome[] {
+  try {
+    return mapSpans(spans);
+  } catch {
+    return spans.map((span) => {
+      try {
+        return mapSpans([span])[0]!;
+      } catch (err) {
+        return { kind: 'rejected', span, reason: `its attributes could not be read (${err instanceof Error ? err.message : String(err)})` };
+      }
+    });
+  }
+}

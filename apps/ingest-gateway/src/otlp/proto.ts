@@ -36,13 +36,12 @@ const TO_PLAIN = { longs: String, enums: Number, defaults: false, arrays: true }
  * strings (exact nanoseconds), enums as numbers.
  */
 export function decodeExportRequest(bytes: Uint8Array): Record<string, unknown> {
-  let message: protobuf.Message;
   try {
-    message = ExportRequest.decode(bytes);
+    // toObject inside the try too: a hostile nesting depth fails here (RangeError), as a 400.
+    return ExportRequest.toObject(ExportRequest.decode(bytes), TO_PLAIN);
   } catch (err) {
     throw new OtlpDecodeError(`malformed protobuf ExportTraceServiceRequest: ${err instanceof Error ? err.message : String(err)}`);
   }
-  return ExportRequest.toObject(message, TO_PLAIN);
 }
 
 const HEX_ID = /^(?:[0-9a-fA-F]{2})*$/;
@@ -80,13 +79,11 @@ export function fromJsonExportRequest(body: unknown): Record<string, unknown> {
       }
     }
   }
-  let message: protobuf.Message;
   try {
-    message = ExportRequest.fromObject(body as Record<string, unknown>);
+    return ExportRequest.toObject(ExportRequest.fromObject(body as Record<string, unknown>), TO_PLAIN);
   } catch (err) {
     throw new OtlpDecodeError(`invalid OTLP/JSON ExportTraceServiceRequest: ${err instanceof Error ? err.message : String(err)}`);
   }
-  return ExportRequest.toObject(message, TO_PLAIN);
 }
 
 export type OtlpEncoding = 'protobuf' | 'json';

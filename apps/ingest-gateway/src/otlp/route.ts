@@ -25,7 +25,7 @@ import type { OutgoingRecord } from '@metronis/streams';
 import type { Context, Hono, MiddlewareHandler } from 'hono';
 import { parseJsonBytes, readBodyBytes } from '../body.js';
 import { ApiError, type ErrorBody } from '../errors.js';
-import { mapSpans } from './mapper.js';
+import { mapSpansSafely } from './mapper.js';
 import { decodeExportRequest, encodeExportResponse, encodeStatus, fromJsonExportRequest, GRPC_CODES, OtlpDecodeError, type OtlpEncoding } from './proto.js';
 import { spansOf } from './spans.js';
 
@@ -141,7 +141,7 @@ export function registerOtlpRoute(app: Hono<GatewayEnv>, kit: OtlpIngestKit): vo
     const traces: Trace[] = [];
     const seen = new Set<string>();
     let skipped = 0;
-    for (const outcome of mapSpans(spans)) {
+    for (const outcome of mapSpansSafely(spans)) {
       const where = `span ${outcome.span.spanId || '(no id)'} "${outcome.span.name.slice(0, 80)}"`;
       if (outcome.kind === 'skipped') {
         skipped++;
