@@ -106,6 +106,7 @@ class Forwarder:
     def __init__(self, target: str, port: int = 0) -> None:
         self.target = target
         self.requests: list[tuple[float, str, int]] = []  # (time, path, status answered)
+        self.bodies: list[bytes] = []  # what was forwarded
         self.refuse: list[tuple[int, dict[str, str]]] = []  # answers to give before forwarding
         forwarder = self
 
@@ -128,6 +129,7 @@ class Forwarder:
                     self.end_headers()
                     self.wfile.write(payload)
                     return
+                forwarder.bodies.append(body)
                 headers = {k: v for k, v in self.headers.items() if k.lower() in ("authorization", "content-type")}
                 response = httpx.request(self.command, forwarder.target + self.path, headers=headers, content=body, timeout=30)
                 forwarder.requests.append((time.monotonic(), self.path, response.status_code))

@@ -102,3 +102,32 @@ def test_anthropic_sync_streaming_and_async(metronis: RunningMetronis, llm_serve
     assert streamed["output"] == {"content": "Paris.", "finish_reason": "end_turn"}
     assert streamed["usage"]["input_tokens"] == 9 and streamed["usage"]["output_tokens"] == 2
     assert async_plain["output"]["content"] == "Paris."
+
+
+TWO_LINES = """
+import sys
+from openai import OpenAI
+from metronis import wrap_openai
+client = wrap_openai(OpenAI(api_key="sk-test", base_url=sys.argv[1] + "/v1"))
+print(client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "Two lines?"}]).choices[0].message.content)
+"""
+
+
+def test_two_lines_and_the_environment_are_enough(metronis: RunningMetronis, llm_server: str, forwarder, python: str) -> None:  # type: ignore[no-untyped-def]
+    """An app with only the import and the wrap, configured by METRONIS_*: its call is stored and evaluated
+    (the proxy in front of Metronis tells which trace id the SDK sent)."""
+    import json
+    import os
+    import subprocess
+
+    proxy = forwarder()
+    env = {**os.environ, "METRONIS_API_KEY": API_KEY, "METRONIS_BASE_URL": proxy.url}
+    done = subprocess.run([python, "-c", TWO_LINES, llm_server], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "Paris."
+    (batch,) = [json.loads(body) for body in proxy.bodies]
+    (sent,) = batch["traces"]
+    view = metronis.wait_for_trace(sent["trace_id"], verdict=True)
+    assert view["trace"]["input"] == {"messages": [{"role": "user", "content": "Two lines?"}]}
+    assert view["trace"]["output"]["content"] == "Paris."
+    assert view["verdict"]["passed"] in (True, False)

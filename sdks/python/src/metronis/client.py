@@ -581,7 +581,7 @@ def _search_answer(response: Any) -> dict[str, Any]:
 
 # ----- the default client (for @observe and the wrappers) and exit handling -----
 
-_default: "weakref.ReferenceType[_Base] | None" = None
+_default: _Base | None = None
 _default_lock = threading.Lock()
 
 
@@ -589,13 +589,14 @@ def set_default_client(client: _Base | None) -> None:
     """The client that @observe, ``observation`` and the wrappers use when none is passed."""
     global _default
     with _default_lock:
-        _default = None if client is None else weakref.ref(client)
+        _default = client
 
 
 def get_client() -> _Base:
-    """The default client, created from the environment on first use."""
+    """The default client: the last one created with ``default=True``, else one made from the
+    environment on first use (and kept)."""
     with _default_lock:
-        client = _default() if _default is not None else None
+        client = _default
     if client is None:
         client = Metronis()
     return client
