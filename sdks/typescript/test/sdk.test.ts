@@ -4,6 +4,8 @@
  * local OpenAI-compatible server, and the unhappy paths: server down at start, 503/429 bursts with
  * Retry-After, 401 never retried, rejected and oversize items, a full queue, strict mode, search.
  */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOpenAiServer, type OpenAiTestServer } from '../../../apps/ingest-gateway/test/openai-server.js';
@@ -240,6 +242,17 @@ describe('@metronis/sdk against metronis dev', () => {
       await expect(client.search({ session_id: session })).rejects.toThrow(/GET \/v1\/traces/);
     }
     await client.shutdown();
+  });
+
+  it('sends what is queued when a Node process ends on its own (the built package, no flush in the app)', async () => {
+    const dist = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+    const prefix = `exit-${Date.now()}`;
+    const script = `import { Metronis } from ${JSON.stringify(dist)};
+      const metronis = new Metronis({ flushIntervalMs: 60000 });
+      for (let i = 0; i < 5; i++) metronis.trace('exit ' + i, 'ok', { traceId: '${prefix}-' + i });`;
+    const done = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, METRONIS_API_KEY: API_KEY, METRONIS_BASE_URL: metronis.url }, encoding: 'utf8', timeout: 60_000 });
+    expect(done.status, done.stderr).toBe(0);
+    for (let i = 0; i < 5; i++) await metronis.waitForTrace(`${prefix}-${i}`);
   });
 
   it('parses Retry-After as seconds or an HTTP date', () => {
