@@ -149,7 +149,7 @@ describe('OTLP/HTTP trace export', () => {
 
   it('answers 400 for a body that is not gzip, 413 for one that inflates past the limit, 415 for other encodings and types', async () => {
     expect((await send(gw, otlpProtobuf([genAiChat('1212121212121212')]), { 'content-encoding': 'gzip' })).status).toBe(400);
-    const small = await startTestGateway({ limits: { batchBytes: 10_000 } });
+    const small = await startTestGateway({ limits: { batchBytes: 10_000 }, store: gw.store });
     try {
       const bomb = gzipSync(Buffer.alloc(1_000_000));
       const res = await send(small, bomb as unknown as Uint8Array, { 'content-encoding': 'gzip' });
@@ -175,7 +175,7 @@ describe('OTLP/HTTP trace export', () => {
   });
 
   it('answers 503 with Retry-After when the log does not acknowledge, and 429 with Retry-After past the traces limit', async () => {
-    const down = await startTestGateway({ wrapProducer: (producer) => ({ send: async () => Promise.reject(new Error('broker down')), close: () => producer.close() }) });
+    const down = await startTestGateway({ store: gw.store, wrapProducer: (producer) => ({ send: async () => Promise.reject(new Error('broker down')), close: () => producer.close() }) });
     try {
       const res = await send(down, otlpProtobuf([genAiChat('1616161616161616')]));
       expect(res.status).toBe(503);
@@ -186,6 +186,7 @@ describe('OTLP/HTTP trace export', () => {
       await down.close();
     }
     const limited = await startTestGateway({
+      store: gw.store,
       rateLimiter: createMemoryRateLimiter(),
       rateLimits: fixedOrgLimits({ requests_per_second: 100, requests_burst: 100, traces_per_second: 1, traces_burst: 1 }),
     });
