@@ -31,6 +31,31 @@ def record_call(metronis: _Base | None, fields: dict[str, Any], **trace: Any) ->
         logger.warning("metronis: LLM call not recorded: %s", err)
 
 
+def text_of(content: Any) -> str:
+    """Text of message content: a string, or the text parts of a list of parts/blocks (dicts or objects
+    with ``type == "text"``), joined by newlines; images and other parts are left out."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, (list, tuple)):
+        return str(content)
+    pieces = []
+    for part in content:
+        kind = part.get("type") if isinstance(part, dict) else getattr(part, "type", None)
+        text = part.get("text") if isinstance(part, dict) else getattr(part, "text", None)
+        if kind == "text" and text:
+            pieces.append(text)
+    return "\n".join(pieces)
+
+
+def usage_of(usage: Any, input_field: str, output_field: str) -> dict[str, Any] | None:
+    """Token counts from a provider's usage object, under Metronis's names."""
+    if usage is None:
+        return None
+    return {"input_tokens": getattr(usage, input_field, None), "output_tokens": getattr(usage, output_field, None)}
+
+
 def parameters_of(kwargs: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in kwargs.items() if k not in NOT_PARAMETERS and v is not None and isinstance(v, (str, int, float, bool, list, dict))}
 

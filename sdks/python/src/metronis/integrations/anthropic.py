@@ -14,43 +14,27 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from ..client import _Base
-from ._common import wrap_create
+from ._common import text_of, usage_of, wrap_create
 
 C = TypeVar("C")
-
-
-def _text(content: Any) -> str:
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    pieces = []
-    for block in content:
-        kind = block.get("type") if isinstance(block, dict) else getattr(block, "type", None)
-        text = block.get("text") if isinstance(block, dict) else getattr(block, "text", None)
-        if kind == "text" and text:
-            pieces.append(text)
-    return "\n".join(pieces)
 
 
 def _messages(kwargs: dict[str, Any]) -> list[dict[str, str]]:
     out = []
     system = kwargs.get("system")
     if system:
-        out.append({"role": "system", "content": _text(system)})
+        out.append({"role": "system", "content": text_of(system)})
     for m in kwargs.get("messages") or []:
-        out.append({"role": str(m.get("role", "user")), "content": _text(m.get("content"))})
+        out.append({"role": str(m.get("role", "user")), "content": text_of(m.get("content"))})
     return out
 
 
 def _usage(usage: Any) -> dict[str, Any] | None:
-    if usage is None:
-        return None
-    return {"input_tokens": getattr(usage, "input_tokens", None), "output_tokens": getattr(usage, "output_tokens", None)}
+    return usage_of(usage, "input_tokens", "output_tokens")
 
 
 def _describe(result: Any) -> dict[str, Any]:
-    return {"content": _text(result.content), "finish_reason": result.stop_reason, "model": result.model, "usage": _usage(result.usage)}
+    return {"content": text_of(result.content), "finish_reason": result.stop_reason, "model": result.model, "usage": _usage(result.usage)}
 
 
 def _accumulate(state: dict[str, Any], event: Any) -> None:

@@ -14,26 +14,16 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from ..client import _Base
-from ._common import wrap_create
+from ._common import text_of, usage_of, wrap_create
 
 C = TypeVar("C")
-
-
-def _text(content: Any) -> str:
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):  # content parts: [{"type": "text", "text": ...}, {"type": "image_url", ...}]
-        return "\n".join(p.get("text", "") if isinstance(p, dict) else str(p) for p in content if not isinstance(p, dict) or p.get("type") == "text")
-    return str(content)
 
 
 def _messages(kwargs: dict[str, Any]) -> list[dict[str, str]]:
     out = []
     for m in kwargs.get("messages") or []:
         get = m.get if isinstance(m, dict) else lambda k, d=None, m=m: getattr(m, k, d)
-        content = _text(get("content"))
+        content = text_of(get("content"))
         if not content and get("tool_calls"):
             content = str(get("tool_calls"))
         out.append({"role": str(get("role", "user")), "content": content})
@@ -41,15 +31,13 @@ def _messages(kwargs: dict[str, Any]) -> list[dict[str, str]]:
 
 
 def _usage(usage: Any) -> dict[str, Any] | None:
-    if usage is None:
-        return None
-    return {"input_tokens": getattr(usage, "prompt_tokens", None), "output_tokens": getattr(usage, "completion_tokens", None)}
+    return usage_of(usage, "prompt_tokens", "completion_tokens")
 
 
 def _describe(result: Any) -> dict[str, Any]:
     choice = result.choices[0] if result.choices else None
     return {
-        "content": _text(choice.message.content) if choice else "",
+        "content": text_of(choice.message.content) if choice else "",
         "finish_reason": choice.finish_reason if choice else None,
         "model": result.model,
         "usage": _usage(result.usage),
