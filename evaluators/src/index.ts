@@ -1,14 +1,38 @@
 /**
  * @metronis/evaluators: the evaluation module contract, the five Tier 1 modules, their typed
- * registry with the runner (`runModules`), and the per-organization policy.
+ * registry with the runner (`runModules`), the pool that runs them on worker threads under a deadline
+ * (`createEvaluationPool`), and the per-organization policy.
  */
 export * from './module.js';
-export { MODULE_NAMES, MODULES, isModuleName, runModule, runModules, warmUp, applyPolicy, DEFAULT_SEVERITY_OVERRIDES, type ModuleName, type RunOptions } from './registry.js';
+export { boundTrace, MAX_EXAMINED_CHARS, MAX_FINDINGS, type ExaminedChars, type ExaminedField } from './bounds.js';
+export {
+  MODULE_NAMES,
+  MODULES,
+  isModuleName,
+  runModule,
+  runModules,
+  interruptedResult,
+  warmUp,
+  applyPolicy,
+  DEFAULT_SEVERITY_OVERRIDES,
+  type Interruption,
+  type ModuleName,
+  type RunOptions,
+} from './registry.js';
+export {
+  createEvaluationPool,
+  EvaluationPoolClosedError,
+  DEFAULT_EVALUATION_DEADLINE_MS,
+  DEFAULT_EVALUATION_THREADS,
+  type EvaluationPool,
+  type EvaluationPoolOptions,
+} from './pool/pool.js';
 export {
   policySchema,
   DEFAULT_POLICY,
   parsePolicy,
   PolicyError,
+  MAX_WEIGHT,
   aggregateTier,
   escalationTarget,
   type Policy,

@@ -6,6 +6,7 @@
  */
 import type { Finding, FindingField, ModuleResult, Severity, Trace } from '@metronis/schemas';
 import type { z } from 'zod';
+import type { ExaminedChars } from './bounds.js';
 
 /** What `evaluate` returns: a ModuleResult without the fields the tier fills in. */
 export type ModuleOutcome = Omit<ModuleResult, 'module' | 'version' | 'latency_us'>;
@@ -17,6 +18,8 @@ export interface EvaluationModule<C extends z.ZodType = z.ZodType> {
   description: string;
   /** The module's per-org configuration; `configSchema.parse({})` must give the defaults. */
   configSchema: C;
+  /** Characters of each field the runner lets it see, where not `MAX_EXAMINED_CHARS` (bounds.ts). */
+  examines?: ExaminedChars;
   evaluate(trace: Trace, config: z.output<C>): ModuleOutcome;
 }
 

@@ -19,16 +19,20 @@ import { MODULE_NAMES, MODULES, type ModuleName } from './registry.js';
 export { applyPolicy, DEFAULT_SEVERITY_OVERRIDES } from './registry.js';
 
 const severity = z.enum(SEVERITIES as [Severity, ...Severity[]]);
+
+/** Largest module weight: weights are relative, and a bound keeps the weighted mean finite. */
+export const MAX_WEIGHT = 1_000;
 type Modules = typeof MODULES;
 
 function moduleEntry<C extends z.ZodType>(configSchema: C) {
   return z.strictObject({
     enabled: z.boolean().default(true),
     config: configSchema.prefault({} as z.input<C>),
-    weight: z.number().min(0).default(1).describe('Weight of the module score in the tier score; 0 leaves it out.'),
-    // Wall-clock, so it must sit far above a module's p99 on a busy machine (GC pauses, a shared core): it
-    // is there to flag runaway inputs (tens of ms), not ordinary jitter (a 2 ms budget flagged clean traces).
-    budget_us: z.number().int().positive().default(10_000).describe('Time budget; a slower run is labelled module_error/over_budget.'),
+    weight: z.number().min(0).max(MAX_WEIGHT).default(1).describe(`Weight of the module score in the tier score (0..${MAX_WEIGHT}); 0 leaves it out.`),
+    // Accepted so that stored policies keep parsing, and ignored: a wall-clock budget made a verdict depend
+    // on how busy the machine was. Evaluation is bounded by input caps and a per-trace deadline instead
+    // (README, "Evaluation bounds").
+    budget_us: z.number().int().positive().max(60_000_000).default(10_000).describe('Deprecated and ignored (see the per-trace evaluation deadline).'),
   });
 }
 type ModuleEntrySchema<C extends z.ZodType> = ReturnType<typeof moduleEntry<C>>;
@@ -39,7 +43,7 @@ const modulesShape = Object.fromEntries(
 ) as unknown as ModulesShape;
 
 const severityRule = z.strictObject({
-  kind: z.string().min(1).describe('Finding kind, e.g. secret, ungrounded.'),
+  kind: z.string().min(1).max(100).describe('Finding kind, e.g. secret, ungrounded.'),
   module: z.enum(MODULE_NAMES).optional(),
   field: z.enum(['input', 'output', 'context']).optional(),
   severity,
@@ -60,6 +64,7 @@ export const policySchema = z.strictObject({
   modules: z.strictObject(modulesShape).prefault({}),
   severity_overrides: z
     .array(severityRule)
+    .max(1_000)
     .default([])
     .describe('Re-grade findings; applied after DEFAULT_SEVERITY_OVERRIDES, the last matching rule wins.'),
   fail_at: severity.default('medium').describe('A module fails when its graded severity reaches this.'),

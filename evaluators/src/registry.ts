@@ -2,15 +2,18 @@
  * The registry of evaluation modules: a typed map from every declared module name to its module, so
  * that a name without a module (or a module without a name) is a compile error. `runModules` is the
  * runner around the pure modules: it runs those the policy enables with their configuration, times
- * each one (`latency_us`), turns a throw into a `module_error` result so the tier goes on, labels a
- * run over its budget `module_error`/`over_budget` (a synchronous module cannot be interrupted, so it
- * is measured and labelled), and grades the result by the policy.
+ * each one (`latency_us`, reported, never judged: a verdict must not depend on how busy the machine
+ * is), turns a throw into a `module_error` result so the tier goes on, and grades the result by the
+ * policy. It also bounds what a module examines (bounds.ts: characters per field, findings per module)
+ * and labels what was left out (`truncated_output`, ...). A module that never returns is stopped by the evaluation pool's per-trace deadline
+ * (pool/pool.ts), which reports it with `interruptedResult`.
  *
  * @example
  *   const results = runModules(trace, DEFAULT_POLICY);
  *   const { passed, severity, score } = aggregateTier(results, DEFAULT_POLICY);
  */
 import { makeTrace, type FindingField, type ModuleResult, type Severity, type Trace } from '@metronis/schemas';
+import { boundTrace, MAX_FINDINGS } from './bounds.js';
 import { finding, maxSeverity, severityRank, type EvaluationModule } from './module.js';
 import { consistencyModule } from './modules/consistency/index.js';
 import { formatModule } from './modules/format/index.js';
@@ -40,7 +43,7 @@ export interface RunOptions {
   now?: () => bigint;
 }
 
-/** Runs one module under the runner's rules (timing, throw → module_error, budget), graded by the policy. */
+/** Runs one module under the runner's rules (timing, throw → module_error), graded by the policy. */
 export function runModule(name: ModuleName, trace: Trace, policy: Policy, options: RunOptions = {}): ModuleResult {
   const now = options.now ?? process.hrtime.bigint;
   const module: EvaluationModule = MODULES[name];
@@ -48,27 +51,43 @@ export function runModule(name: ModuleName, trace: Trace, policy: Policy, option
   const started = now();
   let result: ModuleResult;
   try {
-    const outcome = module.evaluate(trace, entry.config);
-    result = { module: module.name, version: module.version, latency_us: 0, ...outcome, labels: [...outcome.labels] };
+    const seen = boundTrace(trace, module.examines);
+    const outcome = module.evaluate(seen.trace, entry.config);
+    result = { module: module.name, version: module.version, latency_us: 0, ...outcome, labels: [...outcome.labels, ...seen.truncated] };
   } catch (error) {
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    result = {
-      module: module.name,
-      version: module.version,
-      passed: false,
-      score: 1,
-      severity: policy.module_error_severity,
-      labels: ['module_error'],
-      findings: [finding('module_error', `the module threw: ${message}`, 'output')],
-      latency_us: 0,
-    };
+    result = moduleError(name, policy, [], `the module threw: ${message}`);
   }
   result.latency_us = Number((now() - started) / 1000n);
-  if (result.latency_us > entry.budget_us && !result.labels.includes('module_error')) {
-    result.labels.push('module_error', 'over_budget');
-    result.severity = maxSeverity(result.severity, policy.module_error_severity);
-  }
-  return applyPolicy(result, policy);
+  // Graded on every finding, then listed up to the cap: a finding past it still counts in the severity.
+  const graded = applyPolicy(result, policy);
+  if (graded.findings.length <= MAX_FINDINGS) return graded;
+  return { ...graded, findings: graded.findings.slice(0, MAX_FINDINGS), labels: [...graded.labels, 'truncated_findings'] };
+}
+
+/** Why a module's run was stopped from outside: past the trace's deadline, or its thread died (e.g. out of memory). */
+export type Interruption = 'deadline_exceeded' | 'worker_exited';
+
+/**
+ * The result of a module whose run was stopped (see `Interruption`), graded like a module that threw:
+ * the trace still gets a result for every enabled module, and a verdict.
+ */
+export function interruptedResult(name: ModuleName, policy: Policy, reason: Interruption, message: string, latencyUs = 0): ModuleResult {
+  return applyPolicy({ ...moduleError(name, policy, [reason], message), latency_us: latencyUs }, policy);
+}
+
+function moduleError(name: ModuleName, policy: Policy, labels: string[], message: string): ModuleResult {
+  const module: EvaluationModule = MODULES[name];
+  return {
+    module: module.name,
+    version: module.version,
+    passed: false,
+    score: 1,
+    severity: policy.module_error_severity,
+    labels: ['module_error', ...labels],
+    findings: [finding('module_error', message, 'output')],
+    latency_us: 0,
+  };
 }
 
 /** Runs every module the policy enables, in registry order. */
@@ -80,7 +99,7 @@ export function runModules(trace: Trace, policy: Policy, options: RunOptions = {
 
 /**
  * Pays one-time costs before the first trace (the English dictionary, JIT warm-up), so that the
- * first real trace is not labelled over budget. Call once at start-up.
+ * first real traces are not slow. Call once at start-up (each pool thread does).
  */
 export function warmUp(policy: Policy, rounds = 20): void {
   loadSpeller();

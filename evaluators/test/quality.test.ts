@@ -112,6 +112,10 @@ describe('quality module', () => {
     expect(kinds('Sure! Here are the steps to reset your password:')).toEqual(['incomplete']);
     expect(kinds('Here are 4 ways to speed up the build:\n1. Cache dependencies.\n2. Run tests in parallel.')).toEqual(['incomplete']);
     expect(kinds('Here are 2 ways to speed up the build:\n1. Cache dependencies.\n2. Run tests in parallel.')).toEqual([]);
+    // items are counted after each promise; an item on the promise's own line counts too
+    expect(kinds('Here are 3 tips - Cache it.\n- Batch it.\n- Ship it.')).toEqual([]);
+    expect(kinds('Here are 3 tips - Cache it.\n- Batch it.')).toEqual(['incomplete']);
+    expect(kinds('1. First.\nHere are 3 ways to go on:\n2. Cache.\n3. Batch.')).toEqual(['incomplete']);
   });
 
   it('flags an answer that stops mid-sentence, on an empty item or in an open code block', () => {

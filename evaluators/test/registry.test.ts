@@ -52,17 +52,18 @@ describe('module registry', () => {
     }
   });
 
-  it('labels a run over its budget module_error/over_budget, keeping its findings', () => {
+  it('reports the time a module took but never judges it: the same result on a slow machine as on a fast one', () => {
+    // A wall-clock budget once labelled normal traces module_error/over_budget on a busy machine.
     const policy = parsePolicy({ modules: { quality: { budget_us: 100 } }, module_error_severity: 'medium' });
     const trace = makeTrace({ output: { content: 'Open the the settings page.', finish_reason: 'stop' } });
-    const slow = runModule('quality', trace, policy, { now: steppingClock(250_000n) });
-    expect(slow.latency_us).toBe(250);
-    expect(slow.labels).toEqual(expect.arrayContaining(['module_error', 'over_budget']));
-    expect(slow.findings.map((f) => f.kind)).toEqual(['repeated_words']);
-    expect(slow.severity).toBe('medium');
+    const slow = runModule('quality', trace, policy, { now: steppingClock(250_000_000n) });
     const fast = runModule('quality', trace, policy, { now: steppingClock(50_000n) });
-    expect(fast.labels).not.toContain('over_budget');
-    expect(fast.severity).toBe('low');
+    expect(slow.latency_us).toBe(250_000);
+    expect(fast.latency_us).toBe(50);
+    expect({ ...slow, latency_us: 0 }).toEqual({ ...fast, latency_us: 0 });
+    expect(slow.labels).not.toContain('module_error');
+    expect(slow.findings.map((f) => f.kind)).toEqual(['repeated_words']);
+    expect(slow.severity).toBe('low');
   });
 
   it('warms up without throwing', () => {

@@ -5,20 +5,15 @@
  * loss; `org_id` in particular is refused because the organization comes from the API key.
  */
 import { z } from 'zod';
+import { MAX_SHORT_TEXT_BYTES, MAX_TIMESTAMP_MS, MAX_UINT32, MIN_TIMESTAMP_MS, storableJsonIssues, withinTimestampBounds } from './bounds.js';
 import type { ContextDocument, Trace } from './types.js';
 
 const MAX_TEXT = 1_000_000;
-/**
- * 9999-12-31T23:59:59.999Z, the last instant the ISO form can write: epoch milliseconds past it would
- * be accepted here but break later (`new Date(ms)` is invalid past 8.64e15, so the trace view threw).
- */
-export const MAX_TIMESTAMP_MS = 253_402_300_799_999;
-/**
- * The largest token count and latency: the UInt32 columns of the facts store. Larger integers were
- * accepted and then failed later (past 2^53 - 2 the Avro encoder refuses a long: the gateway answered 500).
- */
-export const MAX_UINT32 = 4_294_967_295;
-const shortText = z.string().max(1_000);
+/** A short text: at most 1,000 characters and MAX_SHORT_TEXT_BYTES bytes of UTF-8 (Postgres indexes them). */
+const shortText = z
+  .string()
+  .max(1_000)
+  .refine((s) => s.length <= MAX_SHORT_TEXT_BYTES / 3 || Buffer.byteLength(s, 'utf8') <= MAX_SHORT_TEXT_BYTES, `must be at most ${MAX_SHORT_TEXT_BYTES} bytes of UTF-8`);
 const id = z
   .string()
   .min(1)
@@ -40,14 +35,28 @@ const contextDocument = z.union([
   }),
 ]);
 
-export const publicTraceSchema = z
+const TIMESTAMP_RANGE = `must lie between ${new Date(MIN_TIMESTAMP_MS).toISOString()} and ${new Date(MAX_TIMESTAMP_MS).toISOString()}`;
+
+/**
+ * Refuses, with their paths, the values that would not read back as sent (bounds.ts,
+ * `storableJsonIssues`): lone surrogates in any string or key, a "__proto__" key anywhere, numbers
+ * that are not finite. Before the shape is checked, because a record or object schema builds its
+ * output by assignment and would drop a "__proto__" key without a word.
+ */
+function refuseUnstorable(value: unknown, ctx: z.RefinementCtx): unknown {
+  for (const issue of storableJsonIssues(value)) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path, input: value });
+  return value;
+}
+
+const traceShape = z
   .strictObject({
     trace_id: id.optional().describe('Client-supplied id; resubmitting the same id leaves one trace. Generated when absent.'),
     timestamp: z
       .union([
-        // NaN (not a datetime at all) is left to the datetime check's own message.
-        z.iso.datetime({ offset: true }).refine((iso) => !(Date.parse(iso) < 0), 'must not be before 1970-01-01T00:00:00Z'),
-        z.number().int().nonnegative().max(MAX_TIMESTAMP_MS),
+        // The instant, not the written year: 9999-12-31T23:59:59-01:00 lies in year 10000. NaN (not a
+        // datetime at all) is left to the datetime check's own message.
+        z.iso.datetime({ offset: true }).refine((iso) => Number.isNaN(Date.parse(iso)) || withinTimestampBounds(Date.parse(iso)), TIMESTAMP_RANGE),
+        z.number().int().min(MIN_TIMESTAMP_MS, TIMESTAMP_RANGE).max(MAX_TIMESTAMP_MS, TIMESTAMP_RANGE),
       ])
       .optional()
       .describe('When the call happened: ISO 8601 or epoch milliseconds. Defaults to the time of receipt.'),
@@ -83,21 +92,15 @@ export const publicTraceSchema = z
     latency_ms: z.number().nonnegative().max(MAX_UINT32).optional(),
     user_id: shortText.optional(),
     session_id: shortText.optional(),
-    // zod builds a record's output by assignment, where a "__proto__" key sets the prototype and the
-    // entry is lost without an error (found by the fuzz suite): refused, as unknown fields are.
-    metadata: z
-      .preprocess((value, ctx) => {
-        if (value !== null && typeof value === 'object' && Object.hasOwn(value, '__proto__')) {
-          ctx.issues.push({ code: 'custom', message: 'the key "__proto__" cannot be stored', path: ['__proto__'], input: value });
-        }
-        return value;
-      }, z.record(z.string().max(256), z.string().max(10_000)))
-      .optional(),
+    // A "__proto__" key (here or in any free-form object) is refused by refuseUnstorable (found by the fuzz suite).
+    metadata: z.record(z.string().max(256), z.string().max(10_000)).optional(),
     tags: z.array(z.string().min(1).max(256)).max(100).optional(),
   })
   .describe('One LLM call.');
 
-export type PublicTrace = z.infer<typeof publicTraceSchema>;
+export const publicTraceSchema = z.preprocess(refuseUnstorable, traceShape);
+
+export type PublicTrace = z.infer<typeof traceShape>;
 
 export interface RecordContext {
   orgId: string;

@@ -1,8 +1,10 @@
 /**
  * How long one `upsertTraces` of 1,000 traces takes on PGlite (in memory) and on PostgreSQL (a
  * throwaway database, dropped after): fresh inserts, then the same keys again (all conflicts).
+ * `--batch 10` measures small batches, where the fixed cost of a write (its transaction, the
+ * organization's deletion lock and the deletion check) weighs most: a sink at a low rate writes such.
  *
- *   node --conditions=source --import tsx stores/bench/upsert-traces.ts [--rounds 5] [--no-postgres]
+ *   node --conditions=source --import tsx stores/bench/upsert-traces.ts [--rounds 5] [--batch 1000] [--no-postgres]
  *
  * DATABASE_URL defaults to the stack's postgres://metronis:metronis@127.0.0.1:15432/metronis.
  */
@@ -14,10 +16,11 @@ import { createPgliteStore } from '../src/postgres/pglite.js';
 import { createPostgresStore } from '../src/postgres/postgres.js';
 import type { RelationalStore } from '../src/types.js';
 
-const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, 'no-postgres': { type: 'boolean', default: false } } });
+const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, batch: { type: 'string', default: '1000' }, 'no-postgres': { type: 'boolean', default: false } } });
 const rounds = Number(args.rounds);
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer, got ${args.rounds}`);
-const BATCH = 1000;
+const BATCH = Number(args.batch);
+if (!Number.isInteger(BATCH) || BATCH < 1 || BATCH > 100_000) throw new Error(`--batch must be an integer in 1..100000, got ${args.batch}`);
 
 function batch(org: string): Trace[] {
   const output = 'The answer, in some detail. '.repeat(40); // ~1 KB of output, like a short completion
@@ -43,9 +46,9 @@ async function measure(name: string, store: RelationalStore): Promise<void> {
     again.push(performance.now() - t);
   }
   const line = (label: string, xs: number[]) =>
-    `${name.padEnd(9)} ${label.padEnd(22)} median ${median(xs).toFixed(0).padStart(5)} ms  (${Math.round((BATCH / median(xs)) * 1000)} traces/s; runs: ${xs.map((x) => x.toFixed(0)).join(', ')} ms)`;
-  console.log(line('1,000 new', fresh));
-  console.log(line('1,000 again (update)', again));
+    `${name.padEnd(9)} ${label.padEnd(24)} median ${median(xs).toFixed(0).padStart(5)} ms  (${Math.round((BATCH / median(xs)) * 1000)} traces/s; runs: ${xs.map((x) => x.toFixed(0)).join(', ')} ms)`;
+  console.log(line(`${BATCH.toLocaleString('en')} new`, fresh));
+  console.log(line(`${BATCH.toLocaleString('en')} again (update)`, again));
 }
 
 const pglite = createPgliteStore();

@@ -129,8 +129,13 @@ export interface OrgScope {
   setRetention(days: number, actor: Actor): Promise<OrganizationRecord | null>;
   /** Sets (or with null clears) the org's rate limits and audits `rate_limits.changed`. */
   setRateLimits(limits: Record<string, number> | null, actor: Actor): Promise<OrganizationRecord | null>;
-  /** Deletes the trace, its verdict and its evaluations. Not audited here: see `recordDeletion`. */
+  /**
+   * Deletes the trace, its verdict and its evaluations, and leaves a tombstone of its id (also when
+   * nothing was stored yet: a trace still on its way never appears). Not audited here: see `recordDeletion`.
+   */
   deleteTrace(traceId: string): Promise<PostgresDeletion>;
+  /** `deleteTrace` for several ids in one transaction. */
+  deleteTraces(traceIds: string[]): Promise<PostgresDeletion>;
   /** Deletes every trace of the user with their verdicts and evaluations; returns the trace ids too. */
   deleteUserData(userId: string): Promise<PostgresDeletion & { trace_ids: string[] }>;
   /** Records a deletion done (for the compliance report) and audits it, in one transaction. */
@@ -164,9 +169,11 @@ export interface TenancyStore {
    */
   createOrganization(org: NewOrganization, actor: Actor & { orgId: string }): Promise<OrganizationRecord>;
   /**
-   * One retention pass: for each organization, deletes traces (with their verdicts and evaluations)
-   * older than its retention, and verdicts and evaluations older than it whose trace is gone, in
-   * batches of `batchSize` rows, at most `maxBatches` per org and table, recording what it removed.
+   * One retention pass: for each organization, moves its retention watermark up to the cutoff (so
+   * the sinks never write again what was received before it), then deletes traces received before
+   * the cutoff (with their verdicts and evaluations) and verdicts and evaluations made before it whose
+   * trace is gone, in batches of `batchSize` rows, at most `maxBatches` per org and table, recording
+   * what it removed. Keyed on when Metronis received a trace, never on the client's `timestamp`.
    */
   enforceRetention(options: { now: number; batchSize: number; maxBatches: number }): Promise<RetentionResult[]>;
 }

@@ -67,7 +67,10 @@ export interface RelationalStore extends TenancyStore {
    * or a user's data deleted), so a sink drops them instead of writing them again. A record with
    * `received_at` is dropped when its trace id or user id was deleted at or after that time; one
    * without (a verdict, a tier result) when its trace id was deleted and no trace with that id is
-   * stored now. The upserts above apply it themselves; the facts sinks call it.
+   * stored now. Any record received (else made) before its organization's retention watermark is
+   * dropped too. A trace ref dropped for its user's deletion leaves a tombstone of its trace id, so
+   * its verdict and tier results are dropped wherever they arrive. The upserts above apply it
+   * themselves; the facts sinks call it (before their insert, and again after it).
    */
   deletedRecords(refs: DeletionRef[]): Promise<Set<number>>;
   /** Resolves when the store answers a trivial query. */
@@ -82,6 +85,8 @@ export interface DeletionRef {
   user_id?: string | null | undefined;
   /** epoch milliseconds the trace was received; absent for verdicts and tier results */
   received_at?: number | undefined;
+  /** epoch milliseconds a verdict or tier result was made (decided_at, evaluated_at), for the retention watermark */
+  made_at?: number | undefined;
 }
 
 /** One row of trace facts (ClickHouse `trace_facts_v1`). */
@@ -117,7 +122,7 @@ export interface EvaluationFact {
   tier: number;
   /** epoch milliseconds */
   evaluated_at: number;
-  /** epoch milliseconds: the trace's own timestamp (partitioning and retention follow it) */
+  /** epoch milliseconds: the trace's own timestamp (partitioning follows it; retention follows evaluated_at) */
   trace_timestamp: number;
   passed: boolean;
   severity: Severity;
@@ -146,7 +151,7 @@ export interface ModuleResultFact {
   module_version: string;
   /** epoch milliseconds */
   evaluated_at: number;
-  /** epoch milliseconds: the trace's own timestamp (partitioning and retention follow it) */
+  /** epoch milliseconds: the trace's own timestamp (partitioning follows it; retention follows evaluated_at) */
   trace_timestamp: number;
   passed: boolean;
   score: number;
@@ -167,7 +172,7 @@ export interface FactsStore {
   migrate(): Promise<void>;
   /**
    * Inserts rows in one batch; a row repeated (same org and trace id) collapses to one on merge / FINAL.
-   * A row whose timestamp is already past its retention is dropped by the table's TTL.
+   * A row received longer ago than its retention is dropped by the table's TTL.
    */
   insertTraceFacts(rows: TraceFact[]): Promise<void>;
   /** Inserts evaluation rows in one batch; a repeated evaluation_id collapses to one on merge / FINAL. */

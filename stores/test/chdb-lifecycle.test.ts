@@ -222,6 +222,34 @@ describe('setRetention', () => {
     expect(Object.keys((await present(a)).trace_facts_v1!)).toEqual(['recent']);
   });
 
+  it("keys retention on when Metronis received and evaluated a trace, not on the client's timestamp", async () => {
+    const a = org();
+    const now = Date.now();
+    // Stamped far in the future by a wrong client clock, received ten days ago: expires on schedule.
+    // Stamped a year ago (a backfill), received yesterday: stays.
+    const traces = [
+      { trace: 'future-stamp', timestamp: now + 3000 * DAY, received: now - 10 * DAY },
+      { trace: 'old-stamp', timestamp: now - 400 * DAY, received: now - DAY },
+    ];
+    for (const { trace, timestamp, received } of traces) {
+      await store.insertTraceFacts([
+        { org_id: a, trace_id: trace, timestamp, received_at: received, application: '', environment: '', model_provider: '', model_name: '', input_tokens: 0, output_tokens: 0, cost_usd: 0, latency_ms: 0, user_id: '' },
+      ]);
+      const evaluation: EvaluationFact = {
+        evaluation_id: `${trace}:1`, org_id: a, trace_id: trace, tier: 1, evaluated_at: received + 5, trace_timestamp: timestamp,
+        passed: true, severity: 'none', score: 1, latency_us: 1, modules: ['pii'], failed_modules: [], finding_kinds: [],
+      };
+      await store.insertEvaluationFacts([evaluation]);
+      await store.insertModuleResultFacts([
+        { evaluation_id: evaluation.evaluation_id, org_id: a, trace_id: trace, tier: 1, module: 'pii', module_version: '1', evaluated_at: evaluation.evaluated_at,
+          trace_timestamp: timestamp, passed: true, score: 1, severity: 'none', labels: [], finding_kinds: [], latency_us: 1 },
+      ]);
+    }
+    await store.setRetention(a, 7);
+    const left = await present(a);
+    for (const table of TABLES) expect(Object.keys(left[table]!)).toEqual(['old-stamp']);
+  });
+
   it('refuses days that are not an integer in 1..3650 and changes nothing', async () => {
     const a = org();
     await storeTrace({ org: a, trace: 't', ageMs: 2 * DAY });

@@ -175,25 +175,55 @@ export function describeTenancy(name: string, make: () => Promise<TenancyFixture
       expect(await scope.setRateLimits(null, { keyId: 'key_b' })).toMatchObject({ rate_limits: null });
     });
 
-    it('enforces retention in batches: old rows go, recent rows and other organizations stay', async () => {
+    it('enforces retention by when traces were received, in batches: old rows go, recent rows and other organizations stay', async () => {
       const scope = store.forOrg(B);
       await scope.setRetention(7, { keyId: 'key_b' });
       const now = Date.now();
-      const old = Array.from({ length: 5 }, () => makeTrace({ org_id: B, timestamp: now - 10 * DAY }));
-      const fresh = makeTrace({ org_id: B, timestamp: now - DAY });
-      const oldInA = makeTrace({ org_id: A, timestamp: now - 10 * DAY }); // A keeps 90 days
-      await store.upsertTraces([...old, fresh, oldInA]);
-      await store.upsertVerdicts(old.map((t) => makeVerdict({ org_id: B, trace_id: t.trace_id, decided_at: now - 10 * DAY })));
+      const old = Array.from({ length: 5 }, () => makeTrace({ org_id: B, received_at: now - 10 * DAY, timestamp: now - 10 * DAY }));
+      // The client's clock says nothing about when Metronis got the trace: a far-future stamp expires
+      // on schedule, an old stamp received yesterday stays.
+      const futureStamped = makeTrace({ org_id: B, received_at: now - 10 * DAY, timestamp: now + 3000 * DAY });
+      const oldStamped = makeTrace({ org_id: B, received_at: now - DAY, timestamp: now - 400 * DAY });
+      const fresh = makeTrace({ org_id: B, received_at: now - DAY, timestamp: now - DAY });
+      const oldInA = makeTrace({ org_id: A, received_at: now - 10 * DAY, timestamp: now - 10 * DAY }); // A keeps 90 days
+      await store.upsertTraces([...old, futureStamped, oldStamped, fresh, oldInA]);
+      const oldVerdicts = old.map((t) => makeVerdict({ org_id: B, trace_id: t.trace_id, decided_at: now - 10 * DAY }));
+      await store.upsertVerdicts(oldVerdicts);
       const orphan = makeVerdict({ org_id: B, decided_at: now - 9 * DAY });
       await store.upsertVerdicts([orphan]);
       const results = await store.enforceRetention({ now, batchSize: 2, maxBatches: 100 });
       const forB = results.find((r) => r.org_id === B);
-      expect(forB).toMatchObject({ traces: 5, verdicts: 6 });
-      for (const t of old) expect(await scope.getTrace(t.trace_id)).toBeNull();
+      expect(forB).toMatchObject({ traces: 6, verdicts: 6 });
+      for (const t of [...old, futureStamped]) expect(await scope.getTrace(t.trace_id)).toBeNull();
       expect(await scope.getTrace(fresh.trace_id)).not.toBeNull();
+      expect(await scope.getTrace(oldStamped.trace_id)).not.toBeNull();
       expect(await scope.getVerdict(orphan.trace_id)).toBeNull();
       expect(await store.forOrg(A).getTrace(oldInA.trace_id)).not.toBeNull();
       expect((await scope.listDeletions(5)).recent.some((d) => d.kind === 'retention')).toBe(true);
+
+      // What retention deleted stays deleted when the log delivers it again (a replay of the sinks),
+      // even after the retention grows again; what was received since lands.
+      await scope.setRetention(30, { keyId: 'key_b' });
+      await store.enforceRetention({ now, batchSize: 2, maxBatches: 100 });
+      const later = makeTrace({ org_id: B, received_at: now });
+      await store.upsertTraces([...old, futureStamped, later]);
+      await store.upsertVerdicts([...oldVerdicts, orphan]);
+      await store.upsertEvaluations(old.map((t) => makeTierResult({ org_id: B, trace_id: t.trace_id, evaluated_at: now - 10 * DAY })));
+      for (const t of [...old, futureStamped]) {
+        expect(await scope.getTrace(t.trace_id)).toBeNull();
+        expect(await scope.getVerdict(t.trace_id)).toBeNull();
+        expect(await scope.getEvaluations(t.trace_id)).toEqual([]);
+      }
+      expect(await scope.getVerdict(orphan.trace_id)).toBeNull();
+      expect(await scope.getTrace(later.trace_id)).not.toBeNull();
+      const dropped = await store.deletedRecords([
+        { org_id: B, trace_id: old[0]!.trace_id, received_at: now - 10 * DAY },
+        { org_id: B, trace_id: randomUUID(), made_at: now - 8 * DAY },
+        { org_id: B, trace_id: randomUUID(), received_at: now - DAY },
+        { org_id: A, trace_id: randomUUID(), received_at: now - 10 * DAY },
+      ]);
+      expect([...dropped].sort()).toEqual([0, 1]);
+      await scope.setRetention(7, { keyId: 'key_b' });
     });
   });
 }

@@ -15,6 +15,21 @@ export interface TopicSpec {
 
 export type Headers = Record<string, string>;
 
+/**
+ * The largest record, in bytes of key + value + header names and values, that either log takes. Kafka's
+ * default `message.max.bytes` (1,048,588) bounds a whole record batch including its framing, so one
+ * record stays safely below it; the embedded log refuses the same size, so both logs take the same
+ * records. Producers check it before sending (the gateway refuses a larger trace up front).
+ */
+export const MAX_RECORD_BYTES = 1_000_000;
+
+/** The bytes of a record that count against MAX_RECORD_BYTES. */
+export function recordBytes(record: Pick<OutgoingRecord, 'key' | 'value' | 'headers'>): number {
+  let bytes = Buffer.byteLength(record.key) + record.value.length;
+  for (const [name, value] of Object.entries(record.headers ?? {})) bytes += Buffer.byteLength(name) + Buffer.byteLength(value);
+  return bytes;
+}
+
 export interface OutgoingRecord {
   topic: string;
   /** Partitioning key (a trace id): records with one key stay ordered on one partition. */

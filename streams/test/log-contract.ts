@@ -15,7 +15,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ConsumerOptions, Log, LogConsumer, LogRecord, OutgoingRecord, TopicPartitionOffset } from '../src/log.js';
+import { MAX_RECORD_BYTES, type ConsumerOptions, type Log, type LogConsumer, type LogRecord, type OutgoingRecord, type TopicPartitionOffset } from '../src/log.js';
 import { partitionFor } from '../src/partitioner.js';
 
 export interface LogUnderTest {
@@ -165,6 +165,29 @@ export function describeLogContract(name: string, makeLog: () => Promise<LogUnde
         const offsets = mine.map((r) => r.offset);
         expect([...offsets].sort((a, b) => (a < b ? -1 : 1))).toEqual(offsets);
       }
+    }, TEST_TIMEOUT_MS);
+
+    it('takes records up to MAX_RECORD_BYTES, and one send of several MiB on one partition, in order', async () => {
+      const t = await topic(1);
+      const big = (i: number, size: number) => ({ topic: t, key: 'k', value: Buffer.alloc(size, 97 + (i % 26)) });
+      // One key: every record in one partition, 3.5 MB in one send (Kafka refuses one batch over 1 MiB).
+      const sent = [big(0, MAX_RECORD_BYTES - 1), ...Array.from({ length: 25 }, (_, i) => big(i + 1, 100_000))];
+      const meta = await log.producer().send(sent);
+      expect(meta.map((m) => m.offset)).toEqual(sent.map((_, i) => BigInt(i)));
+      const reader = new Reader(consumer({ groupId: uniqueName('g'), topics: [t] }));
+      await reader.until('every record', () => reader.records.length >= sent.length);
+      expect(reader.records.map((r) => r.value?.length)).toEqual(sent.map((r) => r.value.length));
+      expect(reader.records.map((r) => r.value?.[0])).toEqual(sent.map((r) => r.value[0]));
+    }, TEST_TIMEOUT_MS);
+
+    it('refuses a record over MAX_RECORD_BYTES before writing anything of its send', async () => {
+      const t = await topic(1);
+      const refused = log.producer().send([
+        { topic: t, key: 'k', value: Buffer.from('small') },
+        { topic: t, key: 'k', value: Buffer.alloc(MAX_RECORD_BYTES) },
+      ]);
+      await expect(refused).rejects.toThrow(/more than/);
+      expect((await log.admin.endOffsets(t)).map((o) => o.offset)).toEqual([0n]);
     }, TEST_TIMEOUT_MS);
 
     it('gives contiguous offsets from 0 on each partition', async () => {

@@ -151,6 +151,42 @@ describe('runner: transform topologies', () => {
     expect(runner.stats().lastCommitAt).not.toBeNull();
   });
 
+  it('with concurrency, processes up to that many records of a batch at once and still produces in input order', async () => {
+    const traces = Array.from({ length: 30 }, () => makeTrace());
+    await produceTraces(traces);
+    let inFlight = 0;
+    let most = 0;
+    const seen: string[] = [];
+    const topology: TransformTopology<'Trace'> = {
+      ...transform(async (trace, meta) => {
+        inFlight++;
+        most = Math.max(most, inFlight);
+        seen.push(`${meta.partition}:${meta.offset}`);
+        // later records of a batch finish first: only the runner can put the outputs back in order
+        await new Promise((resolve) => setTimeout(resolve, 40 - (Number(meta.offset) % 10) * 4));
+        inFlight--;
+        if (trace.trace_id === traces[7]!.trace_id) throw new Error('poison');
+        return [{ topic: OUTPUT, value: tierResultOf(trace) }];
+      }, 'tier1-concurrent'),
+      concurrency: 4,
+    };
+    const runner = start(topology);
+    await until('30 records are handled', () => runner.stats().processed + runner.stats().dlq === 30);
+    expect(most).toBeGreaterThan(1);
+    expect(most).toBeLessThanOrEqual(4);
+    expect(runner.stats()).toMatchObject({ processed: 29, dlq: 1 });
+    // per partition, the outputs are in the order of their inputs
+    const inputs = await readTopic(INPUT.name, 30);
+    const evaluations = await serde.forTopic(OUTPUT);
+    const outputs = await readTopic(OUTPUT.name, 29);
+    for (const partition of [0, 1]) {
+      const keysIn = inputs.filter((r) => r.key !== traces[7]!.trace_id && r.partition === partition).map((r) => r.key);
+      const keysOut = await Promise.all(outputs.filter((r) => r.partition === partition).map(async (r) => (await evaluations.decode(r.value)).trace_id));
+      expect(keysOut).toEqual(keysIn);
+    }
+    expect(() => start({ ...transform(() => []), concurrency: 0 })).toThrow(/concurrency must be a positive integer/);
+  });
+
   it('sends bad bytes, an unknown schema id and a record that process rejects to the DLQ, and moves on', async () => {
     const before = makeTrace();
     const rejected = makeTrace({ application: 'reject-me' });

@@ -2,6 +2,7 @@
  * Configuration, parsed once at start from the environment, one zod schema per command. Nothing deeper
  * in Metronis reads `process.env`. A bad value stops start-up with a message naming the variable.
  */
+import { DEFAULT_EVALUATION_DEADLINE_MS, DEFAULT_EVALUATION_THREADS } from '@metronis/evaluators';
 import { DEFAULT_ORG_RATE_LIMITS, DEFAULT_SERVER_LIMITS, orgRateLimitsSchema } from '@metronis/ingest-gateway';
 import { z } from 'zod';
 
@@ -79,6 +80,12 @@ function timeoutsInOrder<S extends z.ZodType<{ METRONIS_HEADERS_TIMEOUT_MS: numb
   }) as S;
 }
 
+/** Tier 1's evaluation threads and its per-trace deadline (README, "Evaluation bounds"). */
+const evaluation = {
+  METRONIS_EVAL_THREADS: positive(64, DEFAULT_EVALUATION_THREADS),
+  METRONIS_EVAL_DEADLINE_MS: z.coerce.number().int().min(100).max(600_000).default(DEFAULT_EVALUATION_DEADLINE_MS),
+};
+
 const kafka = {
   KAFKA_BROKERS: brokers,
   SCHEMA_REGISTRY_URL: httpUrl,
@@ -87,6 +94,7 @@ const kafka = {
 export const devEnvSchema = timeoutsInOrder(z.object({
   ...common,
   ...http,
+  ...evaluation,
   METRONIS_PORT: port.default(7070),
   METRONIS_DATA_DIR: z.string().min(1).default('.metronis'),
   METRONIS_RETENTION_INTERVAL_MS: retentionInterval,
@@ -115,6 +123,7 @@ export const consoleEnvSchema = timeoutsInOrder(z.object({
 export const workerEnvSchema = z.object({
   ...common,
   ...kafka,
+  ...evaluation,
   DATABASE_URL: postgresUrl,
   CLICKHOUSE_URL: clickhouseUrl,
 });

@@ -21,7 +21,7 @@ import { DEFAULT_ORG_ID } from './bootstrap.js';
 import { AdminUsageError, runAdmin } from './commands/admin.js';
 import { adminEnvSchema, ConfigError, consoleEnvSchema, devEnvSchema, gatewayEnvSchema, migrateEnvSchema, parseEnv, replayEnvSchema, workerEnvSchema } from './env.js';
 import { createLogger } from './logger.js';
-import { openAdminStore, openEmbeddedLog, openKafkaLog } from './runtime.js';
+import { DataDirInUseError, openAdminStore, openEmbeddedLog, openKafkaLog } from './runtime.js';
 import { createLifecycle } from './shutdown.js';
 import { describeTopologies, isTopologyName, TOPOLOGY_NAMES } from './topologies.js';
 
@@ -144,7 +144,8 @@ async function main(argv: string[]): Promise<number> {
       try {
         const descriptors = describeTopologies(topology);
         // Audited before the offsets move, so a replay that fails half way is on record too.
-        const store = await openAdminStore(config);
+        // The embedded log opened above holds the data folder's lock already.
+        const store = await openAdminStore(config, { dataDirLocked: config.KAFKA_BROKERS === undefined });
         try {
           const details = { from: from === 'earliest' ? from : from.toISOString(), groups: descriptors.map((d) => d.groupId) };
           await store.forOrg(DEFAULT_ORG_ID).audit('replay.started', topology, details, { keyId: 'cli' });
@@ -165,6 +166,10 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
+    if (error instanceof DataDirInUseError) {
+      process.stderr.write(`metronis: ${error.message}\n`);
+      process.exit(1);
+    }
     if (error instanceof ConfigError || error instanceof UsageError) {
       process.stderr.write(`metronis: ${error.message}\n${error instanceof UsageError ? `\n${USAGE}\n` : ''}`);
       process.exit(2);

@@ -6,6 +6,7 @@
  * console process run it.
  */
 import type { RelationalStore } from '@metronis/stores';
+import { errorFields } from '@metronis/streams';
 import type { Logger } from './logger.js';
 
 export interface RetentionJobOptions {
@@ -38,7 +39,7 @@ export function startRetentionJob(options: RetentionJobOptions): { stop(): Promi
       const removed = results.filter((r) => r.traces + r.verdicts + r.evaluations > 0);
       if (removed.length > 0) options.logger.info({ removed }, 'retention pass deleted expired rows');
     } catch (err) {
-      options.logger.warn({ err }, 'retention pass failed; the next one retries');
+      options.logger.warn({ error: errorFields(err) }, 'retention pass failed; the next one retries');
     }
   }
 

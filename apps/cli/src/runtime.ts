@@ -13,8 +13,11 @@ import {
   type RelationalStore,
 } from '@metronis/stores';
 import {
+  acquireDirLock,
   createConfluentRegistry,
   createEmbeddedLog,
+  DirLockedError,
+  type DirLock,
   createInProcessRegistry,
   createKafkaLog,
   createSerde,
@@ -80,12 +83,55 @@ export async function openEmbeddedStores(dataDir: string): Promise<{ store: Rela
   return { store, facts };
 }
 
+/** A command refused because another process (`metronis dev`) holds the embedded data folder. */
+export class DataDirInUseError extends Error {
+  override readonly name = 'DataDirInUseError';
+}
+
+/**
+ * Takes the embedded data folder for this process: the lock of its log, which `dev` holds for its
+ * whole life. PGlite is one process's: a second process writing the folder `dev` has open writes
+ * rows that `dev` never sees (a key printed that never works, an audit row for a key that does not
+ * exist) and may corrupt it. So a command that opens the folder's database takes that lock first and
+ * is refused, with what to do instead, while `dev` runs.
+ */
+export async function lockDataDir(dataDir: string): Promise<DirLock> {
+  const paths = embeddedPaths(dataDir);
+  await mkdir(paths.log, { recursive: true });
+  try {
+    return acquireDirLock(paths.log);
+  } catch (error) {
+    if (!(error instanceof DirLockedError)) throw error;
+    throw new DataDirInUseError(
+      `the data folder ${paths.root} is in use by the running process ${error.owner} (metronis dev, npm start): stop it first, or manage organizations and keys over HTTP while it runs (POST /v1/orgs, /v1/keys)`,
+      { cause: error },
+    );
+  }
+}
+
 /**
  * The relational store of the org and key commands (and replay's audit entry): Postgres when a URL is
- * given, else the embedded data folder's PGlite, migrated (the folder must not be in use by `dev`).
+ * given, else the embedded data folder's PGlite, migrated. The folder is locked for as long as the
+ * store is open (`lockDataDir`); `dataDirLocked` says this process holds it already (replay, through
+ * the embedded log it opened).
  */
-export async function openAdminStore(config: { DATABASE_URL?: string | undefined; METRONIS_DATA_DIR: string }): Promise<RelationalStore> {
-  const store = config.DATABASE_URL !== undefined ? createPostgresStore({ url: config.DATABASE_URL, max: 2 }) : createPgliteStore({ dir: embeddedPaths(config.METRONIS_DATA_DIR).postgres });
+export async function openAdminStore(
+  config: { DATABASE_URL?: string | undefined; METRONIS_DATA_DIR: string },
+  options: { dataDirLocked?: boolean } = {},
+): Promise<RelationalStore> {
+  const embedded = config.DATABASE_URL === undefined;
+  const lock = embedded && options.dataDirLocked !== true ? await lockDataDir(config.METRONIS_DATA_DIR) : undefined;
+  const store = embedded ? createPgliteStore({ dir: embeddedPaths(config.METRONIS_DATA_DIR).postgres }) : createPostgresStore({ url: config.DATABASE_URL!, max: 2 });
+  if (lock !== undefined) {
+    const close = store.close.bind(store);
+    store.close = async () => {
+      try {
+        await close();
+      } finally {
+        lock.release();
+      }
+    };
+  }
   try {
     await store.migrate();
   } catch (error) {

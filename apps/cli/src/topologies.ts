@@ -2,7 +2,7 @@
  * The named topologies a worker can run (`metronis worker --topology <name>`) and replay. A name maps
  * to the topologies that make it up; each runs as its own consumer group.
  */
-import type { Policy } from '@metronis/evaluators';
+import type { EvaluationPool, Policy } from '@metronis/evaluators';
 import type { FactsStore, RelationalStore } from '@metronis/stores';
 import type { Topology } from '@metronis/streams';
 import { sinkTopologies } from '@metronis/topology-sinks';
@@ -15,6 +15,8 @@ export interface TopologyDeps {
   policies: { get(orgId: string): Promise<Policy> };
   /** Per-org retention in days (a cache over the store), written into every fact row. */
   retention?: { get(orgId: string): Promise<number> };
+  /** Where Tier 1's modules run (worker threads with a deadline); in-process when absent. */
+  evaluator?: Pick<EvaluationPool, 'run' | 'stats'>;
 }
 
 /** What replay and describe need of a topology, without its resources. */
@@ -27,7 +29,10 @@ interface TopologyEntry {
 }
 
 export const TOPOLOGIES = {
-  tier1: { usesFacts: false, build: (deps) => [tier1Topology({ policies: deps.policies })] },
+  tier1: {
+    usesFacts: false,
+    build: (deps) => [tier1Topology({ policies: deps.policies, ...(deps.evaluator === undefined ? {} : { evaluator: deps.evaluator, concurrency: deps.evaluator.stats().threads }) })],
+  },
   sinks: { usesFacts: true, build: (deps) => sinkTopologies(deps) },
 } satisfies Record<string, TopologyEntry>;
 

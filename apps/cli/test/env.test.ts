@@ -16,7 +16,15 @@ describe('env', () => {
       METRONIS_KEEPALIVE_TIMEOUT_MS: 5_000,
       METRONIS_MAX_HEADER_BYTES: 16_384,
       METRONIS_RATE_LIMITS: { requests_per_second: 10_000, requests_burst: 20_000, traces_per_second: 50_000, traces_burst: 100_000 },
+      METRONIS_EVAL_THREADS: 2,
+      METRONIS_EVAL_DEADLINE_MS: 5_000,
     });
+  });
+
+  it('bounds the evaluation threads and deadline, naming the variable', () => {
+    expect(parseEnv(devEnvSchema, { METRONIS_EVAL_THREADS: '4', METRONIS_EVAL_DEADLINE_MS: '2000' })).toMatchObject({ METRONIS_EVAL_THREADS: 4, METRONIS_EVAL_DEADLINE_MS: 2_000 });
+    expect(() => parseEnv(devEnvSchema, { METRONIS_EVAL_THREADS: '0' })).toThrow(/METRONIS_EVAL_THREADS/);
+    expect(() => parseEnv(devEnvSchema, { METRONIS_EVAL_DEADLINE_MS: '10' })).toThrow(/METRONIS_EVAL_DEADLINE_MS/);
   });
 
   it('parses the distributed variables', () => {

@@ -20,6 +20,7 @@ import {
   CONSOLE_CSP,
   corsAllowList,
   createOrgRateLimit,
+  credentialHeader,
   isRejection,
   presentedKey,
   REJECTION_CODES,
@@ -80,11 +81,14 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const INVALID_TOKEN = AUTH_CHALLENGES.invalidToken;
 
 /** The API key of `Authorization: Bearer <key>`, or the 401 saying what is wrong with the header. */
-function credentialsOf(header: string | undefined): string {
+function credentialsOf(header: readonly string[] | undefined): string {
   const presented = presentedKey(header);
   if ('key' in presented) return presented.key;
   if (presented.problem === 'missing') {
     throw new ApiError(401, 'missing_api_key', 'An API key is required: send Authorization: Bearer <key>.', { headers: { 'WWW-Authenticate': AUTH_CHALLENGES.missing } });
+  }
+  if (presented.problem === 'repeated') {
+    throw new ApiError(401, 'malformed_api_key', 'Send the API key once: the request has more than one Authorization header.', { headers: { 'WWW-Authenticate': AUTH_CHALLENGES.invalidRequest } });
   }
   throw new ApiError(401, 'malformed_api_key', 'Malformed Authorization header: expected Bearer <key>, the key 1 to 256 printable ASCII characters.', {
     headers: { 'WWW-Authenticate': INVALID_TOKEN },
@@ -121,7 +125,7 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {
   });
 
   app.use('/v1/*', async function authenticate(c, next) {
-    const token = credentialsOf(c.req.header('authorization'));
+    const token = credentialsOf(credentialHeader(c.env?.incoming, c.req.raw.headers, 'authorization'));
     let result: AuthResult;
     try {
       result = await deps.authenticate(token);

@@ -2,9 +2,16 @@
  * Deletion and the compliance report, across Postgres and the facts store (admin scope).
  *
  * - `DELETE /v1/traces/:id`: the trace, its verdict and evaluations in Postgres, and its facts in
- *   ClickHouse. `200 { trace_id, deleted: { postgres, clickhouse } }`; 404 when neither store held it.
+ *   ClickHouse, and a tombstone of the id. `200 { trace_id, deleted: { postgres, clickhouse } }` when
+ *   something was stored; `202` with zero counts when nothing was (yet): the trace may still be on its
+ *   way (accepted, not yet sunk), and whatever was received under that id before the deletion never
+ *   appears. Recorded and audited either way; the id of another organization is untouched.
  * - `DELETE /v1/users/:user_id/data`: a data-subject request: every trace of that `user_id` with its
  *   verdicts, evaluations and facts. Always 200 with the counts (zero is an answer too), and recorded.
+ *   Postgres first (the user's tombstone), then the trace ids the facts hold for the user, which
+ *   Postgres may not know yet (its sink behind), are deleted and buried in Postgres too, then the
+ *   facts of every trace id found are deleted. The tombstones come before the facts' reads, so a
+ *   facts sink writing at the same moment either wrote before the read or drops what it writes.
  * - `GET /v1/compliance/report`: what is stored for this organization and where, its retention, PII
  *   masking, keys, and the deletions done.
  *
@@ -14,7 +21,6 @@
  * `user_data.deleted`) in the same transaction.
  */
 import { DEFAULT_POLICY, parsePolicy } from '@metronis/evaluators';
-import type { FactsDeletion } from '@metronis/stores';
 import { Hono } from 'hono';
 import { ApiError, requireScope, type ConsoleEnv } from './http.js';
 import type { Tenant } from './tenant.js';
@@ -33,7 +39,8 @@ function checkId(what: string, id: string): void {
   }
 }
 
-async function deleteFacts(tenant: Tenant, run: (facts: NonNullable<Tenant['facts']>) => Promise<FactsDeletion>): Promise<FactsDeletion | null> {
+/** Runs `run` on the facts store (null without one); its failure is a 503 saying Postgres was done. */
+async function deleteFacts<T>(tenant: Tenant, run: (facts: NonNullable<Tenant['facts']>) => Promise<T>): Promise<T | null> {
   if (tenant.facts === null) return null;
   try {
     return await run(tenant.facts);
@@ -56,10 +63,10 @@ export function createDataRoutes(options: DataRoutesOptions): Hono<ConsoleEnv> {
     const postgres = await tenant.db.deleteTrace(id);
     const clickhouse = await deleteFacts(tenant, (facts) => facts.deleteTraces([id]));
     const total = postgres.traces + postgres.verdicts + postgres.evaluations + (clickhouse === null ? 0 : clickhouse.trace_facts + clickhouse.evaluation_facts + clickhouse.module_result_facts);
-    if (total === 0) throw new ApiError(404, 'not_found', `No trace with id '${id.slice(0, 200)}'.`);
     const deleted = { postgres, clickhouse };
     await tenant.db.recordDeletion('trace', id, deleted, tenant.actor);
-    return c.json({ trace_id: id, deleted });
+    // Nothing stored (yet): the tombstone keeps a trace still on its way from ever appearing.
+    return c.json({ trace_id: id, deleted }, total === 0 ? 202 : 200);
   });
 
   routes.delete('/users/:user_id/data', async (c) => {
@@ -69,17 +76,19 @@ export function createDataRoutes(options: DataRoutesOptions): Hono<ConsoleEnv> {
     const tenant = c.get('tenant');
     const { trace_ids, ...postgres } = await tenant.db.deleteUserData(userId);
     // The facts of the user's trace facts, and of the traces Postgres knew for the user (an evaluation
-    // fact whose trace fact never landed carries no user id).
-    const clickhouse = await deleteFacts(tenant, async (facts) => {
-      const byUser = await facts.deleteUserData(userId);
-      if (trace_ids.length === 0) return byUser;
-      const byTrace = await facts.deleteTraces(trace_ids);
-      return {
-        trace_facts: byUser.trace_facts + byTrace.trace_facts,
-        evaluation_facts: byUser.evaluation_facts + byTrace.evaluation_facts,
-        module_result_facts: byUser.module_result_facts + byTrace.module_result_facts,
-      };
-    });
+    // fact whose trace fact never landed carries no user id). Trace ids only the facts know are
+    // deleted and buried in Postgres first: their verdicts may be there, and their tier results still
+    // on their way must be dropped.
+    const known = new Set(trace_ids);
+    const onlyInFacts = ((await deleteFacts(tenant, (facts) => facts.userTraceIds(userId))) ?? []).filter((id) => !known.has(id));
+    if (onlyInFacts.length > 0) {
+      const more = await tenant.db.deleteTraces(onlyInFacts);
+      postgres.traces += more.traces;
+      postgres.verdicts += more.verdicts;
+      postgres.evaluations += more.evaluations;
+      trace_ids.push(...onlyInFacts);
+    }
+    const clickhouse = await deleteFacts(tenant, (facts) => facts.deleteTraces(trace_ids));
     const deleted = { postgres, clickhouse };
     await tenant.db.recordDeletion('user', userId, { ...deleted, trace_ids: trace_ids.length }, tenant.actor);
     return c.json({ user_id: userId, deleted, trace_ids });

@@ -6,6 +6,7 @@
  * @example
  *   throw new ApiError(403, 'forbidden', "This API key lacks the 'admin' scope.");
  */
+import type { IncomingMessage } from 'node:http';
 import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
@@ -18,7 +19,8 @@ export interface Principal {
   scopes: readonly string[];
 }
 
-export type ConsoleEnv = { Variables: { principal: Principal; requestId: string; tenant: Tenant } };
+/** `incoming`: the Node request, on @hono/node-server (absent with `app.request`). */
+export type ConsoleEnv = { Bindings: { incoming?: IncomingMessage }; Variables: { principal: Principal; requestId: string; tenant: Tenant } };
 
 /** One problem in a request body, located by its JSON path (`$.modules.quality.config.max_chars`). */
 export interface Issue {

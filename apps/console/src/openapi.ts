@@ -208,6 +208,7 @@ function tenancyPaths(security: Json[]): Json {
       delete: {
         operationId: 'deleteUserData',
         summary: "Delete everything of a user_id from Postgres and ClickHouse: a data-subject request (scope admin)",
+        description: 'Leaves a tombstone of the user id: traces of this user received before the deletion, and their verdicts and evaluations, never appear, even those still on their way. Traces the user sends afterwards are new data.',
         security,
         parameters: [idParam('user_id', 'The user_id the traces were sent with.')],
         responses: {
@@ -252,13 +253,15 @@ export function buildConsoleOpenApiDocument(options: { version?: string } = {}):
         delete: {
           operationId: 'deleteTrace',
           summary: 'Delete a trace, its verdict, evaluations and facts from Postgres and ClickHouse (scope admin)',
+          description:
+            'Leaves a tombstone of the id: whatever this organization sent under it before the deletion never appears, even a trace still on its way (accepted, not yet stored). Another organization\'s trace with the same id is untouched.',
           security,
           parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: 'The trace id.' }],
           responses: {
             '200': json('ConsoleDeletion', 'Deleted; recorded and audited.'),
+            '202': json('ConsoleDeletion', 'Nothing was stored under this id yet (counts are zero): the trace may still be on its way, and will not appear; recorded and audited.'),
             '400': error('An id the stores cannot hold (invalid_id).'),
             ...authErrors,
-            '404': error('Neither store holds this trace for the organization (not_found).'),
             '503': error('Postgres was done but the facts store failed (facts_unavailable); send the same request again.'),
           },
         },

@@ -15,7 +15,8 @@ import type { Principal } from './http.js';
 /** This organization's facts (ClickHouse or chDB): deletion, retention and what is stored. */
 export interface TenantFacts {
   deleteTraces(traceIds: string[]): Promise<FactsDeletion>;
-  deleteUserData(userId: string): Promise<FactsDeletion>;
+  /** The trace ids whose trace facts carry this user id (every stored version). */
+  userTraceIds(userId: string): Promise<string[]>;
   setRetention(days: number): Promise<void>;
   storedCounts(): Promise<FactsInventory>;
 }
@@ -33,7 +34,7 @@ export interface Tenant {
 /** The stores the console is built on; only `tenantOf` and the operator routes touch them. */
 export interface TenantStores {
   store: Pick<RelationalStore, 'forOrg' | 'createOrganization'>;
-  facts?: Pick<FactsStore, 'forOrg' | 'deleteTraces' | 'deleteUserData' | 'setRetention'> | undefined;
+  facts?: Pick<FactsStore, 'forOrg' | 'deleteTraces' | 'setRetention'> | undefined;
 }
 
 export function tenantOf(stores: TenantStores, principal: Principal, requestId: string): Tenant {
@@ -47,7 +48,12 @@ export function tenantOf(stores: TenantStores, principal: Principal, requestId: 
         ? null
         : {
             deleteTraces: (traceIds) => facts.deleteTraces(orgId, traceIds),
-            deleteUserData: (userId) => facts.deleteUserData(orgId, userId),
+            userTraceIds: async (userId) =>
+              (
+                await facts
+                  .forOrg(orgId)
+                  .query<{ trace_id: string }>('SELECT DISTINCT trace_id FROM trace_facts_v1 WHERE org_id = {org_id:String} AND user_id = {user:String}', { user: userId })
+              ).map((row) => row.trace_id),
             setRetention: (days) => facts.setRetention(orgId, days),
             storedCounts: () => facts.forOrg(orgId).storedCounts(),
           },

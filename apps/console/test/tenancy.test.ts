@@ -187,17 +187,16 @@ describe('every endpoint × every kind of key', () => {
 });
 
 describe('across organizations', () => {
-  it("answers 404 for another organization's trace, to read and to delete, and leaves it in both stores", async () => {
+  it("answers 404 for another organization's trace, deletes nothing of it (202: nothing of B's was stored), and leaves it in both stores", async () => {
     const trace = await seedTrace(A);
-    for (const [method, key] of [
-      ['GET', KEYS.bRead],
-      ['GET', KEYS.bAdmin],
-      ['DELETE', KEYS.bAdmin],
-    ] as const) {
-      const res = await call(method, `/v1/traces/${trace.trace_id}`, key);
-      expect(res.status, `${method} by B`).toBe(404);
+    for (const key of [KEYS.bRead, KEYS.bAdmin]) {
+      const res = await call('GET', `/v1/traces/${trace.trace_id}`, key);
+      expect(res.status, 'GET by B').toBe(404);
       expect((await json(res)).error.code).toBe('not_found');
     }
+    const res = await call('DELETE', `/v1/traces/${trace.trace_id}`, KEYS.bAdmin);
+    expect(res.status, 'DELETE by B').toBe(202);
+    expect((await json(res)).deleted.postgres).toEqual({ traces: 0, verdicts: 0, evaluations: 0 });
     expect(await store.forOrg(A).getTrace(trace.trace_id)).not.toBeNull();
     expect(await factRows(A, trace.trace_id)).toBe(1);
   });
@@ -301,8 +300,8 @@ describe('admin actions', () => {
   });
 
   it('applies a retention change to stored facts: rows past it are gone from both stores after the job', async () => {
-    const old = await seedTrace(B, { timestamp: Date.now() - 20 * 86_400_000 });
-    const recent = await seedTrace(B);
+    const old = await seedTrace(B, { received_at: Date.now() - 20 * 86_400_000, timestamp: Date.now() }); // retention follows when it was received
+    const recent = await seedTrace(B, { timestamp: Date.now() - 400 * 86_400_000 }); // an old stamp received now stays
     expect((await call('PUT', '/v1/org/retention', KEYS.bAdmin, { days: 10 })).status).toBe(200);
     expect(await factRows(B, old.trace_id)).toBe(0);
     expect(await factRows(B, recent.trace_id)).toBe(1);
@@ -322,6 +321,44 @@ describe('console security headers', () => {
       expect(res.headers.get('content-security-policy')).toBe(CONSOLE_CSP);
       expect(res.headers.get('x-frame-options')).toBe('DENY');
     }
+  });
+});
+
+describe('deletions racing ingestion', () => {
+  it('accepts the deletion of a trace still on its way (202, recorded and audited), and it never appears', async () => {
+    const inFlight = makeTrace({ org_id: A, received_at: Date.now() - 1000 });
+    const res = await call('DELETE', `/v1/traces/${inFlight.trace_id}`, KEYS.aAdmin, undefined, { 'x-request-id': 'del-in-flight' });
+    expect(res.status).toBe(202);
+    expect(await json(res)).toMatchObject({ trace_id: inFlight.trace_id, deleted: { postgres: { traces: 0, verdicts: 0, evaluations: 0 } } });
+    const [entry] = (await json(await call('GET', `/v1/audit?action=trace.deleted&target=${inFlight.trace_id}&limit=1`, KEYS.aAdmin))).entries;
+    expect(entry).toMatchObject({ action: 'trace.deleted', target: inFlight.trace_id, request_id: 'del-in-flight' });
+    const report = await json(await call('GET', '/v1/compliance/report', KEYS.aAdmin));
+    expect(report.deletions.recent.some((d: { kind: string; subject: string }) => d.kind === 'trace' && d.subject === inFlight.trace_id)).toBe(true);
+    // The sinks reach it now: it is not stored, nor its verdict.
+    await store.upsertTraces([inFlight]);
+    await store.upsertEvaluations([tierResult(inFlight)]);
+    expect((await call('GET', `/v1/traces/${inFlight.trace_id}`, KEYS.aRead)).status).toBe(404);
+    expect(await store.forOrg(A).getEvaluations(inFlight.trace_id)).toEqual([]);
+  });
+
+  it("deletes a user's trace that only the facts hold yet (its Postgres sink behind), in both stores, and drops its records still on their way", async () => {
+    const user = `user-${randomUUID()}`;
+    const trace = makeTrace({ org_id: A, user_id: user, received_at: Date.now() - 1000 });
+    // The facts sinks were ahead: trace and evaluation facts; Postgres has the evaluation, not the trace.
+    await facts.insertTraceFacts([
+      { org_id: A, trace_id: trace.trace_id, timestamp: trace.timestamp, received_at: trace.received_at, application: '', environment: '', model_provider: '', model_name: '', input_tokens: 1, output_tokens: 1, cost_usd: 0, latency_ms: 1, user_id: user },
+    ]);
+    await facts.insertEvaluationFacts([toEvaluationFact(tierResult(trace))]);
+    await store.upsertEvaluations([tierResult(trace)]);
+    const res = await call('DELETE', `/v1/users/${encodeURIComponent(user)}/data`, KEYS.aAdmin);
+    expect(res.status).toBe(200);
+    const body = await json(res);
+    expect(body.trace_ids).toEqual([trace.trace_id]);
+    expect(body.deleted.postgres).toEqual({ traces: 0, verdicts: 0, evaluations: 1 });
+    expect(body.deleted.clickhouse).toMatchObject({ trace_facts: 1, evaluation_facts: 1 });
+    // A tier result of the trace delivered again is dropped: the trace id was buried.
+    await store.upsertEvaluations([tierResult(trace)]);
+    expect(await store.forOrg(A).getEvaluations(trace.trace_id)).toEqual([]);
   });
 });
 

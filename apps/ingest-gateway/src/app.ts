@@ -22,6 +22,11 @@
  * index; later items with it are rejected as duplicates (two different bodies under one id would
  * otherwise silently overwrite each other downstream).
  *
+ * Sizes: one trace has one limit whichever route carries it. A batch item larger than the body limit
+ * of the single route (`singleBytes`, as compact JSON) is rejected alone, as the single route answers
+ * 413 for it; a trace whose log record (after masking) is larger than `recordBytes` is refused on both
+ * routes (413, or a rejected item), so nothing larger than the log takes is ever produced.
+ *
  * Rate limits (`rateLimiter` and `rateLimits`, see rate-limit/): after the key is checked, each request
  * takes 1 from its organization's requests limit, and once the body is parsed its valid traces are
  * taken from the traces limit, before anything is produced: a refused request writes nothing and is
@@ -35,9 +40,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { maskTrace } from '@metronis/evaluators';
 import { publicTraceSchema, toTraceRecord, type Trace } from '@metronis/schemas';
-import { isRetriable, TOPICS, type LogProducer, type OutgoingRecord } from '@metronis/streams';
+import { isRetriable, MAX_RECORD_BYTES, recordBytes, TOPICS, type LogProducer, type OutgoingRecord } from '@metronis/streams';
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
-import { AUTH_CHALLENGES, isRejection, presentedKey, REJECTION_CODES, REJECTION_MESSAGES, type Authenticate, type AuthResult, type Principal } from './auth.js';
+import { AUTH_CHALLENGES, credentialHeader, isRejection, presentedKey, REJECTION_CODES, REJECTION_MESSAGES, type Authenticate, type AuthResult, type Principal } from './auth.js';
 import { assertJsonContentType, readJsonBody } from './body.js';
 import { ApiError, errorBody, errorResponse, type Issue } from './errors.js';
 import { formatPath, jsonTypeOf, ORG_ID_MESSAGE, toIssues } from './issues.js';
@@ -53,8 +58,14 @@ export interface GatewayLogger {
 }
 
 export interface GatewayLimits {
-  /** Largest body of `POST /v1/traces`. Default 1 MiB (Kafka's default largest record is about that). */
+  /** Largest body of `POST /v1/traces`, and largest trace (as compact JSON) inside a batch. Default 1 MiB. */
   singleBytes?: number;
+  /**
+   * Largest trace as the log holds it (its Avro record, after PII masking, which can lengthen text).
+   * Default TRACE_RECORD_BYTES: the log's record limit less room for what later records add around a
+   * trace (an escalation carries the trace with the earlier tiers' results). At most MAX_RECORD_BYTES.
+   */
+  recordBytes?: number;
   /** Largest body of `POST /v1/traces/batch`. Default 10 MiB. */
   batchBytes?: number;
   /** Most traces in one batch. Default 1,000. */
@@ -102,8 +113,12 @@ export interface GatewayEnv {
   Variables: { requestId: string; principal: Principal; failure: unknown };
 }
 
+/** The default largest trace record: MAX_RECORD_BYTES less 64 KiB for what an escalation adds around the trace. */
+export const TRACE_RECORD_BYTES = MAX_RECORD_BYTES - 64 * 1024;
+
 const DEFAULT_LIMITS: Required<GatewayLimits> = {
   singleBytes: 1024 * 1024,
+  recordBytes: TRACE_RECORD_BYTES,
   batchBytes: 10 * 1024 * 1024,
   batchItems: 1000,
   produceTimeoutMs: 10_000,
@@ -126,6 +141,7 @@ function resolveLimits(limits: GatewayLimits | undefined): Required<GatewayLimit
       throw new TypeError(`createGatewayApp: limits.${name} must be a positive integer, got ${String(value)}`);
     }
   }
+  if (resolved.recordBytes > MAX_RECORD_BYTES) throw new TypeError(`createGatewayApp: limits.recordBytes must be at most the log's ${MAX_RECORD_BYTES} bytes`);
   return resolved;
 }
 
@@ -141,12 +157,17 @@ function headerOf(c: Context<GatewayEnv>, name: string): string | undefined {
 }
 
 /** The API key of a request, or a 401 saying what is wrong with the headers. */
-function credentialsOf(authorization: string | undefined, apiKeyHeader: string | undefined): string {
-  const presented = presentedKey(authorization, apiKeyHeader);
+function credentialsOf(c: Context<GatewayEnv>): string {
+  const incoming = c.env?.incoming;
+  const presented = presentedKey(credentialHeader(incoming, c.req.raw.headers, 'authorization'), credentialHeader(incoming, c.req.raw.headers, 'x-api-key'));
   if ('key' in presented) return presented.key;
   switch (presented.problem) {
     case 'missing':
       throw new ApiError('missing_api_key', 'an API key is required: send "Authorization: Bearer <API key>"', { headers: { 'WWW-Authenticate': REALM } });
+    case 'repeated':
+      throw new ApiError('malformed_api_key', 'send the API key once: the request has more than one Authorization (or X-API-Key) header', {
+        headers: { 'WWW-Authenticate': AUTH_CHALLENGES.invalidRequest },
+      });
     case 'not_bearer':
       throw new ApiError('malformed_api_key', 'the Authorization header must be "Bearer <API key>"', { headers: { 'WWW-Authenticate': INVALID_TOKEN } });
     case 'bad_key':
@@ -242,7 +263,7 @@ export function createGatewayApp(deps: GatewayDeps): Hono<GatewayEnv> {
   app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${c.req.path}`, c.get('requestId')), 404));
 
   const requireIngestKey: MiddlewareHandler<GatewayEnv> = async function requireIngestKey(c, next) {
-    const token = credentialsOf(headerOf(c, 'authorization'), headerOf(c, 'x-api-key'));
+    const token = credentialsOf(c);
     let result: AuthResult;
     try {
       result = await authenticate(token);
@@ -277,7 +298,8 @@ export function createGatewayApp(deps: GatewayDeps): Hono<GatewayEnv> {
     return policy.mask_pii_before_storage ? mask : keep;
   }
 
-  function recordOf(trace: Trace): OutgoingRecord {
+  /** The log record of a trace, or (a string) why it is too large for the log. */
+  function recordOf(trace: Trace): OutgoingRecord | string {
     let value: Buffer;
     try {
       value = encodeTrace(trace);
@@ -285,7 +307,18 @@ export function createGatewayApp(deps: GatewayDeps): Hono<GatewayEnv> {
       if (isRetriable(cause)) throw new ApiError('log_unavailable', 'the trace cannot be encoded for the log right now; retry later', { headers: retryAfter, cause });
       throw cause;
     }
-    return { topic: TRACES_TOPIC, key: trace.trace_id, value, timestamp: trace.received_at };
+    const record = { topic: TRACES_TOPIC, key: trace.trace_id, value, timestamp: trace.received_at };
+    const bytes = recordBytes(record);
+    if (bytes <= limits.recordBytes) return record;
+    return `this trace takes ${bytes} bytes on the log${trace.pii_masked ? ' once its PII is masked' : ''}, more than the ${limits.recordBytes} bytes a trace may take`;
+  }
+
+  /** A batch item's compact JSON size, when it is larger than one trace may be; measured only when the body could hold one. */
+  function oversizedItem(item: unknown, bodyBytes: number): string | undefined {
+    if (bodyBytes <= limits.singleBytes) return undefined;
+    const bytes = Buffer.byteLength(JSON.stringify(item) ?? '');
+    if (bytes <= limits.singleBytes) return undefined;
+    return `this trace is ${bytes} bytes of JSON, more than the ${limits.singleBytes} bytes one trace may have (the body limit of POST /v1/traces)`;
   }
 
   async function produce(records: OutgoingRecord[]): Promise<void> {
@@ -299,13 +332,13 @@ export function createGatewayApp(deps: GatewayDeps): Hono<GatewayEnv> {
     }
   }
 
-  async function bodyOf(c: Context<GatewayEnv>, limit: number): Promise<unknown> {
+  async function bodyOf(c: Context<GatewayEnv>, limit: number): Promise<{ body: unknown; bytes: number }> {
     assertJsonContentType(headerOf(c, 'content-type'));
     return readJsonBody(c.req.raw, c.env?.incoming, headerOf(c, 'content-length'), limit);
   }
 
   app.post('/v1/traces', requireIngestKey, limitRequests, async function ingestTrace(c) {
-    const body = await bodyOf(c, limits.singleBytes);
+    const { body } = await bodyOf(c, limits.singleBytes);
     const parsed = publicTraceSchema.safeParse(body);
     if (!parsed.success) {
       const issues = toIssues(parsed.error.issues, body);
@@ -315,12 +348,14 @@ export function createGatewayApp(deps: GatewayDeps): Hono<GatewayEnv> {
     await chargeTraces(c, 1);
     const prepare = await preparerFor(orgId);
     const trace = toTraceRecord(parsed.data, { orgId, receivedAt: clock(), generateId });
-    await produce([recordOf(prepare(trace))]);
+    const record = recordOf(prepare(trace));
+    if (typeof record === 'string') throw new ApiError('body_too_large', record, { issues: [{ path: '$', message: record }] });
+    await produce([record]);
     return c.json({ trace_id: trace.trace_id }, 202);
   });
 
   app.post('/v1/traces/batch', requireIngestKey, limitRequests, async function ingestBatch(c) {
-    const body = await bodyOf(c, limits.batchBytes);
+    const { body, bytes } = await bodyOf(c, limits.batchBytes);
     const items = batchItemsOf(body, limits.batchItems);
     const ctx = { orgId: c.get('principal').orgId, receivedAt: clock(), generateId };
     const prepare = await preparerFor(ctx.orgId);
@@ -328,7 +363,14 @@ export function createGatewayApp(deps: GatewayDeps): Hono<GatewayEnv> {
     const rejected: { index: number; errors: Issue[] }[] = [];
     const records: OutgoingRecord[] = [];
     const firstIndexOfId = new Map<string, number>();
+    const reject = (index: number, message: string, path: (string | number)[] = ['traces', index]) => rejected.push({ index, errors: [{ path: formatPath(path), message }] });
     for (let index = 0; index < items.length; index++) {
+      // As the single route answers 413 for such a body: this item alone is refused.
+      const oversized = oversizedItem(items[index], bytes);
+      if (oversized !== undefined) {
+        reject(index, oversized);
+        continue;
+      }
       const parsed = publicTraceSchema.safeParse(items[index]);
       if (!parsed.success) {
         rejected.push({ index, errors: toIssues(parsed.error.issues, body, ['traces', index]) });
@@ -338,14 +380,18 @@ export function createGatewayApp(deps: GatewayDeps): Hono<GatewayEnv> {
       if (clientId !== undefined) {
         const first = firstIndexOfId.get(clientId);
         if (first !== undefined) {
-          const path = formatPath(['traces', index, 'trace_id']);
-          rejected.push({ index, errors: [{ path, message: `duplicate trace_id: already used by $.traces[${first}] in this batch` }] });
+          reject(index, `duplicate trace_id: already used by $.traces[${first}] in this batch`, ['traces', index, 'trace_id']);
           continue;
         }
-        firstIndexOfId.set(clientId, index);
       }
       const trace = toTraceRecord(parsed.data, ctx);
-      records.push(recordOf(prepare(trace)));
+      const record = recordOf(prepare(trace));
+      if (typeof record === 'string') {
+        reject(index, record);
+        continue;
+      }
+      if (clientId !== undefined) firstIndexOfId.set(clientId, index);
+      records.push(record);
       accepted.push({ index, trace_id: trace.trace_id });
     }
     if (records.length === 0) {
@@ -365,6 +411,7 @@ export function createGatewayApp(deps: GatewayDeps): Hono<GatewayEnv> {
     chargeTraces,
     preparerFor,
     recordOf,
+    oversizedItem,
     produce,
     header: headerOf,
     clock,

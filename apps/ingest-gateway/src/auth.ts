@@ -22,6 +22,7 @@
  *   const result = await authenticate('mtr_...'); // { orgId, keyId, scopes } or { rejected: 'revoked' }
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import type { ApiKeyRecord, ApiKeyScope, RelationalStore } from '@metronis/stores';
 
 /** Who is calling: the organization and key an API key stands for. */
@@ -51,23 +52,46 @@ export function isRejection(result: AuthResult): result is KeyRejection {
 /** The error code of a 401 for each rejection, the same in the gateway and the console. */
 export const REJECTION_CODES = { unknown: 'invalid_api_key', expired: 'expired_api_key', revoked: 'revoked_api_key' } as const satisfies Record<KeyRejection['rejected'], string>;
 
-/** The `WWW-Authenticate` challenges: no key sent, or a key that is unusable. */
-export const AUTH_CHALLENGES = { missing: 'Bearer realm="metronis"', invalidToken: 'Bearer realm="metronis", error="invalid_token"' } as const;
+/** The `WWW-Authenticate` challenges: no key sent, a key that is unusable, a request that repeats its credentials. */
+export const AUTH_CHALLENGES = {
+  missing: 'Bearer realm="metronis"',
+  invalidToken: 'Bearer realm="metronis", error="invalid_token"',
+  invalidRequest: 'Bearer realm="metronis", error="invalid_request"',
+} as const;
+
+/**
+ * Every value a request carries for a credentials header, one per occurrence. On a Node server the
+ * occurrences come from `headersDistinct`: Node's `headers` keeps only the first Authorization
+ * header, while a web `Headers` joins them with ", ", so the gateway and the console read two headers
+ * differently unless both count them here. Elsewhere (`app.request`) the web value, as one.
+ */
+export function credentialHeader(incoming: IncomingMessage | undefined, headers: Headers, name: 'authorization' | 'x-api-key'): readonly string[] | undefined {
+  if (incoming !== undefined) return incoming.headersDistinct[name];
+  const value = headers.get(name);
+  return value === null ? undefined : [value];
+}
 
 const BEARER = /^Bearer +(\S+) *$/i;
 const SANE_KEY = /^[\x21-\x7E]{1,256}$/;
 
 /**
  * The API key a request presents: `Authorization: Bearer <key>`, else (where the caller accepts it)
- * the `X-API-Key` header. Or what is wrong: no key, an Authorization header that is not Bearer, or a
- * key that is not 1 to 256 printable ASCII characters. Each app words its own 401 from the problem.
+ * the `X-API-Key` header. Or what is wrong: no key, a header sent more than once (`repeated`: which
+ * one counts is ambiguous, so neither does), an Authorization header that is not Bearer, or a key
+ * that is not 1 to 256 printable ASCII characters. Each app words its own 401 from the problem.
+ * Headers come as `credentialHeader` reads them (one value per occurrence) or as one string.
  */
-export function presentedKey(authorization: string | undefined, apiKeyHeader?: string): { key: string } | { problem: 'missing' | 'not_bearer' | 'bad_key' } {
+export function presentedKey(
+  authorizationHeader: string | readonly string[] | undefined,
+  apiKeyHeaders?: string | readonly string[],
+): { key: string } | { problem: 'missing' | 'repeated' | 'not_bearer' | 'bad_key' } {
+  const [authorization, apiKeyHeader] = [authorizationHeader, apiKeyHeaders].map((h) => (typeof h === 'string' || h === undefined ? h : h.length <= 1 ? h[0] : null));
+  if (authorization === null || (authorization === undefined && apiKeyHeader === null)) return { problem: 'repeated' };
   let token: string | undefined;
   if (authorization !== undefined) {
     token = BEARER.exec(authorization)?.[1];
     if (token === undefined) return { problem: 'not_bearer' };
-  } else if (apiKeyHeader !== undefined) {
+  } else if (apiKeyHeader !== undefined && apiKeyHeader !== null) {
     token = apiKeyHeader.trim();
   } else {
     return { problem: 'missing' };

@@ -10,7 +10,7 @@
  * closes the connection once the answer is sent.
  *
  * @example
- *   const body = await readJsonBody(c.req.raw, c.env?.incoming, c.req.header('content-length'), 1 << 20);
+ *   const { body, bytes } = await readJsonBody(c.req.raw, c.env?.incoming, c.req.header('content-length'), 1 << 20);
  */
 import type { IncomingMessage } from 'node:http';
 import { ApiError } from './errors.js';
@@ -154,16 +154,18 @@ export async function readBodyBytes(request: Request, incoming: IncomingMessage 
 }
 
 /**
- * The parsed JSON body. `incoming` is the Node request when the app runs on @hono/node-server
- * (`c.env.incoming`); pass undefined to read `request.body`. `contentLength` is the header's value.
+ * The parsed JSON body and its size in bytes. `incoming` is the Node request when the app runs on
+ * @hono/node-server (`c.env.incoming`); pass undefined to read `request.body`. `contentLength` is the
+ * header's value.
  */
 export async function readJsonBody(
   request: Request,
   incoming: IncomingMessage | undefined,
   contentLength: string | undefined,
   limit: number,
-): Promise<unknown> {
-  return parseJsonBytes(await readBodyBytes(request, incoming, contentLength, limit));
+): Promise<{ body: unknown; bytes: number }> {
+  const bytes = await readBodyBytes(request, incoming, contentLength, limit);
+  return { body: parseJsonBytes(bytes), bytes: bytes.byteLength };
 }
 
 /** UTF-8 bytes parsed as by `parseJson`; bytes that are not UTF-8 are a 400 invalid_json. */

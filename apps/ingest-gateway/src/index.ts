@@ -1,6 +1,7 @@
 export { createGatewayApp, type GatewayDeps, type GatewayEnv, type GatewayLimits, type GatewayLogger } from './app.js';
 export {
   createApiKeyAuthenticator,
+  credentialHeader,
   hashApiKey,
   AUTH_CHALLENGES,
   isRejection,

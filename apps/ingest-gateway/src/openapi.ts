@@ -194,7 +194,10 @@ export function buildOpenApiDocument(options: OpenApiOptions): Json {
           summary: 'Send one trace',
           security,
           requestBody: { required: true, content: { 'application/json': { schema: ref('Trace') } } },
-          responses: ingestResponses(json('TraceAccepted', 'Accepted and durably written.'), `Body over ${options.singleBytes} bytes (body_too_large).`),
+          responses: ingestResponses(
+            json('TraceAccepted', 'Accepted and durably written.'),
+            `Body over ${options.singleBytes} bytes, or a trace larger than the log takes once encoded (body_too_large).`,
+          ),
         },
       },
       '/v1/traces/batch': {
@@ -205,7 +208,8 @@ export function buildOpenApiDocument(options: OpenApiOptions): Json {
             'Items are validated one by one: valid ones are written and reported in `accepted`, invalid ones in `rejected` ' +
             '(202 while at least one is accepted; 400 invalid_body with every issue when none is). A trace_id repeated within ' +
             'one batch is accepted once, at its first index; the later items are rejected as duplicates. All accepted items ' +
-            'are written with one acknowledged write: on 503 none was accepted.',
+            'are written with one acknowledged write: on 503 none was accepted. An item larger than one trace may be ' +
+            `(${options.singleBytes} bytes of JSON, the body limit of POST /v1/traces, or larger than the log takes once encoded) is rejected alone.`,
           security,
           requestBody: { required: true, content: { 'application/json': { schema: ref('TraceBatch') } } },
           responses: ingestResponses(

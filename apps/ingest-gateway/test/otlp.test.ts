@@ -212,6 +212,21 @@ describe('OTLP/HTTP trace export', () => {
     await stored(`otel-${TRACE_ID}-2020202020202020`);
   });
 
+  it('rejects a span whose trace is larger than the log takes, as a batch item would be, and stores the rest', async () => {
+    const small = await startTestGateway({ limits: { recordBytes: 2_000 }, store: gw.store });
+    try {
+      const long = genAiChat('2121212121212121', { attributes: { 'gen_ai.output.messages': JSON.stringify([{ role: 'assistant', parts: [{ type: 'text', content: 'x'.repeat(5_000) }] }]) } });
+      const res = await send(small, otlpProtobuf([long, genAiChat('2222222222222222')]));
+      expect(res.status).toBe(200);
+      const answer = decodeExportResponse(await bytesOf(res));
+      expect(answer.partialSuccess?.rejectedSpans).toBe('1');
+      expect(answer.partialSuccess?.errorMessage).toMatch(/span 2121212121212121 .*more than the 2000 bytes a trace may take/);
+      expect(await small.countOnLog()).toBe(1);
+    } finally {
+      await small.close();
+    }
+  });
+
   it('is in the OpenAPI document', async () => {
     const doc = (await (await gw.app.request('/openapi.json')).json()) as { paths: Record<string, { post?: { operationId?: string } }> };
     expect(doc.paths[PATH]?.post?.operationId).toBe('otlpExportTraces');

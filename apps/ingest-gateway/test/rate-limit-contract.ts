@@ -67,6 +67,35 @@ export function rateLimiterContract(name: string, limiter: () => RateLimiter): v
       expect(await limiter().take(b, 3, { rate: 1, burst: 3 })).toMatchObject({ allowed: true, remaining: 0 });
     });
 
+    it('applies a changed limit at once: an exhausted key is never more than one emission interval of the new limit from its next unit', async () => {
+      // Raised (rate up, burst down: the old debt in time was the lock-out), reset to large defaults, and lowered.
+      const changes = [
+        [{ rate: 1, burst: 600 }, { rate: 100, burst: 50 }],
+        [{ rate: 1, burst: 3_600 }, { rate: 10_000, burst: 20_000 }],
+        [{ rate: 2, burst: 100 }, { rate: 20, burst: 100 }],
+        [{ rate: 1_000, burst: 1_000 }, { rate: 1, burst: 10 }],
+      ] as const;
+      for (const [before, after] of changes) {
+        const k = key();
+        expect((await limiter().take(k, before.burst, before)).allowed).toBe(true);
+        expect((await limiter().take(k, 1, before)).allowed).toBe(false);
+        const next = await limiter().take(k, 1, after);
+        const label = `${before.rate}/s burst ${before.burst} -> ${after.rate}/s burst ${after.burst}`;
+        expect(next.allowed || next.retryAfterMs <= Math.ceil(1000 / after.rate), `${label}: ${JSON.stringify(next)}`).toBe(true);
+        expect(next.resetMs, label).toBeLessThanOrEqual(Math.ceil((1000 * after.burst) / after.rate) + 1);
+      }
+    });
+
+    it('carries what a key used into a changed limit: a raised rate does not refill a bucket that was just emptied', async () => {
+      const k = key();
+      expect((await limiter().take(k, 100, { rate: 1, burst: 100 })).allowed).toBe(true);
+      // 100 units used; at 10/s with a burst of 100 they take 10 s to come back, so 50 more do not fit now.
+      const raised = await limiter().take(k, 50, { rate: 10, burst: 100 });
+      expect(raised.allowed).toBe(false);
+      expect(raised.retryAfterMs).toBeGreaterThan(4_000);
+      expect(raised.retryAfterMs).toBeLessThanOrEqual(5_000);
+    });
+
     it('refuses nonsense limits and costs', async () => {
       await expect(limiter().take(key(), -1, { rate: 1, burst: 1 })).rejects.toThrow(/cost/);
       await expect(limiter().take(key(), 1, { rate: 0, burst: 1 })).rejects.toThrow(/rate and burst/);

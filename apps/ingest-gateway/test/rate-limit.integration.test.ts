@@ -56,7 +56,16 @@ describe('the Redis limiter', () => {
     expect(ttl).toBeLessThanOrEqual(3_000);
     expect(d.resetMs).toBeLessThanOrEqual(3_000);
     // An integer number of microseconds, exact (not 1.7e+15).
-    expect(await admin.get(`${prefix}${key}`)).toMatch(/^\d{16}$/);
+    expect(await admin.get(`${prefix}${key}`)).toMatch(/^\d{16}:[\d.]+$/);
+  });
+
+  it('reads a bare TAT stored before keys kept their interval, capped at the current burst', async () => {
+    const key = `legacy:${randomUUID()}`;
+    const [seconds, micros] = await admin.time();
+    const hourAhead = (Number(seconds) + 3_600) * 1_000_000 + Number(micros);
+    await admin.set(`${prefix}${key}`, String(hourAhead), 'PX', 3_600_000);
+    const d = await limiters[0]!.take(key, 1, { rate: 100, burst: 50 });
+    expect(d.allowed || d.retryAfterMs <= 10, JSON.stringify(d)).toBe(true);
   });
 
   it('loads the script again after SCRIPT FLUSH (NOSCRIPT falls back to EVAL)', async () => {

@@ -4,7 +4,7 @@
  * become 1970 and the TTL would drop the row without a word).
  */
 import { InvalidRecordError } from '../errors.js';
-import { SEVERITIES, type TierResult } from '@metronis/schemas';
+import { SEVERITIES, withinTimestampBounds, withinUint32, type TierResult } from '@metronis/schemas';
 import type { EvaluationFact, ModuleResultFact, TraceFact } from '../types.js';
 
 const STRING_FIELDS = ['org_id', 'trace_id', 'application', 'environment', 'model_provider', 'model_name', 'user_id'] as const;
@@ -39,12 +39,9 @@ function toRows<T extends object>(
   });
 }
 
-/** Throws unless each field holds epoch milliseconds that make a valid date. */
+/** Throws unless each field holds epoch milliseconds within the public trace's bounds (schemas/src/bounds.ts). */
 function checkEpochMillis<T>(row: T, fields: readonly (keyof T & string)[], bad: Bad): void {
-  for (const f of fields) {
-    const value = row[f] as unknown as number;
-    if (!Number.isFinite(value) || value < 0 || Number.isNaN(new Date(value).getTime())) throw bad(f, 'epoch milliseconds');
-  }
+  for (const f of fields) if (!withinTimestampBounds(row[f])) throw bad(f, 'epoch milliseconds');
 }
 
 /** The optional `retention_days` column, checked: absent stays absent (the table default applies). */
@@ -61,7 +58,7 @@ export function factsToRows(operation: string, rows: TraceFact[]): Record<string
     for (const f of STRING_FIELDS) if (typeof row[f] !== 'string') throw bad(f, 'a string');
     if (row.org_id === '' || row.trace_id === '') throw bad(row.org_id === '' ? 'org_id' : 'trace_id', 'non-empty');
     checkEpochMillis(row, ['timestamp', 'received_at'], bad);
-    for (const f of UINT32_FIELDS) if (!Number.isInteger(row[f]) || row[f] < 0 || row[f] > 0xffff_ffff) throw bad(f, 'an integer in 0..4294967295');
+    for (const f of UINT32_FIELDS) if (!withinUint32(row[f])) throw bad(f, 'an integer in 0..4294967295');
     if (!Number.isFinite(row.cost_usd)) throw bad('cost_usd', 'a finite number');
     const retention = retentionColumn(row, bad);
     return {

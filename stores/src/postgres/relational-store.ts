@@ -4,7 +4,8 @@
  * migrator call and how to close it.
  *
  * Upserts are one `INSERT ... ON CONFLICT (org_id, trace_id) DO UPDATE` per batch (split into
- * statements of at most `maxRowsPerStatement` rows inside one transaction for huge batches). A batch
+ * statements of at most `maxRowsPerStatement` rows for huge batches), in one transaction that first
+ * takes the organizations' deletion lock (shared) and drops what was deleted (deletions.ts). A batch
  * holding the same key twice is de-duplicated first, last one wins, because Postgres refuses to
  * update a row twice in one statement. Rows are sorted by key so that concurrent batches lock rows in
  * the same order. Evaluations are keyed by (org_id, evaluation_id) the same way.
@@ -12,13 +13,14 @@
  * A policy save is one `INSERT ... ON CONFLICT (org_id) DO UPDATE SET version = version + 1`, so
  * concurrent saves each get their own version number.
  */
-import type { TierResult, Trace, Verdict } from '@metronis/schemas';
+import { MAX_SHORT_TEXT_BYTES, withinTimestampBounds, type TierResult, type Trace, type Verdict } from '@metronis/schemas';
 import { eq, sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { InvalidRecordError, StoreError, storeError } from '../errors.js';
 import type { ApiKeyRecord, ApiKeyScope, DeletionRef, Organization, RelationalStore } from '../types.js';
 import { encodeRecord, filterText } from './nul.js';
-import { apiKeys, evaluations, organizations, policies, tombstones, traces, verdicts } from './schema.js';
+import { buryTraces, deletedIn, deleteOrphans, lockOrganizations } from './deletions.js';
+import { apiKeys, evaluations, organizations, policies, traces, verdicts } from './schema.js';
 import { createTenancy } from './tenancy.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -58,15 +60,54 @@ export function createRelationalStore(options: RelationalStoreOptions): Relation
     }
   }
 
-  /** Runs one statement per chunk; several chunks share a transaction so a batch lands whole. */
-  async function inChunks<R>(rows: R[], write: (tx: AnyPgDatabase, chunk: R[]) => Promise<unknown>): Promise<void> {
-    if (rows.length === 0) return;
-    if (rows.length <= maxRows) {
-      await write(db, rows);
-      return;
-    }
-    await db.transaction(async (tx) => {
-      for (let i = 0; i < rows.length; i += maxRows) await write(tx as unknown as AnyPgDatabase, rows.slice(i, i + maxRows));
+  /** Runs one statement per chunk of at most `maxRows` rows, in the caller's transaction. */
+  async function inChunks<R>(tx: AnyPgDatabase, rows: R[], write: (tx: AnyPgDatabase, chunk: R[]) => Promise<unknown>): Promise<void> {
+    for (let i = 0; i < rows.length; i += maxRows) await write(tx, rows.slice(i, i + maxRows));
+  }
+
+  /**
+   * A sink's write: one transaction holding the deletion lock of the batch's organizations (shared),
+   * which checks the batch against the deletions and gives `write` the records that were not deleted
+   * and those that were (see deletions.ts). A batch lands whole or not at all. Traces dropped for
+   * their user's deletion are then buried (`buryDropped`).
+   */
+  async function guardedWrite<R extends { org_id: string }>(
+    operation: string,
+    records: R[],
+    ref: (record: R) => DeletionRef,
+    write: (tx: AnyPgDatabase, kept: R[], dropped: R[]) => Promise<void>,
+  ): Promise<void> {
+    if (records.length === 0) return;
+    const refs = records.map(ref);
+    const byUser = await run(operation, () =>
+      db.transaction(async (t) => {
+        const tx = t as unknown as AnyPgDatabase;
+        await lockOrganizations(tx, records.map((r) => r.org_id), 'shared');
+        const deleted = await deletedIn(tx, refs);
+        const droppedAt = new Set(deleted.map((d) => d.index));
+        const kept = droppedAt.size === 0 ? records : records.filter((_, i) => !droppedAt.has(i));
+        await write(tx, kept, deleted.map((d) => records[d.index]!));
+        return deleted.filter((d) => d.byUser).map((d) => refs[d.index]!);
+      }),
+    );
+    await run(operation, () => buryDropped(byUser));
+  }
+
+  /**
+   * Tombstones for traces dropped because their user was deleted, and their verdicts and evaluations
+   * that landed before them deleted, under the organizations' deletion lock held exclusive: a sink
+   * writing a verdict of one of them at the same time (under the shared lock) either committed first
+   * (its row is deleted here) or checks after (and finds the tombstone). Rare: only records of a
+   * deleted user still on their way get here.
+   */
+  async function buryDropped(refs: DeletionRef[]): Promise<void> {
+    const buried = refs.flatMap((r) => (r.received_at === undefined ? [] : [{ org_id: r.org_id, trace_id: r.trace_id, received_at: r.received_at }]));
+    if (buried.length === 0) return;
+    await db.transaction(async (t) => {
+      const tx = t as unknown as AnyPgDatabase;
+      await lockOrganizations(tx, buried.map((r) => r.org_id), 'exclusive');
+      await buryTraces(tx, buried);
+      await deleteOrphans(tx, buried);
     });
   }
 
@@ -82,36 +123,30 @@ export function createRelationalStore(options: RelationalStoreOptions): Relation
 
     async upsertTraces(batch) {
       const checked = lastPerKey('upsertTraces', batch, TRACE_KEY, ['timestamp', 'received_at']);
-      const kept = await withoutDeleted('upsertTraces', checked, (t) => ({ org_id: t.org_id, trace_id: t.trace_id, user_id: t.user_id, received_at: t.received_at }));
-      if (kept.length < checked.length) {
-        // A trace dropped for its user's deletion gets a tombstone of its own, so its verdict and
-        // evaluations, still on their way, are dropped too.
-        const keptSet = new Set(kept);
-        const buried = checked.filter((t) => !keptSet.has(t)).map((t) => ({ orgId: t.org_id, kind: 'trace', subject: t.trace_id, deletedAt: new Date(t.received_at) }));
-        await run('upsertTraces', () => db.insert(tombstones).values(buried).onConflictDoNothing());
-      }
-      const rows = kept.map(traceRow);
-      await run('upsertTraces', () =>
-        inChunks(rows, (tx, chunk) =>
-          tx
+      batch.forEach(checkIndexedTexts);
+      await guardedWrite('upsertTraces', checked, traceRef, async (tx, kept, dropped) => {
+        // Verdicts and evaluations that landed before a trace that is dropped now (its retention
+        // passed, or its id was deleted) go with it; those of a user's deletion are settled by buryDropped.
+        if (dropped.length > 0) await deleteOrphans(tx, dropped);
+        await inChunks(tx, kept.map(traceRow), (t, chunk) =>
+          t
             .insert(traces)
             .values(chunk)
             .onConflictDoUpdate({
               target: [traces.orgId, traces.traceId],
               set: excluded(['timestamp', 'received_at', 'application', 'environment', 'model_provider', 'model_name', 'user_id', 'session_id', 'nul_escaped', 'record']),
             }),
-        ),
-      );
+        );
+      });
     },
 
     getTrace: (orgId, traceId) => scoped(orgId)?.getTrace(traceId) ?? Promise.resolve(null),
 
     async upsertVerdicts(batch) {
       const checked = lastPerKey('upsertVerdicts', batch, TRACE_KEY, ['decided_at']);
-      const rows = (await withoutDeleted('upsertVerdicts', checked, (v) => ({ org_id: v.org_id, trace_id: v.trace_id }))).map(verdictRow);
-      await run('upsertVerdicts', () =>
-        inChunks(rows, (tx, chunk) =>
-          tx
+      await guardedWrite('upsertVerdicts', checked, (v) => ({ org_id: v.org_id, trace_id: v.trace_id, made_at: v.decided_at }), (tx, kept) =>
+        inChunks(tx, kept.map(verdictRow), (t, chunk) =>
+          t
             .insert(verdicts)
             .values(chunk)
             .onConflictDoUpdate({
@@ -126,10 +161,9 @@ export function createRelationalStore(options: RelationalStoreOptions): Relation
 
     async upsertEvaluations(batch) {
       const checked = lastPerKey('upsertEvaluations', batch, EVALUATION_KEY, ['evaluated_at', 'trace_timestamp']);
-      const rows = (await withoutDeleted('upsertEvaluations', checked, (r) => ({ org_id: r.org_id, trace_id: r.trace_id }))).map(evaluationRow);
-      await run('upsertEvaluations', () =>
-        inChunks(rows, (tx, chunk) =>
-          tx
+      await guardedWrite('upsertEvaluations', checked, (r) => ({ org_id: r.org_id, trace_id: r.trace_id, made_at: r.evaluated_at }), (tx, kept) =>
+        inChunks(tx, kept.map(evaluationRow), (t, chunk) =>
+          t
             .insert(evaluations)
             .values(chunk)
             .onConflictDoUpdate({
@@ -225,37 +259,18 @@ export function createRelationalStore(options: RelationalStoreOptions): Relation
   };
 
   /**
-   * One query for the whole batch: the refs go in as JSON, each is checked against the tombstones by
-   * primary key. A store that never deleted anything answers from an empty table.
+   * The positions of the deleted records (see deletions.ts), checked under the organizations' deletion
+   * lock; a trace ref dropped for its user's deletion gets a tombstone of its own, as in upsertTraces.
    */
   async function deletedRecords(refs: DeletionRef[]): Promise<Set<number>> {
     if (refs.length === 0) return new Set();
-    // No tombstone holds U+0000 (deletions refuse such ids, and Postgres text cannot carry it), so a
-    // ref with it in an id matches none and is left out; a user id with it is no user id to match.
-    const nul = (v: string | null | undefined) => typeof v === 'string' && v.includes('\u0000');
-    const json = JSON.stringify(
-      refs.flatMap((r, i) =>
-        nul(r.org_id) || nul(r.trace_id)
-          ? []
-          : [{ i, o: r.org_id, t: r.trace_id, u: nul(r.user_id) ? null : (r.user_id ?? null), r: isoOrNull(r.received_at) }],
-      ),
-    );
-    const result = await db.execute(sql`
-      SELECT r.i FROM jsonb_to_recordset(${json}::jsonb) AS r(i int, o text, t text, u text, r timestamptz)
-      WHERE EXISTS (
-          SELECT 1 FROM tombstones d WHERE d.org_id = r.o AND d.kind = 'trace' AND d.subject = r.t
-            AND CASE WHEN r.r IS NULL THEN NOT EXISTS (SELECT 1 FROM traces x WHERE x.org_id = r.o AND x.trace_id = r.t) ELSE d.deleted_at >= r.r END)
-         OR (r.u IS NOT NULL AND r.r IS NOT NULL AND EXISTS (
-          SELECT 1 FROM tombstones d WHERE d.org_id = r.o AND d.kind = 'user' AND d.subject = r.u AND d.deleted_at >= r.r))`);
-    const rows = Array.isArray(result) ? result : ((result as { rows?: unknown[] }).rows ?? []);
-    return new Set((rows as { i: number }[]).map((row) => Number(row.i)));
-  }
-
-  /** The records not deleted after they were received (see `deletedRecords`). */
-  async function withoutDeleted<R>(operation: string, records: R[], ref: (record: R) => DeletionRef): Promise<R[]> {
-    if (records.length === 0) return records;
-    const dropped = await run(operation, () => deletedRecords(records.map(ref)));
-    return dropped.size === 0 ? records : records.filter((_, i) => !dropped.has(i));
+    const deleted = await db.transaction(async (t) => {
+      const tx = t as unknown as AnyPgDatabase;
+      await lockOrganizations(tx, refs.filter((r) => typeof r.org_id === 'string' && !r.org_id.includes('\u0000')).map((r) => r.org_id), 'shared');
+      return deletedIn(tx, refs);
+    });
+    await buryDropped(deleted.filter((d) => d.byUser).map((d) => refs[d.index]!));
+    return new Set(deleted.map((d) => d.index));
   }
 
   function requireId(operation: string, what: string, value: unknown): void {
@@ -283,7 +298,8 @@ export function createRelationalStore(options: RelationalStoreOptions): Relation
       }
       for (const field of times) {
         const value: unknown = record[field];
-        if (typeof value !== 'number' || Number.isNaN(new Date(value).getTime())) throw fail(`${field} must be epoch milliseconds, got ${JSON.stringify(value)}`);
+        // The public trace's bounds (schemas/src/bounds.ts): a direct producer's record past them is refused here the same way.
+        if (!withinTimestampBounds(value)) throw fail(`${field} must be epoch milliseconds, got ${JSON.stringify(value)}`);
       }
       const id = JSON.stringify(key.fields.map((f) => record[f]));
       byKey.delete(id); // re-insert so the Map keeps the last occurrence
@@ -307,6 +323,20 @@ export function createRelationalStore(options: RelationalStoreOptions): Relation
       nulEscaped: escaped,
       record,
     };
+  }
+
+  /**
+   * The texts that the traces indexes hold, within the public trace's bound in bytes of UTF-8 (one
+   * b-tree entry holds at most 2,704): past it Postgres fails the whole statement, so the record is
+   * refused alone, naming its index in the batch.
+   */
+  function checkIndexedTexts(trace: Trace, i: number): void {
+    const texts = { application: trace.application, environment: trace.environment, 'model.provider': trace.model?.provider, 'model.name': trace.model?.name, user_id: trace.user_id, session_id: trace.session_id };
+    for (const [field, text] of Object.entries(texts)) {
+      if (typeof text === 'string' && text.length > MAX_SHORT_TEXT_BYTES / 3 && Buffer.byteLength(text, 'utf8') > MAX_SHORT_TEXT_BYTES) {
+        throw new InvalidRecordError(`${kind} upsertTraces`, `record ${i}: ${field} is more than ${MAX_SHORT_TEXT_BYTES} bytes of UTF-8`, { recordIndex: i });
+      }
+    }
   }
 
   function traceRow(trace: Trace): typeof traces.$inferInsert {
@@ -343,18 +373,12 @@ export function createRelationalStore(options: RelationalStoreOptions): Relation
   }
 }
 
-/** An epoch-millisecond time as ISO 8601, or null when there is none or it is not a valid date. */
-function isoOrNull(ms: number | undefined): string | null {
-  if (ms === undefined) return null;
-  const date = new Date(ms);
-  return Number.isNaN(date.getTime()) ? null : date.toISOString();
-}
-
 /** Which fields are ids (non-empty, no U+0000) and which two of them make a record's key. */
 interface RecordKey<R> {
   ids: readonly (keyof R & string)[];
   fields: readonly [keyof R & string, keyof R & string];
 }
+const traceRef = (t: Trace): DeletionRef => ({ org_id: t.org_id, trace_id: t.trace_id, user_id: t.user_id, received_at: t.received_at });
 const TRACE_KEY: RecordKey<{ org_id: string; trace_id: string }> = { ids: ['org_id', 'trace_id'], fields: ['org_id', 'trace_id'] };
 const EVALUATION_KEY: RecordKey<TierResult> = { ids: ['org_id', 'evaluation_id', 'trace_id'], fields: ['org_id', 'evaluation_id'] };
 

@@ -27,6 +27,11 @@ export const organizations = pgTable('organizations', {
   rateLimits: jsonb('rate_limits'),
   /** an operator organization's admin keys may create organizations (the bootstrap org is one) */
   operator: boolean('operator').notNull().default(false),
+  /**
+   * Everything received before this was deleted by retention (the latest cutoff a retention pass
+   * applied; it never goes back): the sinks drop such records when the log delivers them again.
+   */
+  retentionWatermark: timestamp('retention_watermark', tz),
 });
 
 export const apiKeys = pgTable(
@@ -73,6 +78,7 @@ export const traces = pgTable(
     index('traces_org_model_idx').on(t.orgId, t.modelProvider, t.modelName),
     index('traces_org_user_idx').on(t.orgId, t.userId),
     index('traces_org_session_idx').on(t.orgId, t.sessionId),
+    index('traces_org_received_idx').on(t.orgId, t.receivedAt),
   ],
 );
 

@@ -7,7 +7,7 @@
  * exactly when it took effect.
  */
 import type { TierResult, Trace, Verdict } from '@metronis/schemas';
-import { and, asc, desc, eq, gte, isNull, lt, lte, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, inArray, isNull, lt, lte, sql, type SQL } from 'drizzle-orm';
 import { ConflictError, InvalidRecordError, storeError } from '../errors.js';
 import type {
   Actor,
@@ -23,6 +23,7 @@ import type {
 } from '../tenancy.js';
 import type { ApiKeyScope, RelationalStore } from '../types.js';
 import { decodeRecord, encodeRecord } from './nul.js';
+import { lockOrganizations, rowsOf } from './deletions.js';
 import type { AnyPgDatabase } from './relational-store.js';
 import { apiKeys, auditLog, deletions, evaluations, organizations, policies, tombstones, traces, verdicts } from './schema.js';
 
@@ -65,7 +66,7 @@ export function createTenancy(kind: RelationalStore['kind'], db: AnyPgDatabase):
     return toAudit(row!);
   }
 
-  /** Remembers deleted subjects so that sinks drop their records still in the log (see dropDeleted). */
+  /** Remembers deleted subjects so that sinks drop their records still in the log (see deletions.ts). */
   async function bury(tx: Tx, orgId: string, kind: 'trace' | 'user', subjects: string[]): Promise<void> {
     if (subjects.length === 0) return;
     await tx
@@ -111,6 +112,27 @@ export function createTenancy(kind: RelationalStore['kind'], db: AnyPgDatabase):
           return toOrganization(row);
         }),
       );
+
+    /**
+     * Deletes traces by id in each table (a verdict or evaluation can land before its trace: different
+     * sinks) and leaves their tombstones, under the org's deletion lock, in one transaction.
+     */
+    const deleteTraces = (operation: string, traceIds: string[]): Promise<PostgresDeletion> => {
+      if (!Array.isArray(traceIds)) throw new InvalidRecordError(`${kind} ${operation}`, 'trace ids must be an array');
+      traceIds.forEach((id) => checkId(operation, 'trace id', id));
+      const ids = [...new Set(traceIds)];
+      if (ids.length === 0) return Promise.resolve({ traces: 0, verdicts: 0, evaluations: 0 });
+      return run(operation, () =>
+        transaction(async (tx) => {
+          await lockOrganizations(tx, [orgId], 'exclusive');
+          await bury(tx, orgId, 'trace', ids);
+          const t = await tx.delete(traces).where(and(eq(traces.orgId, orgId), inArray(traces.traceId, ids))).returning({ id: traces.traceId });
+          const v = await tx.delete(verdicts).where(and(eq(verdicts.orgId, orgId), inArray(verdicts.traceId, ids))).returning({ id: verdicts.traceId });
+          const e = await tx.delete(evaluations).where(and(eq(evaluations.orgId, orgId), inArray(evaluations.traceId, ids))).returning({ id: evaluations.evaluationId });
+          return { traces: t.length, verdicts: v.length, evaluations: e.length };
+        }),
+      );
+    };
 
     return {
       orgId,
@@ -225,24 +247,15 @@ export function createTenancy(kind: RelationalStore['kind'], db: AnyPgDatabase):
         return updateOrganization('setRateLimits', { rateLimits: limits === null ? null : record }, 'rate_limits.changed', { to: limits }, actor);
       },
 
-      async deleteTrace(traceId) {
-        checkId('deleteTrace', 'trace id', traceId);
-        // By trace id in each table: a verdict or evaluation can land before its trace (different sinks).
-        return run('deleteTrace', () =>
-          transaction(async (tx) => {
-            await bury(tx, orgId, 'trace', [traceId]);
-            const t = await tx.delete(traces).where(and(eq(traces.orgId, orgId), eq(traces.traceId, traceId))).returning({ id: traces.traceId });
-            const v = await tx.delete(verdicts).where(and(eq(verdicts.orgId, orgId), eq(verdicts.traceId, traceId))).returning({ id: verdicts.traceId });
-            const e = await tx.delete(evaluations).where(and(eq(evaluations.orgId, orgId), eq(evaluations.traceId, traceId))).returning({ id: evaluations.evaluationId });
-            return { traces: t.length, verdicts: v.length, evaluations: e.length };
-          }),
-        );
-      },
+      deleteTrace: (traceId) => deleteTraces('deleteTrace', [traceId]),
+
+      deleteTraces: (traceIds) => deleteTraces('deleteTraces', traceIds),
 
       async deleteUserData(userId) {
         checkId('deleteUserData', 'user id', userId);
         return run('deleteUserData', () =>
           transaction(async (tx) => {
+            await lockOrganizations(tx, [orgId], 'exclusive');
             const deleted = await deleteTracesWhere(tx, orgId, sql`user_id = ${userId}`);
             await bury(tx, orgId, 'user', [userId]);
             await bury(tx, orgId, 'trace', deleted.trace_ids);
@@ -340,8 +353,20 @@ export function createTenancy(kind: RelationalStore['kind'], db: AnyPgDatabase):
         const cutoff = now - org.days * 86_400_000;
         const before = new Date(cutoff).toISOString();
         const total: PostgresDeletion = { traces: 0, verdicts: 0, evaluations: 0 };
+        // The watermark first, under the org's deletion lock: a sink write that checked before it has
+        // committed (its rows are deleted below), one after it drops what is older. It never goes back.
+        await run('enforceRetention', () =>
+          transaction(async (tx) => {
+            await lockOrganizations(tx, [org.id], 'exclusive');
+            await tx
+              .update(organizations)
+              .set({ retentionWatermark: sql`greatest(${organizations.retentionWatermark}, ${before}::timestamptz)` })
+              .where(eq(organizations.id, org.id));
+          }),
+        );
         for (let i = 0; i < maxBatches; i++) {
-          const { trace_ids: _ids, ...batch } = await run('enforceRetention', () => transaction((tx) => deleteTracesWhere(tx, org.id, sql`timestamp < ${before}::timestamptz`, batchSize)));
+          // By when Metronis received the trace, not the client's timestamp (which may lie anywhere).
+          const { trace_ids: _ids, ...batch } = await run('enforceRetention', () => transaction((tx) => deleteTracesWhere(tx, org.id, sql`received_at < ${before}::timestamptz`, batchSize)));
           total.traces += batch.traces;
           total.verdicts += batch.verdicts;
           total.evaluations += batch.evaluations;
@@ -371,12 +396,6 @@ export function createTenancy(kind: RelationalStore['kind'], db: AnyPgDatabase):
       return results;
     },
   };
-}
-
-/** Rows of `db.execute`: postgres.js answers an array, PGlite `{ rows }`. */
-function rowsOf(result: unknown): Record<string, unknown>[] {
-  if (Array.isArray(result)) return result as Record<string, unknown>[];
-  return ((result as { rows?: Record<string, unknown>[] }).rows ?? []) as Record<string, unknown>[];
 }
 
 /** Rows affected by a DELETE through `db.execute`: postgres.js `count`, PGlite `affectedRows`. */

@@ -11,6 +11,18 @@ export interface DirLock {
   release(): void;
 }
 
+/** The folder is locked by a running process (`owner`, its pid), possibly this one. */
+export class DirLockedError extends Error {
+  override readonly name = 'DirLockedError';
+  constructor(
+    message: string,
+    readonly dir: string,
+    readonly owner: number,
+  ) {
+    super(message);
+  }
+}
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -38,10 +50,10 @@ export function acquireDirLock(dir: string): DirLock {
         throw readError;
       }
       if (owner === process.pid) {
-        throw new Error(`embedded log: ${dir} is already open in this process (pid ${owner}); close that log before opening it again`);
+        throw new DirLockedError(`embedded log: ${dir} is already open in this process (pid ${owner}); close that log before opening it again`, dir, owner);
       }
       if (Number.isInteger(owner) && owner > 0 && isAlive(owner)) {
-        throw new Error(`embedded log: ${dir} is locked by the running process ${owner} (${path}); only one process may open an embedded log`);
+        throw new DirLockedError(`embedded log: ${dir} is locked by the running process ${owner} (${path}); only one process may open an embedded log`, dir, owner);
       }
       // A stale lock (its process is gone, or the file is empty after a crash): take it over.
       try {

@@ -16,7 +16,7 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LogUnavailableError } from '../errors.js';
-import type { ConsumerOptions, Log, LogAdmin, LogConsumer, LogProducer, OutgoingRecord, RecordMetadata, TopicPartitionOffset, TopicSpec } from '../log.js';
+import { MAX_RECORD_BYTES, type ConsumerOptions, type Log, type LogAdmin, type LogConsumer, type LogProducer, type OutgoingRecord, type RecordMetadata, type TopicPartitionOffset, type TopicSpec } from '../log.js';
 import { partitionFor } from '../partitioner.js';
 import { EmbeddedConsumer, type ConsumerContext } from './consumer.js';
 import { GroupCoordinator } from './groups.js';
@@ -43,7 +43,7 @@ export interface EmbeddedLogOptions {
   autoCreateTopics?: boolean;
   /** Segment files roll at this size. Default 64 MiB. */
   segmentBytes?: number;
-  /** Largest record accepted (key + value + headers). Default 16 MiB. */
+  /** Largest record accepted (key + value + headers). Default MAX_RECORD_BYTES, what Kafka takes by default. */
   maxRecordBytes?: number;
   /** Soft limit of the bytes one fetch returns. Default 8 MiB. */
   maxFetchBytes?: number;
@@ -90,7 +90,7 @@ export async function createEmbeddedLog(options: EmbeddedLogOptions): Promise<Lo
   if (!Number.isInteger(defaultPartitions) || defaultPartitions < 1) throw new RangeError(`createEmbeddedLog: options.defaultPartitions must be a positive integer, got ${String(options.defaultPartitions)}`);
   const autoCreateTopics = options.autoCreateTopics ?? true;
   const segmentBytes = options.segmentBytes ?? 64 * 1024 * 1024;
-  const maxRecordBytes = options.maxRecordBytes ?? 16 * 1024 * 1024;
+  const maxRecordBytes = options.maxRecordBytes ?? MAX_RECORD_BYTES;
   const maxFetchBytes = options.maxFetchBytes ?? 8 * 1024 * 1024;
   const logger = options.logger ?? silent;
   const clock = options.clock ?? Date.now;

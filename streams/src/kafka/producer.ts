@@ -18,7 +18,7 @@
  */
 import { Admin, Producer, ProduceAcks } from '@platformatic/kafka';
 import { LogUnavailableError } from '../errors.js';
-import type { LogProducer, OutgoingRecord, RecordMetadata } from '../log.js';
+import { MAX_RECORD_BYTES, recordBytes, type LogProducer, type OutgoingRecord, type RecordMetadata } from '../log.js';
 import { partitionFor } from '../partitioner.js';
 import { describeKafkaError, forceClose, toLogError, withDeadline } from './errors.js';
 import type { ResolvedKafkaLogOptions } from './options.js';
@@ -50,12 +50,35 @@ function checkRecord(record: OutgoingRecord, index: number): number {
   if (typeof record.key !== 'string') throw new TypeError(`${where} (topic ${record.topic}): key must be a string`);
   if (!Buffer.isBuffer(record.value)) throw new TypeError(`${where} (topic ${record.topic}): value must be a Buffer`);
   if (record.timestamp !== undefined && !Number.isFinite(record.timestamp)) throw new TypeError(`${where} (topic ${record.topic}): timestamp must be epoch milliseconds`);
-  let bytes = record.key.length + record.value.length;
   for (const [name, value] of Object.entries(record.headers ?? {})) {
     if (typeof value !== 'string') throw new TypeError(`${where} (topic ${record.topic}): header "${name}" must be a string`);
-    bytes += name.length + value.length;
   }
+  const bytes = recordBytes(record);
+  // The broker would refuse it (MESSAGE_TOO_LARGE) after the client had retried it: refused up front.
+  if (bytes > MAX_RECORD_BYTES) throw new RangeError(`${where} (topic ${record.topic}) is ${bytes} bytes, more than the ${MAX_RECORD_BYTES} bytes a record may have`);
   return bytes;
+}
+
+/**
+ * The records of one send in runs of at most MAX_COALESCED_BYTES (a record larger than that alone):
+ * one produce request holds one record batch per partition, and the broker refuses a batch larger than
+ * its `message.max.bytes` (1 MiB by default), so a large send (a gateway batch of 10 MiB) goes as
+ * several requests, in order.
+ */
+function chunksOf(records: OutgoingRecord[], sizes: number[]): { records: OutgoingRecord[]; bytes: number }[] {
+  const chunks: { records: OutgoingRecord[]; bytes: number }[] = [];
+  let current: { records: OutgoingRecord[]; bytes: number } = { records: [], bytes: 0 };
+  records.forEach((record, i) => {
+    const size = sizes[i]!;
+    if (current.records.length > 0 && (current.bytes + size > MAX_COALESCED_BYTES || current.records.length >= MAX_COALESCED_RECORDS)) {
+      chunks.push(current);
+      current = { records: [], bytes: 0 };
+    }
+    current.records.push(record);
+    current.bytes += size;
+  });
+  if (current.records.length > 0) chunks.push(current);
+  return chunks;
 }
 
 export function createKafkaProducer(options: ResolvedKafkaLogOptions, name = 'producer'): LogProducer {
@@ -210,36 +233,44 @@ export function createKafkaProducer(options: ResolvedKafkaLogOptions, name = 'pr
     });
   }
 
+  /** Queues one request's worth of records; settled by drain, or failed at the deadline while still queued. */
+  function enqueue(records: OutgoingRecord[], bytes: number, deadline: number): Promise<RecordMetadata[]> {
+    return new Promise<RecordMetadata[]>((resolve, reject) => {
+      const entry: PendingSend = {
+        records,
+        bytes,
+        deadline,
+        settled: false,
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          // Still queued behind another request when the deadline passed (an in-flight one is failed by drain).
+          if (queue.includes(entry)) {
+            queue.splice(queue.indexOf(entry), 1);
+            settle(entry, { error: new LogUnavailableError(`Kafka is unavailable: send did not complete within ${requestTimeoutMs} ms`) });
+          }
+        }, Math.max(1, deadline - Date.now())),
+      };
+      queue.push(entry);
+      kick();
+    });
+  }
+
   return {
     send(records: OutgoingRecord[]): Promise<RecordMetadata[]> {
       if (closed) return Promise.reject(new Error('Kafka producer is closed'));
       if (!Array.isArray(records)) return Promise.reject(new TypeError('send: records must be an array'));
       if (records.length === 0) return Promise.resolve([]);
-      let bytes = 0;
+      let sizes: number[];
       try {
-        records.forEach((record, index) => (bytes += checkRecord(record, index)));
+        sizes = records.map((record, index) => checkRecord(record, index));
       } catch (error) {
         return Promise.reject(error as Error);
       }
-      return new Promise<RecordMetadata[]>((resolve, reject) => {
-        const entry: PendingSend = {
-          records: [...records],
-          bytes,
-          deadline: Date.now() + requestTimeoutMs,
-          settled: false,
-          resolve,
-          reject,
-          timer: setTimeout(() => {
-            // Still queued behind another request when the deadline passed (an in-flight one is failed by drain).
-            if (queue.includes(entry)) {
-              queue.splice(queue.indexOf(entry), 1);
-              settle(entry, { error: new LogUnavailableError(`Kafka is unavailable: send did not complete within ${requestTimeoutMs} ms`) });
-            }
-          }, requestTimeoutMs),
-        };
-        queue.push(entry);
-        kick();
-      });
+      // A send larger than one request is several pending entries, queued in order; it resolves when all
+      // are acknowledged (and, as the contract allows, may have written some when it rejects).
+      const deadline = Date.now() + requestTimeoutMs;
+      return Promise.all(chunksOf(records, sizes).map((chunk) => enqueue(chunk.records, chunk.bytes, deadline))).then((parts) => parts.flat());
     },
 
     async close(): Promise<void> {

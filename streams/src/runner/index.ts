@@ -16,3 +16,4 @@ export { runTopology } from './run.js';
 export { describeTopology, topologyTopics } from './describe.js';
 export { replay, type ReplayOptions } from './replay.js';
 export { backoffDelay } from './retry.js';
+export { errorFields, orgIdsOf, type ErrorFields } from './log-fields.js';

@@ -25,7 +25,8 @@ import type { LogConsumer, LogProducer, LogRecord, OutgoingRecord, TopicPartitio
 import { SchemaRegistryError } from '../registry/index.js';
 import type { TopicSerde } from '../serde/index.js';
 import type { TopicDef } from '../topics.js';
-import { dlqRecord, errorMessage, errorName } from './dlq.js';
+import { dlqRecord } from './dlq.js';
+import { errorFields, orgIdOf, orgIdsOf } from './log-fields.js';
 import { createRetrier, sleep, StoppedError, backoffDelay } from './retry.js';
 import type { RecordMeta, RunnerDeps, RunnerHandle, RunnerStats, SinkItem, SinkTopology, Topology, TransformTopology } from './types.js';
 
@@ -40,6 +41,9 @@ function validate(topology: Topology): void {
   if (typeof topology.groupId !== 'string' || topology.groupId.length === 0) throw new TypeError(`${where}: groupId must be a non-empty string`);
   if (typeof topology.input?.name !== 'string') throw new TypeError(`${where}: input must be a topic definition`);
   if (topology.kind === 'transform' && typeof topology.process !== 'function') throw new TypeError(`${where}: process must be a function`);
+  if (topology.kind === 'transform' && topology.concurrency !== undefined && (!Number.isInteger(topology.concurrency) || topology.concurrency < 1)) {
+    throw new TypeError(`${where}: concurrency must be a positive integer, got ${topology.concurrency}`);
+  }
   if (topology.kind === 'sink') {
     if (typeof topology.write !== 'function') throw new TypeError(`${where}: write must be a function`);
     const { maxRecords, maxWaitMs } = topology.batch ?? {};
@@ -110,7 +114,7 @@ export function runTopology<N extends SchemaName>(topology: Topology<N>, deps: R
 
   const retrying = createRetrier(retryOptions, signal, (what, error, attempt, delayMs) => {
     stats.retries++;
-    logger.warn({ ...context, err: error, attempt: attempt + 1, delayMs: Math.round(delayMs) }, `${what} failed, retrying`);
+    logger.warn({ ...context, error: errorFields(error), attempt: attempt + 1, delayMs: Math.round(delayMs) }, `${what} failed, retrying`);
   });
 
   const outputSerdes = new Map<string, TopicSerde>();
@@ -123,9 +127,11 @@ export function runTopology<N extends SchemaName>(topology: Topology<N>, deps: R
     return found;
   }
 
-  function toDlq(record: LogRecord, error: unknown): OutgoingRecord {
+  /** `value`: the decoded record when there is one, for its org id in the log line. */
+  function toDlq(record: LogRecord, error: unknown, value?: unknown): OutgoingRecord {
+    const orgId = orgIdOf(value);
     logger.warn(
-      { ...context, partition: record.partition, offset: record.offset.toString(), key: record.key, errorName: errorName(error), error: errorMessage(error) },
+      { ...context, partition: record.partition, offset: record.offset.toString(), key: record.key, ...(orgId === undefined ? {} : { org_id: orgId }), error: errorFields(error) },
       'record sent to the DLQ',
     );
     return dlqRecord(stage, record, error, clock.now());
@@ -150,34 +156,46 @@ export function runTopology<N extends SchemaName>(topology: Topology<N>, deps: R
   }
 
   function transformHandler(t: TransformTopology<N>, input: TopicSerde<N>, consumer: LogConsumer, producer: LogProducer): Handler {
+    /** One record's outputs, or its DLQ record. */
+    async function handle(record: LogRecord): Promise<{ produced: OutgoingRecord[]; dead: boolean }> {
+      let value: unknown;
+      try {
+        const decoded = await retrying('decode', () => input.decode(record.value));
+        value = decoded;
+        const outputs = await retrying('process', () => t.process(decoded, metaOf(record)));
+        if (!Array.isArray(outputs)) throw new TypeError(`process of ${stage} returned ${typeof outputs}, expected an array of outputs`);
+        const produced: OutgoingRecord[] = [];
+        for (const output of outputs) {
+          const topicSerde = await outputSerde(output.topic);
+          produced.push({ topic: output.topic.name, key: output.topic.keyOf(output.value as never), value: topicSerde.encode(output.value as never) });
+        }
+        return { produced, dead: false };
+      } catch (error) {
+        if (isFatal(error)) throw error;
+        return { produced: [toDlq(record, error, value)], dead: true };
+      }
+    }
+    const concurrency = t.concurrency ?? 1;
+
     return {
       async batch(records) {
         if (records.length === 0) return;
-        const out: OutgoingRecord[] = [];
         const offsets = new Offsets();
-        let processed = 0;
-        let dlq = 0;
-        for (const record of records) {
-          offsets.add(record);
-          try {
-            const value = await retrying('decode', () => input.decode(record.value));
-            const outputs = await retrying('process', () => t.process(value, metaOf(record)));
-            if (!Array.isArray(outputs)) throw new TypeError(`process of ${stage} returned ${typeof outputs}, expected an array of outputs`);
-            const produced: OutgoingRecord[] = [];
-            for (const output of outputs) {
-              const topicSerde = await outputSerde(output.topic);
-              produced.push({ topic: output.topic.name, key: output.topic.keyOf(output.value as never), value: topicSerde.encode(output.value as never) });
-            }
-            out.push(...produced);
-            processed++;
-          } catch (error) {
-            if (isFatal(error)) throw error;
-            out.push(toDlq(record, error));
-            dlq++;
+        for (const record of records) offsets.add(record);
+        // Up to `concurrency` records at once; their outputs are put back in the input order.
+        const handled: Array<{ produced: OutgoingRecord[]; dead: boolean }> = new Array(records.length);
+        let next = 0;
+        const lane = async () => {
+          while (next < records.length) {
+            const i = next++;
+            handled[i] = await handle(records[i] as LogRecord);
           }
-        }
+        };
+        await Promise.all(Array.from({ length: Math.min(concurrency, records.length) }, lane));
+        const out = handled.flatMap((h) => h.produced);
+        const dlq = handled.filter((h) => h.dead).length;
         if (out.length > 0) await retrying('produce', () => producer.send(out));
-        await commit(consumer, offsets.list(), processed, dlq);
+        await commit(consumer, offsets.list(), records.length - dlq, dlq);
       },
       async finish() {},
     };
@@ -198,7 +216,7 @@ export function runTopology<N extends SchemaName>(topology: Topology<N>, deps: R
      */
     async function isolate(part: typeof buffer, failure: unknown): Promise<number> {
       if (part.length === 1) {
-        dlqRecords.push(toDlq(part[0]!.record, failure));
+        dlqRecords.push(toDlq(part[0]!.record, failure, part[0]!.item.value));
         return 0;
       }
       let written = 0;
@@ -224,7 +242,10 @@ export function runTopology<N extends SchemaName>(topology: Topology<N>, deps: R
           written = buffer.length;
         } catch (error) {
           if (error instanceof StoppedError) throw error;
-          if (buffer.length > 1) logger.warn({ ...context, err: error, records: buffer.length }, 'sink write failed, splitting the batch to isolate the poison records');
+          if (buffer.length > 1) {
+            const orgs = orgIdsOf(buffer.map((b) => b.item.value));
+            logger.warn({ ...context, error: errorFields(error), records: buffer.length, ...orgs }, 'sink write failed, splitting the batch to isolate the poison records');
+          }
           written = await isolate(buffer, error);
         }
       }
@@ -286,7 +307,7 @@ export function runTopology<N extends SchemaName>(topology: Topology<N>, deps: R
       try {
         await consumer.close();
       } catch (error) {
-        logger.warn({ ...context, err: error }, 'closing the consumer failed');
+        logger.warn({ ...context, error: errorFields(error) }, 'closing the consumer failed');
       }
     }
   }
@@ -314,7 +335,7 @@ export function runTopology<N extends SchemaName>(topology: Topology<N>, deps: R
           // The consumer failed (fetch, commit); a new one resumes from the committed offsets.
           const delay = backoffDelay(failures++, retryOptions);
           stats.retries++;
-          logger.warn({ ...context, err: error, delayMs: Math.round(delay) }, 'consumer failed, starting a new one');
+          logger.warn({ ...context, error: errorFields(error), delayMs: Math.round(delay) }, 'consumer failed, starting a new one');
           try {
             await sleep(delay, signal);
           } catch {
@@ -326,7 +347,7 @@ export function runTopology<N extends SchemaName>(topology: Topology<N>, deps: R
       try {
         await producer.close();
       } catch (error) {
-        logger.warn({ ...context, err: error }, 'closing the producer failed');
+        logger.warn({ ...context, error: errorFields(error) }, 'closing the producer failed');
       }
     }
   }
@@ -334,7 +355,7 @@ export function runTopology<N extends SchemaName>(topology: Topology<N>, deps: R
   const done = run().then(
     () => logger.info({ ...context, ...stats }, 'topology stopped'),
     (error: unknown) => {
-      logger.error({ ...context, err: error }, 'topology failed');
+      logger.error({ ...context, error: errorFields(error) }, 'topology failed');
       throw error;
     },
   );

@@ -31,6 +31,12 @@ export interface TransformTopology<N extends SchemaName = SchemaName> {
   outputs?: readonly TopicDef[];
   /** Throw a retriable error (`isRetriable`) to have the record retried; any other error sends it to the DLQ. */
   process(value: RecordTypes[N], meta: RecordMeta): Output[] | Promise<Output[]>;
+  /**
+   * Records of one fetched batch processed at once (default 1), for a `process` that waits on other
+   * threads (Tier 1's evaluation pool). Outputs are still produced in the input order, so a key's
+   * records stay ordered; `process` must not depend on the order in which they are processed.
+   */
+  concurrency?: number;
 }
 
 export interface SinkItem<N extends SchemaName = SchemaName> {

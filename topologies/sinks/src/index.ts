@@ -8,11 +8,15 @@
  * when given a `retention` source (a per-org cache the caller keeps): one lookup per organization per
  * batch. Without one, rows take the tables' default (90 days).
  *
+ * Deleted stays deleted: the Postgres upserts drop what was deleted (tombstones, the retention
+ * watermark) in the transaction that writes; the facts sinks check before and after their insert
+ * (`insertUnlessDeleted`). No record's content is ever logged: the runner logs ids, counts and reasons.
+ *
  * @example
  *   for (const topology of sinkTopologies({ store, facts, retention })) runTopology(topology, { log, serde, logger });
  */
-import type { Trace } from '@metronis/schemas';
-import { InvalidRecordError, toEvaluationFact, toModuleResultFacts, type FactsStore, type RelationalStore, type TraceFact } from '@metronis/stores';
+import type { TierResult, Trace } from '@metronis/schemas';
+import { InvalidRecordError, toEvaluationFact, toModuleResultFacts, type DeletionRef, type FactsStore, type RelationalStore, type TraceFact } from '@metronis/stores';
 import { InfrastructureError, PoisonRecordError, TOPICS, type SinkTopology, type Topology } from '@metronis/streams';
 
 /** An organization's retention in days, usually from a cache of the organizations table. */
@@ -30,24 +34,74 @@ export interface FactsSinkOptions {
   deletions?: Pick<RelationalStore, 'deletedRecords'> | undefined;
 }
 
-/**
- * The items of a batch whose trace or user was not deleted after they were received. The Postgres
- * sinks get this from the store's upserts; the facts sinks ask here. A failed lookup is an
- * InfrastructureError: the runner retries rather than write what may have been deleted.
- */
-export async function withoutDeleted<T>(
-  deletions: FactsSinkOptions['deletions'],
-  items: T[],
-  ref: (item: T) => { org_id: string; trace_id: string; user_id?: string | null | undefined; received_at?: number | undefined },
-): Promise<T[]> {
-  if (deletions === undefined || items.length === 0) return items;
-  let dropped: Set<number>;
+/** What identifies a sink item for the deletion check (see `RelationalStore.deletedRecords`). */
+type RefOf<T> = (item: T) => DeletionRef;
+
+/** `deletedRecords`, with a failed lookup as an InfrastructureError: the runner retries rather than write what may have been deleted. */
+async function deletedPositions(deletions: NonNullable<FactsSinkOptions['deletions']>, refs: DeletionRef[]): Promise<Set<number>> {
+  if (refs.length === 0) return new Set();
   try {
-    dropped = await deletions.deletedRecords(items.map(ref));
+    return await deletions.deletedRecords(refs);
   } catch (error) {
     throw new InfrastructureError(`deletions could not be checked: ${(error as Error)?.message ?? error}`, { cause: error });
   }
+}
+
+/**
+ * The items of a batch whose trace or user was not deleted after they were received. The Postgres
+ * sinks get this from the store's upserts; the facts sinks ask here (see `insertUnlessDeleted`).
+ */
+export async function withoutDeleted<T>(deletions: FactsSinkOptions['deletions'], items: T[], ref: RefOf<T>): Promise<T[]> {
+  if (deletions === undefined || items.length === 0) return items;
+  const dropped = await deletedPositions(deletions, items.map(ref));
   return dropped.size === 0 ? items : items.filter((_, i) => !dropped.has(i));
+}
+
+/**
+ * A facts sink's write when deletions are known: the items not deleted are inserted, then checked
+ * again. ClickHouse has no transaction to share with the Postgres tombstones, so a deletion may
+ * commit between the check and the insert and delete the trace's facts before this insert lands;
+ * the second check sees that deletion's tombstones, and the facts of the items it now finds deleted
+ * are deleted again. (A deletion committed after the second check deletes the facts after the insert
+ * landed: the console deletes facts after Postgres.) With `purgeDropped` (the trace facts sink), the
+ * facts of a trace dropped here whose trace id now has a tombstone and no stored trace are deleted
+ * too: an evaluation fact can land before its trace fact, and the trace's drop for its user's
+ * deletion is what buries its id. Failures are InfrastructureErrors: the batch is retried, and every
+ * step is idempotent.
+ */
+export async function insertUnlessDeleted<T>(
+  options: FactsSinkOptions,
+  facts: Pick<FactsStore, 'deleteTraces'>,
+  items: T[],
+  ref: RefOf<T>,
+  insert: (kept: T[]) => Promise<void>,
+  purgeDropped = false,
+): Promise<void> {
+  const { deletions } = options;
+  if (deletions === undefined) {
+    if (items.length > 0) await insert(items);
+    return;
+  }
+  const refs = items.map(ref);
+  const dropped = await deletedPositions(deletions, refs);
+  const kept = refs.flatMap((r, i) => (dropped.has(i) ? [] : [{ item: items[i]!, ref: r }]));
+  if (kept.length > 0) await insert(kept.map((k) => k.item));
+  // Checked again: the kept items as they are, and the dropped traces as dependents (no received_at).
+  const suspects = [...kept.map((k) => k.ref), ...(purgeDropped ? [...dropped].map((i) => ({ org_id: refs[i]!.org_id, trace_id: refs[i]!.trace_id })) : [])];
+  const gone = await deletedPositions(deletions, suspects);
+  if (gone.size === 0) return;
+  const byOrg = new Map<string, Set<string>>();
+  for (const i of gone) {
+    const { org_id, trace_id } = suspects[i]!;
+    byOrg.set(org_id, (byOrg.get(org_id) ?? new Set()).add(trace_id));
+  }
+  for (const [orgId, traceIds] of byOrg) {
+    try {
+      await facts.deleteTraces(orgId, [...traceIds]);
+    } catch (error) {
+      throw new InfrastructureError(`facts of deleted traces could not be deleted: ${(error as Error)?.message ?? error}`, { cause: error });
+    }
+  }
 }
 
 /**
@@ -115,19 +169,25 @@ export function postgresVerdictsSink(store: Pick<RelationalStore, 'upsertVerdict
 }
 
 /** Trace facts into ClickHouse, which wants few large inserts: at least 1,000 rows, or once a second. */
-export function clickhouseTraceFactsSink(facts: Pick<FactsStore, 'insertTraceFacts'>, options: FactsSinkOptions = {}): SinkTopology<'Trace'> {
+export function clickhouseTraceFactsSink(facts: Pick<FactsStore, 'insertTraceFacts' | 'deleteTraces'>, options: FactsSinkOptions = {}): SinkTopology<'Trace'> {
   return {
     kind: 'sink',
     name: 'sink-clickhouse-trace-facts',
     groupId: 'metronis.sink.clickhouse-trace-facts.v1',
     input: TOPICS.traces,
     batch: { maxRecords: 1_000, maxWaitMs: 1_000 },
-    async write(batch) {
-      const items = await withoutDeleted(options.deletions, batch, ({ value: t }) => ({ org_id: t.org_id, trace_id: t.trace_id, user_id: t.user_id, received_at: t.received_at }));
-      if (items.length === 0) return;
-      const retentionOf = await retentionOfBatch(options.retention, items.map((item) => item.value.org_id));
-      await facts.insertTraceFacts(items.map((item) => toTraceFact(item.value, retentionOf(item.value.org_id))));
-    },
+    write: (batch) =>
+      insertUnlessDeleted(
+        options,
+        facts,
+        batch,
+        ({ value: t }) => ({ org_id: t.org_id, trace_id: t.trace_id, user_id: t.user_id, received_at: t.received_at }),
+        async (items) => {
+          const retentionOf = await retentionOfBatch(options.retention, items.map((item) => item.value.org_id));
+          await facts.insertTraceFacts(items.map((item) => toTraceFact(item.value, retentionOf(item.value.org_id))));
+        },
+        true,
+      ),
   };
 }
 
@@ -148,21 +208,23 @@ export function postgresEvaluationsSink(store: Pick<RelationalStore, 'upsertEval
  * kinds as arrays; see `toEvaluationFact`), in few large inserts like the trace facts. The per-minute
  * rollup (`evaluation_rollup_minute_v1`) is fed from these rows by a materialized view.
  */
-export function clickhouseEvaluationFactsSink(facts: Pick<FactsStore, 'insertEvaluationFacts'>, options: FactsSinkOptions = {}): SinkTopology<'TierResult'> {
+export function clickhouseEvaluationFactsSink(facts: Pick<FactsStore, 'insertEvaluationFacts' | 'deleteTraces'>, options: FactsSinkOptions = {}): SinkTopology<'TierResult'> {
   return {
     kind: 'sink',
     name: 'sink-clickhouse-evaluation-facts',
     groupId: 'metronis.sink.clickhouse-evaluation-facts.v1',
     input: TOPICS.evaluations,
     batch: { maxRecords: 1_000, maxWaitMs: 1_000 },
-    async write(batch) {
-      const items = await withoutDeleted(options.deletions, batch, ({ value: r }) => ({ org_id: r.org_id, trace_id: r.trace_id }));
-      if (items.length === 0) return;
-      const retentionOf = await retentionOfBatch(options.retention, items.map((item) => item.value.org_id));
-      await facts.insertEvaluationFacts(items.map((item) => toEvaluationFact(item.value, retentionOf(item.value.org_id))));
-    },
+    write: (batch) =>
+      insertUnlessDeleted(options, facts, batch, resultRef, async (items) => {
+        const retentionOf = await retentionOfBatch(options.retention, items.map((item) => item.value.org_id));
+        await facts.insertEvaluationFacts(items.map((item) => toEvaluationFact(item.value, retentionOf(item.value.org_id))));
+      }),
   };
 }
+
+/** A tier result for the deletion check: its trace id, and when it was made (for the retention watermark). */
+const resultRef = ({ value: r }: { value: TierResult }): DeletionRef => ({ org_id: r.org_id, trace_id: r.trace_id, made_at: r.evaluated_at });
 
 /**
  * Module result facts into ClickHouse: one row per module of each tier result (its own passed, score,
@@ -176,7 +238,7 @@ export function clickhouseEvaluationFactsSink(facts: Pick<FactsStore, 'insertEva
  * whenever results carry a module.
  */
 export function clickhouseModuleResultFactsSink(
-  facts: Pick<FactsStore, 'insertModuleResultFacts'>,
+  facts: Pick<FactsStore, 'insertModuleResultFacts' | 'deleteTraces'>,
   options: FactsSinkOptions = {},
 ): SinkTopology<'TierResult'> {
   return {
@@ -185,12 +247,11 @@ export function clickhouseModuleResultFactsSink(
     groupId: 'metronis.sink.clickhouse-module-result-facts.v1',
     input: TOPICS.evaluations,
     batch: { maxRecords: 1_000, maxWaitMs: 1_000 },
-    async write(batch) {
-      const items = await withoutDeleted(options.deletions, batch, ({ value: r }) => ({ org_id: r.org_id, trace_id: r.trace_id }));
-      if (items.length === 0) return;
-      const retentionOf = await retentionOfBatch(options.retention, items.map((item) => item.value.org_id));
-      await facts.insertModuleResultFacts(items.flatMap((item) => toModuleResultFacts(item.value, retentionOf(item.value.org_id))));
-    },
+    write: (batch) =>
+      insertUnlessDeleted(options, facts, batch, resultRef, async (items) => {
+        const retentionOf = await retentionOfBatch(options.retention, items.map((item) => item.value.org_id));
+        await facts.insertModuleResultFacts(items.flatMap((item) => toModuleResultFacts(item.value, retentionOf(item.value.org_id))));
+      }),
   };
 }
 

@@ -317,7 +317,8 @@ describe('evaluation sinks', () => {
   it('retry a batch while the facts store is unavailable, then land it once', async () => {
     const { orgId, all } = results(2);
     let failures = 0;
-    const flaky: Pick<FactsStore, 'insertEvaluationFacts'> = {
+    const flaky: Pick<FactsStore, 'insertEvaluationFacts' | 'deleteTraces'> = {
+      deleteTraces: (orgId, ids) => facts.deleteTraces(orgId, ids),
       async insertEvaluationFacts(rows) {
         if (failures < 2) {
           failures++;

@@ -9,14 +9,15 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeTrace, type TierResult } from '@metronis/schemas';
-import { createChdbFactsStore, InvalidRecordError, type FactsStore } from '@metronis/stores';
+import { makeTrace, type TierResult, type Verdict } from '@metronis/schemas';
+import { createChdbFactsStore, createPgliteStore, InvalidRecordError, type FactsStore } from '@metronis/stores';
 import {
   createEmbeddedLog,
   createInProcessRegistry,
   createSerde,
   DLQ_HEADERS,
   DLQ_TOPIC,
+  replay,
   runTopology,
   TOPICS,
   type Log,
@@ -30,6 +31,7 @@ import {
   clickhouseModuleResultFactsSink,
   clickhouseTraceFactsSink,
   retentionOfBatch,
+  sinkTopologies,
   type RetentionSource,
 } from '../src/index.js';
 
@@ -57,6 +59,7 @@ beforeEach(async () => {
   await log.admin.createTopics([
     { name: TOPICS.traces.name, partitions: 2 },
     { name: TOPICS.evaluations.name, partitions: 2 },
+    { name: TOPICS.verdicts.name, partitions: 1 },
     { name: DLQ_TOPIC, partitions: 1 },
   ]);
   serde = createSerde(createInProcessRegistry());
@@ -237,4 +240,62 @@ describe('retentionOfBatch', () => {
   it('answers undefined (the table default) without a source', async () => {
     expect((await retentionOfBatch(undefined, ['a']))('a')).toBeUndefined();
   });
+});
+
+describe('a replay of the sinks after a retention pass (replay --topology sinks)', () => {
+  it('writes back nothing retention deleted, in Postgres and in the facts, even after the retention grew; what was received since lands', async () => {
+    const DAY = 86_400_000;
+    const store = createPgliteStore();
+    try {
+      await store.migrate();
+      const org = `org_${randomUUID().slice(0, 8)}`;
+      await store.createOrganization({ id: org, name: 'Replayed', retention_days: 7 }, { keyId: 'cli', orgId: org });
+      const now = Date.now();
+      // Received ten days ago (stamped far ahead by the client); received yesterday (stamped a year ago).
+      const old = [1, 2, 3].map(() => makeTrace({ org_id: org, received_at: now - 10 * DAY, timestamp: now + 1000 * DAY }));
+      const fresh = makeTrace({ org_id: org, received_at: now - DAY, timestamp: now - 400 * DAY });
+      const results = [...old, fresh].map((t) => ({ ...tierResult(org, t.trace_id), evaluated_at: t.received_at + 5, trace_timestamp: t.timestamp }));
+      const verdicts: Verdict[] = results.map((r) => ({
+        trace_id: r.trace_id, org_id: org, tier: 1, decided_at: r.evaluated_at, passed: true, severity: 'none', score: 1, finding_kinds: [], failed_modules: [], application: null, environment: null,
+      }));
+      const [traceSerde, resultSerde, verdictSerde] = [await serde.forTopic(TOPICS.traces), await serde.forTopic(TOPICS.evaluations), await serde.forTopic(TOPICS.verdicts)];
+      await log.producer().send([
+        ...[...old, fresh].map((t) => ({ topic: TOPICS.traces.name, key: t.trace_id, value: traceSerde.encode(t) })),
+        ...results.map((r) => ({ topic: TOPICS.evaluations.name, key: r.trace_id, value: resultSerde.encode(r) })),
+        ...verdicts.map((v) => ({ topic: TOPICS.verdicts.name, key: v.trace_id, value: verdictSerde.encode(v) })),
+      ]);
+      const retention: RetentionSource = { get: async (orgId) => (await store.forOrg(orgId).getOrganization())?.retention_days ?? 90 };
+      const stored = async (traceId: string) => ({
+        trace: (await store.getTrace(org, traceId)) !== null,
+        verdict: (await store.getVerdict(org, traceId)) !== null,
+        evaluations: (await store.getEvaluations(org, traceId)).length,
+        facts: await Promise.all(['trace_facts_v1', 'evaluation_facts_v1', 'module_result_facts_v1'].map(async (table) => {
+          const [row] = await facts.query<{ n: number }>(`SELECT count() AS n FROM ${table} WHERE org_id = {org:String} AND trace_id = {id:String}`, { org, id: traceId });
+          return Number(row!.n);
+        })),
+      });
+      const runAll = async () => {
+        const handles = sinkTopologies({ store, facts, retention }).map((t) => start(t as Topology<'Trace' | 'TierResult'>));
+        await until('every sink went through the log', () => handles.every((h) => h.stats().processed >= 4));
+        for (const handle of handles) await handle.stop();
+        runners.splice(0);
+      };
+
+      await runAll();
+      await store.enforceRetention({ now, batchSize: 100, maxBatches: 10 });
+      await facts.setRetention(org, 7);
+      for (const t of old) expect(await stored(t.trace_id)).toEqual({ trace: false, verdict: false, evaluations: 0, facts: [0, 0, 0] });
+      expect(await stored(fresh.trace_id)).toEqual({ trace: true, verdict: true, evaluations: 1, facts: [1, 1, 1] });
+
+      // The retention grows again, and every sink group is moved back to the start of its topic.
+      await store.forOrg(org).setRetention(30, { keyId: 'cli' });
+      await facts.setRetention(org, 30);
+      for (const t of sinkTopologies({ store, facts })) await replay(log, { groupId: t.groupId, topic: t.input, from: 'earliest' });
+      await runAll();
+      for (const t of old) expect(await stored(t.trace_id)).toEqual({ trace: false, verdict: false, evaluations: 0, facts: [0, 0, 0] });
+      expect((await stored(fresh.trace_id)).trace).toBe(true);
+    } finally {
+      await store.close();
+    }
+  }, 120_000);
 });

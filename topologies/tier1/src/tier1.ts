@@ -2,8 +2,10 @@
  * Tier 1: every trace through the fast heuristic modules, under its organization's policy.
  *
  * For each trace the tier looks up the org's policy (a cache: no database on the hot path), runs the
- * enabled modules (`runModules`: a module that throws becomes a `module_error` result, the trace goes
- * on), aggregates them, and emits:
+ * enabled modules — on the evaluation pool's worker threads when one is given (`createEvaluationPool`:
+ * off the event loop, under a per-trace deadline), else in-process (`runModules`); a module that
+ * throws or is stopped at the deadline becomes a `module_error` result and the trace goes on —
+ * aggregates them, and emits:
  * - a `TierResult` to `metronis.evaluations.v1`, with the deterministic id `${trace_id}:1` so that a
  *   redelivered result replaces the earlier one downstream;
  * - then either an `Escalation` (the trace and this result) to the tier the policy's escalation bands
@@ -14,16 +16,23 @@
  *
  * @example
  *   const policies = createPolicyCache({ load: (org) => store.getPolicy(org).then((p) => p?.document ?? null) });
- *   warmUp(DEFAULT_POLICY);
- *   runTopology(tier1Topology({ policies }), { log, serde, logger });
+ *   const evaluator = createEvaluationPool({ threads: 2, deadlineMs: 5_000 });
+ *   runTopology(tier1Topology({ policies, evaluator }), { log, serde, logger });
  */
-import { aggregateTier, escalationTarget, runModules, type Policy, type TierAggregate } from '@metronis/evaluators';
+import { aggregateTier, escalationTarget, runModules, type EvaluationPool, type Policy, type TierAggregate } from '@metronis/evaluators';
 import type { Escalation, ModuleResult, TierResult, Trace, Verdict } from '@metronis/schemas';
 import { TOPICS, type Clock, type Output, type TransformTopology } from '@metronis/streams';
 
 export interface Tier1Options {
   /** The org's policy; a cache such as `createPolicyCache` from @metronis/evaluators. */
   policies: { get(orgId: string): Promise<Policy> };
+  /**
+   * Where the modules run: an evaluation pool (`createEvaluationPool`: worker threads with a per-trace
+   * deadline), which every process that serves or fetches should use. Without it they run in-process.
+   */
+  evaluator?: Pick<EvaluationPool, 'run'>;
+  /** Traces of a fetched batch evaluated at once: the pool's thread count (default 1 without a pool). */
+  concurrency?: number;
   /** Epoch milliseconds for `evaluated_at` and `decided_at`; `Date` unless a test gives its own. */
   clock?: Clock;
   /** Monotonic nanoseconds for latencies; `process.hrtime.bigint` unless a test gives its own. */
@@ -39,6 +48,7 @@ export function tier1Topology(options: Tier1Options): TransformTopology<'Trace'>
   const { policies } = options;
   const clock = options.clock ?? Date;
   const monotonic = options.monotonic ?? process.hrtime.bigint;
+  const evaluator = options.evaluator;
 
   return {
     kind: 'transform',
@@ -46,20 +56,28 @@ export function tier1Topology(options: Tier1Options): TransformTopology<'Trace'>
     groupId: TIER1_GROUP_ID,
     input: TOPICS.traces,
     outputs: [TOPICS.evaluations, TOPICS.verdicts, TOPICS.escalationsTier2, TOPICS.escalationsTier3],
+    concurrency: options.concurrency ?? 1,
 
     async process(trace) {
       const policy = await policies.get(trace.org_id);
-      return evaluateTier1(trace, policy, clock, monotonic);
+      if (evaluator === undefined) return evaluateTier1(trace, policy, clock, monotonic);
+      const started = monotonic();
+      const modules = await evaluator.run(trace, policy);
+      return tier1Outputs(trace, policy, modules, clock.now(), Number((monotonic() - started) / 1000n));
     },
   };
 }
 
-/** The outputs of tier 1 for one trace under one policy (the processor without its policy lookup). */
+/** The outputs of tier 1 for one trace under one policy, in-process (the processor without its policy lookup). */
 export function evaluateTier1(trace: Trace, policy: Policy, clock: Clock = Date, monotonic: () => bigint = process.hrtime.bigint): Output[] {
   const started = monotonic();
   const modules = runModules(trace, policy, { now: monotonic });
+  return tier1Outputs(trace, policy, modules, clock.now(), Number((monotonic() - started) / 1000n));
+}
+
+/** The TierResult and then the Escalation or the Verdict, from the graded module results. */
+function tier1Outputs(trace: Trace, policy: Policy, modules: ModuleResult[], evaluatedAt: number, latencyUs: number): Output[] {
   const aggregate = aggregateTier(modules, policy);
-  const evaluatedAt = clock.now();
   const result: TierResult = {
     evaluation_id: `${trace.trace_id}:${TIER}`,
     trace_id: trace.trace_id,
@@ -71,7 +89,7 @@ export function evaluateTier1(trace: Trace, policy: Policy, clock: Clock = Date,
     severity: aggregate.severity,
     score: aggregate.score,
     modules,
-    latency_us: Number((monotonic() - started) / 1000n),
+    latency_us: latencyUs,
   };
   const outputs: Output[] = [{ topic: TOPICS.evaluations, value: result }];
 

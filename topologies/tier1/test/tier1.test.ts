@@ -57,7 +57,7 @@ const newOrg = (policy?: PolicyInput | (() => never)) => {
 };
 
 beforeAll(async () => {
-  warmUp(DEFAULT_POLICY, 5); // the dictionary load and JIT, so the first trace is not over budget
+  warmUp(DEFAULT_POLICY, 5); // the dictionary load and JIT, paid before the first trace
   dir = mkdtempSync(join(tmpdir(), 'metronis-tier1-'));
   log = await createEmbeddedLog({ dir });
   const policies = createPolicyCache({

@@ -2,11 +2,11 @@
  * `metronis dev` (what `npm start` runs): all of Metronis in one process on embedded engines — the
  * durable embedded log, the in-process schema registry, PGlite and chDB — with data in one folder.
  */
-import { DEFAULT_POLICY, warmUp } from '@metronis/evaluators';
 import { runTopology } from '@metronis/streams';
 import { buildEmbeddedHttp, readiness } from '../apps.js';
 import { bootstrapDefaultOrg, resolveDevKey } from '../bootstrap.js';
 import type { DevEnv } from '../env.js';
+import { evaluationPool } from '../evaluation.js';
 import { listen } from '../http.js';
 import { rateLimiting, serverLimitsOf } from '../limits.js';
 import type { Logger } from '../logger.js';
@@ -35,9 +35,9 @@ export async function dev(env: DevEnv, logger: Logger, lifecycle: Lifecycle): Pr
   const gatewayPolicies = policyCache(store, logger, { failClosed: true });
   const settings = orgSettingsCache(store, logger);
   const retention = { get: async (orgId: string) => (await settings.get(orgId)).retention_days };
-  warmUp(DEFAULT_POLICY);
+  const evaluator = evaluationPool(env, logger, lifecycle);
   for (const name of TOPOLOGY_NAMES) {
-    for (const topology of TOPOLOGIES[name].build({ store, facts, policies, retention })) {
+    for (const topology of TOPOLOGIES[name].build({ store, facts, policies, retention, evaluator })) {
       const handle = runTopology(topology, { log: backbone.log, serde: backbone.serde, logger });
       lifecycle.onClose(`topology ${topology.name}`, () => handle.stop());
     }

@@ -1,8 +1,8 @@
 /** `metronis worker --topology <name>`: runs one named topology's consumer groups on Kafka. */
-import { DEFAULT_POLICY, warmUp } from '@metronis/evaluators';
 import type { FactsStore } from '@metronis/stores';
 import { runTopology } from '@metronis/streams';
 import type { WorkerEnv } from '../env.js';
+import { evaluationPool } from '../evaluation.js';
 import type { Logger } from '../logger.js';
 import { orgSettingsCache } from '../org-settings.js';
 import { policyCache } from '../policies.js';
@@ -24,8 +24,8 @@ export async function worker(name: TopologyName, env: WorkerEnv, logger: Logger,
   const policies = policyCache(store, logger);
   const settings = orgSettingsCache(store, logger);
   const retention = { get: async (orgId: string) => (await settings.get(orgId)).retention_days };
-  if (name === 'tier1') warmUp(DEFAULT_POLICY);
-  for (const topology of TOPOLOGIES[name].build({ store, facts, policies, retention })) {
+  const evaluator = name === 'tier1' ? evaluationPool(env, logger, lifecycle) : undefined;
+  for (const topology of TOPOLOGIES[name].build({ store, facts, policies, retention, ...(evaluator === undefined ? {} : { evaluator }) })) {
     const handle = runTopology(topology, { log: backbone.log, serde: backbone.serde, logger });
     lifecycle.onClose(`topology ${topology.name}`, () => handle.stop());
     logger.info({ topology: topology.name, group: topology.groupId }, 'topology running');

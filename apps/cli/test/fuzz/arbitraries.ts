@@ -322,3 +322,273 @@ export const query: fc.Arbitrary<string> = fc.oneof(
     arbitrary: fc.constantFrom('?', '?a', '?%', '?a=%zz', '?limit=-1', '?limit=1e400', '?limit=abc', '?cursor=%00', '?org_id=org_fuzz_b', '?__proto__[x]=1', '?a=1&a=2', `?q=${'x'.repeat(5000)}`),
   },
 );
+
+/**
+ * Edge values of the public trace, for the read-back property (readback.test.ts): the classes an
+ * outside probe found answered 202 and then altered or lost — times at and past the bounds (ISO with
+ * offsets, epoch milliseconds), Unicode with lone surrogates and NUL, object keys such as "__proto__"
+ * and "constructor", numbers at the edges of a double and past them (1e309), texts at and past the
+ * byte bound of the indexed fields, and sizes around the limits. A trace is made of storable edge
+ * values, and about half the time one value is then broken by a class that cannot be stored
+ * (`breakOne`), so that both outcomes are reached.
+ */
+export const EDGE = {
+  /** Written as `1e309` in the body text (JSON.parse gives Infinity); JSON.stringify cannot write it. */
+  INFINITY: '\u0001infinity\u0001',
+  MAX_TIMESTAMP_MS: 253_402_300_799_999,
+  MAX_UINT32: 4_294_967_295,
+} as const;
+
+/** The body text of a trace made by `edgeTrace`: JSON with the INFINITY marks written as 1e309. */
+export function edgeBodyText(trace: unknown): string {
+  return JSON.stringify(trace).replaceAll(JSON.stringify(EDGE.INFINITY), '1e309');
+}
+
+const LONE = ['\uD800', '\uDFFF', 'a\uDBFFb', '\uDC00\uD800'];
+
+const edgePiece = fc.oneof(
+  { weight: 6, arbitrary: fc.string({ unit: 'grapheme', maxLength: 10 }) },
+  { weight: 2, arbitrary: fc.constantFrom('\u0000', 'a\u0000b', '\uFFFF', '\uFFFE', '中', '😀', '\uD83D\uDE00', '%', '%00', '%25', '\u202E', '\u2028', '"', '\\', '__proto__') },
+);
+export const edgeText: fc.Arbitrary<string> = fc.array(edgePiece, { maxLength: 5 }).map((parts) => parts.join(''));
+
+/** Texts at the bounds of the short, indexed fields: 1,000 characters, 1,000 bytes of UTF-8. */
+const AT_SHORT_BOUND = ['中'.repeat(333), 'é'.repeat(500), 'x'.repeat(1000), '😀'.repeat(250), `${'é'.repeat(499)}\u0000`];
+/** One step past them. */
+const PAST_SHORT_BOUND = ['中'.repeat(334), 'é'.repeat(501), 'x'.repeat(1001), '😀'.repeat(251)];
+
+const edgeShortText: fc.Arbitrary<string> = fc.oneof({ weight: 5, arbitrary: edgeText }, { weight: 1, arbitrary: fc.constantFrom(...AT_SHORT_BOUND) });
+
+const edgeKey: fc.Arbitrary<string> = fc.oneof({ weight: 3, arbitrary: edgeText }, { weight: 2, arbitrary: fc.constantFrom('constructor', 'prototype', 'toString', 'hasOwnProperty', '', '\u0000', 'valueOf', '__proto__x') });
+
+const edgeNumber: fc.Arbitrary<number> = fc.oneof(
+  fc.constantFrom(0, -0, 1, -1, 0.1, 1e308, -1e308, 5e-324, 2 ** 53 + 2, -(2 ** 63), EDGE.MAX_UINT32),
+  fc.double({ noNaN: true, noDefaultInfinity: true }),
+  fc.integer(),
+);
+
+/** An object whose keys are set as own properties (as JSON.parse sets them). */
+function ownObject<V>(value: fc.Arbitrary<V>, maxKeys: number): fc.Arbitrary<Record<string, V>> {
+  return fc.array(fc.tuple(edgeKey, value), { maxLength: maxKeys }).map((entries) => {
+    const out: Record<string, V> = {};
+    for (const [k, v] of entries) setOwn(out, k, v);
+    return out;
+  });
+}
+
+function setOwn(target: object, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, configurable: true, writable: true });
+}
+
+/** Free-form JSON (model.parameters, json_schema): edge numbers, texts and keys, nested a little. */
+export const edgeJson: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>((tie) => ({
+  value: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    edgeText,
+    edgeNumber,
+    fc.boolean(),
+    fc.constant(null),
+    fc.array(tie('value'), { maxLength: 3 }),
+    ownObject(tie('value'), 3),
+  ),
+})).value;
+
+/** ISO 8601 at an offset of `offsetMin` minutes for the instant `ms` (the written year may differ from the instant's). */
+function isoAt(ms: number, offsetMin: number, digits: 0 | 3 | 6): string {
+  const wall = new Date(ms + offsetMin * 60_000).toISOString();
+  const abs = Math.abs(offsetMin);
+  const offset = offsetMin === 0 ? 'Z' : `${offsetMin < 0 ? '-' : '+'}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
+  const fraction = digits === 0 ? '' : `.${wall.slice(20, 23)}${'0'.repeat(digits - 3)}`;
+  return `${wall.slice(0, 19)}${fraction}${offset}`;
+}
+
+const offsetMinutes = fc.integer({ min: -14 * 60, max: 14 * 60 });
+const digits = fc.constantFrom<0 | 3 | 6>(0, 3, 6);
+
+/** Times within the bounds: epoch milliseconds and ISO at any offset, the bounds themselves included, and recent ones. */
+const edgeTimestamp: fc.Arbitrary<number | string> = fc.oneof(
+  fc.tuple(fc.integer({ min: 0, max: 30 * 86_400_000 }), offsetMinutes, digits, fc.boolean()).map(([ago, offset, d, iso]) => (iso ? isoAt(Date.now() - ago, offset, d) : Date.now() - ago)),
+  fc.constantFrom<number | string>(0, 1, EDGE.MAX_TIMESTAMP_MS, '9999-12-31T23:59:59.999Z', '9999-12-31T23:59:59+00:00', '1970-01-01T00:00:00Z', '1970-01-01T01:00:00+01:00', '2026-06-01T12:00:00.123456789+14:00'),
+  fc.integer({ min: 0, max: 2 ** 31 - 1 }).map((n) => Math.floor((n / (2 ** 31 - 1)) * EDGE.MAX_TIMESTAMP_MS)),
+  fc
+    .tuple(fc.integer({ min: 0, max: 2 ** 31 - 1 }), offsetMinutes, digits)
+    .map(([n, offset, d]) => isoAt(Math.floor((n / (2 ** 31 - 1)) * EDGE.MAX_TIMESTAMP_MS), offset, d))
+    .filter((iso) => /^\d{4}-/.test(iso)),
+);
+
+/** Times past the bounds, by their instant: epoch milliseconds, and ISO whose written year is in range. */
+const TIMES_PAST_BOUNDS: (number | string)[] = [
+  -1,
+  EDGE.MAX_TIMESTAMP_MS + 1,
+  8.64e15,
+  8.64e15 + 1,
+  '9999-12-31T23:59:59-01:00',
+  '9999-12-31T23:30:00.000-00:31',
+  '1970-01-01T00:00:00+00:01',
+  '1969-12-31T23:59:59.999Z',
+  isoAt(EDGE.MAX_TIMESTAMP_MS + 60_000, -120, 3),
+  isoAt(-60_000, 120, 0),
+];
+
+/** A text, usually small, sometimes near the body and record limits. */
+const edgeSizedText: fc.Arbitrary<string> = fc.oneof(
+  { weight: 15, arbitrary: edgeText },
+  { weight: 1, arbitrary: fc.constantFrom(10_000, 900_000, 990_000, 1_000_000).map((n) => 'x'.repeat(n)) },
+);
+
+/** A public trace of storable edge values (valid otherwise). */
+const storableTrace: fc.Arbitrary<Record<string, unknown>> = fc.record(
+  {
+    timestamp: edgeTimestamp,
+    application: edgeShortText,
+    environment: edgeShortText,
+    model: fc.record({ provider: edgeShortText, name: edgeShortText, parameters: ownObject(edgeJson, 4) }, { requiredKeys: [] }),
+    input: fc.oneof(edgeSizedText, fc.record({ messages: fc.array(fc.record({ role: fc.constantFrom('user', 'system', 'assistant', '\u0000', 'tool 😀'), content: edgeText }), { minLength: 1, maxLength: 3 }) })),
+    output: fc.oneof(edgeSizedText, fc.record({ content: edgeText, finish_reason: fc.option(edgeShortText) }, { requiredKeys: ['content'] })),
+    json_schema: ownObject(edgeJson, 4),
+    context: fc.array(fc.oneof(edgeText, fc.record({ content: edgeText, id: edgeShortText, source: edgeShortText, score: edgeNumber }, { requiredKeys: ['content'] })), { maxLength: 3 }),
+    reference: edgeText,
+    usage: fc.record({ input_tokens: fc.constantFrom(0, 1, EDGE.MAX_UINT32), output_tokens: fc.constantFrom(0, EDGE.MAX_UINT32), cost_usd: fc.constantFrom(0, 0.5, 1e308, 5e-324) }, { requiredKeys: [] }),
+    latency_ms: fc.constantFrom(0, 0.5, 420.25, EDGE.MAX_UINT32),
+    user_id: edgeShortText,
+    session_id: edgeShortText,
+    metadata: ownObject(edgeText, 4),
+    tags: fc.array(edgeText.filter((t) => t.length >= 1 && t.length <= 256), { maxLength: 4 }),
+  },
+  { requiredKeys: ['input', 'output'] },
+);
+
+type Spot = { parent: Record<string | number, unknown>; key: string | number };
+
+/** Where values sit in a trace: strings, numbers and objects, each with its parent and key. */
+function spotsOf(trace: Record<string, unknown>): { strings: Spot[]; numbers: Spot[]; objects: Record<string, unknown>[] } {
+  const strings: Spot[] = [];
+  const numbers: Spot[] = [];
+  const objects: Record<string, unknown>[] = [];
+  const walk = (value: unknown, parent: Record<string | number, unknown> | null, key: string | number): void => {
+    if (typeof value === 'string' && parent !== null && key !== 'timestamp' && key !== 'trace_id') strings.push({ parent, key });
+    else if (typeof value === 'number' && parent !== null && key !== 'timestamp') numbers.push({ parent, key });
+    else if (Array.isArray(value)) value.forEach((v, i) => walk(v, value as unknown as Record<number, unknown>, i));
+    else if (value !== null && typeof value === 'object') {
+      objects.push(value as Record<string, unknown>);
+      for (const k of Object.keys(value)) walk((value as Record<string, unknown>)[k], value as Record<string, unknown>, k);
+    }
+  };
+  walk(trace, null, '');
+  return { strings, numbers, objects };
+}
+
+const BREAKS = ['lone surrogate', 'lone surrogate in a key', '__proto__ key', 'infinity', 'time', 'short text', 'count'] as const;
+
+/** The trace with one value broken by a class that cannot be stored as sent (a fresh copy). */
+export function breakOne(trace: Record<string, unknown>, kind: (typeof BREAKS)[number], pick: number): Record<string, unknown> {
+  const copy = structuredClone(trace);
+  const { strings, numbers, objects } = spotsOf(copy);
+  const at = <T>(list: T[]): T | undefined => (list.length === 0 ? undefined : list[pick % list.length]);
+  switch (kind) {
+    case 'lone surrogate': {
+      const spot = at(strings);
+      if (spot !== undefined) spot.parent[spot.key] = `${String(spot.parent[spot.key])}${LONE[pick % LONE.length]}`;
+      else copy.reference = LONE[0];
+      break;
+    }
+    case 'lone surrogate in a key':
+      setOwn(at(objects.filter((o) => o !== copy && !Array.isArray(o) && (o === copy.metadata || o === (copy.model as Record<string, unknown> | undefined)?.parameters || o === copy.json_schema))) ?? ((copy.metadata ??= {}) as object), `k${LONE[pick % LONE.length]}`, 'v');
+      break;
+    case '__proto__ key':
+      setOwn(at(objects) ?? copy, '__proto__', pick % 2 === 0 ? { polluted: true } : 'x');
+      break;
+    case 'infinity': {
+      const spot = at(numbers);
+      if (spot !== undefined) spot.parent[spot.key] = EDGE.INFINITY;
+      else copy.json_schema = { maximum: EDGE.INFINITY };
+      break;
+    }
+    case 'time':
+      copy.timestamp = TIMES_PAST_BOUNDS[pick % TIMES_PAST_BOUNDS.length];
+      break;
+    case 'short text': {
+      const fields = ['application', 'environment', 'user_id', 'session_id', 'model'] as const;
+      const field = fields[pick % fields.length]!;
+      const past = PAST_SHORT_BOUND[pick % PAST_SHORT_BOUND.length];
+      if (field === 'model') copy.model = { ...(copy.model as object), name: past };
+      else copy[field] = past;
+      break;
+    }
+    case 'count':
+      if (pick % 2 === 0) copy.usage = { ...(copy.usage as object), input_tokens: EDGE.MAX_UINT32 + 1 };
+      else copy.latency_ms = EDGE.MAX_UINT32 + 0.5;
+      break;
+  }
+  return copy;
+}
+
+/** A public trace of edge values; about half of them with one value that cannot be stored as sent. */
+export const edgeTrace: fc.Arbitrary<Record<string, unknown>> = fc
+  .tuple(storableTrace, fc.option(fc.tuple(fc.constantFrom(...BREAKS), fc.nat()), { freq: 2 }))
+  .map(([trace, broken]) => {
+    const out = broken === null ? trace : breakOne(trace, broken[0], broken[1]);
+    // A counterexample prints as the start of its body text, not as a megabyte of it.
+    Object.defineProperty(out, fc.toStringMethod, { configurable: true, value: () => `${broken === null ? 'storable' : broken[0]}: ${edgeBodyText(out).slice(0, 600)}…` });
+    return out;
+  });
+
+/*
+ * Evaluation hostility (README, "Evaluation bounds"): what one tenant can send to stall evaluation for
+ * everyone. Used by evaluation.test.ts against the real modules and the evaluation pool.
+ */
+
+/** Regexes that backtrack catastrophically in a backtracking engine, and forms RE2 cannot run at all. */
+export const CATASTROPHIC_PATTERNS = ['^(a+)+$', '^(a|a)*$', '^(a|aa)+$', '^([a-z]+)*$', '(x+x+)+y', '^(\\w+\\s?)+$', '^(.*a){12}$', '^((ab)*)+$'];
+export const NON_RE2_PATTERNS = ['^(a)\\1$', '^(?=a)a+$', '^(?!b)a+$', '(?<x>a)\\k<x>'];
+
+/** A string that makes a catastrophic pattern explore every split: a long run and a final miss. */
+export const pumpedString: fc.Arbitrary<string> = fc
+  .tuple(fc.constantFrom('a', 'x', 'ab', 'a '), fc.integer({ min: 20, max: 5_000 }), fc.constantFrom('!', '', 'b', '\u0000'))
+  .map(([unit, n, end]) => unit.repeat(n) + end);
+
+/** A public-trace `json_schema` whose patterns (pattern, patternProperties, propertyNames) are hostile. */
+export const hostileJsonSchema: fc.Arbitrary<Record<string, unknown>> = fc
+  .tuple(fc.constantFrom(...CATASTROPHIC_PATTERNS, ...NON_RE2_PATTERNS), fc.constantFrom('pattern', 'patternProperties', 'propertyNames'), fc.boolean())
+  .map(([pattern, where, unique]) => ({
+    type: 'object',
+    ...(where === 'pattern' ? { properties: { s: { type: 'string', pattern } } } : {}),
+    ...(where === 'patternProperties' ? { patternProperties: { [pattern]: { type: 'number' } } } : {}),
+    ...(where === 'propertyNames' ? { propertyNames: { pattern } } : {}),
+    ...(unique ? { properties: { list: { type: 'array', uniqueItems: true } } } : {}),
+  }));
+
+/** A public trace built to be costly to evaluate: a hostile schema with a pumped output, or dense or repetitive text. */
+export const costlyTrace: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
+  fc.tuple(hostileJsonSchema, pumpedString).map(([json_schema, s]) => ({ input: 'Answer in JSON.', expected_format: 'json', json_schema, output: JSON.stringify({ s, [s]: 1, list: Array.from({ length: 50 }, () => ({ s })) }) })),
+  fc.tuple(fc.constantFrom('kill you kill him how to ', 'The API does not support it. The API supports it. ', 'Revenue was $5M. ', 'call 415-555-2671 or ada@acme.dev ', 'a@b.c@'), fc.integer({ min: 1_000, max: 400_000 })).map(([unit, size]) => ({
+    input: unit.repeat(Math.ceil(size / 4 / unit.length)),
+    output: unit.repeat(Math.ceil(size / unit.length)).slice(0, size),
+  })),
+);
+
+const CATEGORY_NAMES = ['violence', 'self_harm', 'sexual', 'hate', 'weapons_illegal'];
+
+/** Policy documents with hostile numbers (weights, knobs), proto-named keys and large lexicons. */
+export const hostilePolicy: fc.Arbitrary<unknown> = fc.record(
+  {
+    modules: fc.record(
+      {
+        safety: fc.record({
+          weight: hostileNumber,
+          config: fc.record({
+            extra_terms: fc.oneof(
+              fc.dictionary(fc.constantFrom(...CATEGORY_NAMES, ...PROTO_KEYS), fc.array(fc.constantFrom('kill the proc', '__proto__', 'constructor', 'x'), { maxLength: 3 })),
+              fc.integer({ min: 1, max: 2_000 }).map((n) => ({ violence: Array.from({ length: n }, (_, i) => `kill the ${i.toString(36)} proc`) })),
+            ),
+            allow: fc.array(fc.constantFrom('kill the zz proc', '', '__proto__'), { maxLength: 3 }),
+          }, { requiredKeys: [] }),
+        }, { requiredKeys: [] }),
+        quality: fc.record({ budget_us: hostileNumber, config: fc.record({ min_reading_ease: hostileNumber, max_chars: hostileNumber }, { requiredKeys: [] }) }, { requiredKeys: [] }),
+        format: fc.record({ weight: hostileNumber }, { requiredKeys: [] }),
+      },
+      { requiredKeys: [] },
+    ),
+  },
+  { requiredKeys: [] },
+);

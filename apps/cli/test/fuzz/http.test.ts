@@ -223,8 +223,9 @@ async function settle(op: Pick<Operation, 'method' | 'template'>, sent: { method
   const where = `${sent.method} ${sent.target.slice(0, 200)} → ${answer.status} ${answer.text.slice(0, 300)}`;
   const requestId = answer.headers.get('x-request-id');
   if (answer.status >= 400 && requestId !== null && !logged(requestId)) throw new Error(`the error answer's request id ${requestId} is in no log line\n  ${where}`);
-  // Only ingest answers 202; count by the answer, whatever path spelling reached it.
-  if (answer.status === 202) {
+  // Only ingest answers 202 to a write (a DELETE answers 202 when nothing was stored yet: the
+  // deletion is accepted for a trace still on its way); count by the answer, whatever path spelling reached it.
+  if (answer.status === 202 && op.method !== 'DELETE') {
     const body = answer.json as { trace_id?: unknown; accepted?: unknown[] };
     if (!INGEST.has(`${op.method} ${op.template}`) && !/\/v1\/traces(\/batch)?$/.test(op.template)) throw new Error(`202 from a route that does not ingest\n  ${where}`);
     accepted += Array.isArray(body.accepted) ? body.accepted.length : typeof body.trace_id === 'string' ? 1 : 0;

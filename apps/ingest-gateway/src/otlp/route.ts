@@ -43,7 +43,10 @@ export interface OtlpIngestKit {
   limitRequests: MiddlewareHandler<GatewayEnv>;
   chargeTraces(c: Context<GatewayEnv>, cost: number): Promise<void>;
   preparerFor(orgId: string): Promise<(trace: Trace) => Trace>;
-  recordOf(trace: Trace): OutgoingRecord;
+  /** The log record, or (a string) why the trace is too large for the log. */
+  recordOf(trace: Trace): OutgoingRecord | string;
+  /** Why a mapped trace is larger than one trace may be (compact JSON), measured when the body could hold one. */
+  oversizedItem(item: unknown, bodyBytes: number): string | undefined;
   produce(records: OutgoingRecord[]): Promise<void>;
   header(c: Context<GatewayEnv>, name: string): string | undefined;
   clock: () => number;
@@ -137,11 +140,14 @@ export function registerOtlpRoute(app: Hono<GatewayEnv>, kit: OtlpIngestKit): vo
 
     const orgId = c.get('principal').orgId;
     const ctx = { orgId, receivedAt: kit.clock(), generateId: kit.generateId };
+    const outcomes = mapSpansSafely(spans);
+    // The org's masking policy only when something will be stored (a policy outage then answers 503).
+    const prepare = outcomes.some((o) => o.kind === 'trace') ? await kit.preparerFor(orgId) : (trace: Trace) => trace;
     const rejections: string[] = [];
-    const traces: Trace[] = [];
+    const records: OutgoingRecord[] = [];
     const seen = new Set<string>();
     let skipped = 0;
-    for (const outcome of mapSpansSafely(spans)) {
+    for (const outcome of outcomes) {
       const where = `span ${outcome.span.spanId || '(no id)'} "${outcome.span.name.slice(0, 80)}"`;
       if (outcome.kind === 'skipped') {
         skipped++;
@@ -149,6 +155,11 @@ export function registerOtlpRoute(app: Hono<GatewayEnv>, kit: OtlpIngestKit): vo
       }
       if (outcome.kind === 'rejected') {
         rejections.push(`${where}: ${outcome.reason}`);
+        continue;
+      }
+      const oversized = kit.oversizedItem(outcome.trace, bytes.byteLength);
+      if (oversized !== undefined) {
+        rejections.push(`${where}: ${oversized}`);
         continue;
       }
       const parsed = publicTraceSchema.safeParse(outcome.trace);
@@ -159,15 +170,19 @@ export function registerOtlpRoute(app: Hono<GatewayEnv>, kit: OtlpIngestKit): vo
       }
       // A span sent twice in one request is one trace (the id is derived from the span's ids).
       if (seen.has(parsed.data.trace_id!)) continue;
+      const record = kit.recordOf(prepare(toTraceRecord(parsed.data, ctx)));
+      if (typeof record === 'string') {
+        rejections.push(`${where}: ${record}`);
+        continue;
+      }
       seen.add(parsed.data.trace_id!);
-      traces.push(toTraceRecord(parsed.data, ctx));
+      records.push(record);
     }
-    if (traces.length > 0) {
-      await kit.chargeTraces(c, traces.length);
-      const prepare = await kit.preparerFor(orgId);
-      await kit.produce(traces.map((trace) => kit.recordOf(prepare(trace))));
+    if (records.length > 0) {
+      await kit.chargeTraces(c, records.length);
+      await kit.produce(records);
     }
-    const counts = { spans: spans.length, stored: traces.length, skipped, rejected: rejections.length };
+    const counts = { spans: spans.length, stored: records.length, skipped, rejected: rejections.length };
     kit.logger.info({ request_id: c.get('requestId'), org_id: orgId, ...counts }, 'otlp export');
     c.header('X-Metronis-Spans', `received=${counts.spans}; stored=${counts.stored}; skipped=${counts.skipped}; rejected=${counts.rejected}`);
     const partial =

@@ -9,6 +9,15 @@
  * is what makes it one short atomic script in Redis (redis.ts) and a map of numbers in process
  * (memory.ts). Both follow `gcra()` below; the Lua script repeats it in microseconds.
  *
+ * A limit can change between two takes (an operator raises it, or resets it to the defaults). The TAT
+ * holds the key's debt in time, which means something only under the limit it was taken with: kept as
+ * it was, a debt run up under a slow rate with a large burst (an hour at 1/s) locked the key out for
+ * that hour under a new, higher rate with a smaller burst, on every route of the organization. So each
+ * key also keeps the emission interval its TAT was taken with; a take under another limit first turns
+ * the debt into units, and every take caps the debt at the current burst. A changed limit then applies
+ * at once: the key is at most a full bucket behind, never longer than one emission interval of the new
+ * limit from its next unit.
+ *
  * A cost larger than the burst can never be allowed: it is refused with the time until the bucket is
  * full as `retryAfterMs` (finite, so clients back off), and callers say that the request is too big
  * for the limit (see middleware.ts).
@@ -43,7 +52,6 @@ export interface RateLimiter {
   close(): Promise<void>;
 }
 
-/** One GCRA step: the decision and the key's new TAT (unchanged when refused). Times in ms. */
 /** Differences below this many milliseconds are floating-point noise, not time. */
 const ROUNDING_MS = 1e-6;
 
@@ -57,10 +65,34 @@ function wholeMs(ms: number): number {
   return Math.ceil(ms - ROUNDING_MS);
 }
 
-export function gcra(storedTat: number | undefined, now: number, cost: number, limit: RateLimit): { decision: RateLimitDecision; tat: number } {
+/**
+ * The stored TAT as it stands under the current limit: at least now; a debt taken with another emission
+ * interval (`storedInterval`, ms) carried over as the same number of units; never more than a full
+ * bucket (the burst) of debt. Absent `storedInterval` means the current one (a TAT stored before keys
+ * kept their interval).
+ */
+export function currentTat(storedTat: number | undefined, now: number, limit: RateLimit, storedInterval?: number): number {
+  if (storedTat === undefined || storedTat <= now) return now;
+  const interval = 1000 / limit.rate;
+  const units = storedInterval === undefined || storedInterval === interval ? (storedTat - now) / interval : (storedTat - now) / storedInterval;
+  if (units <= limit.burst) return storedInterval === undefined || storedInterval === interval ? storedTat : now + units * interval;
+  return now + limit.burst * interval;
+}
+
+/**
+ * One GCRA step: the decision and the key's new TAT (unchanged when refused, but for the carry-over
+ * of `currentTat`), with the emission interval to store beside it. Times in ms.
+ */
+export function gcra(
+  storedTat: number | undefined,
+  now: number,
+  cost: number,
+  limit: RateLimit,
+  storedInterval?: number,
+): { decision: RateLimitDecision; tat: number; interval: number } {
   const interval = 1000 / limit.rate;
   const tolerance = interval * limit.burst;
-  const tat = storedTat === undefined || storedTat < now ? now : storedTat;
+  const tat = currentTat(storedTat, now, limit, storedInterval);
   const next = tat + cost * interval;
   const allowAt = next - tolerance;
   // Fractional clocks (performance.now) make `now + x - x` land a rounding error above `now`: a take
@@ -69,6 +101,7 @@ export function gcra(storedTat: number | undefined, now: number, cost: number, l
     const wait = cost > limit.burst ? tat - now : allowAt - now;
     return {
       tat,
+      interval,
       decision: {
         allowed: false,
         remaining: unitsLeft(tolerance - (tat - now), interval),
@@ -80,6 +113,7 @@ export function gcra(storedTat: number | undefined, now: number, cost: number, l
   }
   return {
     tat: next,
+    interval,
     decision: {
       allowed: true,
       remaining: unitsLeft(tolerance - (next - now), interval),

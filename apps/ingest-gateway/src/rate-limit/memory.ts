@@ -24,10 +24,11 @@ export function createMemoryRateLimiter(options: MemoryRateLimiterOptions = {}):
   const maxKeys = options.maxKeys ?? 100_000;
   const clock = options.clock ?? (() => performance.now());
   if (!Number.isInteger(maxKeys) || maxKeys < 1) throw new RangeError(`createMemoryRateLimiter: maxKeys must be a positive integer, got ${maxKeys}`);
-  const tats = new Map<string, number>();
+  /** Each key's TAT and the emission interval it was taken with (gcra.ts: limits may change between takes). */
+  const tats = new Map<string, { tat: number; interval: number }>();
 
   function makeRoom(now: number): void {
-    for (const [key, tat] of tats) {
+    for (const [key, { tat }] of tats) {
       if (tat <= now) tats.delete(key);
     }
     if (tats.size >= maxKeys) {
@@ -40,10 +41,11 @@ export function createMemoryRateLimiter(options: MemoryRateLimiterOptions = {}):
     async take(key, cost, limit) {
       assertTake(cost, limit);
       const now = clock();
-      const { decision, tat } = gcra(tats.get(key), now, cost, limit);
+      const stored = tats.get(key);
+      const { decision, tat, interval } = gcra(stored?.tat, now, cost, limit, stored?.interval);
       if (decision.allowed && cost > 0) {
-        if (!tats.has(key) && tats.size >= maxKeys) makeRoom(now);
-        tats.set(key, tat);
+        if (stored === undefined && tats.size >= maxKeys) makeRoom(now);
+        tats.set(key, { tat, interval });
       }
       return decision;
     },

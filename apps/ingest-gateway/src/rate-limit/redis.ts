@@ -34,15 +34,33 @@ export interface RedisRateLimiterOptions {
 
 // KEYS[1] bucket; ARGV[1] emission interval in µs (may be fractional), ARGV[2] burst, ARGV[3] cost.
 // Returns { allowed 0|1, remaining, retry after µs, reset µs } as integers (Redis truncates numbers).
-// TAT is stored as an integer number of µs with %.0f: tostring() would keep only 14 digits.
+// The value is "<TAT in µs>:<the interval it was taken with>" (a bare TAT from before: the current
+// interval); TAT written with %.0f, as tostring() would keep only 14 digits. The carry-over of a
+// debt taken under another limit is gcra.ts's currentTat, step for step.
 export const GCRA_SCRIPT = `
 local interval = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
-local tat = tonumber(redis.call('GET', KEYS[1]) or now)
-if tat < now then tat = now end
+local tat = now
+local stored = redis.call('GET', KEYS[1])
+if stored then
+  local storedTat, storedInterval = string.match(stored, '^([%d%.]+):([%d%.eE+-]+)$')
+  if storedTat == nil then storedTat = stored end
+  storedTat = tonumber(storedTat)
+  storedInterval = tonumber(storedInterval) or interval
+  if storedTat ~= nil and storedTat > now then
+    local units = (storedTat - now) / storedInterval
+    if units > burst then
+      tat = now + burst * interval
+    elseif storedInterval == interval then
+      tat = storedTat
+    else
+      tat = now + units * interval
+    end
+  end
+end
 local tolerance = interval * burst
 local nextTat = tat + cost * interval
 local allowAt = nextTat - tolerance
@@ -52,7 +70,7 @@ if allowAt > now then
   return { 0, math.max(0, math.floor((tolerance - (tat - now)) / interval)), math.max(1, math.ceil(wait)), math.ceil(tat - now) }
 end
 if cost > 0 then
-  redis.call('SET', KEYS[1], string.format('%.0f', nextTat), 'PX', math.max(1, math.ceil((nextTat - now) / 1000)))
+  redis.call('SET', KEYS[1], string.format('%.0f', nextTat) .. ':' .. ARGV[1], 'PX', math.max(1, math.ceil((nextTat - now) / 1000)))
 end
 return { 1, math.max(0, math.floor((tolerance - (nextTat - now)) / interval)), 0, math.ceil(nextTat - now) }
 `;

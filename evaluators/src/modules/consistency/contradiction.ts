@@ -7,6 +7,7 @@
  *   ("Revenue was $5M." … "Revenue was $7M."), rounding and approximations tolerated;
  * - a yes/no flip: the answer opens with "Yes" and concludes "no" (or the reverse).
  * Sentences that report or question a claim ("some say", "a common myth", "if", "?") are not claims.
+ * Pairs are looked for within `PAIR_WINDOW` sentences of each other.
  *
  * @example
  *   contradictions('Yes, it is safe. … In short, no.')[0].kind; // 'yes_no_flip'
@@ -20,6 +21,12 @@ export interface Contradiction {
   start: number;
   end: number;
 }
+
+/**
+ * Two statements are compared only when at most this many sentences apart: a long answer then costs
+ * (sentences × window) comparisons, not (sentences²) — seconds on a 64 KB answer of short sentences.
+ */
+export const PAIR_WINDOW = 256;
 
 const NEGATIONS = new Set(['not', 'never', 'no', "n't", 'cannot']);
 const HAS_NEGATION = /\b(?:not|never|no|cannot)\b|n['’]t\b/i;
@@ -89,6 +96,10 @@ function negations(ss: readonly Span[]): Contradiction[] {
     return c;
   };
   const later = new Map<number, Contradiction>();
+  // Each sentence lower-cased and judged once, not once per negated sentence: the pairs loop below is
+  // then a substring test per pair (it was a regex and a copy per pair, seconds on a long answer).
+  const lower = ss.map((s) => s.text.toLowerCase());
+  const claimLike = ss.map((s) => !NOT_A_CLAIM.test(s.text));
   for (let n = 0; n < ss.length; n++) {
     if (!negated[n]) continue;
     for (const claim of claimsOf(n)) {
@@ -96,8 +107,8 @@ function negations(ss: readonly Span[]): Contradiction[] {
       let anchor = '';
       for (const w of claim.words) if (w.length > anchor.length) anchor = w;
       const probe = anchor.slice(0, 5);
-      for (let i = 0; i < ss.length; i++) {
-        if (i === n || later.has(Math.max(i, n)) || !ss[i]!.text.toLowerCase().includes(probe) || NOT_A_CLAIM.test(ss[i]!.text)) continue;
+      for (let i = Math.max(0, n - PAIR_WINDOW); i < Math.min(ss.length, n + PAIR_WINDOW + 1); i++) {
+        if (i === n || !claimLike[i] || later.has(Math.max(i, n)) || !lower[i]!.includes(probe)) continue;
         const [a, b] = i < n ? [i, n] : [n, i];
         const pair = negationPair(claimsOf(a), claimsOf(b));
         if (pair) later.set(b, { shape: 'negation', message: `"${pair[1].text}" negates the earlier "${pair[0].text}"`, start: pair[1].start, end: pair[1].end });
@@ -217,7 +228,7 @@ export function contradictions(text: string): Contradiction[] {
   for (let j = 1; j < ss.length; j++) {
     const fb = figures[j];
     if (!fb) continue;
-    for (let i = 0; i < j; i++) {
+    for (let i = Math.max(0, j - PAIR_WINDOW); i < j; i++) {
       const fa = figures[i];
       if (fa && sameQuantity(fa, fb) && conflicting(fa, fb)) {
         found.push({ shape: 'figures', message: `"${fb.value.text.trim()}" conflicts with "${fa.value.text.trim()}" for the same quantity ("${fa.text}")`, start: fb.start, end: fb.end });

@@ -9,14 +9,16 @@
  * - `schema_unusable` (low): the trace's `json_schema_json` itself cannot be compiled.
  * - `repetition` (medium): a phrase looped back to back.
  * - `refusal`: labelled; `low` (passing) unless `fail_on_refusal`, then `medium`.
+ * A JSON document longer than `MAX_EXAMINED_CHARS` is parsed but not validated (`schema_not_checked`).
  *
  * @example
  *   const outcome = formatModule.evaluate(trace, formatModule.configSchema.parse({}));
  */
 import type { Finding, Severity, Trace } from '@metronis/schemas';
 import { z } from 'zod';
+import { MAX_EXAMINED_CHARS } from '../../bounds.js';
 import { defineModule, finding, gradeFindings, type ModuleOutcome, type Penalties } from '../../module.js';
-import { createSchemaCache, describeSchemaError, extractJson, lineColumn, parseJson } from './json.js';
+import { createSchemaCache, DEFAULT_SCHEMA_CACHE_ENTRIES, describeSchemaError, extractJson, lineColumn, parseJson } from './json.js';
 import { detectRefusal } from './refusal.js';
 import { detectRepetition } from './repetition.js';
 import { bracketBalance, detectTruncation } from './truncation.js';
@@ -34,7 +36,14 @@ export const formatConfigSchema = z.object({
 });
 export type FormatConfig = z.output<typeof formatConfigSchema>;
 
-const compiledSchema = createSchemaCache({ maxEntries: 256 });
+const compiledSchema = createSchemaCache({ maxEntries: DEFAULT_SCHEMA_CACHE_ENTRIES });
+
+/**
+ * The whole output is read (a cut would make valid JSON look truncated); every check here is linear
+ * in it. Schema validation is not (ajv's `uniqueItems` compares items pairwise), so a JSON document
+ * longer than `MAX_EXAMINED_CHARS` is parsed but not validated: labelled `schema_not_checked`.
+ */
+const EXAMINES = { output: 1_048_576, input: 'unread', context: 'unread', reference: 'unread' } as const;
 
 const PENALTY: Penalties = { none: 0, low: 0.05, medium: 0.35, high: 0.7, critical: 1 };
 
@@ -43,6 +52,7 @@ export const formatModule = defineModule({
   version: '1.0.0',
   description: 'Empty, truncated, invalid or schema-violating JSON, looping and refusing outputs.',
   configSchema: formatConfigSchema,
+  examines: EXAMINES,
   evaluate: function evaluateFormat(trace: Trace, config: FormatConfig): ModuleOutcome {
     const found: Array<{ f: Finding; s: Severity }> = [];
     const add = (f: Finding, s: Severity) => found.push({ f, s });
@@ -55,6 +65,7 @@ export const formatModule = defineModule({
 
     const wantsJson = trace.expected_format === 'json' || trace.json_schema_json !== null;
     let jsonBroken = false;
+    let schemaNotChecked = false;
     if (wantsJson) {
       const doc = extractJson(content);
       const parsed = parseJson(doc.text);
@@ -64,6 +75,8 @@ export const formatModule = defineModule({
         const { line, column } = lineColumn(content, at);
         const where = doc.fenced ? 'in the ```json block, ' : '';
         add(finding('invalid_json', `JSON does not parse ${where}at line ${line} column ${column} (offset ${at}): ${parsed.reason}`, 'output', at, Math.min(at + 1, content.length), 1), 'high');
+      } else if (trace.json_schema_json !== null && doc.text.length > MAX_EXAMINED_CHARS) {
+        schemaNotChecked = true;
       } else if (trace.json_schema_json !== null) {
         const schema = compiledSchema(trace.json_schema_json);
         if (!schema.ok) {
@@ -103,7 +116,9 @@ export const formatModule = defineModule({
         add(finding('refusal', `the model declined: "${clip(content.slice(refusal.start, refusal.end))}"`, 'output', refusal.start, refusal.end, 0.9), config.fail_on_refusal ? 'medium' : 'low');
       }
     }
-    return gradeFindings(found, PENALTY);
+    const outcome = gradeFindings(found, PENALTY);
+    if (schemaNotChecked) outcome.labels.push('schema_not_checked');
+    return outcome;
   },
 });
 

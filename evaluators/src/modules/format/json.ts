@@ -1,7 +1,8 @@
 /**
  * JSON checks for the `format` module: pull the JSON text out of an output (a ```json fenced block
  * counts), parse it, and when parsing fails say where (offset, line, column). Schema validation uses
- * ajv with one compiled validator per distinct schema text, kept in a small bounded cache.
+ * ajv with one compiled validator per distinct schema text, kept in a bounded cache, and every regex of
+ * a schema runs with RE2 semantics (linear time).
  *
  * @example
  *   const doc = extractJson('Here you go:\n```json\n{"a":1}\n```');
@@ -9,6 +10,7 @@
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
+import { RE2JS } from 're2js';
 
 export interface JsonText {
   /** The candidate JSON text. */
@@ -188,26 +190,49 @@ function describe(c: string | undefined): string {
 export type CompiledSchema = { ok: true; validate: ValidateFunction } | { ok: false; reason: string };
 
 export interface SchemaCacheOptions {
-  /** Most distinct schemas kept compiled; the least recently used is dropped beyond it. */
+  /** Most distinct schemas kept compiled; the least recently used is dropped beyond it. Default 256. */
   maxEntries?: number;
 }
 
-/** One ajv validator per distinct schema text, least-recently-used eviction. */
-export function createSchemaCache(options: SchemaCacheOptions = {}) {
-  const maxEntries = options.maxEntries ?? 256;
-  const ajvOptions = { strict: false, allErrors: true, validateFormats: false, logger: false } as const;
+/** What a schema cache holds: its entries, and the ajv instances (generations) they were compiled by. */
+export interface SchemaCacheStats {
+  entries: number;
+  generations: number;
+}
+
+export type SchemaCache = ((schemaText: string) => CompiledSchema) & { stats(): SchemaCacheStats };
+
+export const DEFAULT_SCHEMA_CACHE_ENTRIES = 256;
+
+/**
+ * One ajv validator per distinct schema text, least-recently-used eviction, with every `pattern` and
+ * `patternProperties` regex run by RE2 (linear time; see `re2Engine`).
+ *
+ * ajv keeps everything it ever compiled on its instance (its schema cache and the shared scope of
+ * regexes and functions), so evicting our entry alone would free nothing. The cache therefore
+ * retires its ajv instances: a new one every `maxEntries` compilations, and an entry compiled by an
+ * older instance is compiled again when it is next used. Entries of an instance two generations old
+ * have all been used again (recompiled) or evicted, so at most two instances, each holding at most
+ * `maxEntries` schemas, are alive: memory stays bounded however many distinct schemas arrive.
+ */
+export function createSchemaCache(options: SchemaCacheOptions = {}): SchemaCache {
+  const maxEntries = options.maxEntries ?? DEFAULT_SCHEMA_CACHE_ENTRIES;
+  if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new RangeError(`createSchemaCache: maxEntries must be a positive integer, got ${maxEntries}`);
+  const ajvOptions = { strict: false, allErrors: true, validateFormats: false, logger: false, code: { regExp: re2Engine } } as const;
+  let generation = 0;
+  let compiledInGeneration = 0;
   let draft07: Ajv | undefined;
   let draft2020: Ajv2020 | undefined;
-  const cache = new Map<string, CompiledSchema>();
+  const cache = new Map<string, { entry: CompiledSchema; generation: number }>();
 
-  return function compiled(schemaText: string): CompiledSchema {
-    const hit = cache.get(schemaText);
-    if (hit !== undefined) {
-      cache.delete(schemaText);
-      cache.set(schemaText, hit);
-      return hit;
+  function compile(schemaText: string): CompiledSchema {
+    if (compiledInGeneration >= maxEntries) {
+      generation++;
+      compiledInGeneration = 0;
+      draft07 = undefined;
+      draft2020 = undefined;
     }
-    let entry: CompiledSchema;
+    compiledInGeneration++;
     try {
       const schema: unknown = JSON.parse(schemaText);
       if (typeof schema !== 'object' || schema === null) throw new Error('a JSON Schema must be an object or a boolean');
@@ -215,15 +240,44 @@ export function createSchemaCache(options: SchemaCacheOptions = {}) {
       const modern = typeof uri === 'string' && /2019-09|2020-12/.test(uri);
       const ajv = modern ? (draft2020 ??= new Ajv2020(ajvOptions)) : (draft07 ??= new Ajv(ajvOptions));
       // $id is dropped so ajv does not register it: two orgs' schemas with the same $id must not collide.
-      entry = { ok: true, validate: ajv.compile({ ...(schema as object), $id: undefined }) };
+      return { ok: true, validate: ajv.compile({ ...(schema as object), $id: undefined }) };
     } catch (err) {
-      entry = { ok: false, reason: (err as Error).message };
+      return { ok: false, reason: (err as Error).message };
     }
-    cache.set(schemaText, entry);
+  }
+
+  const compiled = function compiled(schemaText: string): CompiledSchema {
+    const hit = cache.get(schemaText);
+    cache.delete(schemaText); // re-inserted below: the Map's order is the recency order
+    const fresh = hit !== undefined && (hit.generation === generation || !hit.entry.ok) ? hit : { entry: compile(schemaText), generation };
+    cache.set(schemaText, fresh);
     if (cache.size > maxEntries) cache.delete(cache.keys().next().value as string);
-    return entry;
-  };
+    return fresh.entry;
+  } as SchemaCache;
+  compiled.stats = () => ({ entries: cache.size, generations: new Set([...cache.values()].filter((v) => v.entry.ok).map((v) => v.generation)).size });
+  return compiled;
 }
+
+/**
+ * ajv's regex engine (`code.regExp`): RE2 semantics through re2js, a pure-JavaScript port of RE2 whose
+ * matching time is linear in the input, so a schema's `pattern` cannot backtrack catastrophically.
+ * A pattern RE2 cannot express (backreferences, lookahead) makes the schema uncompilable: the trace
+ * gets `schema_unusable` naming the pattern, and its output is not checked against the schema.
+ * RE2 differs from JavaScript in details (`\s` is ASCII whitespace); JSON Schema recommends the
+ * portable ECMA-262 subset, which both read alike.
+ */
+export const re2Engine = Object.assign(
+  function re2(pattern: string): { test(s: string): boolean; toString(): string } {
+    let re: RE2JS;
+    try {
+      re = RE2JS.compile(RE2JS.translateRegExp(pattern), RE2JS.LOOKBEHINDS);
+    } catch (error) {
+      throw new Error(`pattern ${JSON.stringify(pattern)} is not supported (patterns run with RE2 semantics, which have no backreferences or lookahead): ${(error as Error).message}`);
+    }
+    return { test: (s: string) => re.test(s), toString: () => `re2:${pattern}` };
+  },
+  { code: 'new RE2' },
+);
 
 /** Human sentence for one ajv error, naming the instance path. */
 export function describeSchemaError(error: ErrorObject): string {

@@ -81,15 +81,37 @@ export function detectPii(text: string, options: DetectOptions = {}): PiiEntity[
   if (kinds.includes('ip_address') && hasDigits) ips(text, options, found);
   if (kinds.includes('phone') && hasDigits) phones(text, region, found);
 
-  const allow = options.allowValues;
+  const allow = options.allowValues !== undefined && options.allowValues.length > 0 ? allowSet(options.allowValues) : null;
   const kept: PiiEntity[] = [];
-  // `found` is in priority order (more specific kinds first): drop later overlapping entities.
+  // `found` is in priority order (more specific kinds first): drop later overlapping entities. `kept`
+  // stays sorted by start and its spans never overlap, so one binary search answers each entity.
   for (const e of found) {
-    if (allow !== undefined && allow.length > 0 && allow.some((v) => v.toLowerCase() === e.key.toLowerCase())) continue;
-    if (kept.some((k) => e.start < k.end && k.start < e.end)) continue;
-    kept.push(e);
+    if (allow !== null && allow.has(e.key.toLowerCase())) continue;
+    const at = firstEndingAfter(kept, e.start);
+    if (at < kept.length && kept[at]!.start < e.end) continue;
+    kept.splice(at, 0, e);
   }
-  return kept.sort((a, b) => a.start - b.start);
+  return kept;
+}
+
+const allowSets = new WeakMap<readonly string[], Set<string>>();
+/** The allow-list as a set of lower-cased values, built once per list (a policy's list is reused). */
+function allowSet(values: readonly string[]): Set<string> {
+  let set = allowSets.get(values);
+  if (set === undefined) allowSets.set(values, (set = new Set(values.map((v) => v.toLowerCase()))));
+  return set;
+}
+
+/** Index of the first span (sorted, disjoint) that ends after `position`. */
+function firstEndingAfter(spans: readonly PiiEntity[], position: number): number {
+  let lo = 0;
+  let hi = spans.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (spans[mid]!.end <= position) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function cards(text: string, options: DetectOptions, out: PiiEntity[]): void {

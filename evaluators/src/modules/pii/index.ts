@@ -32,8 +32,8 @@ export const piiConfigSchema = z.object({
   include_private_ips: z.boolean().default(false),
   ignore_test_cards: z.boolean().default(true),
   /** Values never reported, e.g. the company's own support address or hotline (compared canonically). */
-  allow_values: z.array(z.string().min(1)).max(1000).default([]),
-  allow_email_domains: z.array(z.string().min(1)).max(1000).default([]),
+  allow_values: z.array(z.string().min(1).max(320)).max(1000).default([]),
+  allow_email_domains: z.array(z.string().min(1).max(253)).max(1000).default([]),
 });
 export type PiiConfig = z.output<typeof piiConfigSchema>;
 
@@ -57,6 +57,7 @@ export const piiModule = defineModule({
   version: '1.0.0',
   description: 'Emails, phone numbers, card numbers, IBANs, US SSNs and IP addresses, validated beyond their shape.',
   configSchema: piiConfigSchema,
+  examines: { reference: 'unread' },
   evaluate: function evaluatePii(trace: Trace, config: PiiConfig): ModuleOutcome {
     const options = detectOptions(config);
     const found: Array<{ f: Finding; s: Severity }> = [];

@@ -33,6 +33,7 @@ const NUMBER_WORDS: Record<string, number> = { two: 2, three: 3, four: 4, five: 
 const PROMISE = /\b(?:here are|these are|the following|follow these|there are|consider these|try these|below are)\s+(?:the\s+)?(\d{1,2}|two|three|four|five|six|seven|eight|nine|ten)\s+(?:[a-z-]+\s+){0,2}?(?:steps|ways|reasons|tips|options|things|ideas|methods|approaches|examples|points|factors|strategies|benefits|differences|items|questions|stages|phases|rules|causes|solutions)\b/gi;
 const HAS_PROMISE = /\b(?:are|following|these)\b/i;
 const LIST_ITEM = /^[ \t]*(?:\d{1,2}[.)]|[-*•+]|#{2,6})[ \t]+\S/gm;
+const ITEM_AT = /[ \t]*(?:\d{1,2}[.)]|[-*•+]|#{2,6})[ \t]+\S/y;
 const EMPTY_ITEM = /(?:^|\n)[ \t]*(?:\d{1,2}[.)]|[-*•+])[ \t]*$/;
 
 /** Why the text looks unfinished, with where the evidence is, or null when it looks finished. */
@@ -58,13 +59,30 @@ export function incompleteness(text: string, masked: string = maskCode(text)): {
     }
   }
   if (!HAS_PROMISE.test(prose)) return null;
+  // The list items' positions once; each promise then counts those after it by binary search (counting
+  // them in the rest of the text for each promise took minutes on a long answer full of promises).
+  const itemStarts = Array.from(prose.matchAll(LIST_ITEM), (m) => m.index);
   for (const m of prose.matchAll(PROMISE)) {
     const promised = NUMBER_WORDS[m[1]!.toLowerCase()] ?? Number(m[1]);
-    const rest = prose.slice(m.index + m[0].length);
-    const items = rest.match(LIST_ITEM)?.length ?? 0;
+    const end = m.index + m[0].length;
+    // an item right where the promise ends, mid-line, counts too (the rest of the text starts a line)
+    ITEM_AT.lastIndex = end;
+    const items = itemStarts.length - firstAtOrAfter(itemStarts, end) + (prose[end - 1] !== '\n' && ITEM_AT.test(prose) ? 1 : 0);
     if (items > 0 && items < promised) {
       return { reason: `promises ${promised} ${m[0].split(/\s+/).pop()} but lists ${items}`, start: m.index, end: m.index + m[0].length };
     }
   }
   return null;
+}
+
+/** Index of the first value at or after `position` in an ascending array. */
+function firstAtOrAfter(sorted: readonly number[], position: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid]! < position) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

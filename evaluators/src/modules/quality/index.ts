@@ -32,7 +32,7 @@ const SEVERITY: Record<QualityKind, Severity> = {
   incomplete: 'medium',
 };
 
-const count = z.number().int().nonnegative();
+const count = z.number().int().nonnegative().max(1_000_000_000);
 export const qualityConfigSchema = z.strictObject({
   min_chars: count.default(1).describe('Fewer non-space characters than this is too_short.'),
   min_words: count.default(1).describe('Fewer words than this is too_short.'),
@@ -45,8 +45,8 @@ export const qualityConfigSchema = z.strictObject({
   spelling_max_error_rate: z.number().min(0).max(1).default(0.06).describe('Misspelled share of checked words above which `spelling` fires.'),
   spelling_min_errors: count.default(2),
   spelling_min_words: count.default(15).describe('Answers with fewer checkable words are not judged.'),
-  extra_words: z.array(z.string().min(1)).default([]).describe('Words the dictionary should accept (product names, jargon).'),
-  min_reading_ease: z.number().nullable().default(0).describe('Flesch reading ease under which `readability` fires; null turns it off.'),
+  extra_words: z.array(z.string().min(1).max(100)).max(10_000).default([]).describe('Words the dictionary should accept (product names, jargon).'),
+  min_reading_ease: z.number().min(-1_000).max(1_000).nullable().default(0).describe('Flesch reading ease under which `readability` fires; null turns it off.'),
   readability_min_words: count.default(40),
   check_repeated_words: z.boolean().default(true),
   check_incomplete: z.boolean().default(true),
@@ -68,6 +68,9 @@ export const qualityModule = defineModule({
   version: '1.0.0',
   description: 'Length, language, spelling, readability, repeated words and unfinished answers.',
   configSchema: qualityConfigSchema,
+  // The whole output: length and "stops mid-way" are about its end, which a cut would invent. Every
+  // check is linear in it (language detection reads 600 characters).
+  examines: { output: 1_048_576, input: 'unread', context: 'unread', reference: 'unread' },
   evaluate: function evaluateQuality(trace: Trace, config: QualityConfig) {
     const text = trace.output.content;
     const findings: Finding[] = [];

@@ -25,11 +25,28 @@ export { normalize } from './normalize.js';
 
 const phrases = z.array(z.string().min(1).max(200)).max(2000);
 
+/**
+ * Refuses, naming it, every own key of `extra_terms` that is not a category. zod's record drops a
+ * `__proto__` key without a word while it refuses `constructor`; reading the keys first treats every
+ * key the same way.
+ */
+function onlyCategoryKeys(value: unknown, ctx: { issues: unknown[] }): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  const known: readonly string[] = CATEGORIES;
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key)) ctx.issues.push({ code: 'custom', message: `"${key}" is not a harm category (one of ${CATEGORIES.join(', ')})`, path: [key], input: value });
+  }
+  return value;
+}
+
 export const safetyConfigSchema = z.object({
   /** Harm categories checked. */
   categories: z.array(z.enum(CATEGORIES)).default([...CATEGORIES]),
-  /** Org-specific phrases per category, matched like the built-in ones (normalized, word boundaries). */
-  extra_terms: z.partialRecord(z.enum(CATEGORIES), phrases).default({}),
+  /**
+   * Org-specific phrases per category, matched like the built-in ones (normalized, word boundaries).
+   * Every key must be a category: any other key (`__proto__`, `constructor`, a typo) is refused alike.
+   */
+  extra_terms: z.preprocess(onlyCategoryKeys, z.partialRecord(z.enum(CATEGORIES), phrases)).default({}),
   /** Phrases that make an overlapping match innocent for this org (e.g. "kill shot" for a photo app). */
   allow: phrases.default([]),
   /** Also check the input for harm categories (the output is always checked). */
@@ -77,6 +94,7 @@ export const safetyModule = defineModule({
   version: '1.0.1',
   description: 'Harmful content by category, prompt injection in the input, secrets in the output.',
   configSchema: safetyConfigSchema,
+  examines: { context: 'unread', reference: 'unread' },
   evaluate: function evaluateSafety(trace: Trace, config: SafetyConfig): ModuleOutcome {
     const found: Array<{ f: Finding; s: Severity }> = [];
     const lexicon = lexiconFor(config);

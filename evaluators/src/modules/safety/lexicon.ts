@@ -10,6 +10,7 @@
  *   lex.match(normalize(text).text) // → [{ category, from, to }]
  */
 import { matchNear, spaced } from './normalize.js';
+import { compilePhrases } from './phrases.js';
 
 export const CATEGORIES = ['violence', 'self_harm', 'sexual', 'hate', 'weapons_illegal'] as const;
 export type Category = (typeof CATEGORIES)[number];
@@ -104,47 +105,69 @@ export interface CompiledLexicon {
   match(normalizedText: string): LexiconMatch[];
 }
 
-/** Escapes a plain phrase (already normalized) for use inside a pattern. */
-export function phrasePattern(normalizedPhrase: string): string {
-  return normalizedPhrase.trim().replace(/ +/g, ' ').replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
 const BOUNDED = (source: string) => new RegExp(String.raw`(?<![a-z0-9'])(?:${spaced(source)})(?![a-z0-9])`, 'g');
 
 /**
  * Compiles the lexicon with an org's additions and allow-list. `normalizePhrase` is applied to the
- * config phrases so that "K1ll" in config means the same as "kill".
+ * config phrases so that "K1ll" in config means the same as "kill". The built-in patterns are regexes
+ * of our own, run only in windows around their stems; the org's phrases are literals, matched by
+ * `compilePhrases` in time linear in the text however many there are (an alternation of thousands
+ * of phrases in one regex stalled evaluation). Matches of one category never overlap.
  */
 export function compileLexicon(options: LexiconOptions, normalizePhrase: (s: string) => string): CompiledLexicon {
   const stems = createStemIndex();
   const compiled = options.categories.map((category, bit) => {
-    const extra = (options.extra_terms[category] ?? []).map((t) => normalizePhrase(t)).filter((t) => t !== '');
-    const patterns = [...LEXICON[category], ...extra.map(phrasePattern)];
-    for (const stem of [...STEMS[category], ...extra.map((t) => t.split(' ')[0] as string)]) stems.add(stem, bit);
-    return { category, bit, pattern: BOUNDED(patterns.map((p) => `(?:${p})`).join('|')) };
+    for (const stem of STEMS[category]) stems.add(stem, bit);
+    const extra = (options.extra_terms[category] ?? []).map((t) => normalizePhrase(t));
+    return { category, bit, pattern: BOUNDED(LEXICON[category].map((p) => `(?:${p})`).join('|')), phrases: compilePhrases(extra) };
   });
-  // Window after a stem hit: the longest built-in continuation, or a whole org phrase.
-  const reach = Math.max(120, ...Object.values(options.extra_terms).flatMap((l) => (l ?? []).map((t) => t.length + 20)));
-  const allowPhrases = options.allow.map((t) => normalizePhrase(t)).filter((t) => t !== '');
-  const allow = allowPhrases.length === 0 ? null : BOUNDED(allowPhrases.map(phrasePattern).join('|'));
+  const allow = compilePhrases(options.allow.map((t) => normalizePhrase(t)));
 
   return {
     match(text: string): LexiconMatch[] {
       const hits = stems.scan(text);
-      if (hits.length === 0) return [];
       const matches: LexiconMatch[] = [];
-      for (const { category, bit, pattern } of compiled) {
+      for (const { category, bit, pattern, phrases } of compiled) {
         const mine = hits.filter((h) => (h[2] & (1 << bit)) !== 0);
-        if (mine.length === 0) continue;
-        for (const hit of matchNear(text, mine, pattern, 80, reach)) matches.push({ category, ...hit });
+        const found = mine.length === 0 ? [] : matchNear(text, mine, pattern, 80, 120);
+        if (phrases.size > 0) found.push(...phrases.match(text));
+        if (found.length === 0) continue;
+        found.sort((a, b) => a.from - b.from || b.to - a.to);
+        let end = -1;
+        for (const hit of found) {
+          if (hit.from < end) continue; // overlaps a match of the same category
+          matches.push({ category, from: hit.from, to: hit.to });
+          end = hit.to;
+        }
       }
-      if (allow === null || matches.length === 0) return matches;
-      const allowed: Array<[number, number]> = [];
-      allow.lastIndex = 0;
-      for (let a = allow.exec(text); a !== null; a = allow.exec(text)) allowed.push([a.index, a.index + a[0].length]);
-      return matches.filter((x) => !allowed.some(([s, e]) => x.from < e && s < x.to));
+      if (allow.size === 0 || matches.length === 0) return matches;
+      return withoutAllowed(matches, allow.match(text));
     },
   };
+}
+
+/** Matches that overlap no allowed span: the spans merged in order, then a binary search per match. */
+function withoutAllowed(matches: LexiconMatch[], allowed: ReadonlyArray<{ from: number; to: number }>): LexiconMatch[] {
+  const spans: Array<{ from: number; to: number }> = [];
+  for (const a of [...allowed].sort((x, y) => x.from - y.from)) {
+    const last = spans[spans.length - 1];
+    if (last !== undefined && a.from <= last.to) last.to = Math.max(last.to, a.to);
+    else spans.push({ from: a.from, to: a.to });
+  }
+  return matches.filter((m) => {
+    // the last span starting before the match ends; disjoint and sorted, so it reaches furthest
+    let lo = 0;
+    let hi = spans.length - 1;
+    let at = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (spans[mid]!.from < m.to) {
+        at = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return at < 0 || spans[at]!.to <= m.from;
+  });
 }
 
 /**
