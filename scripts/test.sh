@@ -24,6 +24,9 @@ eval "$(bash scripts/stack.sh env)"
 step "unit and contract tests (embedded engines)"
 npx vitest run --project unit
 
+step "Python SDK: fresh virtualenv, wheel and sdist, pytest against metronis dev (scripts/test-python.sh)"
+bash scripts/test-python.sh
+
 step "integration tests (real services; one file at a time: some stop and start services)"
 npx vitest run --project integration --no-file-parallelism
 

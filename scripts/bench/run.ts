@@ -5,12 +5,11 @@
  *   npm run bench -- [--seconds 10] [--records 100000] [--only gateway,produce,clients,tier1]
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus, totalmem } from 'node:os';
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { benchGateway } from './gateway.js';
+import { machineInfo } from './machine.js';
 import { benchProduce } from './produce.js';
 import { runToEnd } from './spawn.js';
 
@@ -21,14 +20,7 @@ const records = Number(values.records);
 const only = new Set((values.only ?? 'gateway,produce,clients,tier1').split(','));
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
-const machine = {
-  date: new Date().toISOString(),
-  commit: execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }).toString().trim(),
-  cpu: `${cpus().length} × ${cpus()[0]?.model ?? 'unknown'}`,
-  memory_gib: Math.round(totalmem() / 2 ** 30),
-  node: process.version,
-  load_average_at_start: (await import('node:os')).loadavg().map((l) => Math.round(l * 10) / 10),
-};
+const machine = machineInfo(ROOT);
 const results: Record<string, unknown> = { machine };
 
 if (only.has('gateway')) results.gateway = await benchGateway(seconds, log);

@@ -123,7 +123,7 @@ export async function buildEmbeddedHttp(deps: {
 type FetchHandler = (request: Request, env?: any) => Response | Promise<Response>;
 
 /**
- * One fetch handler for both apps: ingest (POST /v1/traces…) to the gateway, the rest to the console
+ * One fetch handler for both apps: ingest (POST /v1/traces…, POST /otlp/v1/traces) to the gateway, the rest to the console
  * (which serves the merged OpenAPI document at /openapi.json). The server's bindings (`env`: the Node request and response) are passed through,
  * so the gateway keeps its fast path of reading the body straight from the socket.
  */
@@ -133,7 +133,7 @@ export function routeEmbedded(gateway: { fetch: FetchHandler }, console: { fetch
     const start = url.indexOf('/', url.indexOf('//') + 2);
     const end = url.indexOf('?', start);
     const path = end === -1 ? url.slice(start) : url.slice(start, end);
-    const ingest = request.method === 'POST' && (path === '/v1/traces' || path === '/v1/traces/batch');
+    const ingest = request.method === 'POST' && (path === '/v1/traces' || path === '/v1/traces/batch' || path === '/otlp/v1/traces');
     return ingest ? gateway.fetch(request, env) : console.fetch(request, env);
   };
 }

@@ -4,7 +4,8 @@
  * production. A trace is answered 202 only after `producer.send` has resolved (the log acknowledged
  * it); one request is one `send`.
  *
- * Routes: `POST /v1/traces`, `POST /v1/traces/batch`, `GET /healthz`, `GET /readyz`,
+ * Routes: `POST /v1/traces`, `POST /v1/traces/batch`, `POST /otlp/v1/traces` (OTLP/HTTP, otlp/route.ts),
+ * `GET /healthz`, `GET /readyz`,
  * `GET /openapi.json` (the document of all of them, see openapi.ts). Keys come from
  * `Authorization: Bearer <key>` or, when that header is absent, `X-API-Key: <key>`.
  * Errors are one envelope (errors.ts); every response carries `X-Request-Id`; one log line per
@@ -46,6 +47,7 @@ import { assertJsonContentType, readJsonBody } from './body.js';
 import { ApiError, errorBody, errorResponse, type Issue } from './errors.js';
 import { formatPath, jsonTypeOf, ORG_ID_MESSAGE, toIssues } from './issues.js';
 import { buildOpenApiDocument } from './openapi.js';
+import { registerOtlpRoute } from './otlp/route.js';
 import { API_CSP, corsAllowList, securityHeaders } from './security.js';
 import { createOrgRateLimit, type OrgLimitsSource, type RateLimiter } from './rate-limit/index.js';
 
@@ -401,6 +403,21 @@ export function createGatewayApp(deps: GatewayDeps): Hono<GatewayEnv> {
     await chargeTraces(c, records.length);
     await produce(records);
     return c.json({ accepted, rejected }, 202);
+  });
+
+  registerOtlpRoute(app, {
+    requireIngestKey,
+    limitRequests,
+    chargeTraces,
+    preparerFor,
+    recordOf,
+    oversizedItem,
+    produce,
+    header: headerOf,
+    clock,
+    generateId,
+    maxBytes: limits.batchBytes,
+    logger,
   });
 
   app.get('/healthz', (c) => c.json({ status: 'ok' as const }, 200));

@@ -145,6 +145,14 @@ export function parseJson(text: string): unknown {
   return value;
 }
 
+/** The raw body bytes, with the same limits and errors as `readJsonBody` (413 past `limit`). */
+export async function readBodyBytes(request: Request, incoming: IncomingMessage | undefined, contentLength: string | undefined, limit: number): Promise<Uint8Array> {
+  if (contentLength !== undefined && Number(contentLength) > limit) throw tooLarge(limit);
+  if (incoming !== undefined) return readIncoming(incoming, limit);
+  if (request.body === null) return new Uint8Array(0);
+  return readStream(request.body, limit);
+}
+
 /**
  * The parsed JSON body and its size in bytes. `incoming` is the Node request when the app runs on
  * @hono/node-server (`c.env.incoming`); pass undefined to read `request.body`. `contentLength` is the
@@ -156,16 +164,17 @@ export async function readJsonBody(
   contentLength: string | undefined,
   limit: number,
 ): Promise<{ body: unknown; bytes: number }> {
-  if (contentLength !== undefined && Number(contentLength) > limit) throw tooLarge(limit);
-  let bytes: Uint8Array;
-  if (incoming !== undefined) bytes = await readIncoming(incoming, limit);
-  else if (request.body === null) bytes = new Uint8Array(0);
-  else bytes = await readStream(request.body, limit);
+  const bytes = await readBodyBytes(request, incoming, contentLength, limit);
+  return { body: parseJsonBytes(bytes), bytes: bytes.byteLength };
+}
+
+/** UTF-8 bytes parsed as by `parseJson`; bytes that are not UTF-8 are a 400 invalid_json. */
+export function parseJsonBytes(bytes: Uint8Array): unknown {
   let text: string;
   try {
     text = decoder.decode(bytes);
   } catch {
     throw new ApiError('invalid_json', 'the body is not valid UTF-8');
   }
-  return { body: parseJson(text), bytes: bytes.byteLength };
+  return parseJson(text);
 }

@@ -104,6 +104,76 @@ function ingestResponses(accepted: Json, tooLarge: string): Json {
   };
 }
 
+/**
+ * OTLP/HTTP trace export (otlp/route.ts). Bodies are the OTLP `ExportTraceServiceRequest` (protobuf,
+ * or OTLP/JSON), described by the OpenTelemetry protocol rather than restated here.
+ */
+function otlpTracesPath(maxBytes: number): Json {
+  const status: Json = {
+    type: 'object',
+    description: 'google.rpc.Status (code: a gRPC code; message: starts with the gateway error code) with the gateway error envelope beside it.',
+    required: ['code', 'message', 'error'],
+    properties: {
+      code: { type: 'integer' },
+      message: { type: 'string' },
+      details: { type: 'array', items: {} },
+      error: {
+        type: 'object',
+        required: ['code', 'message', 'request_id'],
+        properties: { code: { type: 'string' }, message: { type: 'string' }, request_id: { type: 'string' }, issues: { type: 'array', items: { type: 'object' } } },
+      },
+    },
+  };
+  const otlpError = (description: string, headers: Json = {}): Json => ({
+    description,
+    headers: { ...requestIdHeader, ...headers },
+    content: { 'application/json': { schema: status }, 'application/x-protobuf': { schema: { type: 'string', format: 'binary' } } },
+  });
+  const retryAfter = { 'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer' } } };
+  return {
+    post: {
+      operationId: 'otlpExportTraces',
+      summary: 'OTLP/HTTP trace export (protobuf or JSON, gzip allowed)',
+      description:
+        'Set OTEL_EXPORTER_OTLP_ENDPOINT to <base>/otlp and OTEL_EXPORTER_OTLP_HEADERS to "Authorization=Bearer <API key>". ' +
+        'LLM spans (OpenTelemetry GenAI, OpenInference, OpenLLMetry conventions) become traces with trace_id otel-<trace id>-<span id>; ' +
+        'other spans are accepted and counted but not stored. 200 only after the log acknowledged every stored trace; ' +
+        'partialSuccess.rejectedSpans counts LLM spans that could not be stored and errorMessage says why. Answers use the request encoding.',
+      security: [{ bearer: [] }, { apiKeyHeader: [] }],
+      parameters: [{ name: 'Content-Encoding', in: 'header', required: false, schema: { type: 'string', enum: ['gzip', 'identity'] } }],
+      requestBody: {
+        required: true,
+        content: {
+          'application/x-protobuf': { schema: { type: 'string', format: 'binary', description: 'opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest' } },
+          'application/json': { schema: { type: 'object', description: 'ExportTraceServiceRequest in OTLP/JSON (lowerCamelCase fields, hex ids).' } },
+        },
+      },
+      responses: {
+        '200': {
+          description: 'Every stored trace was durably written. ExportTraceServiceResponse, with partialSuccess when some LLM spans were rejected.',
+          headers: { ...requestIdHeader, ...rateLimitHeaders, 'X-Metronis-Spans': { description: 'received=N; stored=N; skipped=N; rejected=N', schema: { type: 'string' } } },
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                properties: { partialSuccess: { type: 'object', properties: { rejectedSpans: { type: ['string', 'integer'] }, errorMessage: { type: 'string' } } } },
+              },
+            },
+            'application/x-protobuf': { schema: { type: 'string', format: 'binary' } },
+          },
+        },
+        '400': otlpError('Not an ExportTraceServiceRequest, malformed JSON, or invalid gzip. Not retryable.'),
+        '401': otlpError('No key, a malformed one, or an unknown, revoked or expired one.', { 'WWW-Authenticate': { schema: { type: 'string' } } }),
+        '403': otlpError('The key lacks the ingest scope.', { 'WWW-Authenticate': { schema: { type: 'string' } } }),
+        '413': otlpError(`Body over ${maxBytes} bytes, compressed or decompressed.`),
+        '415': otlpError('Content-Type is neither application/x-protobuf nor application/json, or Content-Encoding is not gzip.'),
+        '429': otlpError('Rate limited; nothing was accepted. Retry after Retry-After.', { ...retryAfter, ...rateLimitHeaders }),
+        '503': otlpError('The log did not acknowledge the write, or keys or the policy cannot be read; nothing was accepted. Retry after Retry-After.', retryAfter),
+      },
+    },
+  };
+}
+
 /** The OpenAPI 3.1 document of every route `createGatewayApp` serves. */
 export function buildOpenApiDocument(options: OpenApiOptions): Json {
   const security = [{ bearer: [] }, { apiKeyHeader: [] }];
@@ -148,6 +218,7 @@ export function buildOpenApiDocument(options: OpenApiOptions): Json {
           ),
         },
       },
+      '/otlp/v1/traces': otlpTracesPath(options.batchBytes),
       '/healthz': {
         get: {
           operationId: 'health',

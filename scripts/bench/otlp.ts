@@ -1,0 +1,326 @@
+/**
+ * `npm run bench:otlp`: OTLP ingest next to REST ingest and next to Arize Phoenix, in one run on the
+ * same machine. The same spans (GenAI + OpenInference attributes, so both servers see LLM spans) are
+ * encoded once as OTLP protobuf requests of `--batch` spans; the REST side sends the very traces the
+ * gateway's OTLP mapper makes of them, as `POST /v1/traces/batch` bodies of the same size.
+ *
+ *   npm run bench:otlp -- [--spans 51200] [--batch 512] [--concurrency 4] [--only otlp,rest,phoenix]
+ *   npm run bench:otlp -- --spans 1024 --only otlp,rest      # a tiny run that proves it works
+ *
+ * Each system runs alone, on a fresh data folder: `metronis dev` (the whole embedded pipeline in one
+ * process: gateway, log, Tier 1, sinks, PGlite, chDB) and `phoenix serve` (from a virtualenv the
+ * bench makes with `arize-phoenix` pinned below, SQLite in a temporary working dir). Measured:
+ * - accepted/s: spans whose request was answered with success, over the time to send them all;
+ * - stored-and-readable/s: spans over the time until every one can be read back through the
+ *   system's own read API (Metronis: GET /v1/traces/:id of every trace; Phoenix: its REST span list);
+ * - server CPU per span (user+system of the server's process tree, from /proc) and peak RSS.
+ * Writes bench-results/otlp-<time>.json and prints a Markdown table for BENCHMARKS.md.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { mapSpans } from '../../apps/ingest-gateway/src/otlp/mapper.js';
+import { decodeExportRequest, encodeExportRequest } from '../../apps/ingest-gateway/src/otlp/proto.js';
+import { spansOf } from '../../apps/ingest-gateway/src/otlp/spans.js';
+import { machineInfo } from './machine.js';
+import { spawnServer, type Spawned } from './spawn.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const CLI = join(ROOT, 'apps/cli/dist/main.js');
+const PHOENIX_VERSION = '20.26.1';
+const PHOENIX_VENV = join(ROOT, 'bench-results', 'phoenix-venv');
+const KEY = 'mtr_bench_otlp_key_0123456789abcdef';
+const TICKS = 100; // USER_HZ on Linux
+
+const { values } = parseArgs({
+  options: { spans: { type: 'string', default: '51200' }, batch: { type: 'string', default: '512' }, concurrency: { type: 'string', default: '4' }, only: { type: 'string', default: 'otlp,rest,phoenix' } },
+});
+const BATCH = Number(values.batch);
+const SPANS = Math.ceil(Number(values.spans) / BATCH) * BATCH;
+const CONCURRENCY = Number(values.concurrency);
+const only = new Set(values.only.split(','));
+const log = (line: string) => process.stderr.write(`[bench:otlp] ${line}\n`);
+
+// ---------------------------------------------------------------------------------------------
+// The workload: SPANS spans in SPANS/BATCH export requests, one trace id per request.
+
+const QUESTIONS = ['What is the capital of France?', 'Summarize the refund policy in one sentence.', 'Translate "good morning" into Italian.', 'List three prime numbers.'];
+const ANSWERS = ['Paris.', 'Refunds are issued within 14 days of a return.', 'Buongiorno.', '2, 3 and 5.'];
+
+const hex = (n: number, width: number) => n.toString(16).padStart(width, '0');
+
+function exportRequest(batchIndex: number): Uint8Array {
+  const traceId = Buffer.from(`${hex(batchIndex + 1, 16)}${hex(Date.now(), 16)}`, 'hex');
+  const start = BigInt(Date.now()) * 1_000_000n;
+  const spans = Array.from({ length: BATCH }, (_, i) => {
+    const q = QUESTIONS[i % QUESTIONS.length]!;
+    const a = ANSWERS[i % ANSWERS.length]!;
+    const attributes = {
+      'openinference.span.kind': 'LLM',
+      'gen_ai.operation.name': 'chat',
+      'gen_ai.provider.name': 'openai',
+      'gen_ai.request.model': 'gpt-4o-mini',
+      'llm.model_name': 'gpt-4o-mini',
+      'gen_ai.input.messages': JSON.stringify([{ role: 'system', parts: [{ type: 'text', content: 'You are a helpful assistant.' }] }, { role: 'user', parts: [{ type: 'text', content: q }] }]),
+      'gen_ai.output.messages': JSON.stringify([{ role: 'assistant', parts: [{ type: 'text', content: a }], finish_reason: 'stop' }]),
+      'llm.input_messages.0.message.role': 'system',
+      'llm.input_messages.0.message.content': 'You are a helpful assistant.',
+      'llm.input_messages.1.message.role': 'user',
+      'llm.input_messages.1.message.content': q,
+      'llm.output_messages.0.message.role': 'assistant',
+      'llm.output_messages.0.message.content': a,
+      'input.value': q,
+      'output.value': a,
+      'gen_ai.usage.input_tokens': 20 + (i % 7),
+      'gen_ai.usage.output_tokens': 3 + (i % 5),
+      'llm.token_count.prompt': 20 + (i % 7),
+      'llm.token_count.completion': 3 + (i % 5),
+      'session.id': `bench-session-${batchIndex % 50}`,
+    };
+    return {
+      traceId,
+      spanId: Buffer.from(hex(batchIndex * BATCH + i + 1, 16), 'hex'),
+      name: 'chat gpt-4o-mini',
+      kind: 3,
+      startTimeUnixNano: String(start + BigInt(i) * 1000n),
+      endTimeUnixNano: String(start + BigInt(i) * 1000n + 420_000_000n),
+      attributes: Object.entries(attributes).map(([key, value]) => ({ key, value: typeof value === 'number' ? { intValue: value } : { stringValue: value } })),
+    };
+  });
+  return encodeExportRequest({ resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'bench-app' } }] }, scopeSpans: [{ scope: { name: 'bench' }, spans }] }] });
+}
+
+log(`building ${SPANS / BATCH} export requests of ${BATCH} spans`);
+const otlpBodies = Array.from({ length: SPANS / BATCH }, (_, i) => exportRequest(i));
+/** The same traces as REST batch bodies: exactly what the OTLP mapper makes of each request. */
+const restBodies = otlpBodies.map((bytes) => JSON.stringify({ traces: mapSpans(spansOf(decodeExportRequest(bytes))).map((o) => (o.kind === 'trace' ? o.trace : undefined)) }));
+const traceIds = otlpBodies.flatMap((bytes) => mapSpans(spansOf(decodeExportRequest(bytes))).map((o) => (o.kind === 'trace' ? String(o.trace.trace_id) : '')));
+const otlpBytes = otlpBodies.reduce((sum, b) => sum + b.length, 0);
+
+// ---------------------------------------------------------------------------------------------
+// Process tree CPU and memory from /proc.
+
+async function tree(root: number): Promise<number[]> {
+  const parents = new Map<number, number>();
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // gone
+    }
+  }
+  const out = [root];
+  for (let i = 0; i < out.length; i++) for (const [pid, ppid] of parents) if (ppid === out[i]) out.push(pid);
+  return out;
+}
+
+async function usage(root: number): Promise<{ cpuSeconds: number; rssMiB: number }> {
+  let ticks = 0;
+  let rssKiB = 0;
+  for (const pid of await tree(root)) {
+    try {
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+      rssKiB += Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      // gone
+    }
+  }
+  return { cpuSeconds: ticks / TICKS, rssMiB: rssKiB / 1024 };
+}
+
+function sampleRss(root: number): { stop(): number } {
+  let peak = 0;
+  let running = true;
+  void (async () => {
+    while (running) {
+      peak = Math.max(peak, (await usage(root)).rssMiB);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  })();
+  return {
+    stop: () => {
+      running = false;
+      return peak;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+interface Result {
+  system: string;
+  spans: number;
+  accepted_per_s: number;
+  stored_readable_per_s: number;
+  seconds_to_accept: number;
+  seconds_to_readable: number;
+  cpu_ms_per_span: number;
+  peak_rss_mib: number;
+}
+
+async function sendAll(bodies: (Uint8Array | string)[], post: (body: Uint8Array | string) => Promise<Response>): Promise<number> {
+  let next = 0;
+  let failed = 0;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < bodies.length) {
+        const body = bodies[next++]!;
+        for (let attempt = 0; ; attempt++) {
+          const response = await post(body);
+          await response.arrayBuffer();
+          if (response.ok) break;
+          if (attempt >= 20) {
+            failed++;
+            break;
+          }
+          await new Promise((r) => setTimeout(r, Number(response.headers.get('retry-after') ?? 1) * 1000));
+        }
+      }
+    }),
+  );
+  if (failed > 0) throw new Error(`${failed} requests failed after retries`);
+  return bodies.length;
+}
+
+async function measure(system: string, server: Spawned, send: () => Promise<unknown>, readable: () => Promise<boolean>): Promise<Result> {
+  const pid = server.child.pid!;
+  const before = await usage(pid);
+  const rss = sampleRss(pid);
+  const started = performance.now();
+  await send();
+  const accepted = performance.now();
+  log(`${system}: accepted ${SPANS} spans in ${((accepted - started) / 1000).toFixed(2)} s; waiting until readable`);
+  const deadline = Date.now() + 30 * 60_000;
+  while (!(await readable())) {
+    if (Date.now() > deadline) throw new Error(`${system}: not readable within 30 minutes`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const done = performance.now();
+  const after = await usage(pid);
+  const peak = rss.stop();
+  return {
+    system,
+    spans: SPANS,
+    accepted_per_s: Math.round(SPANS / ((accepted - started) / 1000)),
+    stored_readable_per_s: Math.round(SPANS / ((done - started) / 1000)),
+    seconds_to_accept: Math.round(accepted - started) / 1000,
+    seconds_to_readable: Math.round(done - started) / 1000,
+    cpu_ms_per_span: Math.round(((after.cpuSeconds - before.cpuSeconds) * 1000 * 1000) / SPANS) / 1000,
+    peak_rss_mib: Math.round(peak),
+  };
+}
+
+async function startMetronis(dataDir: string): Promise<Spawned> {
+  return spawnServer(process.execPath, [CLI, 'dev'], { METRONIS_DATA_DIR: dataDir, METRONIS_PORT: '0', METRONIS_DEV_API_KEY: KEY, METRONIS_LOG_LEVEL: 'warn', METRONIS_RATE_LIMITS: JSON.stringify({ traces_per_second: 1_000_000, traces_burst: 1_000_000 }) }, /listening on (http:\/\/\S+)/);
+}
+
+/** Readable when every trace id answers 200 (checked from where the last check stopped). */
+function metronisReadable(url: string): () => Promise<boolean> {
+  let confirmed = 0;
+  return async () => {
+    while (confirmed < traceIds.length) {
+      const batch = traceIds.slice(confirmed, confirmed + 32);
+      const statuses = await Promise.all(batch.map(async (id) => (await fetch(`${url}/v1/traces/${id}`, { headers: { authorization: `Bearer ${KEY}` } }).then(async (r) => (await r.arrayBuffer(), r.status)))));
+      const firstMissing = statuses.findIndex((s) => s !== 200);
+      if (firstMissing !== -1) {
+        confirmed += firstMissing;
+        return false;
+      }
+      confirmed += batch.length;
+    }
+    return true;
+  };
+}
+
+async function benchMetronis(kind: 'otlp' | 'rest'): Promise<Result> {
+  const dataDir = await mkdtemp(join(tmpdir(), `metronis-bench-${kind}-`));
+  const server = await startMetronis(dataDir);
+  try {
+    const headers = { authorization: `Bearer ${KEY}`, 'content-type': kind === 'otlp' ? 'application/x-protobuf' : 'application/json' };
+    const path = kind === 'otlp' ? '/otlp/v1/traces' : '/v1/traces/batch';
+    const bodies = kind === 'otlp' ? otlpBodies : restBodies;
+    return await measure(kind === 'otlp' ? 'Metronis, OTLP protobuf' : 'Metronis, REST batches', server, () => sendAll(bodies, (body) => fetch(`${server.url}${path}`, { method: 'POST', headers, body })), metronisReadable(server.url));
+  } finally {
+    await server.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+function ensurePhoenix(): string {
+  const bin = join(PHOENIX_VENV, 'bin');
+  if (!existsSync(join(bin, 'phoenix'))) {
+    log(`installing arize-phoenix==${PHOENIX_VERSION} into ${PHOENIX_VENV} (once)`);
+    execFileSync('python3', ['-m', 'venv', PHOENIX_VENV], { stdio: 'inherit' });
+    execFileSync(join(bin, 'python'), ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', `arize-phoenix==${PHOENIX_VERSION}`], { stdio: 'inherit' });
+  }
+  return join(bin, 'phoenix');
+}
+
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function benchPhoenix(): Promise<Result> {
+  const phoenix = ensurePhoenix();
+  const workDir = await mkdtemp(join(tmpdir(), 'phoenix-bench-'));
+  const [port, grpcPort] = [await freePort(), await freePort()];
+  const env = { PHOENIX_WORKING_DIR: workDir, PHOENIX_PORT: String(port), PHOENIX_GRPC_PORT: String(grpcPort), PHOENIX_HOST: '127.0.0.1', PHOENIX_TELEMETRY_ENABLED: 'false' };
+  const server = await spawnServer(phoenix, ['serve'], env, /(Uvicorn running on http:\/\/\S+|Application startup complete)/);
+  const url = `http://127.0.0.1:${port}`;
+  // Phoenix prints before it listens on some versions: wait for its health endpoint.
+  for (let i = 0; i < 600 && !(await fetch(`${url}/healthz`).then((r) => r.ok, () => false)); i++) await new Promise((r) => setTimeout(r, 100));
+  let counted = 0;
+  let cursor: string | undefined;
+  const readable = async (): Promise<boolean> => {
+    // Page through the project's spans from where the last look stopped.
+    for (;;) {
+      const query = new URLSearchParams({ limit: '1000', ...(cursor === undefined ? {} : { cursor }) });
+      const response = await fetch(`${url}/v1/projects/default/spans?${query}`);
+      if (!response.ok) throw new Error(`phoenix span list answered ${response.status}: ${await response.text()}`);
+      const page = (await response.json()) as { data: unknown[]; next_cursor: string | null };
+      if (page.next_cursor === null) return counted + page.data.length >= SPANS;
+      counted += page.data.length;
+      cursor = page.next_cursor;
+    }
+  };
+  try {
+    return await measure(`Arize Phoenix ${PHOENIX_VERSION}, OTLP protobuf`, server, () => sendAll(otlpBodies, (body) => fetch(`${url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body })), readable);
+  } finally {
+    await server.stop();
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
+const machine = machineInfo(ROOT);
+const workload = { spans: SPANS, batch: BATCH, requests: otlpBodies.length, concurrency: CONCURRENCY, otlp_bytes_per_request: Math.round(otlpBytes / otlpBodies.length), rest_bytes_per_request: Math.round(restBodies.reduce((s, b) => s + b.length, 0) / restBodies.length) };
+const results: Result[] = [];
+if (only.has('otlp')) results.push(await benchMetronis('otlp'));
+if (only.has('rest')) results.push(await benchMetronis('rest'));
+if (only.has('phoenix')) results.push(await benchPhoenix());
+
+await mkdir(join(ROOT, 'bench-results'), { recursive: true });
+const file = join(ROOT, 'bench-results', `otlp-${machine.date.replaceAll(':', '-')}.json`);
+await writeFile(file, `${JSON.stringify({ machine, workload, results }, null, 2)}\n`);
+const table = [
+  '| system | accepted/s | stored and readable/s | server CPU per span | peak RSS |',
+  '| --- | ---: | ---: | ---: | ---: |',
+  ...results.map((r) => `| ${r.system} | ${r.accepted_per_s} | ${r.stored_readable_per_s} | ${r.cpu_ms_per_span} ms | ${r.peak_rss_mib} MiB |`),
+].join('\n');
+process.stdout.write(`${JSON.stringify({ machine, workload }, null, 2)}\n\n${table}\n`);
+log(`written ${file}`);
