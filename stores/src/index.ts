@@ -9,3 +9,4 @@ export { createChdbFactsStore, type ChdbFactsStoreOptions } from './clickhouse/c
 export { createClickHouseFactsStore, type ClickHouseFactsStoreOptions } from './clickhouse/server.js';
 export { toEvaluationFact, toModuleResultFacts } from './clickhouse/rows.js';
 export { MAX_RETENTION_DAYS } from './clickhouse/lifecycle.js';
+export { createSecretBox, generateSecretsKey, loadOrCreateSecretsKey, parseSecretsKey, SecretsError, type SecretBox } from './secrets.js';
