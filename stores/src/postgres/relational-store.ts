@@ -19,6 +19,7 @@ import { InvalidRecordError, StoreError, storeError } from '../errors.js';
 import type { ApiKeyRecord, ApiKeyScope, DeletionRef, Organization, RelationalStore } from '../types.js';
 import { encodeRecord, filterText } from './nul.js';
 import { apiKeys, evaluations, organizations, policies, tombstones, traces, verdicts } from './schema.js';
+import { createAlertStore } from './alerts.js';
 import { createTenancy } from './tenancy.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -77,6 +78,7 @@ export function createRelationalStore(options: RelationalStoreOptions): Relation
   return {
     kind,
     ...tenancy,
+    alerts: createAlertStore(kind, db),
 
     migrate: () => run('migrate', options.migrate),
 
