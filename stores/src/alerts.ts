@@ -286,13 +286,19 @@ export interface AlertStore {
   applyEvents(events: AlertEvent[], now: Date): Promise<number>;
   /** Resolves firing instances whose ends_at has passed; returns them. */
   expireAlerts(now: Date): Promise<AlertInstance[]>;
+  /** Groups due for a flush at `now`, oldest first. */
+  dueGroups(now: Date, limit: number): Promise<{ org_id: string; group_key: string }[]>;
   /**
-   * Flushes up to `limit` groups due at `now`, each in its own transaction with the group locked
-   * (skipped when another worker holds it): `decide` sees the group and its log and says what to send.
+   * Flushes one group in a transaction with the group locked (false when another worker holds it or
+   * it is no longer due): `decide` (synchronous: no I/O inside the transaction) sees the group and its
+   * notification log and says what to send; the deliveries are queued in the same transaction.
    */
-  flushDue(now: Date, limit: number, decide: (group: GroupSnapshot) => FlushDecision | Promise<FlushDecision>): Promise<number>;
-  /** Queues a delivery outside any group (a channel test). Returns it. */
-  queueDelivery(orgId: string, delivery: QueuedDelivery, now: Date): Promise<Delivery>;
+  flushGroup(orgId: string, groupKey: string, now: Date, decide: (group: GroupSnapshot) => FlushDecision): Promise<boolean>;
+  /**
+   * Queues a delivery outside any group (a channel test). With `leaseUntil` it is claimed by the caller
+   * at once (attempt 1, status sending), to be attempted now and recorded with `recordAttempt`.
+   */
+  queueDelivery(orgId: string, delivery: QueuedDelivery, now: Date, leaseUntil?: Date): Promise<Delivery>;
   /**
    * Claims up to `limit` deliveries due at `now` (and those whose lease expired: a worker died while
    * sending), leasing them until `leaseUntil`, one at a time per group and channel, in order.

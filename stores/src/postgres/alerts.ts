@@ -497,56 +497,59 @@ export function createAlertStore(kind: RelationalStore['kind'], db: AnyPgDatabas
         (await exec(db, sql`UPDATE alerts SET status = 'resolved', resolved_at = ends_at, updated_at = now() WHERE status = 'firing' AND ends_at <= ${ts(now)} RETURNING *`)).map(toAlert),
       ),
 
-    flushDue: (now, limit, decide) =>
-      run('flushDue', async () => {
-        const due = await exec(db, sql`SELECT org_id, group_key FROM alert_groups WHERE next_flush_at <= ${ts(now)} ORDER BY next_flush_at LIMIT ${limit}`);
-        let flushed = 0;
-        for (const d of due) {
-          const done = await transaction(async (tx) => {
-            const [g] = await exec(tx, sql`SELECT * FROM alert_groups WHERE org_id = ${String(d.org_id)} AND group_key = ${String(d.group_key)} AND next_flush_at <= ${ts(now)} FOR UPDATE SKIP LOCKED`);
-            if (g === undefined) return false;
-            const snapshot = await groupSnapshot(tx, g);
-            const decision = await decide(snapshot);
-            for (const delivery of decision.deliveries) {
-              await exec(
-                tx,
-                sql`INSERT INTO alert_deliveries (org_id, notification_id, group_key, channel_id, channel_type, kind, dedup_key, payload, status, next_attempt_at)
-                    VALUES (${snapshot.org_id}, ${delivery.notification_id}, ${snapshot.group_key}, ${delivery.channel_id}, ${delivery.channel_type}, ${delivery.kind}, ${delivery.dedup_key}, ${json(delivery.payload)}, 'pending', ${ts(now)})
-                    ON CONFLICT (org_id, notification_id) DO NOTHING`,
-              );
-            }
-            for (const entry of decision.log) {
-              await exec(
-                tx,
-                sql`INSERT INTO alert_notification_log (org_id, group_key, channel_id, firing, resolved, sequence, notified_at)
-                    VALUES (${snapshot.org_id}, ${snapshot.group_key}, ${entry.channel_id}, ${textArray(entry.firing)}, ${textArray(entry.resolved)}, ${entry.sequence}, ${ts(entry.notified_at)})
-                    ON CONFLICT (org_id, group_key, channel_id) DO UPDATE SET firing = excluded.firing, resolved = excluded.resolved, sequence = excluded.sequence, notified_at = excluded.notified_at`,
-              );
-            }
-            if (decision.delete) {
-              await exec(tx, sql`DELETE FROM alert_group_members WHERE org_id = ${snapshot.org_id} AND group_key = ${snapshot.group_key}`);
-              await exec(tx, sql`DELETE FROM alert_notification_log WHERE org_id = ${snapshot.org_id} AND group_key = ${snapshot.group_key}`);
-              await exec(tx, sql`DELETE FROM alert_groups WHERE org_id = ${snapshot.org_id} AND group_key = ${snapshot.group_key}`);
-            } else {
-              if (decision.remove.length > 0) {
-                await exec(tx, sql`DELETE FROM alert_group_members WHERE org_id = ${snapshot.org_id} AND group_key = ${snapshot.group_key} AND alert_id = ANY(${textArray(decision.remove)})`);
-              }
-              await exec(tx, sql`UPDATE alert_groups SET next_flush_at = ${ts(decision.next_flush_at)}, flushed_at = ${ts(now)} WHERE org_id = ${snapshot.org_id} AND group_key = ${snapshot.group_key}`);
-            }
-            return true;
-          });
-          if (done) flushed++;
-        }
-        return flushed;
-      }),
+    dueGroups: (now, limit) =>
+      run('dueGroups', async () =>
+        (await exec(db, sql`SELECT org_id, group_key FROM alert_groups WHERE next_flush_at <= ${ts(now)} ORDER BY next_flush_at LIMIT ${limit}`)).map((r) => ({ org_id: String(r.org_id), group_key: String(r.group_key) })),
+      ),
 
-    queueDelivery: (orgId, delivery, now) =>
+    flushGroup: (orgId, groupKey, now, decide) =>
+      run('flushGroup', () =>
+        transaction(async (tx) => {
+          const [g] = await exec(tx, sql`SELECT * FROM alert_groups WHERE org_id = ${orgId} AND group_key = ${groupKey} AND next_flush_at <= ${ts(now)} FOR UPDATE SKIP LOCKED`);
+          if (g === undefined) return false;
+          const snapshot = await groupSnapshot(tx, g);
+          const decision = decide(snapshot);
+          for (const delivery of decision.deliveries) {
+            await exec(
+              tx,
+              sql`INSERT INTO alert_deliveries (org_id, notification_id, group_key, channel_id, channel_type, kind, dedup_key, payload, status, next_attempt_at)
+                  VALUES (${orgId}, ${delivery.notification_id}, ${groupKey}, ${delivery.channel_id}, ${delivery.channel_type}, ${delivery.kind}, ${delivery.dedup_key}, ${json(delivery.payload)}, 'pending', ${ts(now)})
+                  ON CONFLICT (org_id, notification_id) DO NOTHING`,
+            );
+          }
+          for (const entry of decision.log) {
+            await exec(
+              tx,
+              sql`INSERT INTO alert_notification_log (org_id, group_key, channel_id, firing, resolved, sequence, notified_at)
+                  VALUES (${orgId}, ${groupKey}, ${entry.channel_id}, ${textArray(entry.firing)}, ${textArray(entry.resolved)}, ${entry.sequence}, ${ts(entry.notified_at)})
+                  ON CONFLICT (org_id, group_key, channel_id) DO UPDATE SET firing = excluded.firing, resolved = excluded.resolved, sequence = excluded.sequence, notified_at = excluded.notified_at`,
+            );
+          }
+          if (decision.delete) {
+            await exec(tx, sql`DELETE FROM alert_group_members WHERE org_id = ${orgId} AND group_key = ${groupKey}`);
+            await exec(tx, sql`DELETE FROM alert_notification_log WHERE org_id = ${orgId} AND group_key = ${groupKey}`);
+            await exec(tx, sql`DELETE FROM alert_groups WHERE org_id = ${orgId} AND group_key = ${groupKey}`);
+          } else {
+            if (decision.remove.length > 0) {
+              await exec(tx, sql`DELETE FROM alert_group_members WHERE org_id = ${orgId} AND group_key = ${groupKey} AND alert_id = ANY(${textArray(decision.remove)})`);
+            }
+            await exec(tx, sql`UPDATE alert_groups SET next_flush_at = ${ts(decision.next_flush_at)}, flushed_at = ${ts(now)} WHERE org_id = ${orgId} AND group_key = ${groupKey}`);
+          }
+          return true;
+        }),
+      ),
+
+    queueDelivery: (orgId, delivery, now, leaseUntil) =>
       run('queueDelivery', async () => {
         const [row] = await exec(
           db,
-          sql`INSERT INTO alert_deliveries (org_id, notification_id, group_key, channel_id, channel_type, kind, dedup_key, payload, status, next_attempt_at)
-              VALUES (${orgId}, ${delivery.notification_id}, NULL, ${delivery.channel_id}, ${delivery.channel_type}, ${delivery.kind}, ${delivery.dedup_key}, ${json(delivery.payload)}, 'pending', ${ts(now)})
-              RETURNING *`,
+          leaseUntil === undefined
+            ? sql`INSERT INTO alert_deliveries (org_id, notification_id, group_key, channel_id, channel_type, kind, dedup_key, payload, status, next_attempt_at)
+                  VALUES (${orgId}, ${delivery.notification_id}, NULL, ${delivery.channel_id}, ${delivery.channel_type}, ${delivery.kind}, ${delivery.dedup_key}, ${json(delivery.payload)}, 'pending', ${ts(now)})
+                  RETURNING *`
+            : sql`INSERT INTO alert_deliveries (org_id, notification_id, group_key, channel_id, channel_type, kind, dedup_key, payload, status, next_attempt_at, lease_until, attempts)
+                  VALUES (${orgId}, ${delivery.notification_id}, NULL, ${delivery.channel_id}, ${delivery.channel_type}, ${delivery.kind}, ${delivery.dedup_key}, ${json(delivery.payload)}, 'sending', ${ts(now)}, ${ts(leaseUntil)}, 1)
+                  RETURNING *`,
         );
         return toDelivery(row!);
       }),
