@@ -81,7 +81,7 @@ export const perEventRuleSchema = z.strictObject({
   ...ruleBase,
   kind: z.literal('per_event'),
   severity: severitySchema.optional().describe("The alert's severity; the matched record's when left out."),
-  resolve_after: duration(10_000, 7 * 86_400_000).default('5m').describe('The alert resolves when no record matched for this long.'),
+  resolve_after: duration(1_000, 7 * 86_400_000).default('5m').describe('The alert resolves when no record matched for this long.'),
 });
 
 export const aggregateRuleSchema = z

@@ -2,7 +2,7 @@
  * Email over SMTP with nodemailer. The Message-ID is derived from the notification id, so a message
  * sent again after a crash is recognisably the same message. Answers (RFC 5321): a 4xx reply is
  * transient and retried; a 5xx reply is permanent and not retried; connection, TLS and timeout
- * failures are retried. `tls`: `starttls` requires STARTTLS (refused when the server does not offer
+ * failures are retried (a server refusing STARTTLS answers 5xx: not retried). `tls`: `starttls` requires STARTTLS (refused when the server does not offer
  * it), `implicit` speaks TLS from the first byte, `none` sends in plain text.
  */
 import { createTransport } from 'nodemailer';
@@ -51,7 +51,7 @@ export function emailAdapter(options: { timeoutMs: number; retryDelaysMs?: numbe
         const e = error as SmtpError;
         const code = typeof e.responseCode === 'number' ? e.responseCode : null;
         const text = (e.response ?? e.message ?? String(error)).slice(0, 500);
-        if (code !== null && code >= 500) return { outcome: 'failed', status_code: code, response: text, error: `the SMTP server refused the message for good (${code})` };
+        if (code !== null && code >= 500) return { outcome: 'failed', status_code: code, response: text, error: `the SMTP server refused for good (${code}): ${e.code ? `${e.code}: ` : ''}${e.message ?? text}` };
         return { outcome: 'retry', status_code: code, response: code === null ? null : text, error: code === null ? `${e.code ?? 'error'}: ${e.message ?? text}` : null };
       } finally {
         transport.close();
