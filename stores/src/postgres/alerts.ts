@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { sql, type SQL } from 'drizzle-orm';
 import type {
   AlertEvent,
+  GroupAssignment,
   AlertInstance,
   AlertOrgScope,
   AlertStore,
@@ -369,6 +370,108 @@ export function createAlertStore(kind: RelationalStore['kind'], db: AnyPgDatabas
     };
   }
 
+  /**
+   * The events of one fingerprint, in order, folded in memory and written once: extend the open
+   * instance, open a new one, or resolve it (several instances when it resolved and fired again).
+   */
+  async function applyFingerprint(tx: AnyPgDatabase, list: AlertEvent[], now: Date): Promise<void> {
+    const first = list[0]!.alert;
+    const [open] = await exec(tx, sql`SELECT * FROM alerts WHERE org_id = ${first.org_id} AND fingerprint = ${first.fingerprint} AND status = 'firing' FOR UPDATE`);
+    interface Pending {
+      id: string;
+      existing: boolean;
+      base: AlertEvent['alert'];
+      occurrences: number;
+      last_seen: number;
+      ends_at: number;
+      trace_ids: string[];
+      annotations: Record<string, string>;
+      value: number | null;
+      threshold: number | null;
+      volume: number | null;
+      resolved_at: number | null;
+      groups: Map<string, GroupAssignment>;
+    }
+    const done: Pending[] = [];
+    let cur: Pending | null =
+      open === undefined
+        ? null
+        : {
+            id: String(open.id),
+            existing: true,
+            base: first,
+            occurrences: 0,
+            last_seen: date(open.last_seen_at).getTime(),
+            ends_at: date(open.ends_at).getTime(),
+            trace_ids: [],
+            annotations: obj(open.annotations),
+            value: null,
+            threshold: null,
+            volume: null,
+            resolved_at: null,
+            groups: new Map(),
+          };
+    for (const { alert, groups } of list) {
+      if (alert.status === 'resolved') {
+        if (cur === null) continue;
+        cur.resolved_at = alert.ends_at;
+        cur.ends_at = alert.ends_at;
+        if (alert.value !== null) cur.value = alert.value;
+        if (alert.volume !== null) cur.volume = alert.volume;
+        for (const g of groups) cur.groups.set(g.group_key, g);
+        done.push(cur);
+        cur = null;
+        continue;
+      }
+      if (cur === null) {
+        // An event already over when applied (a late redelivery, a replay) opens nothing.
+        if (alert.ends_at <= now.getTime()) continue;
+        cur = { id: randomUUID(), existing: false, base: alert, occurrences: 0, last_seen: alert.starts_at, ends_at: alert.ends_at, trace_ids: [], annotations: alert.annotations, value: null, threshold: null, volume: null, resolved_at: null, groups: new Map() };
+      }
+      cur.occurrences++;
+      cur.last_seen = Math.max(cur.last_seen, alert.starts_at);
+      cur.ends_at = Math.max(cur.ends_at, alert.ends_at);
+      if (alert.trace_id !== null) cur.trace_ids.unshift(clean(alert.trace_id));
+      cur.annotations = alert.annotations;
+      if (alert.value !== null) cur.value = alert.value;
+      if (alert.threshold !== null) cur.threshold = alert.threshold;
+      if (alert.volume !== null) cur.volume = alert.volume;
+      for (const g of groups) cur.groups.set(g.group_key, g);
+    }
+    if (cur !== null) done.push(cur);
+    for (const p of done) {
+      const status = p.resolved_at === null ? 'firing' : 'resolved';
+      const resolvedAt = p.resolved_at === null ? sql`NULL` : ts(new Date(p.resolved_at));
+      if (p.existing) {
+        await exec(
+          tx,
+          sql`UPDATE alerts SET status = ${status}, resolved_at = ${resolvedAt}, occurrences = occurrences + ${p.occurrences},
+                last_seen_at = greatest(last_seen_at, ${ts(new Date(p.last_seen))}), ends_at = ${p.resolved_at === null ? sql`greatest(ends_at, ${ts(new Date(p.ends_at))})` : ts(new Date(p.ends_at))},
+                trace_ids = (${textArray(p.trace_ids.slice(0, 20))} || trace_ids)[1:20], annotations = ${json(p.annotations)},
+                value = coalesce(${p.value}, value), threshold = coalesce(${p.threshold}, threshold), volume = coalesce(${p.volume}, volume), updated_at = now()
+              WHERE id = ${p.id}`,
+        );
+      } else {
+        const a = p.base;
+        await exec(
+          tx,
+          sql`INSERT INTO alerts (id, org_id, fingerprint, rule_id, kind, severity, labels, annotations, status, starts_at, ends_at, last_seen_at, resolved_at, occurrences, trace_ids, value, threshold, volume)
+              VALUES (${p.id}, ${a.org_id}, ${a.fingerprint}, ${a.rule_id}, ${a.kind}, ${a.severity}, ${json(a.labels)}, ${json(p.annotations)}, ${status},
+                ${ts(new Date(a.starts_at))}, ${ts(new Date(p.ends_at))}, ${ts(new Date(p.last_seen))}, ${resolvedAt}, ${p.occurrences}, ${textArray(p.trace_ids.slice(0, 20))}, ${p.value}, ${p.threshold}, ${p.volume})`,
+        );
+      }
+      for (const g of p.groups.values()) {
+        await exec(
+          tx,
+          sql`INSERT INTO alert_groups (org_id, group_key, route_id, group_labels, channel_ids, timing, next_flush_at)
+              VALUES (${first.org_id}, ${g.group_key}, ${g.route_id}, ${json(g.group_labels)}, ${textArray(g.channel_ids)}, ${json(g.timing)}, ${ts(new Date(now.getTime() + g.timing.group_wait_ms))})
+              ON CONFLICT (org_id, group_key) DO UPDATE SET channel_ids = excluded.channel_ids, timing = excluded.timing`,
+        );
+        await exec(tx, sql`INSERT INTO alert_group_members (org_id, group_key, alert_id) VALUES (${first.org_id}, ${g.group_key}, ${p.id}) ON CONFLICT DO NOTHING`);
+      }
+    }
+  }
+
   return {
     forOrg: scope,
     rulesOf: (orgId) => scope(orgId).listRules(),
@@ -440,53 +543,25 @@ export function createAlertStore(kind: RelationalStore['kind'], db: AnyPgDatabas
     applyEvents: (events, now) =>
       run('applyEvents', () =>
         transaction(async (tx) => {
+          if (events.length === 0) return 0;
+          // Which events are new (one statement for the batch); a redelivered one is skipped.
+          const ids = JSON.stringify(events.map((e) => ({ o: e.alert.org_id, a: clean(e.alert.alert_id) })));
+          const fresh = new Set(
+            (await exec(tx, sql`INSERT INTO alert_events (org_id, alert_id) SELECT o, a FROM jsonb_to_recordset(${ids}::jsonb) AS x(o text, a text) ON CONFLICT DO NOTHING RETURNING org_id, alert_id`)).map(
+              (r) => `${String(r.org_id)}\u0000${String(r.alert_id)}`,
+            ),
+          );
+          const byFingerprint = new Map<string, AlertEvent[]>();
+          for (const e of events) {
+            const id = `${e.alert.org_id}\u0000${clean(e.alert.alert_id)}`;
+            if (!fresh.delete(id)) continue; // seen before, or twice in this batch
+            const key = `${e.alert.org_id}\u0000${e.alert.fingerprint}`;
+            byFingerprint.set(key, [...(byFingerprint.get(key) ?? []), e]);
+          }
           let applied = 0;
-          for (const { alert, groups } of events) {
-            const fresh = await exec(tx, sql`INSERT INTO alert_events (org_id, alert_id) VALUES (${alert.org_id}, ${clean(alert.alert_id)}) ON CONFLICT DO NOTHING RETURNING alert_id`);
-            if (fresh.length === 0) continue;
-            applied++;
-            const fingerprint = alert.fingerprint;
-            const [open] = await exec(tx, sql`SELECT * FROM alerts WHERE org_id = ${alert.org_id} AND fingerprint = ${fingerprint} AND status = 'firing' FOR UPDATE`);
-            let instanceId: string;
-            if (alert.status === 'resolved') {
-              if (open === undefined) continue;
-              instanceId = String(open.id);
-              await exec(
-                tx,
-                sql`UPDATE alerts SET status = 'resolved', resolved_at = ${ts(new Date(alert.ends_at))}, ends_at = ${ts(new Date(alert.ends_at))},
-                      value = coalesce(${alert.value}, value), volume = coalesce(${alert.volume}, volume), updated_at = now() WHERE id = ${instanceId}`,
-              );
-            } else if (open !== undefined) {
-              instanceId = String(open.id);
-              const traceIds = alert.trace_id === null ? sql`trace_ids` : sql`(ARRAY[${clean(alert.trace_id)}::text] || trace_ids)[1:20]`;
-              await exec(
-                tx,
-                sql`UPDATE alerts SET occurrences = occurrences + 1, last_seen_at = greatest(last_seen_at, ${ts(new Date(alert.starts_at))}),
-                      ends_at = greatest(ends_at, ${ts(new Date(alert.ends_at))}), trace_ids = ${traceIds}, annotations = ${json(alert.annotations)},
-                      value = coalesce(${alert.value}, value), threshold = coalesce(${alert.threshold}, threshold), volume = coalesce(${alert.volume}, volume), updated_at = now()
-                    WHERE id = ${instanceId}`,
-              );
-            } else {
-              if (alert.ends_at <= now.getTime()) continue; // an event already over when applied (a late redelivery) opens nothing
-              instanceId = randomUUID();
-              await exec(
-                tx,
-                sql`INSERT INTO alerts (id, org_id, fingerprint, rule_id, kind, severity, labels, annotations, status, starts_at, ends_at, last_seen_at, trace_ids, value, threshold, volume)
-                    VALUES (${instanceId}, ${alert.org_id}, ${fingerprint}, ${alert.rule_id}, ${alert.kind}, ${alert.severity}, ${json(alert.labels)}, ${json(alert.annotations)}, 'firing',
-                      ${ts(new Date(alert.starts_at))}, ${ts(new Date(alert.ends_at))}, ${ts(new Date(alert.starts_at))},
-                      ${alert.trace_id === null ? sql`'{}'::text[]` : textArray([clean(alert.trace_id)])}, ${alert.value}, ${alert.threshold}, ${alert.volume})`,
-              );
-            }
-            for (const g of groups) {
-              const firstFlush = new Date(now.getTime() + g.timing.group_wait_ms);
-              await exec(
-                tx,
-                sql`INSERT INTO alert_groups (org_id, group_key, route_id, group_labels, channel_ids, timing, next_flush_at)
-                    VALUES (${alert.org_id}, ${g.group_key}, ${g.route_id}, ${json(g.group_labels)}, ${textArray(g.channel_ids)}, ${json(g.timing)}, ${ts(firstFlush)})
-                    ON CONFLICT (org_id, group_key) DO UPDATE SET channel_ids = excluded.channel_ids, timing = excluded.timing`,
-              );
-              await exec(tx, sql`INSERT INTO alert_group_members (org_id, group_key, alert_id) VALUES (${alert.org_id}, ${g.group_key}, ${instanceId}) ON CONFLICT DO NOTHING`);
-            }
+          for (const list of byFingerprint.values()) {
+            applied += list.length;
+            await applyFingerprint(tx, list, now);
           }
           return applied;
         }),
