@@ -5,6 +5,7 @@
 import type { Policy } from '@metronis/evaluators';
 import type { FactsStore, RelationalStore } from '@metronis/stores';
 import type { Topology } from '@metronis/streams';
+import { alertsTopologies, startAlertsLoops, type AlertsRuntime } from '@metronis/topology-alerts';
 import { sinkTopologies } from '@metronis/topology-sinks';
 import { tier1Topology } from '@metronis/topology-tier1';
 
@@ -15,6 +16,8 @@ export interface TopologyDeps {
   policies: { get(orgId: string): Promise<Policy> };
   /** Per-org retention in days (a cache over the store), written into every fact row. */
   retention?: { get(orgId: string): Promise<number> };
+  /** The alerts runtime (secrets, producer, caches, adapters); only the alerts topology uses it. */
+  alerts?: AlertsRuntime;
 }
 
 /** What replay and describe need of a topology, without its resources. */
@@ -24,12 +27,25 @@ interface TopologyEntry {
   /** Whether it writes to the facts store: a worker opens ClickHouse (or chDB) only then. */
   usesFacts: boolean;
   build(deps: TopologyDeps): Topology[];
+  /** Loops that run beside the consumer groups (the alerts dispatcher); stopped with them. */
+  loops?(deps: TopologyDeps): { stop(): Promise<void> };
 }
 
 export const TOPOLOGIES = {
   tier1: { usesFacts: false, build: (deps) => [tier1Topology({ policies: deps.policies })] },
   sinks: { usesFacts: true, build: (deps) => sinkTopologies(deps) },
-} satisfies Record<string, TopologyEntry>;
+  alerts: { usesFacts: false, build: (deps) => alertsTopologies(alertsOf(deps)), loops: (deps) => startAlertsLoops(alertsOf(deps)) },
+} satisfies Record<string, TopologyEntry & Partial<Pick<TopologyEntry, 'loops'>>>;
+
+function alertsOf(deps: TopologyDeps): AlertsRuntime {
+  return deps.alerts ?? notOpened<AlertsRuntime>('the alerts runtime');
+}
+
+/** The loops of a named topology, if it has any. */
+export function startLoops(name: TopologyName, deps: TopologyDeps): { stop(): Promise<void> } | undefined {
+  const entry: TopologyEntry = TOPOLOGIES[name];
+  return entry.loops?.(deps);
+}
 
 export type TopologyName = keyof typeof TOPOLOGIES;
 export const TOPOLOGY_NAMES = Object.keys(TOPOLOGIES) as TopologyName[];

@@ -34,14 +34,23 @@ export interface AlertsRuntime {
   leaseMs?: number;
 }
 
-/** The consumer groups of alerts: rules on verdicts, rules on tier results, the notifier. */
+/**
+ * The consumer groups of alerts: rules on verdicts, rules on tier results, the notifier. The runtime
+ * is read when records arrive, not here, so the topologies can be described without opening anything.
+ */
 export function alertsTopologies(runtime: AlertsRuntime): Topology[] {
-  const rules = { get store() { return runtime.store.alerts; }, config: runtime.config, alerts: runtime.alerts, ...(runtime.clock ? { clock: runtime.clock } : {}), ...(runtime.reassertMs ? { reassertMs: runtime.reassertMs } : {}) };
-  return [
-    alertRulesOnVerdicts(rules) as unknown as Topology,
-    alertRulesOnEvaluations(rules) as unknown as Topology,
-    notifierTopology({ get store() { return runtime.store.alerts; }, config: runtime.config, ...(runtime.clock ? { clock: runtime.clock } : {}) }) as unknown as Topology,
-  ];
+  const rules = {
+    get store() {
+      return runtime.store.alerts;
+    },
+    config: { get: (orgId: string) => runtime.config.get(orgId), invalidate: (orgId: string) => runtime.config.invalidate(orgId) },
+    alerts: { send: (alerts: Parameters<AlertProducer['send']>[0]) => runtime.alerts.send(alerts) },
+    clock: { now: () => (runtime.clock ?? Date).now() },
+    get reassertMs() {
+      return runtime.reassertMs;
+    },
+  };
+  return [alertRulesOnVerdicts(rules) as unknown as Topology, alertRulesOnEvaluations(rules) as unknown as Topology, notifierTopology(rules) as unknown as Topology];
 }
 
 /** The loops beside the consumer groups: the dispatcher, the aggregate ticker and the pruning of old state. */
@@ -71,15 +80,15 @@ export function startAlertsLoops(runtime: AlertsRuntime): Loop {
 
 /** The consumer groups as text, without opening anything. */
 export function describe(): string {
-  const refuse = (what: string) => () => Promise.reject(new Error(`alerts describe(): ${what} is not available when describing`));
-  const runtime = {
-    get store(): never {
-      throw new Error('alerts describe(): the store is not available when describing');
-    },
-    config: { get: refuse('the configuration cache'), invalidate: () => undefined },
-    alerts: { send: refuse('the alerts producer') },
-  } as unknown as AlertsRuntime;
-  return alertsTopologies(runtime).map(describeTopology).join('\n');
+  return alertsTopologies(
+    new Proxy({} as AlertsRuntime, {
+      get(_target, property) {
+        throw new Error(`alerts describe(): ${String(property)} is not available when describing`);
+      },
+    }),
+  )
+    .map(describeTopology)
+    .join('\n');
 }
 
 export * from './documents.js';

@@ -35,6 +35,16 @@ export interface NotifierDeps {
   leaseMs?: number;
 }
 
+/** What sending one delivery needs (a channel test uses only this). */
+export interface DeliveryDeps {
+  store: Pick<AlertStore, 'channel' | 'disableChannel' | 'recordAttempt' | 'queueDelivery'>;
+  secrets: SecretBox;
+  adapters: ChannelAdapters;
+  logger: RunnerLogger;
+  clock?: { now(): number };
+  leaseMs?: number;
+}
+
 /** The consumer group that applies alerts to their instances and groups. */
 export function notifierTopology(deps: Pick<NotifierDeps, 'store' | 'config' | 'clock'>): SinkTopology<'Alert'> {
   const clock = deps.clock ?? Date;
@@ -70,7 +80,7 @@ function notificationOf(delivery: Delivery, channel: StoredChannel): Notificatio
 const isChannelType = (t: string): t is ChannelType => (CHANNEL_TYPES as string[]).includes(t);
 
 /** One attempt of one claimed delivery; the outcome and the time of the next attempt. */
-export async function attempt(deps: NotifierDeps, delivery: Delivery): Promise<AttemptResult & { disable?: string }> {
+export async function attempt(deps: DeliveryDeps, delivery: Delivery): Promise<AttemptResult & { disable?: string }> {
   const clock = deps.clock ?? Date;
   const channel = await deps.store.channel(delivery.org_id, delivery.channel_id);
   if (channel === null) return { outcome: 'abandoned', status_code: null, response: null, error: 'the channel was deleted', latency_ms: 0 };
@@ -101,7 +111,7 @@ export async function attempt(deps: NotifierDeps, delivery: Delivery): Promise<A
 }
 
 /** Attempts a claimed delivery and records the attempt (disabling the channel when the far end said it is gone). */
-export async function deliver(deps: NotifierDeps, delivery: Delivery): Promise<AttemptResult> {
+export async function deliver(deps: DeliveryDeps, delivery: Delivery): Promise<AttemptResult> {
   const clock = deps.clock ?? Date;
   const result = await attempt(deps, delivery);
   if (result.disable !== undefined) await deps.store.disableChannel(delivery.org_id, delivery.channel_id, result.disable);
@@ -203,7 +213,7 @@ export function startLoop(name: string, intervalMs: number, step: () => Promise<
 }
 
 /** The channel test: one delivery of kind `test`, attempted now, recorded, and the far end's answer. */
-export async function testChannel(deps: NotifierDeps, orgId: string, channel: StoredChannel) {
+export async function testChannel(deps: DeliveryDeps, orgId: string, channel: StoredChannel) {
   const clock = deps.clock ?? Date;
   const now = clock.now();
   const id = `test.${channel.id}.${now}.${Math.random().toString(36).slice(2, 8)}`;

@@ -8,7 +8,9 @@ import { orgSettingsCache } from '../org-settings.js';
 import { policyCache } from '../policies.js';
 import { openFactsStore, openKafkaBackbone, openRelationalStore } from '../runtime.js';
 import type { Lifecycle } from '../shutdown.js';
-import { notOpened, TOPOLOGIES, type TopologyName } from '../topologies.js';
+import { notOpened, startLoops, TOPOLOGIES, type TopologyName } from '../topologies.js';
+import { openAlertsRuntime, secretsBox } from '../alerts.js';
+import type { AlertsRuntime } from '@metronis/topology-alerts';
 
 export async function worker(name: TopologyName, env: WorkerEnv, logger: Logger, lifecycle: Lifecycle): Promise<void> {
   const backbone = await openKafkaBackbone({ brokers: env.KAFKA_BROKERS, registryUrl: env.SCHEMA_REGISTRY_URL, clientId: `metronis-worker-${name}` });
@@ -25,9 +27,18 @@ export async function worker(name: TopologyName, env: WorkerEnv, logger: Logger,
   const settings = orgSettingsCache(store, logger);
   const retention = { get: async (orgId: string) => (await settings.get(orgId)).retention_days };
   if (name === 'tier1') warmUp(DEFAULT_POLICY);
-  for (const topology of TOPOLOGIES[name].build({ store, facts, policies, retention })) {
+  let alerts: AlertsRuntime | undefined;
+  if (name === 'alerts') {
+    const secrets = await secretsBox(env.METRONIS_SECRETS_KEY);
+    if (secrets === undefined) throw new Error('worker --topology alerts needs METRONIS_SECRETS_KEY (the key that encrypts channel secrets, the same as the console\'s)');
+    alerts = openAlertsRuntime({ store, backbone, secrets, logger, lifecycle });
+  }
+  const deps = { store, facts, policies, retention, ...(alerts === undefined ? {} : { alerts }) };
+  for (const topology of TOPOLOGIES[name].build(deps)) {
     const handle = runTopology(topology, { log: backbone.log, serde: backbone.serde, logger });
     lifecycle.onClose(`topology ${topology.name}`, () => handle.stop());
     logger.info({ topology: topology.name, group: topology.groupId }, 'topology running');
   }
+  const loops = startLoops(name, deps);
+  if (loops !== undefined) lifecycle.onClose(`${name} loops`, () => loops.stop());
 }
