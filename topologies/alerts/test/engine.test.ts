@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningSecret } from '../src/channels/webhook.js';
+import { attempt } from '../src/index.js';
 import { makeVerdict, startEngine, type Engine } from './engine.js';
 import { deadPort, PagerDutyServer, SlackServer, SmtpFarEnd, waitFor, WebhookReceiver } from './far-ends.js';
 
@@ -169,5 +170,31 @@ describe('alerts on embedded parts', { timeout: 120_000 }, () => {
       ['delivered', 202],
     ]);
     await gone.close();
+  });
+
+  it('a worker dying between sending and recording: the lease expires, the same notification is sent again, and the far end still has one page', async () => {
+    const org = newOrg();
+    const receiver = await new WebhookReceiver(signing).start();
+    await engine.addChannel(org, 'pd', { name: 'pd', type: 'pagerduty', settings: { url: pd.endpoint }, secrets: { routing_key: ROUTING_KEY } });
+    await engine.addChannel(org, 'hook', { name: 'hook', type: 'webhook', secrets: { url: receiver.url, signing_secret: signing } });
+    const deps = { store: engine.store.alerts, secrets: engine.box, adapters: engine.runtime.adapters, logger: engine.runtime.logger };
+    const payload = { status: 'firing', group_key: 'g', group_labels: { alertname: 'crash' }, dedup_key: `mtr-crash-${org}`, counts: { firing: 1, resolved: 0 }, alerts: [] };
+    for (const channel of ['pd', 'hook']) {
+      const now = Date.now();
+      // Claimed with a short lease, sent, and never recorded: the worker "died" right after the send.
+      const delivery = await engine.store.alerts.queueDelivery(org, { notification_id: `crash.${org}.${channel}`, channel_id: channel, channel_type: channel === 'pd' ? 'pagerduty' : 'webhook', kind: 'trigger', dedup_key: `mtr-crash-${org}`, payload }, new Date(now), new Date(now + 300));
+      expect((await attempt(deps, delivery)).outcome).toBe('delivered');
+    }
+    // The running dispatcher claims both again once the lease expired, sends and records them.
+    const done = await waitFor('both re-sent and recorded', async () => {
+      const list = await engine.store.alerts.forOrg(org).listDeliveries({ limit: 10 });
+      return list.length === 2 && list.every((d) => d.status === 'delivered') ? list : null;
+    });
+    expect(done.map((d) => d.attempts).sort()).toEqual([2, 2]);
+    expect(pd.events.filter((e) => e.dedup_key === `mtr-crash-${org}` && e.event_action === 'trigger')).toHaveLength(2);
+    expect(pd.alerts.get(`mtr-crash-${org}`)).toMatchObject({ opened: 1, triggers: 2 }); // one page
+    expect(receiver.requests).toBe(2);
+    expect(receiver.received).toHaveLength(1); // the receiver drops the repeated webhook-id
+    await receiver.close();
   });
 });
