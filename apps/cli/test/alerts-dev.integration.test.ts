@@ -52,7 +52,7 @@ describe('alerts in metronis dev', () => {
     expect((await call(url, 'POST', '/v1/alerts/rules', rule)).status).toBe(201);
 
     expect((await call(url, 'POST', '/v1/traces', leak('one-leak', 'deploy-bot'))).status).toBe(202);
-    await eventually(() => (pd.triggers().length >= 1 && smtp.mails.length >= 1) || undefined, 60_000, 'the page and the mail');
+    await eventually(async () => (pd.triggers().length >= 1 && smtp.mails.length >= 1) || undefined, 60_000, 'the page and the mail');
     await new Promise((r) => setTimeout(r, 3_000));
     expect(pd.triggers()).toHaveLength(1);
     expect(pd.triggers()[0]!.payload).toMatchObject({ severity: 'critical', component: 'deploy-bot' });
@@ -62,7 +62,7 @@ describe('alerts in metronis dev', () => {
     // The storm: 5,000 traces for one application, kill -9 half way, restart, the rest.
     const storm = Array.from({ length: 5_000 }, (_, i) => leak(`storm-${i}`, 'storm-app'));
     for (let i = 0; i < 2_500; i += 500) expect((await call(url, 'POST', '/v1/traces/batch', { traces: storm.slice(i, i + 500) })).status).toBe(202);
-    await eventually(() => pd.triggers().some((e) => e.payload?.component === 'storm-app') || undefined, 60_000, 'the storm page');
+    await eventually(async () => pd.triggers().some((e) => e.payload?.component === 'storm-app') || undefined, 60_000, 'the storm page');
     expect(await running!.kill('SIGKILL')).toBe(null);
     url = await start();
     for (let i = 2_500; i < 5_000; i += 500) expect((await call(url, 'POST', '/v1/traces/batch', { traces: storm.slice(i, i + 500) })).status).toBe(202);
@@ -75,7 +75,7 @@ describe('alerts in metronis dev', () => {
     const stormKeys = new Set(pd.triggers().filter((e) => e.payload?.component === 'storm-app').map((e) => e.dedup_key!));
     expect(stormKeys.size).toBe(1);
     const key = [...stormKeys][0]!;
-    await eventually(() => pd.resolves().some((e) => e.dedup_key === key) || undefined, 120_000, 'the resolve after recovery');
+    await eventually(async () => pd.resolves().some((e) => e.dedup_key === key) || undefined, 120_000, 'the resolve after recovery');
     const events = pd.events.filter((e) => e.dedup_key === key);
     expect(pd.alerts.get(key)).toMatchObject({ opened: 1, open: false }); // one incident, no lost and no duplicated page
     expect(events.filter((e) => e.event_action === 'trigger').length).toBeLessThanOrEqual(4);
