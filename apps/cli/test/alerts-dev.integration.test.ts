@@ -43,12 +43,12 @@ afterAll(async () => {
   await rm(dataDir, { recursive: true, force: true });
 });
 
-describe('alerts in metronis dev', () => {
+describe('alerts in metronis dev', { timeout: 600_000 }, () => {
   it('pages and mails once for a leaked key; a storm with kill -9 in the middle is one incident and one resolve', async () => {
     let url = await start();
     expect((await call(url, 'POST', '/v1/alerts/channels', { id: 'pd', name: 'on-call', type: 'pagerduty', settings: { url: pd.endpoint }, secrets: { routing_key: ROUTING_KEY } })).status).toBe(201);
     expect((await call(url, 'POST', '/v1/alerts/channels', { id: 'mail', name: 'team', type: 'email', settings: { host: '127.0.0.1', port: smtp.port, tls: 'none', from: 'alerts@example.com', to: ['oncall@example.com'] } })).status).toBe(201);
-    const rule = { id: 'leaks', name: 'leaked secrets', kind: 'per_event', when: { min_severity: 'high' }, channels: ['pd', 'mail'], group_wait: '1s', group_interval: '2s', resolve_after: '30s' };
+    const rule = { id: 'leaks', name: 'leaked secrets', kind: 'per_event', when: { min_severity: 'high' }, channels: ['pd', 'mail'], group_wait: '1s', group_interval: '2s', resolve_after: '90s' }; // longer than a restart under load
     expect((await call(url, 'POST', '/v1/alerts/rules', rule)).status).toBe(201);
 
     expect((await call(url, 'POST', '/v1/traces', leak('one-leak', 'deploy-bot'))).status).toBe(202);
@@ -59,12 +59,17 @@ describe('alerts in metronis dev', () => {
     expect(smtp.mails).toHaveLength(1);
     expect(smtp.mails[0]!.subject).toBe('[FIRING:1] leaked secrets (deploy-bot prod)');
 
+    const t0 = Date.now();
+    const progress = (what: string) => console.log(`alerts dev: ${what} after ${Math.round((Date.now() - t0) / 1000)} s`);
+    progress('first page and mail');
     // The storm: 5,000 traces for one application, kill -9 half way, restart, the rest.
     const storm = Array.from({ length: 5_000 }, (_, i) => leak(`storm-${i}`, 'storm-app'));
     for (let i = 0; i < 2_500; i += 500) expect((await call(url, 'POST', '/v1/traces/batch', { traces: storm.slice(i, i + 500) })).status).toBe(202);
     await eventually(async () => pd.triggers().some((e) => e.payload?.component === 'storm-app') || undefined, 60_000, 'the storm page');
+    progress('storm page; kill -9');
     expect(await running!.kill('SIGKILL')).toBe(null);
     url = await start();
+    progress('restarted');
     for (let i = 2_500; i < 5_000; i += 500) expect((await call(url, 'POST', '/v1/traces/batch', { traces: storm.slice(i, i + 500) })).status).toBe(202);
 
     const stormAlert = async () => {
@@ -72,11 +77,15 @@ describe('alerts in metronis dev', () => {
       return body.alerts.filter((a) => a.labels.application === 'storm-app');
     };
     await eventually(async () => ((await stormAlert()).reduce((n, a) => n + a.occurrences, 0) >= 5_000 ? true : undefined), 240_000, 'all 5,000 verdicts alerted');
+    progress('all 5,000 alerted');
     const stormKeys = new Set(pd.triggers().filter((e) => e.payload?.component === 'storm-app').map((e) => e.dedup_key!));
     expect(stormKeys.size).toBe(1);
     const key = [...stormKeys][0]!;
     await eventually(async () => pd.resolves().some((e) => e.dedup_key === key) || undefined, 120_000, 'the resolve after recovery');
+    progress('resolved');
     const events = pd.events.filter((e) => e.dedup_key === key);
+    const history = await (await call(url, 'GET', '/v1/alerts/deliveries?channel=pd&limit=100')).text();
+    if (events.filter((e) => e.event_action === 'resolve').length !== 1) console.log('PagerDuty saw', JSON.stringify(events.map((e) => e.event_action)), 'deliveries', history);
     expect(pd.alerts.get(key)).toMatchObject({ opened: 1, open: false }); // one incident, no lost and no duplicated page
     expect(events.filter((e) => e.event_action === 'trigger').length).toBeLessThanOrEqual(4);
     expect(events.filter((e) => e.event_action === 'resolve')).toHaveLength(1);

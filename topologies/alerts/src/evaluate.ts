@@ -18,7 +18,7 @@
  */
 import type { Alert, TierResult, Verdict } from '@metronis/schemas';
 import type { AlertStore, Observation, SeriesState } from '@metronis/stores';
-import { TOPICS, type LogProducer, type SinkTopology, type TopicSerde } from '@metronis/streams';
+import { TOPICS, type LogProducer, type SinkTopology, type TopicDef, type TopicSerde } from '@metronis/streams';
 import type { AlertConfigCache } from './config.js';
 import { durationMs, type AggregateRule, type PerEventRule } from './documents.js';
 import { fingerprintOf } from './labels.js';
@@ -29,14 +29,23 @@ export interface AlertProducer {
   send(alerts: Alert[]): Promise<void>;
 }
 
+/** Produces to the serde's topic (metronis.alerts.v1, or a test's own). */
 export function alertProducer(producer: LogProducer, serde: () => Promise<TopicSerde<'Alert'>>): AlertProducer {
   return {
     async send(alerts) {
       if (alerts.length === 0) return;
       const topic = await serde();
-      await producer.send(alerts.map((a) => ({ topic: TOPICS.alerts.name, key: TOPICS.alerts.keyOf(a), value: topic.encode(a) })));
+      await producer.send(alerts.map((a) => ({ topic: topic.topic.name, key: topic.topic.keyOf(a), value: topic.encode(a) })));
     },
   };
+}
+
+/** The topics and consumer groups of the alerts topology: the product's, or a test's own. */
+export interface AlertsNaming {
+  verdicts: TopicDef<'Verdict'>;
+  evaluations: TopicDef<'TierResult'>;
+  alerts: TopicDef<'Alert'>;
+  groups: { verdicts: string; evaluations: string; notifier: string };
 }
 
 export interface RulesStageDeps {
@@ -131,7 +140,7 @@ async function assessSeries(list: Touched[], deps: RulesStageDeps, now: number, 
 function rulesSink<N extends 'Verdict' | 'TierResult'>(
   name: string,
   groupId: string,
-  input: N extends 'Verdict' ? typeof TOPICS.verdicts : typeof TOPICS.evaluations,
+  input: TopicDef<N>,
   toSubject: (value: N extends 'Verdict' ? Verdict : TierResult) => Subject,
   deps: RulesStageDeps,
 ): SinkTopology<N> {
@@ -151,13 +160,13 @@ function rulesSink<N extends 'Verdict' | 'TierResult'>(
 }
 
 /** The rules stage on verdicts. */
-export function alertRulesOnVerdicts(deps: RulesStageDeps): SinkTopology<'Verdict'> {
-  return rulesSink<'Verdict'>('alerts-verdicts', ALERTS_VERDICTS_GROUP, TOPICS.verdicts, subjectOfVerdict, deps);
+export function alertRulesOnVerdicts(deps: RulesStageDeps, input: TopicDef<'Verdict'> = TOPICS.verdicts, groupId = ALERTS_VERDICTS_GROUP): SinkTopology<'Verdict'> {
+  return rulesSink<'Verdict'>('alerts-verdicts', groupId, input, subjectOfVerdict, deps);
 }
 
 /** The rules stage on tier results (module scores, per-event rules with source `evaluation`). */
-export function alertRulesOnEvaluations(deps: RulesStageDeps): SinkTopology<'TierResult'> {
-  return rulesSink<'TierResult'>('alerts-evaluations', ALERTS_EVALUATIONS_GROUP, TOPICS.evaluations, subjectOfTierResult, deps);
+export function alertRulesOnEvaluations(deps: RulesStageDeps, input: TopicDef<'TierResult'> = TOPICS.evaluations, groupId = ALERTS_EVALUATIONS_GROUP): SinkTopology<'TierResult'> {
+  return rulesSink<'TierResult'>('alerts-evaluations', groupId, input, subjectOfTierResult, deps);
 }
 
 /**

@@ -12,7 +12,7 @@ import type { RelationalStore, SecretBox } from '@metronis/stores';
 import { describeTopology, type RunnerLogger, type Topology } from '@metronis/streams';
 import type { ChannelAdapters } from './channels/index.js';
 import type { AlertConfigCache } from './config.js';
-import { alertRulesOnEvaluations, alertRulesOnVerdicts, tickAggregates, type AlertProducer } from './evaluate.js';
+import { alertRulesOnEvaluations, alertRulesOnVerdicts, tickAggregates, type AlertProducer, type AlertsNaming } from './evaluate.js';
 import { dispatchOnce, notifierTopology, startLoop, type Loop } from './notifier.js';
 
 export interface AlertsRuntime {
@@ -32,6 +32,8 @@ export interface AlertsRuntime {
   reassertMs?: number;
   /** delivery lease. Default 60 s. */
   leaseMs?: number;
+  /** topics and consumer groups; the product's by default (tests on a shared Kafka use their own) */
+  naming?: AlertsNaming;
 }
 
 /**
@@ -50,7 +52,12 @@ export function alertsTopologies(runtime: AlertsRuntime): Topology[] {
       return runtime.reassertMs;
     },
   };
-  return [alertRulesOnVerdicts(rules) as unknown as Topology, alertRulesOnEvaluations(rules) as unknown as Topology, notifierTopology(rules) as unknown as Topology];
+  const naming = 'naming' in runtime ? runtime.naming : undefined; // (`in`: describing passes a proxy that refuses every read)
+  return [
+    (naming === undefined ? alertRulesOnVerdicts(rules) : alertRulesOnVerdicts(rules, naming.verdicts, naming.groups.verdicts)) as unknown as Topology,
+    (naming === undefined ? alertRulesOnEvaluations(rules) : alertRulesOnEvaluations(rules, naming.evaluations, naming.groups.evaluations)) as unknown as Topology,
+    (naming === undefined ? notifierTopology(rules) : notifierTopology(rules, naming.alerts, naming.groups.notifier)) as unknown as Topology,
+  ];
 }
 
 /** The loops beside the consumer groups: the dispatcher, the aggregate ticker and the pruning of old state. */

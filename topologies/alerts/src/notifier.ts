@@ -13,7 +13,7 @@
  */
 import type { Alert } from '@metronis/schemas';
 import type { AlertInstance, AlertStore, AttemptResult, Delivery, SecretBox, StoredChannel } from '@metronis/stores';
-import type { RunnerLogger, SinkTopology } from '@metronis/streams';
+import type { RunnerLogger, SinkTopology, TopicDef } from '@metronis/streams';
 import { TOPICS } from '@metronis/streams';
 import { openChannel } from './channel-secrets.js';
 import type { ChannelAdapters } from './channels/index.js';
@@ -46,13 +46,13 @@ export interface DeliveryDeps {
 }
 
 /** The consumer group that applies alerts to their instances and groups. */
-export function notifierTopology(deps: Pick<NotifierDeps, 'store' | 'config' | 'clock'>): SinkTopology<'Alert'> {
+export function notifierTopology(deps: Pick<NotifierDeps, 'store' | 'config' | 'clock'>, input: TopicDef<'Alert'> = TOPICS.alerts, groupId = ALERTS_NOTIFIER_GROUP): SinkTopology<'Alert'> {
   const clock = deps.clock ?? Date;
   return {
     kind: 'sink',
     name: 'alerts-notifier',
-    groupId: ALERTS_NOTIFIER_GROUP,
-    input: TOPICS.alerts,
+    groupId,
+    input,
     batch: { maxRecords: 500, maxWaitMs: 20 },
     async write(items) {
       const events = [];

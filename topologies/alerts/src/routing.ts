@@ -127,7 +127,9 @@ export function decideFlush(group: GroupSnapshot, ctx: FlushContext): FlushDecis
         continue;
       }
       deliveries.push({
-        notification_id: `${group.group_key}.${channelId}.${sequence}`,
+        // The group's creation time makes the id unique per incarnation: a group that ended and started
+        // again (same key) numbers its notifications from 1 again.
+        notification_id: `${group.group_key}.${group.created_at.getTime()}.${channelId}.${sequence}`,
         channel_id: channelId,
         channel_type: type,
         kind,

@@ -197,4 +197,19 @@ describe('alerts on embedded parts', { timeout: 120_000 }, () => {
     expect(receiver.received).toHaveLength(1); // the receiver drops the repeated webhook-id
     await receiver.close();
   });
+
+  it('an incident that resolved and fires again is paged again (a new incarnation of the same group)', async () => {
+    const org = newOrg();
+    await engine.addChannel(org, 'pd', { name: 'pd', type: 'pagerduty', settings: { url: pd.endpoint }, secrets: { routing_key: ROUTING_KEY } });
+    await engine.addRule(org, 'r', { name: 'again', kind: 'per_event', channels: ['pd'], group_wait: '0s', group_interval: '1s', resolve_after: '1s' });
+    const keyOf = async () => [...(await dedupKeysOf(org))][0];
+    await engine.produceVerdicts([makeVerdict({ org_id: org })]);
+    const key = await waitFor('the first page', async () => {
+      const k = await keyOf();
+      return k !== undefined && pd.alerts.get(k)?.opened === 1 ? k : null;
+    });
+    await waitFor('the resolve', () => pd.alerts.get(key)?.open === false);
+    await engine.produceVerdicts([makeVerdict({ org_id: org })]);
+    await waitFor('the second page', () => pd.alerts.get(key)?.opened === 2 && pd.alerts.get(key)?.open === true);
+  });
 });
