@@ -89,6 +89,7 @@ describe('alerts in metronis dev', { timeout: 600_000 }, () => {
     expect(pd.alerts.get(key)).toMatchObject({ opened: 1, open: false }); // one incident, no lost and no duplicated page
     expect(events.filter((e) => e.event_action === 'trigger').length).toBeLessThanOrEqual(4);
     expect(events.filter((e) => e.event_action === 'resolve')).toHaveLength(1);
+    await eventually(async () => smtp.mails.some((m) => m.subject?.startsWith('[RESOLVED]') && m.subject.includes('storm-app')) || undefined, 60_000, 'the resolved mail');
     const stormMails = smtp.mails.filter((m) => m.subject?.includes('storm-app'));
     expect(stormMails.filter((m) => m.subject?.startsWith('[RESOLVED]'))).toHaveLength(1);
     expect(new Set(stormMails.map((m) => m.messageId)).size).toBeLessThanOrEqual(5);
