@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningSecret } from '../src/channels/webhook.js';
 import { attempt } from '../src/index.js';
-import { makeVerdict, startEngine, type Engine } from './engine.js';
+import { makeTierResult, makeVerdict, startEngine, type Engine } from './engine.js';
 import { deadPort, PagerDutyServer, SlackServer, SmtpFarEnd, waitFor, WebhookReceiver } from './far-ends.js';
 
 const ROUTING_KEY = 'R0123456789abcdef0123456789ABCDE';
@@ -211,5 +211,20 @@ describe('alerts on embedded parts', { timeout: 120_000 }, () => {
     await waitFor('the resolve', () => pd.alerts.get(key)?.open === false);
     await engine.produceVerdicts([makeVerdict({ org_id: org })]);
     await waitFor('the second page', () => pd.alerts.get(key)?.opened === 2 && pd.alerts.get(key)?.open === true);
+  });
+
+  it("an aggregate over tier results: a module's mean score under its threshold, by application, fires for that application only", async () => {
+    const org = newOrg();
+    await engine.addChannel(org, 'hook', { name: 'hook', type: 'webhook', secrets: { url: `${hook.url}/${org}`, signing_secret: signing } });
+    await engine.addRule(org, 'quality', { name: 'quality drop', kind: 'aggregate', source: 'evaluation', measure: 'mean_score', module: 'quality', op: '<', threshold: 0.6, min_volume: 5, window: '1m', by: ['application'], severity: 'medium', channels: ['hook'], group_wait: '0s', group_interval: '1s' });
+    await engine.produceEvaluations([...Array.from({ length: 6 }, () => makeTierResult(org, 0.3)), ...Array.from({ length: 6 }, () => makeTierResult(org, 0.9, { application: 'healthy-app' }))]);
+    const mine = () => hook.received.filter((r) => (r.body.data as { org_id: string }).org_id === org);
+    await waitFor('the firing webhook', () => mine().length === 1);
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(mine()).toHaveLength(1);
+    const alerts = await engine.store.alerts.forOrg(org).listAlerts({ limit: 5 });
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]).toMatchObject({ status: 'firing', labels: { application: 'support-bot', severity: 'medium' }, volume: 6, threshold: 0.6 });
+    expect(alerts[0]!.value).toBeCloseTo(0.3);
   });
 });

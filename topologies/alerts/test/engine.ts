@@ -6,7 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Verdict } from '@metronis/schemas';
+import type { TierResult, Verdict } from '@metronis/schemas';
 import { createPgliteStore, createSecretBox, generateSecretsKey, parseSecretsKey, type RelationalStore, type SecretBox } from '@metronis/stores';
 import { createEmbeddedLog, createInProcessRegistry, createSerde, runTopology, TOPICS, type Log, type RunnerHandle, type Serde } from '@metronis/streams';
 import { pino } from 'pino';
@@ -22,6 +22,7 @@ export interface Engine {
   runners: RunnerHandle[];
   logLines: string[];
   produceVerdicts(verdicts: Verdict[]): Promise<void>;
+  produceEvaluations(results: TierResult[]): Promise<void>;
   addChannel(orgId: string, id: string, input: unknown): Promise<void>;
   addRule(orgId: string, id: string, document: unknown): Promise<void>;
   close(): Promise<void>;
@@ -55,6 +56,7 @@ export async function startEngine(options: { dispatchIntervalMs?: number; tickIn
   const runners = alertsTopologies(runtime).map((t) => runTopology(t, { log, serde, logger, retry: { initialMs: 50, maxMs: 500 } }));
   const loops = startAlertsLoops(runtime);
   const verdicts = await serde.forTopic(TOPICS.verdicts);
+  const evaluations = await serde.forTopic(TOPICS.evaluations);
   const actor = { keyId: 'test' };
   return {
     store,
@@ -69,6 +71,9 @@ export async function startEngine(options: { dispatchIntervalMs?: number; tickIn
       for (let i = 0; i < list.length; i += 500) {
         await producer.send(list.slice(i, i + 500).map((v) => ({ topic: TOPICS.verdicts.name, key: v.trace_id, value: verdicts.encode(v) })));
       }
+    },
+    async produceEvaluations(list) {
+      await producer.send(list.map((r) => ({ topic: TOPICS.evaluations.name, key: r.trace_id, value: evaluations.encode(r) })));
     },
     async addChannel(orgId, id, input) {
       const sealed = sealChannel(box, orgId, id, channelInputSchema.parse(input));
@@ -102,6 +107,31 @@ export function makeVerdict(overrides: Partial<Verdict> = {}): Verdict {
     score: 0.1,
     finding_kinds: ['private_key'],
     failed_modules: ['safety'],
+    application: 'support-bot',
+    environment: 'prod',
+    model_provider: 'openai',
+    model_name: 'gpt-4o-mini',
+    tags: [],
+    ...overrides,
+  };
+}
+
+export function makeTierResult(orgId: string, qualityScore: number, overrides: Partial<TierResult> = {}): TierResult {
+  seq++;
+  const traceId = `trace-${Date.now()}-${seq}`;
+  const module = (name: string, score: number) => ({ module: name, version: '1.0.0', passed: score >= 0.5, score, severity: score >= 0.5 ? ('none' as const) : ('medium' as const), labels: [], findings: [], latency_us: 10 });
+  return {
+    evaluation_id: `${traceId}:1`,
+    trace_id: traceId,
+    org_id: orgId,
+    tier: 1,
+    evaluated_at: Date.now(),
+    trace_timestamp: Date.now(),
+    passed: qualityScore >= 0.5,
+    severity: qualityScore >= 0.5 ? 'none' : 'medium',
+    score: qualityScore,
+    modules: [module('quality', qualityScore), module('format', 1)],
+    latency_us: 50,
     application: 'support-bot',
     environment: 'prod',
     model_provider: 'openai',
