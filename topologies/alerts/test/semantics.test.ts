@@ -5,8 +5,8 @@
  */
 import type { AlertInstance, GroupSnapshot } from '@metronis/stores';
 import { describe, expect, it } from 'vitest';
-import { aggregateRuleSchema, assess, decideFlush, DEFAULT_ROUTING, groupsFor, inhibited, matchesConditions, parseRouting, perEventAlert, perEventRuleSchema, subjectOfVerdict } from '../src/index.js';
-import { makeVerdict } from './engine.js';
+import { aggregateRuleSchema, assess, subjectOfTierResult, decideFlush, DEFAULT_ROUTING, groupsFor, inhibited, matchesConditions, parseRouting, perEventAlert, perEventRuleSchema, subjectOfVerdict } from '../src/index.js';
+import { makeTierResult, makeVerdict } from './engine.js';
 
 const now = new Date('2026-12-05T10:00:00Z');
 function instance(fingerprint: string, status: 'firing' | 'resolved', labels: Record<string, string> = {}): AlertInstance {
@@ -135,5 +135,14 @@ describe('rules', () => {
     const score = aggregateRuleSchema.parse({ name: 's', kind: 'aggregate', source: 'evaluation', measure: 'mean_score', module: 'quality', op: '<', threshold: 0.6, min_volume: 1, severity: 'medium' });
     expect(assess(score, { volume: 5, failing: 0, mean_score: 0.4 }).firing).toBe(true);
     expect(aggregateRuleSchema.safeParse({ name: 'x', kind: 'aggregate', measure: 'failure_rate', threshold: 2, severity: 'high' }).success).toBe(false);
+  });
+
+  it('a per-event rule on tier results fires for a failing module, with the evaluation id as the event id', () => {
+    const rule = { id: 'q', version: 3, rule: perEventRuleSchema.parse({ name: 'quality', kind: 'per_event', source: 'evaluation', when: { failed_modules: ['quality'] } }) };
+    const failing = makeTierResult('o', 0.2);
+    const alert = perEventAlert(rule, subjectOfTierResult(failing), now.getTime());
+    expect(alert).toMatchObject({ alert_id: `q:${failing.evaluation_id}`, rule_version: 3, severity: 'medium', trace_id: failing.trace_id, labels: { application: 'support-bot', model: 'openai/gpt-4o-mini' } });
+    expect(perEventAlert(rule, subjectOfTierResult(makeTierResult('o', 0.9)), now.getTime())).toBeNull();
+    expect(perEventAlert(rule, subjectOfVerdict(makeVerdict({ failed_modules: ['quality'] })), now.getTime())).toBeNull(); // another source
   });
 });
