@@ -2,7 +2,7 @@
 import { DEFAULT_POLICY, warmUp } from '@metronis/evaluators';
 import type { FactsStore } from '@metronis/stores';
 import { runTopology } from '@metronis/streams';
-import type { WorkerEnv } from '../env.js';
+import { ConfigError, type WorkerEnv } from '../env.js';
 import type { Logger } from '../logger.js';
 import { orgSettingsCache } from '../org-settings.js';
 import { policyCache } from '../policies.js';
@@ -13,6 +13,9 @@ import { openAlertsRuntime, secretsBox } from '../alerts.js';
 import type { AlertsRuntime } from '@metronis/topology-alerts';
 
 export async function worker(name: TopologyName, env: WorkerEnv, logger: Logger, lifecycle: Lifecycle): Promise<void> {
+  // Checked before anything is opened: the alerts topology cannot open channel secrets without it.
+  const secrets = name === 'alerts' ? await secretsBox(env.METRONIS_SECRETS_KEY) : undefined;
+  if (name === 'alerts' && secrets === undefined) throw new ConfigError('Invalid configuration:\n  METRONIS_SECRETS_KEY: is required by worker --topology alerts (the key that encrypts channel secrets, the same as the console\'s)');
   const backbone = await openKafkaBackbone({ brokers: env.KAFKA_BROKERS, registryUrl: env.SCHEMA_REGISTRY_URL, clientId: `metronis-worker-${name}` });
   lifecycle.onClose('log', () => backbone.log.close());
   const store = await openRelationalStore(env.DATABASE_URL);
@@ -28,11 +31,7 @@ export async function worker(name: TopologyName, env: WorkerEnv, logger: Logger,
   const retention = { get: async (orgId: string) => (await settings.get(orgId)).retention_days };
   if (name === 'tier1') warmUp(DEFAULT_POLICY);
   let alerts: AlertsRuntime | undefined;
-  if (name === 'alerts') {
-    const secrets = await secretsBox(env.METRONIS_SECRETS_KEY);
-    if (secrets === undefined) throw new Error('worker --topology alerts needs METRONIS_SECRETS_KEY (the key that encrypts channel secrets, the same as the console\'s)');
-    alerts = openAlertsRuntime({ store, backbone, secrets, logger, lifecycle });
-  }
+  if (secrets !== undefined) alerts = openAlertsRuntime({ store, backbone, secrets, logger, lifecycle });
   const deps = { store, facts, policies, retention, ...(alerts === undefined ? {} : { alerts }) };
   for (const topology of TOPOLOGIES[name].build(deps)) {
     const handle = runTopology(topology, { log: backbone.log, serde: backbone.serde, logger });
