@@ -3,10 +3,10 @@
  * store at most every `ttlMs` (2 s), single-flight per organization, invalidated at once by the
  * console of the same process. A rule that no longer parses is skipped and reported; a store that
  * cannot be read keeps the last good configuration (or fails the batch when there never was one, so
- * the runner retries rather than drop alerts).
+ * the runner retries rather than drop alerts). An organization id that cannot exist is poison (DLQ).
  */
 import type { AlertStore } from '@metronis/stores';
-import { InfrastructureError } from '@metronis/streams';
+import { InfrastructureError, PoisonRecordError } from '@metronis/streams';
 import { DEFAULT_ROUTING, parseRouting, parseRule, type Routing } from './documents.js';
 import type { StoredRule } from './rules.js';
 
@@ -55,6 +55,11 @@ export function createAlertConfigCache(options: {
 
   return {
     get(orgId) {
+      // An id no organization can have comes from a record no producer of ours wrote: it is poison
+      // (the runner sends it to the DLQ), not an outage to retry for ever.
+      if (typeof orgId !== 'string' || orgId.length === 0 || orgId.length > 1000 || orgId.includes('\u0000')) {
+        return Promise.reject(new PoisonRecordError(`no organization can have the id ${JSON.stringify(String(orgId).slice(0, 80))}`));
+      }
       let entry = entries.get(orgId);
       if (entry === undefined) {
         entry = { config: null, at: 0, loading: null };

@@ -75,7 +75,6 @@ export async function evaluateSubjects(subjects: Subject[], deps: RulesStageDeps
 
   const byOrg = new Map<string, Subject[]>();
   for (const s of subjects) {
-    if (typeof s.org_id !== 'string' || s.org_id.length === 0) continue; // no organization, no rules
     byOrg.set(s.org_id, [...(byOrg.get(s.org_id) ?? []), s]);
   }
   for (const [orgId, list] of byOrg) {

@@ -227,4 +227,14 @@ describe('alerts on embedded parts', { timeout: 120_000 }, () => {
     expect(alerts[0]).toMatchObject({ status: 'firing', labels: { application: 'support-bot', severity: 'medium' }, volume: 6, threshold: 0.6 });
     expect(alerts[0]!.value).toBeCloseTo(0.3);
   });
+
+  it('a record whose organization id cannot exist goes to the DLQ; the others of its batch are alerted', async () => {
+    const org = newOrg();
+    await engine.addChannel(org, 'hook', { name: 'hook', type: 'webhook', secrets: { url: `${hook.url}/${org}`, signing_secret: signing } });
+    await engine.addRule(org, 'r', { name: 'r', kind: 'per_event', channels: ['hook'], group_wait: '0s', group_interval: '1s' });
+    const before = engine.runners[0]!.stats().dlq;
+    await engine.produceVerdicts([makeVerdict({ org_id: '' }), makeVerdict({ org_id: 'bad\u0000org' }), makeVerdict({ org_id: org })]);
+    await waitFor('the good one notified', () => hook.received.some((r) => (r.body.data as { org_id: string }).org_id === org));
+    await waitFor('the bad ones in the DLQ', () => engine.runners[0]!.stats().dlq - before === 2);
+  });
 });
