@@ -6,6 +6,7 @@
  * added later cannot forget the filter. Scopes are checked per route (`requireScope`).
  *
  * - `GET /v1/traces/:id`: `{ trace, verdict, evaluations }` (read); `DELETE /v1/traces/:id` (admin).
+ * - `GET /v1/traces`, `GET /v1/sessions/:id`, `GET /v1/users/:id/traces`: finding traces (search.ts).
  * - `GET /v1/policy`, `PUT /v1/policy`: the organization's evaluation policy (see `policy.ts`).
  * - `GET /openapi.json`: the OpenAPI document of these routes (openapi.ts).
  *
@@ -39,6 +40,7 @@ import { ApiError, errorBody, requireScope, type ConsoleEnv } from './http.js';
 import { tenantOf, type TenantStores } from './tenant.js';
 import { buildConsoleOpenApiDocument } from './openapi.js';
 import { createPolicyRoutes } from './policy.js';
+import { createSearchRoutes } from './search.js';
 
 export type { Principal } from './http.js';
 
@@ -140,6 +142,8 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {
     const logger = deps.logger ?? { error: () => undefined };
     app.use('/v1/*', createOrgRateLimit<ConsoleEnv>({ limiter: deps.rateLimiter, limits: deps.rateLimits, logger: { error: (obj, msg) => logger.error(obj, msg) } }).requests);
   }
+
+  app.route('/v1', createSearchRoutes());
 
   app.get('/v1/traces/:id', async (c) => {
     requireScope(c, 'read', 'admin');

@@ -20,6 +20,27 @@ type Json = Record<string, unknown>;
 
 const issue = z.strictObject({ path: z.string().describe('JSON path of the problem, e.g. $.modules.quality.config.max_chars'), message: z.string() });
 
+const severity = z.enum(['none', 'low', 'medium', 'high', 'critical']);
+const traceSummarySchema = z
+  .strictObject({
+    trace_id: z.string(),
+    timestamp: z.string().describe('ISO 8601, when the call happened (as sent, or when received).'),
+    received_at: z.string(),
+    application: z.string().nullable(),
+    environment: z.string().nullable(),
+    model: z.strictObject({ provider: z.string().nullable(), name: z.string().nullable() }).nullable(),
+    user_id: z.string().nullable(),
+    session_id: z.string().nullable(),
+    severity: severity.nullable().describe('Null (like passed, score and decided_by_tier) while the verdict has not arrived.'),
+    passed: z.boolean().nullable(),
+    score: z.number().nullable(),
+    finding_kinds: z.array(z.string()),
+    failed_modules: z.array(z.string()),
+    decided_by_tier: z.number().int().nullable(),
+    preview: z.strictObject({ input: z.string().describe('At most 200 characters.'), output: z.string().describe('At most 200 characters.') }),
+  })
+  .describe('A trace in a list: ids, time, app, model, verdict summary and a short preview; GET /v1/traces/{id} has the whole trace.');
+
 /** Zod schemas of what the console answers, by component name. */
 export const consoleResponseSchemas = {
   ConsoleError: z
@@ -89,6 +110,17 @@ export const consoleResponseSchemas = {
     })
     .describe('What a deletion removed, by store.'),
   ConsoleComplianceReport: z.looseObject({ organization: z.looseObject({}), generated_at: z.string(), retention: z.looseObject({}), stored: z.looseObject({}), deletions: z.looseObject({}) }),
+  ConsoleTraceSummary: traceSummarySchema,
+  ConsoleTracePage: z
+    .strictObject({ items: z.array(traceSummarySchema), next_cursor: z.string().nullable().describe('Pass as cursor for the next page (same filters and order); null on the last page.') })
+    .describe('One page of trace summaries.'),
+  ConsoleSessionPage: z
+    .strictObject({
+      session_id: z.string(),
+      items: z.array(traceSummarySchema).describe("The session's traces, oldest first."),
+      next_cursor: z.string().nullable().describe('Pass as cursor for the next page; null on the last page.'),
+    })
+    .describe("One page of a session's traces."),
   ConsoleHealth: z.strictObject({ status: z.literal('ok') }),
   ConsoleReady: z.strictObject({ status: z.enum(['ready', 'unavailable']), checks: z.record(z.string(), z.boolean()) }),
 } as const;
@@ -131,6 +163,74 @@ const keyCreated: Json = {
   headers: requestIdHeader,
   content: { 'application/json': { schema: { allOf: [ref('ConsoleApiKey')], type: 'object', properties: { key: { type: 'string' } }, required: ['key'] } } },
 };
+
+/** The query parameters of GET /v1/traces (search.ts), every one optional. */
+function traceFilterParams(options: { userId: boolean }): Json[] {
+  const text = (name: string, description: string): Json => ({ name, in: 'query', schema: { type: 'string', minLength: 1, maxLength: 1000 }, description });
+  const severities = ['none', 'low', 'medium', 'high', 'critical'];
+  return [
+    { name: 'from', in: 'query', schema: { type: 'string', format: 'date-time' }, description: 'Traces at or after this time (ISO 8601 with a zone).' },
+    { name: 'to', in: 'query', schema: { type: 'string', format: 'date-time' }, description: 'Traces before this time; must be after from.' },
+    text('application', 'Exactly this application.'),
+    text('environment', 'Exactly this environment.'),
+    text('model_provider', 'Exactly this model provider.'),
+    text('model_name', 'Exactly this model name.'),
+    ...(options.userId ? [text('user_id', 'Exactly this user_id.')] : []),
+    text('session_id', 'Exactly this session_id.'),
+    { name: 'tag', in: 'query', schema: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 1000 } }, style: 'form', explode: true, description: 'Repeatable: the trace has every tag given.' },
+    { name: 'severity', in: 'query', schema: { type: 'string', enum: severities }, description: 'Exactly this verdict severity.' },
+    { name: 'severity_at_least', in: 'query', schema: { type: 'string', enum: severities }, description: 'This verdict severity or worse.' },
+    { name: 'passed', in: 'query', schema: { type: 'string', enum: ['true', 'false'] }, description: 'Whether the verdict passed the trace.' },
+    text('failed_module', 'A module that failed the trace (e.g. pii).'),
+    text('finding_kind', 'A finding kind of the verdict (e.g. pii.email).'),
+    { name: 'decided_by_tier', in: 'query', schema: { type: 'integer', minimum: 0, maximum: 32767 }, description: 'The tier whose verdict stands.' },
+    { name: 'q', in: 'query', schema: { type: 'string', minLength: 1, maxLength: 500 }, description: 'Full-text search over input and output: words (all must occur), "a phrase", -excluded, or.' },
+    { name: 'sort', in: 'query', schema: { type: 'string', enum: ['time', 'severity'], default: 'time' } },
+    { name: 'order', in: 'query', schema: { type: 'string', enum: ['desc', 'asc'], default: 'desc' } },
+    ...pagingParams,
+  ];
+}
+const pagingParams: Json[] = [
+  { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } },
+  { name: 'cursor', in: 'query', schema: { type: 'string', maxLength: 2048 }, description: 'next_cursor of the previous page, with the same filters and order.' },
+];
+const METADATA_FILTER = ' Also `metadata.<key>=<value>` (repeatable): the trace metadata holds each key with exactly that value.';
+const queryErrors = { '400': error('A bad parameter: unknown, wrong type, given twice, a reversed time range, or a cursor of another query or organization (invalid_query, with issues naming $.query.<parameter>).') };
+
+/** Finding traces (search.ts). */
+function searchPaths(security: Json[]): Json {
+  return {
+    '/v1/traces': {
+      get: {
+        operationId: 'searchTraces',
+        summary: 'Find traces by filters and full text, newest first or by severity, paged by cursor (scope read or admin)',
+        description: `Every filter given must match.${METADATA_FILTER}`,
+        security,
+        parameters: traceFilterParams({ userId: true }),
+        responses: { '200': json('ConsoleTracePage', 'A page of summaries.'), ...queryErrors, ...authErrors },
+      },
+    },
+    '/v1/sessions/{id}': {
+      get: {
+        operationId: 'getSession',
+        summary: "A session's traces in time order, paged by cursor (scope read or admin)",
+        security,
+        parameters: [idParam('id', 'The session_id the traces were sent with.'), ...pagingParams],
+        responses: { '200': json('ConsoleSessionPage', 'A page of the session (empty when the organization has no such session).'), ...queryErrors, ...authErrors },
+      },
+    },
+    '/v1/users/{id}/traces': {
+      get: {
+        operationId: 'getUserTraces',
+        summary: "A user's traces, with the filters of GET /v1/traces (scope read or admin)",
+        description: `Every filter of GET /v1/traces except user_id.${METADATA_FILTER}`,
+        security,
+        parameters: [idParam('id', 'The user_id the traces were sent with.'), ...traceFilterParams({ userId: false })],
+        responses: { '200': json('ConsoleTracePage', 'A page of summaries.'), ...queryErrors, ...authErrors },
+      },
+    },
+  };
+}
 
 /** The admin, deletion and compliance routes (admin.ts, data.ts). */
 function tenancyPaths(security: Json[]): Json {
@@ -263,6 +363,7 @@ export function buildConsoleOpenApiDocument(options: { version?: string } = {}):
           },
         },
       },
+      ...searchPaths(security),
       ...tenancyPaths(security),
       '/v1/policy': {
         get: {
