@@ -10,3 +10,14 @@ export { createChdbFactsStore, type ChdbFactsStoreOptions } from './clickhouse/c
 export { createClickHouseFactsStore, type ClickHouseFactsStoreOptions } from './clickhouse/server.js';
 export { toEvaluationFact, toModuleResultFacts } from './clickhouse/rows.js';
 export { MAX_RETENTION_DAYS } from './clickhouse/lifecycle.js';
+export {
+  AnalyticsSqlError,
+  DEFAULT_ANALYTICS_LIMITS,
+  HIDDEN_SYSTEM_TABLES,
+  analyticsAccessStatements,
+  analyticsObjects,
+  orgUserName,
+  type AnalyticsLimits,
+  type AnalyticsSqlProblem,
+  type AnalyticsSqlResult,
+} from './clickhouse/analytics-sql.js';

@@ -4,6 +4,7 @@
  * server (@clickhouse/client) or chDB. Every method is scoped by organization where data is read.
  */
 import type { Severity, TierResult, Trace, Verdict } from '@metronis/schemas';
+import type { AnalyticsSqlResult } from './clickhouse/analytics-sql.js';
 import type { TenancyStore } from './tenancy.js';
 
 export type ApiKeyScope = 'ingest' | 'read' | 'admin';
@@ -207,6 +208,12 @@ export interface FactsStore {
    * (a data-subject request). Rejects with a TypeError for an empty user id.
    */
   deleteUserData(orgId: string, userId: string): Promise<FactsDeletion>;
+  /**
+   * Runs an organization's own read-only SQL over its facts, confined by the engine (row policies, a
+   * read-only session or user with limits; see clickhouse/analytics-sql.ts). Rejects with an
+   * AnalyticsSqlError when the engine refuses the SQL (a 4xx for the caller), a StoreError otherwise.
+   */
+  analyticsSql(orgId: string, sql: string): Promise<AnalyticsSqlResult>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
