@@ -7,6 +7,7 @@
  *
  * - `GET /v1/traces/:id`: `{ trace, verdict, evaluations }` (read); `DELETE /v1/traces/:id` (admin).
  * - `GET /v1/traces`, `GET /v1/sessions/:id`, `GET /v1/users/:id/traces`: finding traces (search.ts).
+ * - `GET /v1/analytics/{traces,modules,finding-kinds,models}`, `POST /v1/analytics/sql` (analytics.ts).
  * - `GET /v1/policy`, `PUT /v1/policy`: the organization's evaluation policy (see `policy.ts`).
  * - `GET /openapi.json`: the OpenAPI document of these routes (openapi.ts).
  *
@@ -41,6 +42,7 @@ import { tenantOf, type TenantStores } from './tenant.js';
 import { buildConsoleOpenApiDocument } from './openapi.js';
 import { createPolicyRoutes } from './policy.js';
 import { createSearchRoutes } from './search.js';
+import { createAnalyticsRoutes } from './analytics.js';
 
 export type { Principal } from './http.js';
 
@@ -76,6 +78,8 @@ export interface ConsoleDeps {
    */
   rateLimiter?: RateLimiter;
   rateLimits?: OrgLimitsSource;
+  /** The clock of the analytics API's default time range (tests pin it). Default Date.now. */
+  now?: () => number;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -144,6 +148,7 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {
   }
 
   app.route('/v1', createSearchRoutes());
+  app.route('/v1/analytics', createAnalyticsRoutes(deps.now === undefined ? {} : { now: deps.now }));
 
   app.get('/v1/traces/:id', async (c) => {
     requireScope(c, 'read', 'admin');

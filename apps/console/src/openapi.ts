@@ -15,6 +15,7 @@ import { orgRateLimitsSchema } from '@metronis/ingest-gateway';
 import { AUDIT_ACTIONS } from '@metronis/stores';
 import { z } from 'zod';
 import { createKeySchema, createOrgSchema, retentionSchema } from './admin.js';
+import { analyticsSqlBodySchema, BUCKETS, GROUP_BY } from './analytics.js';
 
 type Json = Record<string, unknown>;
 
@@ -40,6 +41,9 @@ const traceSummarySchema = z
     preview: z.strictObject({ input: z.string().describe('At most 200 characters.'), output: z.string().describe('At most 200 characters.') }),
   })
   .describe('A trace in a list: ids, time, app, model, verdict summary and a short preview; GET /v1/traces/{id} has the whole trace.');
+
+const severityMixSchema = z.strictObject({ none: z.number().int(), low: z.number().int(), medium: z.number().int(), high: z.number().int(), critical: z.number().int() });
+const percentilesSchema = z.strictObject({ p50: z.number().nullable(), p95: z.number().nullable(), total: z.number() });
 
 /** Zod schemas of what the console answers, by component name. */
 export const consoleResponseSchemas = {
@@ -121,6 +125,74 @@ export const consoleResponseSchemas = {
       next_cursor: z.string().nullable().describe('Pass as cursor for the next page; null on the last page.'),
     })
     .describe("One page of a session's traces."),
+  ConsoleAnalyticsTraces: z
+    .strictObject({
+      from: z.string(),
+      to: z.string(),
+      bucket: z.enum(BUCKETS),
+      group_by: z.enum(GROUP_BY).nullable(),
+      items: z.array(
+        z.strictObject({
+          time: z.string().nullable().describe('Start of the bucket; null for bucket=none.'),
+          group: z.record(z.string(), z.unknown()).nullable().describe('{ application } / { environment } / { model: { provider, name } }; null without group_by.'),
+          traces: z.number().int(),
+          evaluated: z.number().int().describe('Traces with an evaluation fact.'),
+          failed: z.number().int().describe('Evaluated traces whose last tier failed them.'),
+          failure_rate: z.number().nullable().describe('failed / evaluated; null when nothing was evaluated.'),
+          severity: severityMixSchema,
+        }),
+      ),
+    })
+    .describe('Volume, failure rate and severity mix over time.'),
+  ConsoleAnalyticsModules: z
+    .strictObject({
+      from: z.string(),
+      to: z.string(),
+      bucket: z.enum(BUCKETS),
+      source: z.enum(['rollup', 'facts']).describe('rollup: the per-minute rollup (no trace filter given); facts: module result facts FINAL.'),
+      items: z.array(
+        z.strictObject({
+          time: z.string().nullable(),
+          module: z.string(),
+          evaluations: z.number().int(),
+          failed: z.number().int(),
+          failure_rate: z.number().nullable(),
+          severity: severityMixSchema.describe("The module's own severity."),
+          latency_us: z.strictObject({ avg: z.number().nullable(), p50: z.number().nullable(), p90: z.number().nullable(), p99: z.number().nullable() }),
+        }),
+      ),
+    })
+    .describe('Per module over time.'),
+  ConsoleAnalyticsFindingKinds: z
+    .strictObject({
+      from: z.string(),
+      to: z.string(),
+      items: z.array(z.strictObject({ finding_kind: z.string(), traces: z.number().int(), results: z.number().int(), modules: z.array(z.string()) })),
+    })
+    .describe('The most frequent finding kinds.'),
+  ConsoleAnalyticsModels: z
+    .strictObject({
+      from: z.string(),
+      to: z.string(),
+      items: z.array(
+        z.strictObject({
+          model: z.strictObject({ provider: z.string().nullable(), name: z.string().nullable() }),
+          traces: z.number().int(),
+          latency_ms: z.strictObject({ p50: z.number().nullable(), p95: z.number().nullable(), p99: z.number().nullable() }),
+          input_tokens: percentilesSchema,
+          output_tokens: percentilesSchema,
+          cost_usd: percentilesSchema,
+        }),
+      ),
+    })
+    .describe('Latency, tokens and cost by model.'),
+  ConsoleAnalyticsSqlResult: z
+    .strictObject({
+      columns: z.array(z.strictObject({ name: z.string(), type: z.string().describe('The ClickHouse type.') })),
+      rows: z.array(z.record(z.string(), z.unknown())).describe('ClickHouse JSON: 64-bit integers as numbers.'),
+      statistics: z.strictObject({ elapsed_seconds: z.number(), rows_read: z.number(), bytes_read: z.number() }),
+    })
+    .describe('The answer to an analytics SQL query.'),
   ConsoleHealth: z.strictObject({ status: z.literal('ok') }),
   ConsoleReady: z.strictObject({ status: z.enum(['ready', 'unavailable']), checks: z.record(z.string(), z.boolean()) }),
 } as const;
@@ -133,6 +205,7 @@ function components(): Record<string, Json> {
   registry.add(createOrgSchema, { id: 'ConsoleCreateOrganization' });
   registry.add(retentionSchema, { id: 'ConsoleRetention' });
   registry.add(orgRateLimitsSchema, { id: 'ConsoleRateLimits' });
+  registry.add(analyticsSqlBodySchema, { id: 'ConsoleAnalyticsSql' });
   const { schemas } = z.toJSONSchema(registry, { uri: (id) => `#/components/schemas/${id}`, io: 'input', unrepresentable: 'any' });
   const out: Record<string, Json> = {};
   for (const [id, schema] of Object.entries(schemas)) {
@@ -196,6 +269,45 @@ const pagingParams: Json[] = [
 ];
 const METADATA_FILTER = ' Also `metadata.<key>=<value>` (repeatable): the trace metadata holds each key with exactly that value.';
 const queryErrors = { '400': error('A bad parameter: unknown, wrong type, given twice, a reversed time range, or a cursor of another query or organization (invalid_query, with issues naming $.query.<parameter>).') };
+
+/** The analytics API and analytics SQL (analytics.ts). */
+function analyticsPaths(security: Json[]): Json {
+  const range: Json[] = [
+    { name: 'from', in: 'query', schema: { type: 'string', format: 'date-time' }, description: 'Start (inclusive); default 24 hours before to.' },
+    { name: 'to', in: 'query', schema: { type: 'string', format: 'date-time' }, description: 'End (exclusive); default now.' },
+    ...['application', 'environment', 'model_provider', 'model_name'].map((name) => ({ name, in: 'query', schema: { type: 'string', minLength: 1, maxLength: 1000 }, description: `Only traces with this ${name}.` })),
+  ];
+  const bucket: Json = { name: 'bucket', in: 'query', schema: { type: 'string', enum: [...BUCKETS], default: 'hour' }, description: 'Time bucket; none for the whole range. At most 10,000 buckets.' };
+  const module: Json = { name: 'module', in: 'query', schema: { type: 'string', minLength: 1, maxLength: 1000 } };
+  const read = (operationId: string, summary: string, parameters: Json[], schema: string): Json => ({
+    get: { operationId, summary: `${summary} (scope read or admin)`, security, parameters, responses: { '200': json(schema, 'The figures.'), ...queryErrors, ...authErrors, '501': error('The console runs without a facts store (not_implemented).') } },
+  });
+  return {
+    '/v1/analytics/traces': read('analyticsTraces', 'Volume, failure rate and severity mix over time, by application, environment or model', [...range, bucket, { name: 'group_by', in: 'query', schema: { type: 'string', enum: [...GROUP_BY] } }], 'ConsoleAnalyticsTraces'),
+    '/v1/analytics/modules': read('analyticsModules', 'Evaluations, failures, severity mix and latency per module over time', [...range, bucket, module], 'ConsoleAnalyticsModules'),
+    '/v1/analytics/finding-kinds': read('analyticsFindingKinds', 'The most frequent finding kinds', [...range, module, { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 20 } }], 'ConsoleAnalyticsFindingKinds'),
+    '/v1/analytics/models': read('analyticsModels', 'Latency, token and cost percentiles by model', range, 'ConsoleAnalyticsModels'),
+    '/v1/analytics/sql': {
+      post: {
+        operationId: 'analyticsSql',
+        summary: "Run the organization's own read-only SQL over its facts (scope read or admin); docs/analytics-sql.md lists the tables",
+        security,
+        requestBody: body('ConsoleAnalyticsSql'),
+        responses: {
+          '200': json('ConsoleAnalyticsSqlResult', 'The answer.'),
+          '400': error('Malformed JSON or body (invalid_json, invalid_body), or SQL that does not parse, names something unknown, holds several statements or a FORMAT (invalid_sql).'),
+          '403': error('A write, DDL, SET or SETTINGS, a table function or anything else a read-only session refuses (sql_not_allowed); or a missing scope.'),
+          '401': authErrors['401'],
+          '413': error('The body is over 128 KiB (body_too_large).'),
+          '415': error('Content-Type is not application/json (unsupported_media_type).'),
+          '422': error('The query ran into a limit: rows or bytes read, result size, memory or time (query_limit_exceeded).'),
+          '429': authErrors['429'],
+          '501': error('No facts store, or analytics SQL not configured for the ClickHouse server (not_implemented).'),
+        },
+      },
+    },
+  };
+}
 
 /** Finding traces (search.ts). */
 function searchPaths(security: Json[]): Json {
@@ -364,6 +476,7 @@ export function buildConsoleOpenApiDocument(options: { version?: string } = {}):
         },
       },
       ...searchPaths(security),
+      ...analyticsPaths(security),
       ...tenancyPaths(security),
       '/v1/policy': {
         get: {

@@ -23,7 +23,8 @@ import { createHash } from 'node:crypto';
 import { SEVERITIES, type Severity } from '@metronis/schemas';
 import type { TraceSearch, TraceSearchKey, TraceSummaryRow } from '@metronis/stores';
 import { Hono, type Context } from 'hono';
-import { ApiError, requireScope, type ConsoleEnv, type Issue } from './http.js';
+import { ApiError, requireScope, type ConsoleEnv } from './http.js';
+import { invalidQuery, QueryReader } from './query.js';
 
 export const DEFAULT_PAGE = 50;
 export const MAX_PAGE = 200;
@@ -93,12 +94,6 @@ export function traceSummary(row: TraceSummaryRow): TraceSummary {
   };
 }
 
-function invalid(issues: Issue[]): never {
-  throw new ApiError(400, 'invalid_query', `The query is invalid: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
-}
-
-const where = (name: string) => `$.query${/^[A-Za-z_][A-Za-z0-9_]*$/.test(name) ? `.${name}` : `[${JSON.stringify(name.slice(0, 100))}]`}`;
-
 /** What a route lets a caller filter on, and the filters its path fixes. */
 interface QueryShape {
   allowed: ReadonlySet<string>;
@@ -111,99 +106,42 @@ interface QueryShape {
 
 /** The search a query string asks for, with the page's start; throws a 400 naming each bad parameter. */
 export function parseTraceQuery(url: string, orgId: string, shape: QueryShape): { search: TraceSearch; binding: string } {
-  let params: URLSearchParams;
-  try {
-    params = new URL(url).searchParams;
-  } catch {
-    invalid([{ path: '$.query', message: 'the query string cannot be read' }]);
-  }
-  const issues: Issue[] = [];
-  const values = new Map<string, string[]>();
+  const q = new QueryReader(url, shape.allowed, { ...(shape.metadata ? { prefix: 'metadata.' } : {}), repeatable: ['tag'] });
   const metadata: Record<string, string> = {};
-  for (const [name, value] of params) {
-    if (name.includes('\u0000') || value.includes('\u0000')) {
-      issues.push({ path: where(name), message: 'must not contain U+0000' });
-      continue;
-    }
-    if (shape.metadata && name.startsWith('metadata.')) {
-      const key = name.slice('metadata.'.length);
-      if (key.length === 0 || key.length > MAX_METADATA_KEY) issues.push({ path: where(name), message: `the metadata key must be 1 to ${MAX_METADATA_KEY} characters` });
-      else if (Object.hasOwn(metadata, key)) issues.push({ path: where(name), message: 'given more than once' });
-      else if (value.length > MAX_TEXT) issues.push({ path: where(name), message: `at most ${MAX_TEXT} characters` });
-      else Object.defineProperty(metadata, key, { value, enumerable: true, configurable: true, writable: true });
-      continue;
-    }
-    if (!shape.allowed.has(name)) {
-      issues.push({ path: where(name), message: 'unknown parameter' });
-      continue;
-    }
-    values.set(name, [...(values.get(name) ?? []), value]);
+  for (const [key, value] of q.prefixed) {
+    if (key.length === 0 || key.length > MAX_METADATA_KEY) q.problem(`metadata.${key}`, `the metadata key must be 1 to ${MAX_METADATA_KEY} characters`);
+    else if (value.length > MAX_TEXT) q.problem(`metadata.${key}`, `at most ${MAX_TEXT} characters`);
+    // defineProperty: a key "__proto__" is a key like any other, not the object's prototype.
+    else Object.defineProperty(metadata, key, { value, enumerable: true, configurable: true, writable: true });
   }
-
-  const one = (name: string): string | undefined => {
-    const given = values.get(name);
-    if (given === undefined) return undefined;
-    if (given.length > 1 && name !== 'tag') issues.push({ path: where(name), message: 'given more than once; it takes one value' });
-    return given[0];
-  };
-  const text = (name: string, max = MAX_TEXT): string | undefined => {
-    const value = one(name);
-    if (value === undefined) return undefined;
-    if (value.length === 0 || value.length > max) issues.push({ path: where(name), message: `must be 1 to ${max} characters` });
-    return value;
-  };
-  const choice = <T extends string>(name: string, options: readonly T[]): T | undefined => {
-    const value = one(name);
-    if (value === undefined) return undefined;
-    if (!(options as readonly string[]).includes(value)) issues.push({ path: where(name), message: `must be one of ${options.join(', ')}` });
-    return value as T;
-  };
-  const integer = (name: string, min: number, max: number): number | undefined => {
-    const value = one(name);
-    if (value === undefined) return undefined;
-    const n = /^\d{1,6}$/.test(value) ? Number(value) : NaN;
-    if (!(n >= min && n <= max)) issues.push({ path: where(name), message: `must be an integer in ${min}..${max}` });
-    return n;
-  };
-  const time = (name: string): number | undefined => {
-    const value = one(name);
-    if (value === undefined) return undefined;
-    const ms = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i.test(value) ? Date.parse(value) : NaN;
-    if (Number.isNaN(ms)) issues.push({ path: where(name), message: 'must be an ISO 8601 date-time with a time zone, e.g. 2026-11-20T00:00:00Z' });
-    return ms;
-  };
-
-  const tags = values.get('tag') ?? [];
-  for (const tag of tags) if (tag.length === 0 || tag.length > MAX_TEXT) issues.push({ path: where('tag'), message: `each tag must be 1 to ${MAX_TEXT} characters` });
-  const passed = choice('passed', ['true', 'false'] as const);
+  const tags = q.all('tag');
+  for (const tag of tags) if (tag.length === 0 || tag.length > MAX_TEXT) q.problem('tag', `each tag must be 1 to ${MAX_TEXT} characters`);
   const search: TraceSearch = {
-    from: time('from'),
-    to: time('to'),
-    application: text('application'),
-    environment: text('environment'),
-    model_provider: text('model_provider'),
-    model_name: text('model_name'),
-    user_id: text('user_id'),
-    session_id: text('session_id'),
+    from: q.time('from'),
+    to: q.time('to'),
+    application: q.text('application', MAX_TEXT),
+    environment: q.text('environment', MAX_TEXT),
+    model_provider: q.text('model_provider', MAX_TEXT),
+    model_name: q.text('model_name', MAX_TEXT),
+    user_id: q.text('user_id', MAX_TEXT),
+    session_id: q.text('session_id', MAX_TEXT),
     tags: tags.length === 0 ? undefined : [...new Set(tags)].sort(),
     metadata: Object.keys(metadata).length === 0 ? undefined : metadata,
-    severity: choice('severity', SEVERITIES),
-    severity_at_least: choice('severity_at_least', SEVERITIES),
-    passed: passed === undefined ? undefined : passed === 'true',
-    failed_module: text('failed_module'),
-    finding_kind: text('finding_kind'),
-    decided_by_tier: integer('decided_by_tier', 0, 32767),
-    text: text('q', MAX_QUERY_TEXT),
-    sort: choice('sort', ['time', 'severity'] as const) ?? shape.defaults.sort,
-    order: choice('order', ['desc', 'asc'] as const) ?? shape.defaults.order,
-    limit: integer('limit', 1, MAX_PAGE) ?? DEFAULT_PAGE,
+    severity: q.choice('severity', SEVERITIES),
+    severity_at_least: q.choice('severity_at_least', SEVERITIES),
+    passed: q.boolean('passed'),
+    failed_module: q.text('failed_module', MAX_TEXT),
+    finding_kind: q.text('finding_kind', MAX_TEXT),
+    decided_by_tier: q.integer('decided_by_tier', 0, 32767),
+    text: q.text('q', MAX_QUERY_TEXT),
+    sort: q.choice('sort', ['time', 'severity'] as const) ?? shape.defaults.sort,
+    order: q.choice('order', ['desc', 'asc'] as const) ?? shape.defaults.order,
+    limit: q.integer('limit', 1, MAX_PAGE) ?? DEFAULT_PAGE,
     ...shape.fixed,
   };
-  if (search.from !== undefined && search.to !== undefined && !Number.isNaN(search.from) && !Number.isNaN(search.to) && search.from >= search.to) {
-    issues.push({ path: where('from'), message: 'must be before to (the range is [from, to))' });
-  }
-  const cursor = one('cursor');
-  if (issues.length > 0) invalid(issues);
+  q.range(search.from, search.to);
+  const cursor = q.one('cursor');
+  q.done();
 
   const binding = bindingOf(orgId, shape.scope, search);
   if (cursor !== undefined) search.after = decodeCursor(cursor, binding, search.sort);
@@ -223,7 +161,7 @@ export function encodeCursor(binding: string, row: TraceSummaryRow, sort: TraceS
 }
 
 function badCursor(message: string): never {
-  invalid([{ path: '$.query.cursor', message }]);
+  invalidQuery([{ path: '$.query.cursor', message }]);
 }
 
 function decodeCursor(cursor: string, binding: string, sort: TraceSearch['sort']): TraceSearchKey {
