@@ -12,6 +12,7 @@
  * time index and filters when they are not (it decides from the statistics).
  */
 import { sql, type SQL } from 'drizzle-orm';
+import { PgDialect } from 'drizzle-orm/pg-core';
 import type { Severity } from '@metronis/schemas';
 import { decodeRecord } from './nul.js';
 import type { AnyPgDatabase } from './relational-store.js';
@@ -29,6 +30,20 @@ const iso = (ms: number) => new Date(ms).toISOString();
 export async function searchTraces(db: AnyPgDatabase, orgId: string, query: TraceSearch): Promise<TraceSummaryRow[]> {
   if (!Number.isInteger(query.limit) || query.limit < 1 || query.limit > 1000) throw new RangeError(`searchTraces: limit must be an integer in 1..1000, got ${query.limit}`);
   if (holdsNul(query)) return [];
+  const result = await db.execute(searchTracesSql(orgId, query));
+  const rows = (Array.isArray(result) ? result : ((result as { rows?: unknown[] }).rows ?? [])) as Record<string, unknown>[];
+  return rows.map(toSummary);
+}
+
+/**
+ * The statement `searchTraces` runs, as SQL text and parameters (the search benchmark EXPLAINs it on
+ * PostgreSQL and PGlite).
+ */
+export function searchTracesQuery(orgId: string, query: TraceSearch): { sql: string; params: unknown[] } {
+  return new PgDialect().sqlToQuery(searchTracesSql(orgId, query));
+}
+
+function searchTracesSql(orgId: string, query: TraceSearch): SQL {
   const where: SQL[] = [sql`org_id = ${orgId}`];
   const eq = (column: string, value: string | number | boolean | undefined) => {
     if (value !== undefined) where.push(sql`${sql.identifier(column)} = ${value}`);
@@ -65,7 +80,7 @@ export async function searchTraces(db: AnyPgDatabase, orgId: string, query: Trac
   const direction = sql.raw(query.order === 'desc' ? 'DESC' : 'ASC');
   const orderBy = bySeverity ? sql`severity_rank ${direction}, "timestamp" ${direction}, trace_id ${direction}` : sql`"timestamp" ${direction}, trace_id ${direction}`;
 
-  const result = await db.execute(sql`
+  return sql`
     SELECT trace_id,
            floor(extract(epoch FROM "timestamp") * 1000)::float8 AS ts,
            floor(extract(epoch FROM received_at) * 1000)::float8 AS received,
@@ -78,9 +93,7 @@ export async function searchTraces(db: AnyPgDatabase, orgId: string, query: Trac
     FROM traces
     WHERE ${sql.join(where, sql` AND `)}
     ORDER BY ${orderBy}
-    LIMIT ${query.limit}`);
-  const rows = (Array.isArray(result) ? result : ((result as { rows?: unknown[] }).rows ?? [])) as Record<string, unknown>[];
-  return rows.map(toSummary);
+    LIMIT ${query.limit}`;
 }
 
 /** At most PREVIEW_CHARS characters (code points, so a surrogate pair is never cut in half). */
