@@ -55,11 +55,12 @@ try {
     const count = Math.min(CHUNK, traces - from);
     const n = `(number + ${from})`;
     await facts.query(`SELECT 1`); // keeps the engine warm between chunks
-    await insert(`INSERT INTO trace_facts_v1 (org_id, trace_id, timestamp, received_at, application, environment, model_provider, model_name, input_tokens, output_tokens, cost_usd, latency_ms, user_id)
+    await insert(`INSERT INTO trace_facts_v1 (org_id, trace_id, timestamp, received_at, application, environment, model_provider, model_name, input_tokens, output_tokens, cost_usd, latency_ms, user_id, session_id)
       SELECT ${orgOf(n)}, concat('t', toString(${n})), ${timeOf(n)}, ${timeOf(n)},
              ['checkout-bot', 'support-bot', 'search-assistant', 'hr-helper'][cityHash64(${n}, 1) % 4 + 1], if(cityHash64(${n}, 3) % 4 = 0, 'staging', 'production'),
              ['openai', 'openai', 'anthropic', 'mistral'][cityHash64(${n}, 4) % 4 + 1], ['gpt-4o', 'gpt-4o-mini', 'claude-3-5-sonnet', 'mistral-large'][cityHash64(${n}, 4) % 4 + 1],
-             20 + cityHash64(${n}, 5) % 400, 10 + cityHash64(${n}, 6) % 300, (cityHash64(${n}, 7) % 1000) / 1e6, 200 + cityHash64(${n}, 8) % 1500, concat('user-', toString(cityHash64(${n}, 9) % 500))
+             20 + cityHash64(${n}, 5) % 400, 10 + cityHash64(${n}, 6) % 300, (cityHash64(${n}, 7) % 1000) / 1e6, 200 + cityHash64(${n}, 8) % 1500, concat('user-', toString(cityHash64(${n}, 9) % 500)),
+             concat('session-', toString(cityHash64(${n}, 9) % 500), '-', toString(intDiv(${n}, 5000)))
       FROM numbers(${count})`);
     await insert(`INSERT INTO evaluation_facts_v1 (evaluation_id, org_id, trace_id, tier, evaluated_at, trace_timestamp, passed, severity, score, latency_us, modules, failed_modules, finding_kinds)
       SELECT concat('t', toString(${n}), ':1'), ${orgOf(n)}, concat('t', toString(${n})), 1, ${timeOf(n)}, ${timeOf(n)}, NOT ${fails(n)}, if(${fails(n)}, 'high', 'none'), if(${fails(n)}, 0.2, 1),

@@ -102,6 +102,8 @@ export interface TraceFact {
   cost_usd: number;
   latency_ms: number;
   user_id: string;
+  /** the trace's session id ('' for none); absent: '' (column added by 0007) */
+  session_id?: string;
   /** days to keep the row (the org's retention); the table's default (90) when absent */
   retention_days?: number;
 }
