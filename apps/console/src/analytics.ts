@@ -10,8 +10,9 @@
  *   and latency. From the per-minute rollup when the query has no trace filter (the rollup keeps
  *   counts as uniqExact states, exact under redelivery); from module facts `FINAL` otherwise.
  *   `source` in the answer says which.
- * - `GET /v1/analytics/finding-kinds?…&module&limit`: the most frequent finding kinds (traces and
- *   module results carrying each), from module facts `FINAL`.
+ * - `GET /v1/analytics/finding-kinds?…&module&limit&bucket`: the most frequent finding kinds (traces
+ *   and module results carrying each), over the range (bucket=none, the default) or the top `limit`
+ *   per bucket, from module facts `FINAL`.
  * - `GET /v1/analytics/models?…`: per model, traces, latency p50/p95/p99, tokens and cost
  *   (p50/p95 and totals), from trace facts `FINAL`. Quantiles are ClickHouse's `quantiles`
  *   (approximate on large inputs).
@@ -186,16 +187,17 @@ async function findingKinds(f: TenantFacts, q: QueryReader, now: number) {
   q.done();
   const traceFilter = Object.keys(base.filters).length === 0 ? '' : ` AND trace_id IN (SELECT trace_id FROM trace_facts_v1 FINAL WHERE org_id = {org_id:String} AND ${RANGE('timestamp')}${traceWhere(base.filters)})`;
   const rows = await f.query<Record<string, unknown>>(
-    `SELECT kind, uniqExact(trace_id) AS traces, count() AS results, arraySort(groupUniqArray(module)) AS modules
+    `SELECT ${BUCKET_SQL[base.bucket]('trace_timestamp')} AS t_ms, kind, uniqExact(trace_id) AS traces, count() AS results, arraySort(groupUniqArray(module)) AS modules
      FROM module_result_facts_v1 FINAL ARRAY JOIN finding_kinds AS kind
      WHERE org_id = {org_id:String} AND ${RANGE('trace_timestamp')}${module === undefined ? '' : ' AND module = {module:String}'}${traceFilter}
-     GROUP BY kind ORDER BY traces DESC, kind LIMIT {limit:UInt32}`,
+     GROUP BY t_ms, kind ORDER BY t_ms, traces DESC, kind LIMIT {limit:UInt32} BY t_ms`,
     { ...base.params, limit, ...(module === undefined ? {} : { module }) },
   );
   return {
     from: new Date(base.from).toISOString(),
     to: new Date(base.to).toISOString(),
-    items: rows.map((row) => ({ finding_kind: String(row.kind), traces: n(row.traces), results: n(row.results), modules: (row.modules as string[]) ?? [] })),
+    bucket: base.bucket,
+    items: rows.map((row) => ({ time: time(row.t_ms, base.bucket), finding_kind: String(row.kind), traces: n(row.traces), results: n(row.results), modules: (row.modules as string[]) ?? [] })),
   };
 }
 
@@ -247,7 +249,7 @@ export function createAnalyticsRoutes(options: AnalyticsRoutesOptions = {}): Hon
 
   routes.get('/traces', async (c) => c.json(await tracesSeries(facts(c), new QueryReader(c.req.url, [...RANGE_PARAMS, 'group_by']), now())));
   routes.get('/modules', async (c) => c.json(await modulesSeries(facts(c), new QueryReader(c.req.url, [...RANGE_PARAMS, 'module']), now())));
-  routes.get('/finding-kinds', async (c) => c.json(await findingKinds(facts(c), new QueryReader(c.req.url, ['from', 'to', ...TRACE_FILTERS, 'module', 'limit']), now())));
+  routes.get('/finding-kinds', async (c) => c.json(await findingKinds(facts(c), new QueryReader(c.req.url, [...RANGE_PARAMS, 'module', 'limit']), now())));
   routes.get('/models', async (c) => c.json(await models(facts(c), new QueryReader(c.req.url, ['from', 'to', ...TRACE_FILTERS]), now())));
 
   routes.post('/sql', jsonBodyLimit(128 * 1024), async (c) => {

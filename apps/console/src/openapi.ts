@@ -167,9 +167,10 @@ export const consoleResponseSchemas = {
     .strictObject({
       from: z.string(),
       to: z.string(),
-      items: z.array(z.strictObject({ finding_kind: z.string(), traces: z.number().int(), results: z.number().int(), modules: z.array(z.string()) })),
+      bucket: z.enum(BUCKETS),
+      items: z.array(z.strictObject({ time: z.string().nullable(), finding_kind: z.string(), traces: z.number().int(), results: z.number().int(), modules: z.array(z.string()) })),
     })
-    .describe('The most frequent finding kinds.'),
+    .describe('The most frequent finding kinds, over the range or per bucket.'),
   ConsoleAnalyticsModels: z
     .strictObject({
       from: z.string(),
@@ -285,7 +286,7 @@ function analyticsPaths(security: Json[]): Json {
   return {
     '/v1/analytics/traces': read('analyticsTraces', 'Volume, failure rate and severity mix over time, by application, environment or model', [...range, bucket, { name: 'group_by', in: 'query', schema: { type: 'string', enum: [...GROUP_BY] } }], 'ConsoleAnalyticsTraces'),
     '/v1/analytics/modules': read('analyticsModules', 'Evaluations, failures, severity mix and latency per module over time', [...range, bucket, module], 'ConsoleAnalyticsModules'),
-    '/v1/analytics/finding-kinds': read('analyticsFindingKinds', 'The most frequent finding kinds', [...range, module, { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 20 } }], 'ConsoleAnalyticsFindingKinds'),
+    '/v1/analytics/finding-kinds': read('analyticsFindingKinds', 'The most frequent finding kinds, over the range or per bucket', [...range, { ...bucket, schema: { type: 'string', enum: [...BUCKETS], default: 'none' } }, module, { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 20 }, description: 'Kinds per bucket.' }], 'ConsoleAnalyticsFindingKinds'),
     '/v1/analytics/models': read('analyticsModels', 'Latency, token and cost percentiles by model', range, 'ConsoleAnalyticsModels'),
     '/v1/analytics/sql': {
       post: {

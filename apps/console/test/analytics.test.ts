@@ -148,7 +148,10 @@ describe('GET /v1/analytics/modules, finding-kinds, models', () => {
   });
 
   it('ranks finding kinds and gives latency, tokens and cost by model', async () => {
-    expect((await get(`/v1/analytics/finding-kinds?${week}`)).body.items).toEqual([{ finding_kind: 'pii.email', traces: 84, results: 84, modules: ['pii'] }]);
+    expect((await get(`/v1/analytics/finding-kinds?${week}`)).body.items).toEqual([{ time: null, finding_kind: 'pii.email', traces: 84, results: 84, modules: ['pii'] }]);
+    const byDay = (await get(`/v1/analytics/finding-kinds?${week}&bucket=day`)).body.items;
+    expect(byDay).toHaveLength(7);
+    expect(byDay[0]).toEqual({ time: new Date(DAY0).toISOString(), finding_kind: 'pii.email', traces: 12, results: 12, modules: ['pii'] });
     expect((await get(`/v1/analytics/finding-kinds?${week}`, KEYS.b)).body.items).toEqual([]);
     const { body } = await get(`/v1/analytics/models?${week}`);
     expect(body.items).toHaveLength(2);
