@@ -73,17 +73,22 @@ export function* historyBatches(options: HistoryOptions, size: number): Generato
   const rand = prng(options.seed);
   const span = options.days * DAY;
   const start = options.now - span;
-  const perOrg = new Map<string, number>();
+  /** Each org's session in progress: a call continues it (same user) 70% of the time. */
+  const sessions = new Map<string, { user: number; session: number }>();
+  let nextSession = 0;
   let batch: HistoryBatch = { traces: [], results: [], verdicts: [] };
   for (let i = 0; i < options.traces; i++) {
     const org = options.orgs[Math.floor(rand() * options.orgs.length)]!;
-    const n = perOrg.get(org) ?? 0;
-    perOrg.set(org, n + 1);
+    let current = sessions.get(org);
+    if (current === undefined || rand() >= 0.7) {
+      current = { user: Math.floor(rand() * 500), session: nextSession++ };
+      sessions.set(org, current);
+    }
     const model = MODELS[Math.floor(rand() * MODELS.length)]!;
     const timestamp = Math.floor(start + (i / options.traces) * span + rand() * 1000);
     const topic = TOPICS[Math.floor(rand() * TOPICS.length)]!;
     const { input, output, expected_format } = content(rand, topic);
-    const user = Math.floor(rand() * 500);
+    const user = current.user;
     const inputTokens = 20 + Math.floor(rand() * 400);
     const outputTokens = 10 + Math.floor(rand() * 300);
     const trace: Trace = {
@@ -103,8 +108,8 @@ export function* historyBatches(options: HistoryOptions, size: number): Generato
       usage: { input_tokens: inputTokens, output_tokens: outputTokens, cost_usd: (inputTokens + outputTokens) * model.cost },
       latency_ms: Math.round(model.latency * (0.5 + rand())),
       user_id: `user-${user}`,
-      // A user's consecutive calls form a session of a few traces.
-      session_id: `session-${org}-${user}-${Math.floor(n / 40)}`,
+      // A user's consecutive calls form a session of a few traces (about 3 on average).
+      session_id: `session-${options.seed}-${current.session}`,
       metadata: { team: rand() < 0.5 ? 'payments' : 'care', region: rand() < 0.6 ? 'eu' : 'us' },
       tags: rand() < 0.2 ? ['beta'] : [],
       pii_masked: false,
