@@ -96,17 +96,18 @@ const FORBIDDEN_CODES = new Set(['164', '497', '291', '446']);
  * errors of the user's statement this way; failing to open or bind the session is an outage.
  */
 export function classifyUserSqlError(operation: string, error: unknown): AnalyticsSqlError {
-  const code = codeOf(error);
+  const code = clickhouseErrorCode(error);
   const text = error instanceof Error ? error.message : String(error);
   const problem: AnalyticsSqlProblem = code !== undefined && FORBIDDEN_CODES.has(code) ? 'forbidden' : code !== undefined && LIMIT_CODES.has(code) ? 'limit' : 'invalid';
   return new AnalyticsSqlError(operation, problem, code, userFacing(text), { cause: error });
 }
 
-function codeOf(error: unknown): string | undefined {
+/** The engine's error code when the engine answered with an error (chDB and server, old and new formats). */
+export function clickhouseErrorCode(error: unknown): string | undefined {
   for (let e: unknown = error, depth = 0; e !== null && e !== undefined && depth < 8; depth++, e = (e as { cause?: unknown }).cause) {
     const c = (e as { clickhouseCode?: unknown; code?: unknown }).clickhouseCode ?? (e as { code?: unknown }).code;
     if (typeof c === 'number' || (typeof c === 'string' && /^\d+$/.test(c))) return String(c);
-    const m = /Code: (\d+)\./.exec(e instanceof Error ? e.message : '');
+    const m = /Code: (\d+)[.,]/.exec(e instanceof Error ? e.message : '');
     if (m) return m[1];
   }
   return undefined;
@@ -114,7 +115,7 @@ function codeOf(error: unknown): string | undefined {
 
 /** The engine's message without its code prefix, exception class, version, stack or links. */
 export function userFacing(message: string): string {
-  let text = message.replace(/Code: \d+\. /g, '').replace(/DB::Exception: /g, '').replace(/\s*\(version [^)]*\)/g, '');
+  let text = message.replace(/Code: \d+, e\.displayText\(\) = /g, '').replace(/,? e\.what\(\) = \S+/g, '').replace(/Code: \d+\. /g, '').replace(/DB::Exception: /g, '').replace(/\s*\(version [^)]*\)/g, '');
   text = text.replace(/\s*Stack trace[\s\S]*$/i, '').replace(/https?:\/\/\S+/g, '').replace(/\((?:[A-Z_]{3,})\)\s*/g, '');
   text = text.replace(/Syntax error/gi, 'The SQL does not parse');
   text = text.replace(/\bchdb\b|clickhouse(?:-local)?/gi, 'the engine').replace(/\s+/g, ' ').trim();

@@ -18,6 +18,8 @@ import {
   classifyUserSqlError,
   DEFAULT_ANALYTICS_LIMITS,
   orgUserName,
+  userFacing,
+  clickhouseErrorCode,
   type AnalyticsLimits,
   type AnalyticsSqlResult,
 } from './analytics-sql.js';
@@ -97,9 +99,14 @@ export function createClickHouseFactsStore(options: ClickHouseFactsStoreOptions)
     const password = analytics.password(orgId);
     if (!provisioned.has(orgId)) {
       const statements = analyticsAccessStatements(orgId, { database: options.database ?? 'default', password, objects: analyticsObjects(ddlDir), limits: analytics.limits ?? DEFAULT_ANALYTICS_LIMITS });
-      await run('analyticsSql (provisioning)', async () => {
+      try {
         for (const statement of statements) await client.command({ query: statement });
-      });
+      } catch (error) {
+        // The server answered and refused (too old for SQL access control, or no access management
+        // for this user): analytics SQL cannot run here. No answer at all is an outage to retry.
+        if (clickhouseErrorCode(error) === undefined) throw fail('analyticsSql (provisioning)', error);
+        throw new AnalyticsSqlError(operation, 'unavailable', clickhouseErrorCode(error), `The ClickHouse server refused to set up the organization's analytics user: ${userFacing((error as Error).message)}`, { cause: error });
+      }
       provisioned.add(orgId);
     }
     const asOrg = createClient({ url: options.url, database: options.database ?? 'default', username: orgUserName(orgId), password, request_timeout: options.requestTimeoutMs ?? 30_000, log: { level: ClickHouseLogLevel.OFF } });
@@ -113,7 +120,7 @@ export function createClickHouseFactsStore(options: ClickHouseFactsStoreOptions)
         statistics: { elapsed_seconds: stats?.elapsed ?? 0, rows_read: stats?.rows_read ?? 0, bytes_read: stats?.bytes_read ?? 0 },
       };
     } catch (error) {
-      if ((error as { code?: unknown })?.code !== undefined && /^\d+$/.test(String((error as { code?: unknown }).code))) throw classifyUserSqlError(operation, error);
+      if (clickhouseErrorCode(error) !== undefined) throw classifyUserSqlError(operation, error);
       throw fail('analyticsSql', error);
     } finally {
       await asOrg.close();
