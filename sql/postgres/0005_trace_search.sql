@@ -2,8 +2,9 @@
 -- search on one table, so that every filter shape is an index scan of `traces` alone.
 --
 -- 1. The verdict's summary is copied onto its trace (severity and its rank, passed, score, the tier
---    that decided, finding kinds, failed modules) by triggers: a verdict written after its trace
---    updates the trace row; a trace written after its verdict picks the verdict up on insert. A join
+--    that decided, finding kinds, failed modules) by triggers: verdicts written after their traces
+--    update the trace rows (one UPDATE per statement); a trace written after its verdict picks the
+--    verdict up on insert (a primary-key lookup, no second write). A join
 --    to `verdicts` could not be ordered by severity through an index. `severity_rank` is -1 while no
 --    verdict has arrived (0 none .. 4 critical), so sorting by severity has no NULLs to page across.
 -- 2. `search_tsv`: a stored tsvector over the input (text, or every chat message's content) and the
@@ -35,22 +36,26 @@ $$;--> statement-breakpoint
 CREATE OR REPLACE FUNCTION "metronis_jsonb_texts"(value jsonb) RETURNS text[] LANGUAGE sql IMMUTABLE AS $$
 	SELECT coalesce(array_agg(e), '{}'::text[]) FROM jsonb_array_elements_text(CASE WHEN jsonb_typeof(value) = 'array' THEN value ELSE '[]'::jsonb END) AS e
 $$;--> statement-breakpoint
--- A verdict written (or replaced) after its trace: copy its summary onto the trace.
+-- Verdicts written (or replaced) after their traces: copy their summaries onto the traces, one
+-- UPDATE per statement (the sink writes hundreds of verdicts per statement). Transition tables allow
+-- one event per trigger, hence two triggers on one function.
 CREATE OR REPLACE FUNCTION "verdicts_to_traces"() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-	UPDATE "traces" SET
-		"severity" = NEW."severity",
-		"severity_rank" = metronis_severity_rank(NEW."severity"),
-		"passed" = NEW."passed",
-		"score" = NEW."score",
-		"decided_by_tier" = NEW."tier",
-		"finding_kinds" = metronis_jsonb_texts(NEW."record" -> 'finding_kinds'),
-		"failed_modules" = metronis_jsonb_texts(NEW."record" -> 'failed_modules')
-	WHERE "org_id" = NEW."org_id" AND "trace_id" = NEW."trace_id";
+	UPDATE "traces" t SET
+		"severity" = v."severity",
+		"severity_rank" = metronis_severity_rank(v."severity"),
+		"passed" = v."passed",
+		"score" = v."score",
+		"decided_by_tier" = v."tier",
+		"finding_kinds" = metronis_jsonb_texts(v."record" -> 'finding_kinds'),
+		"failed_modules" = metronis_jsonb_texts(v."record" -> 'failed_modules')
+	FROM "changed_verdicts" v
+	WHERE t."org_id" = v."org_id" AND t."trace_id" = v."trace_id";
 	RETURN NULL;
 END;
 $$;--> statement-breakpoint
-CREATE TRIGGER "verdicts_to_traces" AFTER INSERT OR UPDATE ON "verdicts" FOR EACH ROW EXECUTE FUNCTION "verdicts_to_traces"();--> statement-breakpoint
+CREATE TRIGGER "verdicts_to_traces_insert" AFTER INSERT ON "verdicts" REFERENCING NEW TABLE AS "changed_verdicts" FOR EACH STATEMENT EXECUTE FUNCTION "verdicts_to_traces"();--> statement-breakpoint
+CREATE TRIGGER "verdicts_to_traces_update" AFTER UPDATE ON "verdicts" REFERENCING NEW TABLE AS "changed_verdicts" FOR EACH STATEMENT EXECUTE FUNCTION "verdicts_to_traces"();--> statement-breakpoint
 -- A trace written after its verdict (the sinks are independent): take the verdict's summary.
 CREATE OR REPLACE FUNCTION "traces_from_verdicts"() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE v record;

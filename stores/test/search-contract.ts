@@ -75,9 +75,19 @@ export function describeSearch(name: string, make: () => Promise<RelationalStore
       const t12 = rows.find((r) => r.trace_id === 't12')!;
       expect(t12).toMatchObject({ severity: 'medium', passed: false, finding_kinds: ['pii.email', 'secret'], failed_modules: ['pii'] });
       expect(rows.find((r) => r.trace_id === 't27')).toMatchObject({ severity: null, severity_rank: -1, passed: null, score: null, decided_by_tier: null, finding_kinds: [] });
+      expect(rows.filter((r) => r.severity === null).map((r) => r.trace_id)).toEqual(['t29', 't28', 't27', 't26', 't25']);
       expect(rows.find((r) => r.trace_id === 't07')!.preview.input).toBe('Where is my parcel?\n\nTracking number zebra42');
       expect(Array.from(rows.find((r) => r.trace_id === 't11')!.preview.output)).toHaveLength(200);
       expect(rows.every((r) => r.application !== 'other-org-app')).toBe(true);
+    });
+
+    it('follows a replaced verdict (a later tier, or a replay)', async () => {
+      const [t29] = traces.slice(29);
+      await store.upsertVerdicts([makeVerdict({ org_id: A, trace_id: t29!.trace_id, tier: 3, passed: false, severity: 'low', finding_kinds: ['judge.wrong'], failed_modules: ['judge'] })]);
+      expect((await search(A, { finding_kind: 'judge.wrong' })).map((r) => [r.trace_id, r.severity, r.decided_by_tier])).toEqual([['t29', 'low', 3]]);
+      await store.upsertVerdicts([makeVerdict({ org_id: A, trace_id: t29!.trace_id, tier: 3, passed: true, severity: 'none', finding_kinds: [], failed_modules: [] })]);
+      expect(await search(A, { finding_kind: 'judge.wrong' })).toEqual([]);
+      expect((await search(A, { decided_by_tier: 3 })).map((r) => [r.trace_id, r.severity, r.passed])).toEqual([['t29', 'none', true]]);
     });
 
     it('pages by key without skipping or repeating, in both orders and both sorts', async () => {

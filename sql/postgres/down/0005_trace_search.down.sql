@@ -1,5 +1,6 @@
 -- Reverts 0005_trace_search: the search columns, triggers and indexes go; the 0000 indexes come back.
-DROP TRIGGER IF EXISTS "verdicts_to_traces" ON "verdicts";
+DROP TRIGGER IF EXISTS "verdicts_to_traces_insert" ON "verdicts";
+DROP TRIGGER IF EXISTS "verdicts_to_traces_update" ON "verdicts";
 DROP TRIGGER IF EXISTS "traces_from_verdicts" ON "traces";
 DROP FUNCTION IF EXISTS "verdicts_to_traces"();
 DROP FUNCTION IF EXISTS "traces_from_verdicts"();
