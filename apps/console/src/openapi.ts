@@ -296,8 +296,8 @@ function analyticsPaths(security: Json[]): Json {
         requestBody: body('ConsoleAnalyticsSql'),
         responses: {
           '200': json('ConsoleAnalyticsSqlResult', 'The answer.'),
-          '400': error('Malformed JSON or body (invalid_json, invalid_body), or SQL that does not parse, names something unknown, holds several statements or a FORMAT (invalid_sql).'),
-          '403': error('A write, DDL, SET or SETTINGS, a table function or anything else a read-only session refuses (sql_not_allowed); or a missing scope.'),
+          '400': error('Malformed JSON or body (invalid_json, invalid_body), or SQL that does not parse, names something unknown, holds several statements, is not a query (a write, DDL, SET, KILL…) or has FORMAT / INTO OUTFILE (invalid_sql).'),
+          '403': error('SETTINGS, a table function reaching files or servers, or anything else the read-only session refuses (sql_not_allowed); or a missing scope.'),
           '401': authErrors['401'],
           '413': error('The body is over 128 KiB (body_too_large).'),
           '415': error('Content-Type is not application/json (unsupported_media_type).'),

@@ -183,8 +183,10 @@ describe('POST /v1/analytics/sql', () => {
   it('answers each escape with a clear 4xx and keeps serving', async () => {
     const cases: [string, number, string][] = [
       ["SELECT * FROM file('/etc/passwd', 'LineAsString')", 403, 'sql_not_allowed'],
-      ['INSERT INTO trace_facts_v1 (org_id, trace_id) VALUES (1, 2)', 403, 'sql_not_allowed'],
-      ['DROP TABLE trace_facts_v1', 403, 'sql_not_allowed'],
+      ['INSERT INTO trace_facts_v1 (org_id, trace_id) VALUES (1, 2)', 400, 'invalid_sql'],
+      ['DROP TABLE trace_facts_v1', 400, 'invalid_sql'],
+      ['KILL QUERY WHERE 1', 400, 'invalid_sql'],
+      ["SELECT count() FROM (SELECT * FROM trace_facts_v1 SETTINGS log_comment = 'metronis_org:org_analytics_b')", 403, 'sql_not_allowed'],
       ["SELECT 1 SETTINGS log_comment = 'metronis_org:org_analytics_b'", 403, 'sql_not_allowed'],
       ['SELECT 1; SELECT 2', 400, 'invalid_sql'],
       ['SELEKT 1', 400, 'invalid_sql'],

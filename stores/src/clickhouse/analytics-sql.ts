@@ -17,8 +17,12 @@
  *   refuses every `SET`, every `SETTINGS` clause, writes, DDL and table functions (`file`, `url`,
  *   `remote`, `s3`, ...), so the user's SQL runs bound to the organization and cannot unbind it.
  * - ClickHouse's own parser (`formatQuerySingleLine`, the SQL bound as a parameter) answers whether
- *   the text is one statement; several statements are refused before anything runs. That is only to
- *   give a clear answer: they would run in the same bound session anyway.
+ *   the text is one statement (several are refused before anything runs) and gives it back
+ *   normalized; that is run as a subquery, `SELECT * FROM (<query>)`, so the engine's grammar admits
+ *   only a query there: `INTO OUTFILE` (which clickhouse-local writes even when read-only),
+ *   `KILL QUERY` (allowed read-only), `DESCRIBE`, `SHOW` and `EXPLAIN` are refused by the engine.
+ * - the old query analyzer for the session (`enable_analyzer = 0`): the new one lets a subquery's
+ *   `SETTINGS` escape readonly (see bindingStatements).
  *
  * **ClickHouse server.** `analyticsAccessStatements` gives the per-organization user (its own password),
  * a read-only settings profile with the same limits, SELECT on the user-facing objects only, and a
@@ -130,6 +134,11 @@ export function stringLiteral(value: string): string {
 /** The SET statements that bind a chDB session to an organization, limit it, and make it read-only. */
 export function bindingStatements(orgId: string, limits: AnalyticsLimits): string[] {
   return [
+    // First: with ClickHouse's new analyzer (the default since 24.3), a SETTINGS clause inside a
+    // subquery escapes both readonly and settings constraints (tested on chDB 26.7:
+    // `SELECT * FROM (SELECT … SETTINGS log_comment = '…')` changed it), which would unbind the
+    // organization. The old analyzer checks it; readonly then keeps the session on it.
+    'SET enable_analyzer = 0',
     `SET log_comment = ${stringLiteral(ORG_MARKER + orgId)}`,
     `SET max_rows_to_read = ${limits.maxRowsToRead}, max_bytes_to_read = ${limits.maxBytesToRead}, read_overflow_mode = 'throw'`,
     `SET max_result_rows = ${limits.maxResultRows}, max_result_bytes = ${limits.maxResultBytes}, result_overflow_mode = 'throw'`,
@@ -229,7 +238,8 @@ export function analyticsAccessStatements(orgId: string, options: { database: st
   const ident = (name: string) => `\`${name.replace(/`/g, '``')}\``;
   const profile = 'metronis_analytics_readonly';
   return [
-    `CREATE SETTINGS PROFILE IF NOT EXISTS ${profile} SETTINGS readonly = 1, max_rows_to_read = ${limits.maxRowsToRead}, max_bytes_to_read = ${limits.maxBytesToRead}, read_overflow_mode = 'throw', max_result_rows = ${limits.maxResultRows}, max_result_bytes = ${limits.maxResultBytes}, result_overflow_mode = 'throw', max_memory_usage = ${limits.maxMemoryBytes}, max_execution_time = ${limits.maxExecutionSeconds}, timeout_overflow_mode = 'throw'`,
+    // enable_analyzer = 0: see bindingStatements (a subquery's SETTINGS would escape the limits).
+    `CREATE SETTINGS PROFILE IF NOT EXISTS ${profile} SETTINGS readonly = 1, enable_analyzer = 0, max_rows_to_read = ${limits.maxRowsToRead}, max_bytes_to_read = ${limits.maxBytesToRead}, read_overflow_mode = 'throw', max_result_rows = ${limits.maxResultRows}, max_result_bytes = ${limits.maxResultBytes}, result_overflow_mode = 'throw', max_memory_usage = ${limits.maxMemoryBytes}, max_execution_time = ${limits.maxExecutionSeconds}, timeout_overflow_mode = 'throw'`,
     `CREATE USER IF NOT EXISTS ${ident(user)} IDENTIFIED WITH sha256_password BY ${stringLiteral(options.password)} SETTINGS PROFILE ${stringLiteral(profile)}`,
     `ALTER USER ${ident(user)} IDENTIFIED WITH sha256_password BY ${stringLiteral(options.password)} SETTINGS PROFILE ${stringLiteral(profile)}`,
     ...options.objects.flatMap((object) => [

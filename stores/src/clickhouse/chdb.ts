@@ -22,6 +22,7 @@ import {
   bindingStatements,
   chdbAccessConfig,
   classifyUserSqlError,
+  clickhouseErrorCode,
   DEFAULT_ANALYTICS_LIMITS,
   type AnalyticsLimits,
   type AnalyticsSqlResult,
@@ -104,9 +105,12 @@ export function createChdbFactsStore(options: ChdbFactsStoreOptions): FactsStore
       throw fail('analyticsSql (binding the session)', error);
     }
     try {
-      // The engine's parser says whether this is one statement (the SQL goes in as a bound value).
+      // The engine's parser says whether this is one statement (the SQL goes in as a bound value)
+      // and gives it back normalized, to run as a subquery (see analytics-sql.ts).
+      let query: string;
       try {
-        await bound.queryBindAsync('SELECT formatQuerySingleLine({q:String}) AS q', { q: sql }, { format: 'JSONEachRow' });
+        const [row] = parseJsonEachRow<{ q: string }>((await bound.queryBindAsync('SELECT formatQuerySingleLine({q:String}) AS q', { q: sql }, { format: 'JSONEachRow' })).text());
+        query = row?.q ?? '';
       } catch (error) {
         const refused = classifyUserSqlError(operation, error);
         throw /multi-?statement|multiple (queries|statements)/i.test(refused.message)
@@ -115,8 +119,13 @@ export function createChdbFactsStore(options: ChdbFactsStoreOptions): FactsStore
       }
       let text: string;
       try {
-        text = (await bound.queryAsync(sql, { format: 'JSON' })).text();
+        text = (await bound.queryAsync(`SELECT * FROM (${query})`, { format: 'JSON' })).text();
       } catch (error) {
+        // One statement that parses, yet not as a subquery: not a query (a write, DDL, SET, KILL,
+        // DESCRIBE…) or a query with FORMAT / INTO OUTFILE.
+        if (clickhouseErrorCode(error) === '62') {
+          throw new AnalyticsSqlError(operation, 'invalid', '62', 'Only a query can run here (SELECT, WITH … SELECT, UNION …), without FORMAT or INTO OUTFILE: analytics SQL is read-only.', { cause: error });
+        }
         throw classifyUserSqlError(operation, error);
       }
       let parsed: { meta?: { name: string; type: string }[]; data?: Record<string, unknown>[]; statistics?: { elapsed?: number; rows_read?: number; bytes_read?: number } };
