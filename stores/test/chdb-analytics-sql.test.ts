@@ -131,6 +131,14 @@ describe('analytics SQL on chDB: the organization is bound by the engine', () =>
     }
   });
 
+  it('refuses the file() function, which clickhouse-local lets read any file of the host', async () => {
+    for (const sql of ["SELECT file('/etc/hostname') AS f", "SELECT FILE('/etc/hostname') AS f", "SELECT arrayMap(p -> file(p), ['/etc/hostname']) AS f", "SELECT length(file('/etc/passwd')) AS n FROM trace_facts_v1 LIMIT 1"]) {
+      const error = await refused(sql, 'forbidden');
+      expect(error.message, sql).toMatch(/reaches the host's files/);
+    }
+    expect((await run(A, "SELECT 'file' AS file, lower('FILE') AS x")).rows).toEqual([{ file: 'file', x: 'file' }]);
+  });
+
   it('refuses table functions that reach files, URLs and other servers', async () => {
     for (const sql of [
       "SELECT * FROM file('/etc/passwd', 'LineAsString')",
@@ -165,7 +173,7 @@ describe('analytics SQL on chDB: the organization is bound by the engine', () =>
     await refused(`SELECT 1 INTO OUTFILE '${outfile}'`, 'invalid');
     expect(existsSync(outfile), 'INTO OUTFILE wrote a file').toBe(false);
     await refused('KILL QUERY WHERE 1', 'invalid');
-    await refused("DESCRIBE TABLE file('/etc/passwd', 'LineAsString')", 'invalid');
+    await refused("DESCRIBE TABLE file('/etc/passwd', 'LineAsString')", ['invalid', 'forbidden']);
     await refused('SHOW TABLES', 'invalid');
     await refused('EXPLAIN SELECT 1', 'forbidden');
     const format = await refused('SELECT 1 FORMAT TSV', 'invalid');

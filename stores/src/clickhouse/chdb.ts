@@ -41,6 +41,9 @@ export interface ChdbFactsStoreOptions {
   analyticsLimits?: AnalyticsLimits;
 }
 
+/** Functions of the syntax tree that reach the host in clickhouse-local (see analyticsSql). */
+const HOST_FUNCTIONS = /^\s*Function (file|catboostEvaluate)\b/im;
+
 /** Longest analytics SQL text accepted (characters). */
 export const MAX_ANALYTICS_SQL = 100_000;
 
@@ -116,6 +119,19 @@ export function createChdbFactsStore(options: ChdbFactsStoreOptions): FactsStore
         throw /multi-?statement|multiple (queries|statements)/i.test(refused.message)
           ? new AnalyticsSqlError(operation, 'invalid', refused.clickhouseCode, 'One statement per request: send the statements one at a time.', { cause: error })
           : refused;
+      }
+      // clickhouse-local lets the file() *function* read any file of the host, whatever the grants or
+      // user_files_path (tried on chDB 26.7), and read-only mode does not stop it: the engine's own
+      // syntax tree (EXPLAIN AST, the statement as the engine parsed it) says whether it is called.
+      let tree: string;
+      try {
+        tree = (await bound.queryAsync(`EXPLAIN AST ${query}`, { format: 'TSVRaw' })).text();
+      } catch (error) {
+        throw classifyUserSqlError(operation, error);
+      }
+      const hostFunction = HOST_FUNCTIONS.exec(tree);
+      if (hostFunction !== null) {
+        throw new AnalyticsSqlError(operation, 'forbidden', undefined, `The function ${hostFunction[1]}() reaches the host's files: analytics SQL cannot call it.`);
       }
       let text: string;
       try {
