@@ -137,6 +137,8 @@ export const consoleEnvSchema = timeoutsInOrder(z.object({
   DATABASE_URL: postgresUrl,
   CLICKHOUSE_URL: clickhouseUrl,
   METRONIS_SECRETS_KEY: secretsKey,
+  /** analytics SQL on a ClickHouse server: each org user's password is HMAC-SHA256(secret, org id) */
+  METRONIS_ANALYTICS_SECRET: z.string().min(32, 'at least 32 characters').optional(),
 }));
 
 export const workerEnvSchema = z.object({

@@ -6,6 +6,8 @@
  * added later cannot forget the filter. Scopes are checked per route (`requireScope`).
  *
  * - `GET /v1/traces/:id`: `{ trace, verdict, evaluations }` (read); `DELETE /v1/traces/:id` (admin).
+ * - `GET /v1/traces`, `GET /v1/sessions/:id`, `GET /v1/users/:id/traces`: finding traces (search.ts).
+ * - `GET /v1/analytics/{traces,modules,finding-kinds,models}`, `POST /v1/analytics/sql` (analytics.ts).
  * - `GET /v1/policy`, `PUT /v1/policy`: the organization's evaluation policy (see `policy.ts`).
  * - `/v1/alerts/...`: alert rules, channels, silences, routing and history (see `alerts.ts`).
  * - `GET /openapi.json`: the OpenAPI document of these routes (openapi.ts).
@@ -42,6 +44,8 @@ import { ApiError, errorBody, requireScope, type ConsoleEnv } from './http.js';
 import { tenantOf, type TenantStores } from './tenant.js';
 import { buildConsoleOpenApiDocument } from './openapi.js';
 import { createPolicyRoutes } from './policy.js';
+import { createSearchRoutes } from './search.js';
+import { createAnalyticsRoutes } from './analytics.js';
 
 export type { Principal } from './http.js';
 
@@ -79,6 +83,8 @@ export interface ConsoleDeps {
   rateLimits?: OrgLimitsSource;
   /** The alerts API's secrets key, channel adapters and cache hook (alerts.ts); without a key, channels cannot be written. */
   alerts?: Omit<AlertRoutesOptions, 'store' | 'logger'>;
+  /** The clock of the analytics API's default time range (tests pin it). Default Date.now. */
+  now?: () => number;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -148,6 +154,9 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {
     const logger = deps.logger ?? { error: () => undefined };
     app.use('/v1/*', createOrgRateLimit<ConsoleEnv>({ limiter: deps.rateLimiter, limits: deps.rateLimits, logger: { error: (obj, msg) => logger.error(obj, msg) } }).requests);
   }
+
+  app.route('/v1', createSearchRoutes());
+  app.route('/v1/analytics', createAnalyticsRoutes(deps.now === undefined ? {} : { now: deps.now }));
 
   app.get('/v1/traces/:id', async (c) => {
     requireScope(c, 'read', 'admin');

@@ -28,7 +28,7 @@ export interface Issue {
   message: string;
 }
 
-export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 500 | 501 | 503;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 500 | 501 | 503;
 
 export class ApiError extends HTTPException {
   override readonly name = 'ApiError';

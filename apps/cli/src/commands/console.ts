@@ -14,7 +14,7 @@ import type { Lifecycle } from '../shutdown.js';
 export async function consoleCommand(env: ConsoleEnv, logger: Logger, lifecycle: Lifecycle): Promise<{ url: string }> {
   const store = await openRelationalStore(env.DATABASE_URL);
   lifecycle.onClose('postgres', () => store.close());
-  const facts = await openFactsStore(env.CLICKHOUSE_URL);
+  const facts = await openFactsStore(env.CLICKHOUSE_URL, { analyticsSecret: env.METRONIS_ANALYTICS_SECRET });
   lifecycle.onClose('clickhouse', () => facts.close());
   const ready = readiness({ postgres: () => store.ping(), clickhouse: () => facts.ping() });
   const settings = orgSettingsCache(store, logger);
