@@ -1,6 +1,7 @@
 export * from './types.js';
 export { StoreError, InvalidRecordError, ConflictError } from './errors.js';
 export * from './tenancy.js';
+export * from './users.js';
 export type { StoreLogger } from './logger.js';
 export { POSTGRES_MIGRATIONS_DIR, CLICKHOUSE_DDL_DIR } from './paths.js';
 export { createPostgresStore, type PostgresStoreOptions } from './postgres/postgres.js';

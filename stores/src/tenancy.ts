@@ -55,6 +55,13 @@ export const AUDIT_ACTIONS = [
   'trace.deleted',
   'user_data.deleted',
   'replay.started',
+  // people in the console (users.ts)
+  'member.added',
+  'member.role_changed',
+  'member.removed',
+  'member.invited',
+  'member.joined',
+  'invitation.revoked',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -20,6 +20,7 @@ import type { ApiKeyRecord, ApiKeyScope, DeletionRef, Organization, RelationalSt
 import { encodeRecord, filterText } from './nul.js';
 import { apiKeys, evaluations, organizations, policies, tombstones, traces, verdicts } from './schema.js';
 import { createTenancy } from './tenancy.js';
+import { createUserStore } from './users.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyPgDatabase = PgDatabase<PgQueryResultHKT, any>;
@@ -77,6 +78,7 @@ export function createRelationalStore(options: RelationalStoreOptions): Relation
   return {
     kind,
     ...tenancy,
+    users: createUserStore(kind, db),
 
     migrate: () => run('migrate', options.migrate),
 
