@@ -62,6 +62,10 @@ export function buildConsole(deps: {
   authenticate?: ConsoleDeps['authenticate'];
   onPolicyChanged?: ConsoleDeps['onPolicyChanged'];
   openApiDocument?: ConsoleDeps['openApiDocument'];
+  /** people signing in to the console (sessions, sign-in limiter); without it only API keys work */
+  people?: ConsoleDeps['people'];
+  /** the built UI; without it GET / answers 501 */
+  web?: ConsoleDeps['web'];
 } & RateLimiting) {
   const authenticate = deps.authenticate ?? createApiKeyAuthenticator({ store: deps.store });
   const settingsChanged = (orgId: string) => deps.settings?.invalidate(orgId);
@@ -76,6 +80,8 @@ export function buildConsole(deps: {
     logger: deps.logger,
     ...(deps.onPolicyChanged === undefined ? {} : { onPolicyChanged: deps.onPolicyChanged }),
     ...(deps.openApiDocument === undefined ? {} : { openApiDocument: deps.openApiDocument }),
+    ...(deps.people === undefined ? {} : { people: deps.people }),
+    ...(deps.web === undefined ? {} : { web: deps.web }),
     ...rateLimitingOf(deps),
   });
 }
@@ -97,6 +103,8 @@ export async function buildEmbeddedHttp(deps: {
   ready: ReadyChecks;
   policies: { invalidate(orgId: string): void };
   gatewayPolicies: NonNullable<GatewayDeps['policies']> & { invalidate(orgId: string): void };
+  people?: ConsoleDeps['people'];
+  web?: ConsoleDeps['web'];
 } & RateLimiting) {
   const gateway = await buildGateway({ backbone: deps.backbone, store: deps.store, logger: deps.logger, ready: deps.ready, policies: deps.gatewayPolicies, corsOrigins: deps.corsOrigins ?? [], ...rateLimitingOf(deps) });
   const gatewayDocument = (await (await gateway.app.request('/openapi.json')).json()) as Record<string, unknown>;
@@ -110,6 +118,8 @@ export async function buildEmbeddedHttp(deps: {
     logger: deps.logger,
     ready: deps.ready,
     authenticate: gateway.authenticate,
+    ...(deps.people === undefined ? {} : { people: deps.people }),
+    ...(deps.web === undefined ? {} : { web: deps.web }),
     ...rateLimitingOf(deps),
     onPolicyChanged: (orgId) => {
       deps.policies.invalidate(orgId);
