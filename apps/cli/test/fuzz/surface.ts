@@ -20,6 +20,7 @@ import { runTopology, TOPICS } from '@metronis/streams';
 import { postgresTracesSink } from '@metronis/topology-sinks';
 import { pino } from 'pino';
 import { buildEmbeddedHttp, readiness, routeEmbedded } from '../../src/apps.js';
+import { consolePeople } from '../../src/people.js';
 import { devEnvSchema, parseEnv } from '../../src/env.js';
 import { listen } from '../../src/http.js';
 import { rateLimiting, serverLimitsOf } from '../../src/limits.js';
@@ -142,6 +143,8 @@ export async function startSurface(): Promise<Surface> {
     ready,
     policies,
     gatewayPolicies,
+    // People in the console, as `metronis dev` has them (the sign-in attempts share the process's limiter).
+    people: consolePeople(store, limiting.rateLimiter, env.METRONIS_SESSION_IDLE_SECONDS),
     ...limiting,
   });
   const server = await listen(http.fetch, { host: '127.0.0.1', port: 0, limits: serverLimitsOf(env), logger });

@@ -41,15 +41,17 @@ export interface AuthRoutesOptions {
 const ACCOUNT = { cost: 180, limit: { rate: 1, burst: 180 * 10 } };
 const ADDRESS = { cost: 20, limit: { rate: 1, burst: 20 * 30 } };
 
-const email = z.string().trim().toLowerCase().min(3).max(320).regex(/^[^\s@]+@[^\s@]+$/, 'must look like name@domain');
+/** Text the database can hold: no control characters (U+0000 above all). */
+export const PRINTABLE = /^[^\u0000-\u001f\u007f]*$/;
+export const email = z.string().trim().toLowerCase().min(3).max(320).regex(/^[^\s@\u0000-\u001f\u007f]+@[^\s@\u0000-\u001f\u007f]+$/, 'must look like name@domain');
 const password = z.string().min(MIN_PASSWORD_LENGTH, `at least ${MIN_PASSWORD_LENGTH} characters`).max(MAX_PASSWORD_LENGTH);
 const token = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'not a token this server issued');
 
 const signInSchema = z.strictObject({ email, password: z.string().min(1, 'required').max(MAX_PASSWORD_LENGTH) });
 const linkSchema = z.strictObject({ token });
 const passwordSchema = z.strictObject({ current_password: z.string().max(MAX_PASSWORD_LENGTH).optional(), new_password: password });
-const orgSchema = z.strictObject({ org_id: z.string().min(1).max(200) });
-const acceptSchema = z.strictObject({ token, name: z.string().trim().max(100).optional(), password });
+const orgSchema = z.strictObject({ org_id: z.string().min(1).max(200).regex(PRINTABLE, 'no control characters') });
+const acceptSchema = z.strictObject({ token, name: z.string().trim().max(100).regex(PRINTABLE, 'no control characters').optional(), password });
 
 export function clientAddress(c: Context): string {
   try {
