@@ -39,6 +39,8 @@ Commands:
   key create --org <id> --name <name> [--scopes ingest,read,admin] [--expires-at <time>]
                                            create an API key and print it once
   key list --org <id> | key revoke --org <id> --id <key id>
+  user link --org <id> --url <console address>
+                                           print a one-time console sign-in link for the org's first admin
 
 Configuration comes from the environment; see the README's configuration table.`;
 
@@ -63,6 +65,7 @@ async function main(argv: string[]): Promise<number> {
       scopes: { type: 'string' },
       'expires-at': { type: 'string' },
       'retention-days': { type: 'string' },
+      url: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -107,7 +110,8 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'org':
-    case 'key': {
+    case 'key':
+    case 'user': {
       const config = parseEnv(adminEnvSchema, env);
       const store = await openAdminStore(config);
       try {
