@@ -137,6 +137,15 @@ describe('the console in a browser', () => {
     await pageIsSound(page, problems);
   });
 
+  it("updates a trace's page when the trace and its verdict arrive", async () => {
+    await page.goto(`${base}/traces/late-1`);
+    await page.getByTestId('not-found').waitFor();
+    await sendTrace(PII_TRACE('late-1'));
+    await page.getByRole('heading', { name: /Trace late-1/ }).waitFor({ timeout: 30_000 });
+    await page.getByTestId('verdict').getByText('failed · medium').waitFor({ timeout: 30_000 });
+    await expect.poll(() => page.locator('mark.finding').count()).toBe(2);
+  });
+
   it('edits the policy: an invalid one shows its errors in place, a valid one is saved', async () => {
     await page.goto(`${base}/settings/policy`);
     const editor = page.getByLabel('Policy (JSON)');
@@ -252,14 +261,18 @@ describe('the console in a browser', () => {
     expect(await server.kill('SIGTERM')).toBe(0);
     await page.getByText('reconnecting…').waitFor();
     await shot(page, 'traces-reconnecting');
-    // Back with short sessions, for the expiry step below.
+    // The page stays offline while the server comes back and a trace arrives: it must catch up on it
+    // when it reconnects (not only see what comes after). Back with short sessions, for the step below.
+    await page.context().setOffline(true);
     await startServer({ METRONIS_SESSION_IDLE_SECONDS: '6' });
     await sendTrace(PII_TRACE('after-restart'));
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(await page.locator('a[data-trace-id="after-restart"]').count()).toBe(0);
+    await page.context().setOffline(false);
     // (The policy saved above fails at high, so this medium finding passes now.)
     await page.locator('a[data-trace-id="after-restart"]').getByText('passed · medium').waitFor({ timeout: 30_000 });
     await page.getByText('live', { exact: true }).waitFor();
     expect(await page.locator('a[data-trace-id="live-1"]').count()).toBe(1);
-    // Anything written to the log before the page reconnected is caught up too.
     expect(problems.filter((p) => !p.startsWith('page error'))).toEqual([]);
   });
 

@@ -183,9 +183,9 @@ export function Traces() {
       )}
       <section className="trace-list" ref={scroller} aria-label={`Traces: ${rows.length}`} tabIndex={-1}>
         <div className="trace-row trace-row-head" aria-hidden="true">
-          <span>Received</span>
+          <span className="time">Received</span>
           <span>Verdict</span>
-          <span className="wide">Input → output</span>
+          <span className="preview">Input → output</span>
           <span className="wide">Application · model</span>
           <span className="wide">Tier</span>
         </div>
@@ -205,13 +205,13 @@ export function Traces() {
                   data-trace-id={row.trace_id}
                   style={{ position: 'absolute', top: 0, left: 0, width: '100%', transform: `translateY(${item.start}px)` }}
                 >
-                  <span className="muted">
+                  <span className="muted time">
                     {time(row.received_at)}
                   </span>
                   <span>
                     <VerdictBadge passed={row.passed} severity={row.severity} />
                   </span>
-                  <span className="preview wide">
+                  <span className="preview">
                     {row.preview === null ? <i>{row.trace_id}</i> : `${row.preview.input} → ${row.preview.output}`}
                   </span>
                   <span className="muted wide">
