@@ -3,6 +3,7 @@ export { StoreError, InvalidRecordError, ConflictError } from './errors.js';
 export * from './tenancy.js';
 export * from './alerts.js';
 export * from './search.js';
+export * from './users.js';
 export type { StoreLogger } from './logger.js';
 export { POSTGRES_MIGRATIONS_DIR, CLICKHOUSE_DDL_DIR } from './paths.js';
 export { createPostgresStore, type PostgresStoreOptions } from './postgres/postgres.js';

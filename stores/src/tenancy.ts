@@ -65,6 +65,13 @@ export const AUDIT_ACTIONS = [
   'alert_silence.created',
   'alert_silence.expired',
   'alert_routing.changed',
+  // people in the console (users.ts)
+  'member.added',
+  'member.role_changed',
+  'member.removed',
+  'member.invited',
+  'member.joined',
+  'invitation.revoked',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -7,6 +7,7 @@ import type { Severity, TierResult, Trace, Verdict } from '@metronis/schemas';
 import type { AlertStore } from './alerts.js';
 import type { AnalyticsSqlResult } from './clickhouse/analytics-sql.js';
 import type { TenancyStore } from './tenancy.js';
+import type { UserStore } from './users.js';
 
 export type ApiKeyScope = 'ingest' | 'read' | 'admin';
 
@@ -36,6 +37,8 @@ export interface StoredPolicy {
 
 export interface RelationalStore extends TenancyStore {
   readonly kind: 'postgres' | 'pglite';
+  /** People who sign in to the console: users, memberships, sessions, invitations (users.ts). */
+  readonly users: UserStore;
   /** Applies the numbered migrations in sql/postgres that have not been applied yet. */
   migrate(): Promise<void>;
   /** Inserts or replaces traces by (org_id, trace_id): a trace delivered twice lands once. */

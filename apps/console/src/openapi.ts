@@ -17,6 +17,7 @@ import { z } from 'zod';
 import { createKeySchema, createOrgSchema, retentionSchema } from './admin.js';
 import { alertComponents, alertPaths } from './openapi-alerts.js';
 import { analyticsSqlBodySchema, BUCKETS, GROUP_BY } from './analytics.js';
+import { peoplePaths } from './openapi-people.js';
 
 type Json = Record<string, unknown>;
 
@@ -485,6 +486,7 @@ export function buildConsoleOpenApiDocument(options: { version?: string } = {}):
       ...analyticsPaths(security),
       ...tenancyPaths(security),
       ...alertPaths({ security, json, error, body, bodyErrors, authErrors }),
+      ...peoplePaths(security),
       '/v1/policy': {
         get: {
           operationId: 'getPolicy',
@@ -507,7 +509,12 @@ export function buildConsoleOpenApiDocument(options: { version?: string } = {}):
         },
       },
       '/': {
-        get: { operationId: 'consoleUi', summary: 'The console UI (not built yet)', security: [], responses: { '501': error('Not built yet (not_implemented).') } },
+        get: {
+          operationId: 'consoleUi',
+          summary: 'The console UI (its pages and files are served for every other GET path too)',
+          security: [],
+          responses: { '200': { description: 'The UI (text/html).', content: { 'text/html': { schema: { type: 'string' } } } }, '501': error('The UI was not built (not_implemented): run npm run build.') },
+        },
       },
       '/healthz': {
         get: { operationId: 'health', summary: 'Liveness', security: [], responses: { '200': json('ConsoleHealth', 'Alive.') } },
@@ -537,7 +544,10 @@ export function buildConsoleOpenApiDocument(options: { version?: string } = {}):
           schema: { type: 'string' },
         },
       },
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer <API key>' } },
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer <API key>' },
+        session: { type: 'apiKey', in: 'cookie', name: 'metronis_session', description: 'A console session (POST /auth/sign-in); every /v1 route accepts it, and changes made with it need X-CSRF-Token.' },
+      },
     },
   };
 }
