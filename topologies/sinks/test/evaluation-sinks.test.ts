@@ -129,6 +129,12 @@ function tierResult(orgId: string, traceId: string, tier: number, overrides: Par
       ? [moduleResult('safety', false, 'critical', ['secret', 'harm']), moduleResult('pii', true, 'low', ['email', 'secret'])]
       : [moduleResult('classifier', true, 'none')],
     latency_us: 150 * tier,
+    // The routing fields as a reader of the Avro record sees them (their defaults).
+    application: null,
+    environment: null,
+    model_provider: null,
+    model_name: null,
+    tags: [],
     ...overrides,
   };
 }
