@@ -62,6 +62,7 @@ export function buildConsole(deps: {
   authenticate?: ConsoleDeps['authenticate'];
   onPolicyChanged?: ConsoleDeps['onPolicyChanged'];
   openApiDocument?: ConsoleDeps['openApiDocument'];
+  tiers?: ConsoleDeps['tiers'];
 } & RateLimiting) {
   const authenticate = deps.authenticate ?? createApiKeyAuthenticator({ store: deps.store });
   const settingsChanged = (orgId: string) => deps.settings?.invalidate(orgId);
@@ -76,6 +77,7 @@ export function buildConsole(deps: {
     logger: deps.logger,
     ...(deps.onPolicyChanged === undefined ? {} : { onPolicyChanged: deps.onPolicyChanged }),
     ...(deps.openApiDocument === undefined ? {} : { openApiDocument: deps.openApiDocument }),
+    ...(deps.tiers === undefined ? {} : { tiers: deps.tiers }),
     ...rateLimitingOf(deps),
   });
 }
@@ -97,6 +99,7 @@ export async function buildEmbeddedHttp(deps: {
   ready: ReadyChecks;
   policies: { invalidate(orgId: string): void };
   gatewayPolicies: NonNullable<GatewayDeps['policies']> & { invalidate(orgId: string): void };
+  tiers?: ConsoleDeps['tiers'];
 } & RateLimiting) {
   const gateway = await buildGateway({ backbone: deps.backbone, store: deps.store, logger: deps.logger, ready: deps.ready, policies: deps.gatewayPolicies, corsOrigins: deps.corsOrigins ?? [], ...rateLimitingOf(deps) });
   const gatewayDocument = (await (await gateway.app.request('/openapi.json')).json()) as Record<string, unknown>;
@@ -110,6 +113,7 @@ export async function buildEmbeddedHttp(deps: {
     logger: deps.logger,
     ready: deps.ready,
     authenticate: gateway.authenticate,
+    ...(deps.tiers === undefined ? {} : { tiers: deps.tiers }),
     ...rateLimitingOf(deps),
     onPolicyChanged: (orgId) => {
       deps.policies.invalidate(orgId);

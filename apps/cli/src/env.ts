@@ -3,6 +3,7 @@
  * in Metronis reads `process.env`. A bad value stops start-up with a message naming the variable.
  */
 import { DEFAULT_ORG_RATE_LIMITS, DEFAULT_SERVER_LIMITS, orgRateLimitsSchema } from '@metronis/ingest-gateway';
+import { defaultModelCacheDir } from '@metronis/topology-tier2';
 import { z } from 'zod';
 
 const port = z.coerce.number().int().min(0).max(65_535);
@@ -79,6 +80,9 @@ function timeoutsInOrder<S extends z.ZodType<{ METRONIS_HEADERS_TIMEOUT_MS: numb
   }) as S;
 }
 
+/** Where tier 2's encoder is installed (`npm run tier2:model`); default ${XDG_CACHE_HOME:-~/.cache}/metronis/models. */
+const modelCache = { METRONIS_MODEL_CACHE: z.string().min(1).default(defaultModelCacheDir({ HOME: process.env.HOME, XDG_CACHE_HOME: process.env.XDG_CACHE_HOME })) };
+
 const kafka = {
   KAFKA_BROKERS: brokers,
   SCHEMA_REGISTRY_URL: httpUrl,
@@ -91,6 +95,7 @@ export const devEnvSchema = timeoutsInOrder(z.object({
   METRONIS_DATA_DIR: z.string().min(1).default('.metronis'),
   METRONIS_RETENTION_INTERVAL_MS: retentionInterval,
   METRONIS_DEV_API_KEY: z.string().min(16, 'must be at least 16 characters').max(256).regex(/^\S+$/, 'must not contain spaces').optional(),
+  ...modelCache,
 }));
 
 export const gatewayEnvSchema = timeoutsInOrder(z.object({
@@ -117,6 +122,7 @@ export const workerEnvSchema = z.object({
   ...kafka,
   DATABASE_URL: postgresUrl,
   CLICKHOUSE_URL: clickhouseUrl,
+  ...modelCache,
 });
 
 export const migrateEnvSchema = z.object({

@@ -7,6 +7,7 @@ import type { FactsStore, RelationalStore } from '@metronis/stores';
 import type { Topology } from '@metronis/streams';
 import { sinkTopologies } from '@metronis/topology-sinks';
 import { tier1Topology } from '@metronis/topology-tier1';
+import { createModelRegistry, tier2Topology, type Encoder } from '@metronis/topology-tier2';
 
 export interface TopologyDeps {
   store: RelationalStore;
@@ -15,6 +16,8 @@ export interface TopologyDeps {
   policies: { get(orgId: string): Promise<Policy> };
   /** Per-org retention in days (a cache over the store), written into every fact row. */
   retention?: { get(orgId: string): Promise<number> };
+  /** Tier 2's encoder (loadEncoder), for the tier2 topology; records wait while it loads. */
+  encoder?: Encoder | Promise<Encoder>;
 }
 
 /** What replay and describe need of a topology, without its resources. */
@@ -29,6 +32,12 @@ interface TopologyEntry {
 export const TOPOLOGIES = {
   tier1: { usesFacts: false, build: (deps) => [tier1Topology({ policies: deps.policies })] },
   sinks: { usesFacts: true, build: (deps) => sinkTopologies(deps) },
+  tier2: {
+    usesFacts: false,
+    build: (deps) => [
+      tier2Topology({ policies: deps.policies, encoder: deps.encoder ?? notOpened<Encoder>('tier 2\'s encoder'), models: (encoder) => createModelRegistry({ encoderSha256: encoder.modelSha256 }) }),
+    ],
+  },
 } satisfies Record<string, TopologyEntry>;
 
 export type TopologyName = keyof typeof TOPOLOGIES;

@@ -38,7 +38,7 @@ import { createDataRoutes } from './data.js';
 import { ApiError, errorBody, requireScope, type ConsoleEnv } from './http.js';
 import { tenantOf, type TenantStores } from './tenant.js';
 import { buildConsoleOpenApiDocument } from './openapi.js';
-import { createPolicyRoutes } from './policy.js';
+import { createPolicyRoutes, type TierAvailability } from './policy.js';
 
 export type { Principal } from './http.js';
 
@@ -66,6 +66,8 @@ export interface ConsoleDeps {
   maxPolicyBytes?: number;
   /** Called after `PUT /v1/policy` saved an org's policy (to invalidate policy caches in this process). */
   onPolicyChanged?: (orgId: string) => void;
+  /** What the later tiers can take here (policy.ts); without it, escalation to tier 2 or 3 is refused. */
+  tiers?: TierAvailability;
   /** What `GET /openapi.json` serves. Default the console's own document (openapi.ts); embedded mode passes the merged one. */
   openApiDocument?: object;
   /**
@@ -152,7 +154,7 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {
 
   app.route('/v1', createAdminRoutes({ store: deps.store, ...deps.hooks }));
   app.route('/v1', createDataRoutes({ retentionSchedule: deps.retentionSchedule ?? 'by the retention job' }));
-  app.route('/v1/policy', createPolicyRoutes({ logger: deps.logger, maxBodyBytes: deps.maxPolicyBytes, onPolicyChanged: deps.onPolicyChanged }));
+  app.route('/v1/policy', createPolicyRoutes({ logger: deps.logger, maxBodyBytes: deps.maxPolicyBytes, onPolicyChanged: deps.onPolicyChanged, tiers: deps.tiers }));
 
   app.get('/', () => {
     throw new ApiError(501, 'not_implemented', 'The console UI is not built yet; the read API is served under /v1.');

@@ -8,6 +8,7 @@ import { describeRetentionJob, startRetentionJob } from '../retention.js';
 import type { Logger } from '../logger.js';
 import { openFactsStore, openRelationalStore } from '../runtime.js';
 import type { Lifecycle } from '../shutdown.js';
+import { tierAvailability } from '../tier2.js';
 
 export async function consoleCommand(env: ConsoleEnv, logger: Logger, lifecycle: Lifecycle): Promise<{ url: string }> {
   const store = await openRelationalStore(env.DATABASE_URL);
@@ -20,7 +21,7 @@ export async function consoleCommand(env: ConsoleEnv, logger: Logger, lifecycle:
   const retentionJob = { intervalMs: env.METRONIS_RETENTION_INTERVAL_MS };
   const job = startRetentionJob({ store, logger, ...retentionJob });
   lifecycle.onClose('retention job', () => job.stop());
-  const app = buildConsole({ store, facts, settings, retentionSchedule: describeRetentionJob(retentionJob), corsOrigins: env.METRONIS_CORS_ORIGINS, logger, ready, ...limiting });
+  const app = buildConsole({ store, facts, settings, retentionSchedule: describeRetentionJob(retentionJob), corsOrigins: env.METRONIS_CORS_ORIGINS, logger, ready, tiers: tierAvailability('workers'), ...limiting });
   const server = await listen(app.fetch, { host: env.METRONIS_HOST, port: env.METRONIS_PORT, limits: serverLimitsOf(env), logger });
   lifecycle.onClose('http', () => server.close());
   logger.info({ url: server.url }, 'console listening');

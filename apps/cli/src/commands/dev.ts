@@ -16,6 +16,8 @@ import { describeRetentionJob, startRetentionJob } from '../retention.js';
 import { embeddedPaths, openEmbeddedBackbone, openEmbeddedStores, prepareBackbone } from '../runtime.js';
 import type { Lifecycle } from '../shutdown.js';
 import { TOPOLOGIES, TOPOLOGY_NAMES } from '../topologies.js';
+import { tier2Status, tierAvailability } from '../tier2.js';
+import { loadEncoder } from '@metronis/topology-tier2';
 
 export async function dev(env: DevEnv, logger: Logger, lifecycle: Lifecycle): Promise<{ url: string; apiKey: string }> {
   const paths = embeddedPaths(env.METRONIS_DATA_DIR);
@@ -36,8 +38,18 @@ export async function dev(env: DevEnv, logger: Logger, lifecycle: Lifecycle): Pr
   const settings = orgSettingsCache(store, logger);
   const retention = { get: async (orgId: string) => (await settings.get(orgId)).retention_days };
   warmUp(DEFAULT_POLICY);
+  // Tier 2 runs when its encoder is installed; it loads off the start-up path (escalations wait in the log meanwhile).
+  const tier2 = tier2Status(env.METRONIS_MODEL_CACHE);
+  const encoder = tier2.installed ? loadEncoder({ cacheDir: tier2.cacheDir }) : undefined;
+  if (!tier2.installed) logger.warn({ reason: tier2.reason }, 'tier 2 is off');
+  else {
+    encoder!.catch((error: unknown) => logger.error({ err: error }, 'tier 2 could not load its encoder; escalations to tier 2 wait in the log'));
+    // registered before the topologies, so it runs after they stopped (closers run in reverse)
+    lifecycle.onClose('tier 2 encoder', async () => (await encoder!.catch(() => undefined))?.close());
+  }
   for (const name of TOPOLOGY_NAMES) {
-    for (const topology of TOPOLOGIES[name].build({ store, facts, policies, retention })) {
+    if (name === 'tier2' && encoder === undefined) continue;
+    for (const topology of TOPOLOGIES[name].build({ store, facts, policies, retention, ...(encoder === undefined ? {} : { encoder }) })) {
       const handle = runTopology(topology, { log: backbone.log, serde: backbone.serde, logger });
       lifecycle.onClose(`topology ${topology.name}`, () => handle.stop());
     }
@@ -49,7 +61,7 @@ export async function dev(env: DevEnv, logger: Logger, lifecycle: Lifecycle): Pr
   const retentionJob = { intervalMs: env.METRONIS_RETENTION_INTERVAL_MS };
   const job = startRetentionJob({ store, logger, ...retentionJob });
   lifecycle.onClose('retention job', () => job.stop());
-  const http = await buildEmbeddedHttp({ backbone, store, facts, settings, retentionSchedule: describeRetentionJob(retentionJob), corsOrigins: env.METRONIS_CORS_ORIGINS, logger, ready, policies, gatewayPolicies, ...limiting });
+  const http = await buildEmbeddedHttp({ backbone, store, facts, settings, retentionSchedule: describeRetentionJob(retentionJob), corsOrigins: env.METRONIS_CORS_ORIGINS, logger, ready, policies, gatewayPolicies, tiers: tierAvailability(tier2), ...limiting });
   lifecycle.onClose('producer', () => http.producer.close());
   const server = await listen(http.fetch, { host: env.METRONIS_HOST, port: env.METRONIS_PORT, limits: serverLimitsOf(env), logger });
   lifecycle.onClose('http', () => server.close());

@@ -9,6 +9,7 @@ import { policyCache } from '../policies.js';
 import { openFactsStore, openKafkaBackbone, openRelationalStore } from '../runtime.js';
 import type { Lifecycle } from '../shutdown.js';
 import { notOpened, TOPOLOGIES, type TopologyName } from '../topologies.js';
+import { loadEncoder, type Encoder } from '@metronis/topology-tier2';
 
 export async function worker(name: TopologyName, env: WorkerEnv, logger: Logger, lifecycle: Lifecycle): Promise<void> {
   const backbone = await openKafkaBackbone({ brokers: env.KAFKA_BROKERS, registryUrl: env.SCHEMA_REGISTRY_URL, clientId: `metronis-worker-${name}` });
@@ -25,7 +26,14 @@ export async function worker(name: TopologyName, env: WorkerEnv, logger: Logger,
   const settings = orgSettingsCache(store, logger);
   const retention = { get: async (orgId: string) => (await settings.get(orgId)).retention_days };
   if (name === 'tier1') warmUp(DEFAULT_POLICY);
-  for (const topology of TOPOLOGIES[name].build({ store, facts, policies, retention })) {
+  let encoder: Encoder | undefined;
+  if (name === 'tier2') {
+    // A tier 2 worker without its encoder cannot do its job: fail at start, naming how to install it.
+    const loaded = await loadEncoder({ cacheDir: env.METRONIS_MODEL_CACHE });
+    lifecycle.onClose('tier 2 encoder', () => loaded.close());
+    encoder = loaded;
+  }
+  for (const topology of TOPOLOGIES[name].build({ store, facts, policies, retention, ...(encoder === undefined ? {} : { encoder }) })) {
     const handle = runTopology(topology, { log: backbone.log, serde: backbone.serde, logger });
     lifecycle.onClose(`topology ${topology.name}`, () => handle.stop());
     logger.info({ topology: topology.name, group: topology.groupId }, 'topology running');
