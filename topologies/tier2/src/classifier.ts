@@ -2,7 +2,7 @@
  * Tier 2's heads: one calibrated logistic regression per risk over the encoder's unit vectors,
  * exported by the training pipeline as `models/<version>/model.json` (training/train.py). A field's
  * probability for a risk is `sigmoid(a · max_chunk(w · x + bias) + b)`: the worst chunk decides, and
- * the Platt calibration (a, b) was fitted on sources the head never saw.
+ * the Platt calibration (a, b) of that field was fitted on sources the head never saw.
  *
  * Versions are folders under `models/`; a policy names the live one and, optionally, a shadow one per
  * organization. A model is refused at load when it was trained on another encoder (its SHA-256 differs).
@@ -23,7 +23,8 @@ const headSchema = z.object({
   fields: z.array(z.enum(['input', 'output'])).min(1),
   weights: z.array(z.number()),
   bias: z.number(),
-  calibration: z.object({ a: z.number(), b: z.number() }),
+  /** Platt calibration per field the head reads (a request and an answer are calibrated apart). */
+  calibration: z.partialRecord(z.enum(['input', 'output']), z.object({ a: z.number(), b: z.number() })),
 });
 
 const modelSchema = z.object({
@@ -37,8 +38,7 @@ export interface Head {
   fields: readonly Field[];
   weights: Float32Array;
   bias: number;
-  a: number;
-  b: number;
+  calibration: Partial<Record<Field, { a: number; b: number }>>;
 }
 
 export interface Tier2Model {
@@ -89,7 +89,9 @@ export function parseModel(text: string, dimensions: number, encoderSha256: stri
   for (const risk of RISKS) {
     const h = parsed.heads[risk];
     if (h.weights.length !== dimensions) throw new ModelUnavailableError(`model ${parsed.version}: head ${risk} has ${h.weights.length} weights, the encoder gives ${dimensions}`);
-    heads[risk] = { fields: h.fields, weights: Float32Array.from(h.weights), bias: h.bias, a: h.calibration.a, b: h.calibration.b };
+    const missing = h.fields.filter((f) => h.calibration[f] === undefined);
+    if (missing.length > 0) throw new ModelUnavailableError(`model ${parsed.version}: head ${risk} has no calibration for ${missing.join(', ')}`);
+    heads[risk] = { fields: h.fields, weights: Float32Array.from(h.weights), bias: h.bias, calibration: h.calibration };
   }
   return { version: parsed.version, encoderSha256, heads };
 }
@@ -143,7 +145,8 @@ export function scoreField(model: Tier2Model, field: Field, chunks: readonly Flo
     if (!head.fields.includes(field) || chunks.length === 0) continue;
     let worst = -Infinity;
     for (const x of chunks) worst = Math.max(worst, dot(head.weights, x) + head.bias);
-    out[risk] = 1 / (1 + Math.exp(-(head.a * worst + head.b)));
+    const { a, b } = head.calibration[field]!;
+    out[risk] = 1 / (1 + Math.exp(-(a * worst + b)));
   }
   return out;
 }

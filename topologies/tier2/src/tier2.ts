@@ -9,7 +9,7 @@
  *   (`prompt_attack` on the input; `harmful` and `toxicity` on input and output), each finding carrying
  *   its calibrated probability as `confidence`, graded by the policy's severity bands and overrides;
  *   with a shadow version (`policy.tier2.shadow_model`), one more module result `shadow` that does not
- *   count towards the tier (its labels say `agrees` or `disagrees` with the live decision);
+ *   count towards the tier (its labels say whether it `agrees` or `disagrees` with the live pass/fail decision);
  * - then an `Escalation` to tier 3 when tier 3 is enabled and tier 2's score falls in its band (or
  *   sample), or else the final `Verdict`, combining every tier that ran: passed only if all passed, the
  *   worst severity, the lowest score, every finding kind and failed module.
@@ -56,6 +56,8 @@ export function tier2Topology(options: Tier2Options): TransformTopology<'Escalat
   if (typeof options.models !== 'function') throw new TypeError('tier2Topology: models must be a function (encoder) => ModelRegistry');
   const clock = options.clock ?? Date;
   const monotonic = options.monotonic ?? process.hrtime.bigint;
+  // The topology reports a failed load itself (on the records that need it); never as an unhandled rejection.
+  if (options.encoder instanceof Promise) options.encoder.catch(() => undefined);
   let ready: Promise<{ encoder: Encoder; models: ModelRegistry }> | undefined;
   // An encoder that failed to load is an infrastructure failure, not the record's: the runner retries
   // with backoff and the escalations wait in the log instead of going to the DLQ.
@@ -102,16 +104,18 @@ export async function evaluateTier2(
   const chunks: Record<Field, Float32Array[]> = { input: inputChunks!, output: outputChunks! };
   const scoringUs = () => Number((monotonic() - started) / 1000n);
 
+  // Tier 1's format module labels an answer that refuses; without it, the answer is taken as given.
+  const refused = escalation.results.some((r) => r.modules.some((m) => m.findings.some((f) => f.kind === 'refusal')));
   let live: Scored;
   try {
-    live = score(models.get(policy.tier2.model), chunks, policy, scoringUs);
+    live = score(models.get(policy.tier2.model), chunks, policy, scoringUs, refused);
   } catch (error) {
     if (!(error instanceof ModelUnavailableError)) throw error;
     live = unavailable(policy, error, scoringUs());
   }
   const modules = [...live.modules];
   const shadowVersion = policy.tier2.shadow_model;
-  if (shadowVersion !== null && shadowVersion !== policy.tier2.model) modules.push(shadowResult(models, shadowVersion, chunks, policy, live, scoringUs));
+  if (shadowVersion !== null && shadowVersion !== policy.tier2.model) modules.push(shadowResult(models, shadowVersion, chunks, policy, live, scoringUs, refused));
 
   const evaluatedAt = clock.now();
   const result: TierResult = {
@@ -147,7 +151,21 @@ export function severityOf(probability: number, bands: Policy['tier2']['severity
   return 'none';
 }
 
-function score(model: Tier2Model, chunks: Record<Field, Float32Array[]>, policy: Policy, elapsedUs: () => number): Scored {
+const SEVERITY_STEPS: readonly Severity[] = ['none', 'low', 'medium', 'high', 'critical'];
+
+/**
+ * A harmful request that the model answered (no refusal, and the answer itself scores at least `low`
+ * for harm) is one step worse than either field alone: the request failed the trace already, the answer
+ * shows it was carried out. It raises severity only; it never fails a trace the fields passed.
+ */
+function answeredHarm(findings: Finding[], bands: Policy['tier2']['severity_bands'], refused: boolean): boolean {
+  if (refused) return false;
+  const request = findings.find((f) => f.kind === 'harmful_request');
+  const content = findings.find((f) => f.kind === 'harmful_content');
+  return request !== undefined && content !== undefined && (request.confidence ?? 0) >= bands.medium && (content.confidence ?? 0) >= bands.low;
+}
+
+function score(model: Tier2Model, chunks: Record<Field, Float32Array[]>, policy: Policy, elapsedUs: () => number, refused: boolean): Scored {
   const byField = { input: scoreField(model, 'input', chunks.input), output: scoreField(model, 'output', chunks.output) };
   const modules = RISKS.map((risk): ModuleResult => {
     const findings: Finding[] = [];
@@ -162,13 +180,18 @@ function score(model: Tier2Model, chunks: Record<Field, Float32Array[]>, policy:
       severity = maxSeverity(severity, s);
       findings.push(finding(KIND[risk][field], `classifier ${model.version}: ${WHAT[risk]} in the ${field}, probability ${p.toFixed(3)}`, field, null, null, round(p)));
     }
+    const labels = [...new Set(findings.map((f) => f.kind))];
+    if (risk === 'harmful' && answeredHarm(findings, policy.tier2.severity_bands, refused)) {
+      severity = SEVERITY_STEPS[Math.min(SEVERITY_STEPS.length - 1, SEVERITY_STEPS.indexOf(severity) + 1)]!;
+      labels.push('answered');
+    }
     const outcome: ModuleResult = {
       module: risk,
       version: model.version,
       passed: true,
       score: round(1 - worst),
       severity,
-      labels: [...new Set(findings.map((f) => f.kind))],
+      labels,
       findings,
       latency_us: elapsedUs(),
     };
@@ -208,15 +231,16 @@ function unavailable(policy: Policy, error: Error, latencyUs: number): Scored {
 }
 
 /** The shadow version's decision, as a module result that the tier's aggregate leaves out. */
-function shadowResult(models: ModelRegistry, version: string, chunks: Record<Field, Float32Array[]>, policy: Policy, live: Scored, elapsedUs: () => number): ModuleResult {
+function shadowResult(models: ModelRegistry, version: string, chunks: Record<Field, Float32Array[]>, policy: Policy, live: Scored, elapsedUs: () => number, refused: boolean): ModuleResult {
   let shadow: Scored;
   try {
-    shadow = score(models.get(version), chunks, policy, elapsedUs);
+    shadow = score(models.get(version), chunks, policy, elapsedUs, refused);
   } catch (error) {
     if (!(error instanceof ModelUnavailableError)) throw error;
     return { module: 'shadow', version, passed: true, score: 1, severity: 'none', labels: ['shadow', 'model_unavailable'], findings: [], latency_us: elapsedUs() };
   }
-  const agrees = shadow.aggregate.passed === live.aggregate.passed && shadow.aggregate.severity === live.aggregate.severity;
+  // Agreement is on the decision (pass or fail); how each graded it is in the severities of the two results.
+  const agrees = shadow.aggregate.passed === live.aggregate.passed;
   const flagged = shadow.modules.flatMap((m) => m.labels);
   return {
     module: 'shadow',

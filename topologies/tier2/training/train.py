@@ -121,6 +121,15 @@ def main() -> None:
         y = np.array([labels[i] for i in ids])
         platt = LogisticRegression(C=1e6, max_iter=1000).fit(z.reshape(-1, 1), y)
         a, b = float(platt.coef_[0][0]), float(platt.intercept_[0])
+        # one calibration per field where the field has enough of both classes (a request and an answer differ)
+        calibration = {}
+        for field in fields:
+            mask = np.array([examples[i]["field"] == field for i in ids])
+            if mask.sum() >= 100 and 30 <= y[mask].sum() <= mask.sum() - 30:
+                pf = LogisticRegression(C=1e6, max_iter=1000).fit(z[mask].reshape(-1, 1), y[mask])
+                calibration[field] = {"a": round(float(pf.coef_[0][0]), 6), "b": round(float(pf.intercept_[0]), 6)}
+            else:
+                calibration[field] = {"a": round(a, 6), "b": round(b, 6)}
         benign = np.array([examples[i]["kind"] == "benign" for i in ids])
         catch, threshold = catch_at_fpr(z[y == 1], z[benign], TARGET_FPR)
         per_source = {}
@@ -142,7 +151,7 @@ def main() -> None:
             "auroc": float(roc_auc_score(y, z)),
             "auroc_vs_benign": float(roc_auc_score(np.r_[np.ones((y == 1).sum()), np.zeros(benign.sum())], np.r_[z[y == 1], z[benign]])),
             "catch_at_1pct_benign_fpr": catch,
-            "threshold_probability_at_1pct": float(1 / (1 + np.exp(-(a * threshold + b)))),
+            "threshold_logit_at_1pct": threshold,
             "per_source": per_source,
         }
         final = fit(vectors, rows, labels, head_rows)
@@ -150,7 +159,7 @@ def main() -> None:
             "fields": fields,
             "weights": [round(float(x), 6) for x in final.coef_[0]],
             "bias": round(float(final.intercept_[0]), 6),
-            "calibration": {"a": round(a, 6), "b": round(b, 6)},
+            "calibration": calibration,
             "sources": sources,
         }
         print(f"{head:14} texts={len(ids)} pos={int(y.sum())} AUROC={report[head]['auroc']:.3f} catch@1%={catch:.3f}", file=sys.stderr)
