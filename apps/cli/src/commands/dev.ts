@@ -43,7 +43,11 @@ export async function dev(env: DevEnv, logger: Logger, lifecycle: Lifecycle): Pr
   const encoder = tier2.installed ? loadEncoder({ cacheDir: tier2.cacheDir }) : undefined;
   if (!tier2.installed) logger.warn({ reason: tier2.reason }, 'tier 2 is off');
   else {
-    encoder!.catch((error: unknown) => logger.error({ err: error }, 'tier 2 could not load its encoder; escalations to tier 2 wait in the log'));
+    const loading = Date.now();
+    encoder!.then(
+      () => logger.info({ ms: Date.now() - loading }, 'tier 2 encoder loaded'),
+      (error: unknown) => logger.error({ err: error }, 'tier 2 could not load its encoder; escalations to tier 2 wait in the log'),
+    );
     // registered before the topologies, so it runs after they stopped (closers run in reverse)
     lifecycle.onClose('tier 2 encoder', async () => (await encoder!.catch(() => undefined))?.close());
   }
