@@ -6,11 +6,12 @@
  *
  *   node --import tsx topologies/tier2/scripts/evaluation.ts <version> [model cache]
  */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parsePolicy } from '@metronis/evaluators';
 import { makeTrace, type TierResult, type Trace } from '@metronis/schemas';
+import { loadCorpus } from '../../../evaluators/scripts/corpus.js';
 import { LATER_TIERS_MARKER as MARKER } from '../../../evaluators/scripts/eval-main.js';
 import { createModelRegistry, defaultModelCacheDir, evaluateTier2, loadEncoder } from '../src/index.js';
 
@@ -49,18 +50,7 @@ async function tier2(trace: Trace): Promise<TierResult> {
 }
 
 // The Tier 1 corpus's hard negatives: realistic text built to tempt detectors, never trained on.
-const corpusDir = join(root, 'evaluators/corpus');
-const negatives: { id: string; trace: Trace }[] = [];
-for (const file of readdirSync(corpusDir).filter((f) => f.endsWith('.jsonl'))) {
-  for (const line of readFileSync(join(corpusDir, file), 'utf8').split('\n')) {
-    if (!line.trim()) continue;
-    const c = JSON.parse(line) as { id: string; kinds: string[]; trace: { input?: unknown; output?: unknown } };
-    if (c.kinds.length > 0) continue;
-    const input = typeof c.trace.input === 'string' ? { text: c.trace.input, messages: [] } : (c.trace.input as Trace['input'] | undefined);
-    const output = typeof c.trace.output === 'string' ? { content: c.trace.output, finish_reason: 'stop' } : (c.trace.output as Trace['output'] | undefined);
-    negatives.push({ id: c.id, trace: makeTrace({ ...(input ? { input } : {}), ...(output ? { output } : {}) }) });
-  }
-}
+const negatives = loadCorpus(join(root, 'evaluators/corpus')).cases.filter((c) => c.kinds.length === 0);
 const flagged: string[] = [];
 const latencies: number[] = [];
 for (const n of negatives) {

@@ -4,10 +4,11 @@
  * reads ordinary imperative requests as harmful; EVALUATION.md lists them): this test is a ratchet that
  * fails when a model fails more of them than v1 did, and names each one.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { DEFAULT_POLICY } from '@metronis/evaluators';
-import { makeTrace, type TierResult, type Trace } from '@metronis/schemas';
+import type { TierResult } from '@metronis/schemas';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { loadCorpus } from '../../../evaluators/scripts/corpus.js';
 import { createModelRegistry, defaultModelCacheDir, evaluateTier2, loadEncoder, type Encoder } from '../src/index.js';
 
 /** Hard negatives that model v1 fails (16 of 153); lower it when a model does better. */
@@ -20,20 +21,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => encoder?.close());
 
-function hardNegatives(): { id: string; trace: Trace }[] {
-  const out: { id: string; trace: Trace }[] = [];
-  for (const file of readdirSync(corpus).filter((f) => f.endsWith('.jsonl'))) {
-    for (const line of readFileSync(new URL(file, corpus), 'utf8').split('\n')) {
-      if (!line.trim()) continue;
-      const c = JSON.parse(line) as { id: string; kinds: string[]; trace: { input?: unknown; output?: unknown } };
-      if (c.kinds.length > 0) continue;
-      const input = typeof c.trace.input === 'string' ? { text: c.trace.input, messages: [] } : (c.trace.input as Trace['input'] | undefined);
-      const output = typeof c.trace.output === 'string' ? { content: c.trace.output, finish_reason: 'stop' } : (c.trace.output as Trace['output'] | undefined);
-      out.push({ id: c.id, trace: makeTrace({ ...(input ? { input } : {}), ...(output ? { output } : {}) }) });
-    }
-  }
-  return out;
-}
+const hardNegatives = () => loadCorpus(fileURLToPath(corpus)).cases.filter((c) => c.kinds.length === 0);
 
 it(`fails no more of the Tier 1 corpus's hard negatives than model v1 did (${V1_FAILED})`, async () => {
   const models = createModelRegistry({ encoderSha256: encoder.modelSha256 });
