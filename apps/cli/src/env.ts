@@ -80,8 +80,16 @@ function timeoutsInOrder<S extends z.ZodType<{ METRONIS_HEADERS_TIMEOUT_MS: numb
   }) as S;
 }
 
-/** Where tier 2's encoder is installed (`npm run tier2:model`); default ${XDG_CACHE_HOME:-~/.cache}/metronis/models. */
-const modelCache = { METRONIS_MODEL_CACHE: z.string().min(1).default(defaultModelCacheDir({ HOME: process.env.HOME, XDG_CACHE_HOME: process.env.XDG_CACHE_HOME })) };
+/**
+ * Where tier 2's encoder is installed (`npm run tier2:model`): METRONIS_MODEL_CACHE, else
+ * ${XDG_CACHE_HOME:-$HOME/.cache}/metronis/models; resolve it with `modelCacheOf(env)`.
+ */
+const modelCache = { METRONIS_MODEL_CACHE: z.string().min(1).optional(), XDG_CACHE_HOME: z.string().min(1).optional(), HOME: z.string().min(1).optional() };
+
+/** The model cache folder of a parsed environment. */
+export function modelCacheOf(env: { METRONIS_MODEL_CACHE?: string | undefined; XDG_CACHE_HOME?: string | undefined; HOME?: string | undefined }): string {
+  return defaultModelCacheDir(env);
+}
 
 const kafka = {
   KAFKA_BROKERS: brokers,

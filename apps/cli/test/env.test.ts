@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, devEnvSchema, gatewayEnvSchema, parseEnv, replayEnvSchema } from '../src/env.js';
+import { ConfigError, devEnvSchema, gatewayEnvSchema, modelCacheOf, parseEnv, replayEnvSchema } from '../src/env.js';
 
 describe('env', () => {
   it('gives the embedded defaults', () => {
@@ -17,6 +17,12 @@ describe('env', () => {
       METRONIS_MAX_HEADER_BYTES: 16_384,
       METRONIS_RATE_LIMITS: { requests_per_second: 10_000, requests_burst: 20_000, traces_per_second: 50_000, traces_burst: 100_000 },
     });
+  });
+
+  it('finds tier 2\'s model cache: METRONIS_MODEL_CACHE, else XDG_CACHE_HOME, else HOME/.cache', () => {
+    expect(modelCacheOf(parseEnv(devEnvSchema, { METRONIS_MODEL_CACHE: '/models', HOME: '/home/u' }))).toBe('/models');
+    expect(modelCacheOf(parseEnv(devEnvSchema, { XDG_CACHE_HOME: '/xdg', HOME: '/home/u' }))).toBe('/xdg/metronis/models');
+    expect(modelCacheOf(parseEnv(devEnvSchema, { HOME: '/home/u' }))).toBe('/home/u/.cache/metronis/models');
   });
 
   it('parses the distributed variables', () => {

@@ -6,7 +6,7 @@ import { DEFAULT_POLICY, warmUp } from '@metronis/evaluators';
 import { runTopology } from '@metronis/streams';
 import { buildEmbeddedHttp, readiness } from '../apps.js';
 import { bootstrapDefaultOrg, resolveDevKey } from '../bootstrap.js';
-import type { DevEnv } from '../env.js';
+import { modelCacheOf, type DevEnv } from '../env.js';
 import { listen } from '../http.js';
 import { rateLimiting, serverLimitsOf } from '../limits.js';
 import type { Logger } from '../logger.js';
@@ -39,7 +39,7 @@ export async function dev(env: DevEnv, logger: Logger, lifecycle: Lifecycle): Pr
   const retention = { get: async (orgId: string) => (await settings.get(orgId)).retention_days };
   warmUp(DEFAULT_POLICY);
   // Tier 2 runs when its encoder is installed; it loads off the start-up path (escalations wait in the log meanwhile).
-  const tier2 = tier2Status(env.METRONIS_MODEL_CACHE);
+  const tier2 = tier2Status(modelCacheOf(env));
   const encoder = tier2.installed ? loadEncoder({ cacheDir: tier2.cacheDir }) : undefined;
   if (!tier2.installed) logger.warn({ reason: tier2.reason }, 'tier 2 is off');
   else {

@@ -2,7 +2,7 @@
 import { DEFAULT_POLICY, warmUp } from '@metronis/evaluators';
 import type { FactsStore } from '@metronis/stores';
 import { runTopology } from '@metronis/streams';
-import type { WorkerEnv } from '../env.js';
+import { modelCacheOf, type WorkerEnv } from '../env.js';
 import type { Logger } from '../logger.js';
 import { orgSettingsCache } from '../org-settings.js';
 import { policyCache } from '../policies.js';
@@ -29,7 +29,7 @@ export async function worker(name: TopologyName, env: WorkerEnv, logger: Logger,
   let encoder: Encoder | undefined;
   if (name === 'tier2') {
     // A tier 2 worker without its encoder cannot do its job: fail at start, naming how to install it.
-    const loaded = await loadEncoder({ cacheDir: env.METRONIS_MODEL_CACHE });
+    const loaded = await loadEncoder({ cacheDir: modelCacheOf(env) });
     lifecycle.onClose('tier 2 encoder', () => loaded.close());
     encoder = loaded;
   }
