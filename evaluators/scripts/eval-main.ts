@@ -3,7 +3,7 @@
  * evaluators/corpus), `--out <file>` (default EVALUATION.md at the repository root), `--no-write`.
  */
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadCorpus } from './corpus.js';
@@ -27,6 +27,19 @@ function currentCommit(): string {
   } catch {
     return 'unknown (not a git checkout)';
   }
+}
+
+/** Sections that other tiers' evaluations wrote after LATER_TIERS_MARKER (e.g. tier 2's, by `npm run train:tier2`): kept as they are. */
+export const LATER_TIERS_MARKER = '<!-- later tiers: written by their own pipelines; npm run eval:tier1 keeps everything from here -->';
+function laterSections(out: string): string {
+  let existing = '';
+  try {
+    existing = readFileSync(out, 'utf8');
+  } catch {
+    return '';
+  }
+  const at = existing.indexOf(LATER_TIERS_MARKER);
+  return at === -1 ? '' : '\n' + existing.slice(at);
 }
 
 export function main(args: string[]): number {
@@ -54,7 +67,7 @@ export function main(args: string[]): number {
   if (!ok) return 1;
   if (!args.includes('--no-write')) {
     const markdown = renderMarkdown(modules, { date: new Date().toISOString().slice(0, 10), commit: currentCommit(), totalCases: cases.length, files, misses });
-    writeFileSync(out, markdown);
+    writeFileSync(out, markdown + laterSections(out));
     console.log(`wrote ${out}`);
   }
   return 0;

@@ -35,10 +35,13 @@ export {
   MAX_WEIGHT,
   aggregateTier,
   escalationTarget,
+  escalationReason,
+  isSampled,
   type Policy,
   type PolicyInput,
   type SeverityRule,
   type TierAggregate,
+  type Tier2Settings,
 } from './policy.js';
 export { createPolicyCache, DEFAULT_POLICY_TTL_MS, DEFAULT_POLICY_CACHE_MAX_ORGS, type PolicyCache, type PolicyCacheOptions } from './policy-cache.js';
 export { formatModule, formatConfigSchema, type FormatConfig } from './modules/format/index.js';

@@ -57,7 +57,27 @@ const escalationRule = z.strictObject({
     .refine((b) => b.min_score <= b.max_score, { message: 'min_score must not exceed max_score', path: ['min_score'] })
     .prefault({})
     .describe('Escalate when the earlier tier’s score falls inside [min_score, max_score]: the uncertain band.'),
+  sample_rate: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(0)
+    .describe('Also escalate this fraction of the other traces (chosen by a hash of the trace id, so a redelivered trace is chosen again); 1 sends every trace.'),
 });
+
+const modelVersion = z.string().regex(/^v\d+$/, 'a model version is v<number>, e.g. v1');
+const probability = z.number().min(0).max(1);
+
+const tier2Settings = z.strictObject({
+  model: modelVersion.default('v1').describe('The tier 2 model version that decides for this organization.'),
+  shadow_model: modelVersion.nullable().default(null).describe('A second version that scores the same traces without deciding; its agreement with the live one is in the facts.'),
+  severity_bands: z
+    .strictObject({ low: probability.default(0.25), medium: probability.default(0.5), high: probability.default(0.85), critical: probability.default(0.97) })
+    .refine((b) => b.low <= b.medium && b.medium <= b.high && b.high <= b.critical, { message: 'bands must not decrease from low to critical', path: ['low'] })
+    .prefault({})
+    .describe('A risk whose calibrated probability reaches a band gets that severity.'),
+});
+export type Tier2Settings = z.output<typeof tier2Settings>;
 
 export const policySchema = z.strictObject({
   version: z.literal(1).default(1),
@@ -71,6 +91,7 @@ export const policySchema = z.strictObject({
   module_error_severity: severity.default('low').describe('Severity of a module that threw or ran over budget.'),
   mask_pii_before_storage: z.boolean().default(false),
   escalation: z.strictObject({ tier2: escalationRule.prefault({}), tier3: escalationRule.prefault({}) }).prefault({}),
+  tier2: tier2Settings.prefault({}),
 });
 export type Policy = z.output<typeof policySchema>;
 export type PolicyInput = z.input<typeof policySchema>;
@@ -123,12 +144,33 @@ export function aggregateTier(results: readonly ModuleResult[], policy: Policy):
   return { passed, severity: severityOut, score: weights === 0 ? 1 : Math.round((weighted / weights) * 1000) / 1000 };
 }
 
-/** The next tier after `fromTier` that is enabled and whose band holds the score, or null. */
-export function escalationTarget(aggregate: TierAggregate, policy: Policy, fromTier: number): 2 | 3 | null {
+/**
+ * The next tier after `fromTier` that is enabled and whose band holds the score, or that samples the
+ * trace (`sample_rate`, by a hash of `traceId`), or null.
+ */
+export function escalationTarget(aggregate: TierAggregate, policy: Policy, fromTier: number, traceId?: string): 2 | 3 | null {
   const tiers: [2 | 3, z.output<typeof escalationRule>][] = [[2, policy.escalation.tier2], [3, policy.escalation.tier3]];
   for (const [tier, rule] of tiers) {
     if (tier <= fromTier || !rule.enabled) continue;
     if (aggregate.score >= rule.band.min_score && aggregate.score <= rule.band.max_score) return tier;
+    if (traceId !== undefined && isSampled(traceId, tier, rule.sample_rate)) return tier;
   }
   return null;
+}
+
+/** Why `escalationTarget` chose `target`: the band that holds the score, or the sample. */
+export function escalationReason(aggregate: TierAggregate, policy: Policy, fromTier: number, target: 2 | 3): string {
+  const rule = target === 2 ? policy.escalation.tier2 : policy.escalation.tier3;
+  const { min_score, max_score } = rule.band;
+  if (aggregate.score < min_score || aggregate.score > max_score) return `tier ${fromTier} score ${aggregate.score} is outside the band; the trace is in tier ${target}'s sample (sample_rate ${rule.sample_rate})`;
+  return `tier ${fromTier} score ${aggregate.score} is inside the tier ${target} escalation band [${min_score}, ${max_score}]`;
+}
+
+/** Whether a trace falls in a tier's sample: FNV-1a of the tier and trace id, as a fraction of 2^32, below the rate. */
+export function isSampled(traceId: string, tier: number, rate: number): boolean {
+  if (rate <= 0) return false;
+  if (rate >= 1) return true;
+  let hash = 0x811c9dc5;
+  for (const byte of Buffer.from(`${tier}:${traceId}`, 'utf8')) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+  return hash / 0x1_0000_0000 < rate;
 }

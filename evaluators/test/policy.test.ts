@@ -1,7 +1,7 @@
 import { finding } from '../src/module.js';
 import type { ModuleResult } from '@metronis/schemas';
 import { describe, expect, it } from 'vitest';
-import { aggregateTier, applyPolicy, DEFAULT_POLICY, escalationTarget, parsePolicy, PolicyError } from '../src/policy.js';
+import { aggregateTier, applyPolicy, DEFAULT_POLICY, escalationReason, escalationTarget, isSampled, parsePolicy, PolicyError } from '../src/policy.js';
 
 function result(module: string, over: Partial<ModuleResult> = {}): ModuleResult {
   return { module, version: '1.0.0', passed: true, score: 1, severity: 'none', labels: [], findings: [], latency_us: 10, ...over };
@@ -25,7 +25,8 @@ describe('policy document', () => {
     expect(p.modules.quality.config.max_chars).toBe(24_000);
     expect(p.modules.consistency.config.reference_min_similarity).toBe(0.2);
     expect(p.mask_pii_before_storage).toBe(false);
-    expect(p.escalation.tier2).toEqual({ enabled: false, band: { min_score: 0.3, max_score: 0.8 } });
+    expect(p.escalation.tier2).toEqual({ enabled: false, band: { min_score: 0.3, max_score: 0.8 }, sample_rate: 0 });
+    expect(p.tier2).toEqual({ model: 'v1', shadow_model: null, severity_bands: { low: 0.25, medium: 0.5, high: 0.85, critical: 0.97 } });
     expect(p.fail_at).toBe('medium');
   });
 
@@ -97,5 +98,30 @@ describe('grading by policy', () => {
     expect(escalationTarget({ ...agg, score: 0.9 }, p, 1)).toBe(3);
     expect(escalationTarget(agg, p, 2)).toBe(3);
     expect(escalationTarget(agg, p, 3)).toBeNull();
+  });
+
+  it('escalates the sampled fraction of the other traces, the same traces every time', () => {
+    const clean = { passed: true, severity: 'none' as const, score: 1 };
+    const every = parsePolicy({ escalation: { tier2: { enabled: true, sample_rate: 1 } } });
+    expect(escalationTarget(clean, every, 1, 'trace-1')).toBe(2);
+    expect(escalationTarget(clean, every, 1)).toBeNull(); // no trace id: bands only
+    expect(escalationTarget(clean, parsePolicy({ escalation: { tier2: { enabled: false, sample_rate: 1 } } }), 1, 'trace-1')).toBeNull();
+    expect(escalationReason(clean, every, 1, 2)).toBe("tier 1 score 1 is outside the band; the trace is in tier 2's sample (sample_rate 1)");
+
+    const tenth = parsePolicy({ escalation: { tier2: { enabled: true, sample_rate: 0.1 } } });
+    const ids = Array.from({ length: 5000 }, (_, i) => `trace-${i}`);
+    const chosen = ids.filter((id) => escalationTarget(clean, tenth, 1, id) === 2);
+    expect(chosen.length).toBeGreaterThan(400);
+    expect(chosen.length).toBeLessThan(600);
+    expect(ids.filter((id) => escalationTarget(clean, tenth, 1, id) === 2)).toEqual(chosen);
+    expect(isSampled('trace-1', 2, 0)).toBe(false);
+    expect(ids.filter((id) => isSampled(id, 2, 0.1))).not.toEqual(ids.filter((id) => isSampled(id, 3, 0.1))); // each tier samples on its own
+  });
+
+  it('validates the tier 2 settings: model versions, ordered severity bands, a sample rate within 0..1', () => {
+    expect(parsePolicy({ tier2: { model: 'v3', shadow_model: 'v4' } }).tier2).toMatchObject({ model: 'v3', shadow_model: 'v4' });
+    expect(errorOf({ tier2: { model: 'latest' } }).issues).toEqual([{ path: 'tier2.model', message: 'a model version is v<number>, e.g. v1' }]);
+    expect(errorOf({ tier2: { severity_bands: { high: 0.4 } } }).issues[0]!.path).toBe('tier2.severity_bands.low');
+    expect(errorOf({ escalation: { tier2: { sample_rate: 1.5 } } }).issues[0]!.path).toBe('escalation.tier2.sample_rate');
   });
 });

@@ -68,6 +68,7 @@ export function buildConsole(deps: {
   people?: ConsoleDeps['people'];
   /** the built UI; without it GET / answers 501 */
   web?: ConsoleDeps['web'];
+  tiers?: ConsoleDeps['tiers'];
 } & RateLimiting) {
   const authenticate = deps.authenticate ?? createApiKeyAuthenticator({ store: deps.store });
   const settingsChanged = (orgId: string) => deps.settings?.invalidate(orgId);
@@ -85,6 +86,7 @@ export function buildConsole(deps: {
     ...(deps.alerts === undefined ? {} : { alerts: deps.alerts }),
     ...(deps.people === undefined ? {} : { people: deps.people }),
     ...(deps.web === undefined ? {} : { web: deps.web }),
+    ...(deps.tiers === undefined ? {} : { tiers: deps.tiers }),
     ...rateLimitingOf(deps),
   });
 }
@@ -109,6 +111,7 @@ export async function buildEmbeddedHttp(deps: {
   alerts?: ConsoleDeps['alerts'];
   people?: ConsoleDeps['people'];
   web?: ConsoleDeps['web'];
+  tiers?: ConsoleDeps['tiers'];
 } & RateLimiting) {
   const gateway = await buildGateway({ backbone: deps.backbone, store: deps.store, logger: deps.logger, ready: deps.ready, policies: deps.gatewayPolicies, corsOrigins: deps.corsOrigins ?? [], ...rateLimitingOf(deps) });
   const gatewayDocument = (await (await gateway.app.request('/openapi.json')).json()) as Record<string, unknown>;
@@ -125,6 +128,7 @@ export async function buildEmbeddedHttp(deps: {
     ...(deps.alerts === undefined ? {} : { alerts: deps.alerts }),
     ...(deps.people === undefined ? {} : { people: deps.people }),
     ...(deps.web === undefined ? {} : { web: deps.web }),
+    ...(deps.tiers === undefined ? {} : { tiers: deps.tiers }),
     ...rateLimitingOf(deps),
     onPolicyChanged: (orgId) => {
       deps.policies.invalidate(orgId);

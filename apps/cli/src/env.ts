@@ -5,6 +5,7 @@
 import { DEFAULT_EVALUATION_DEADLINE_MS, DEFAULT_EVALUATION_THREADS } from '@metronis/evaluators';
 import { DEFAULT_ORG_RATE_LIMITS, DEFAULT_SERVER_LIMITS, orgRateLimitsSchema } from '@metronis/ingest-gateway';
 import { parseSecretsKey } from '@metronis/stores';
+import { defaultModelCacheDir } from '@metronis/topology-tier2';
 import { z } from 'zod';
 
 const port = z.coerce.number().int().min(0).max(65_535);
@@ -102,6 +103,16 @@ const evaluation = {
   METRONIS_EVAL_THREADS: positive(64, DEFAULT_EVALUATION_THREADS),
   METRONIS_EVAL_DEADLINE_MS: z.coerce.number().int().min(100).max(600_000).default(DEFAULT_EVALUATION_DEADLINE_MS),
 };
+/**
+ * Where tier 2's encoder is installed (`npm run tier2:model`): METRONIS_MODEL_CACHE, else
+ * ${XDG_CACHE_HOME:-$HOME/.cache}/metronis/models; resolve it with `modelCacheOf(env)`.
+ */
+const modelCache = { METRONIS_MODEL_CACHE: z.string().min(1).optional(), XDG_CACHE_HOME: z.string().min(1).optional(), HOME: z.string().min(1).optional() };
+
+/** The model cache folder of a parsed environment. */
+export function modelCacheOf(env: { METRONIS_MODEL_CACHE?: string | undefined; XDG_CACHE_HOME?: string | undefined; HOME?: string | undefined }): string {
+  return defaultModelCacheDir(env);
+}
 
 const kafka = {
   KAFKA_BROKERS: brokers,
@@ -121,6 +132,7 @@ export const devEnvSchema = timeoutsInOrder(z.object({
   METRONIS_SESSION_IDLE_SECONDS: sessionIdle,
   METRONIS_DEV_API_KEY: z.string().min(16, 'must be at least 16 characters').max(256).regex(/^\S+$/, 'must not contain spaces').optional(),
   METRONIS_SECRETS_KEY: secretsKey,
+  ...modelCache,
 }));
 
 export const gatewayEnvSchema = timeoutsInOrder(z.object({
@@ -160,6 +172,7 @@ export const workerEnvSchema = z.object({
   CLICKHOUSE_URL: clickhouseUrl,
   /** required by the alerts topology (it opens channel secrets); `worker` says so at start */
   METRONIS_SECRETS_KEY: secretsKey,
+  ...modelCache,
 });
 
 export const migrateEnvSchema = z.object({

@@ -8,6 +8,7 @@ import type { Topology } from '@metronis/streams';
 import { alertsTopologies, startAlertsLoops, type AlertsRuntime } from '@metronis/topology-alerts';
 import { sinkTopologies } from '@metronis/topology-sinks';
 import { tier1Topology } from '@metronis/topology-tier1';
+import { createModelRegistry, tier2Topology, type Encoder } from '@metronis/topology-tier2';
 
 export interface TopologyDeps {
   store: RelationalStore;
@@ -20,6 +21,8 @@ export interface TopologyDeps {
   evaluator?: Pick<EvaluationPool, 'run' | 'stats'>;
   /** The alerts runtime (secrets, producer, caches, adapters); only the alerts topology uses it. */
   alerts?: AlertsRuntime;
+  /** Tier 2's encoder (loadEncoder), for the tier2 topology; records wait while it loads. */
+  encoder?: Encoder | Promise<Encoder>;
 }
 
 /** What replay and describe need of a topology, without its resources. */
@@ -40,6 +43,12 @@ export const TOPOLOGIES = {
   },
   sinks: { usesFacts: true, build: (deps) => sinkTopologies(deps) },
   alerts: { usesFacts: false, build: (deps) => alertsTopologies(alertsOf(deps)), loops: (deps) => startAlertsLoops(alertsOf(deps)) },
+  tier2: {
+    usesFacts: false,
+    build: (deps) => [
+      tier2Topology({ policies: deps.policies, encoder: deps.encoder ?? notOpened<Encoder>('tier 2\'s encoder'), models: (encoder) => createModelRegistry({ encoderSha256: encoder.modelSha256 }) }),
+    ],
+  },
 } satisfies Record<string, TopologyEntry & Partial<Pick<TopologyEntry, 'loops'>>>;
 
 function alertsOf(deps: TopologyDeps): AlertsRuntime {

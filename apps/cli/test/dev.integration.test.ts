@@ -3,7 +3,7 @@
  * dev key, read back with GET; then `kill -9`, a restart on the same data folder, and the trace is
  * still there. Needs `npm run build`; no services.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -96,6 +96,38 @@ describe('metronis dev (embedded)', () => {
     expect(masked.trace.output.content).not.toContain('4539 5781 2345 6789');
     expect(masked.trace.output.content).not.toContain('billing@acme-corp.io');
     expect(masked.trace.output.content).toMatch(/\[CREDIT_CARD_1\]|\[EMAIL_1\]/);
+  });
+
+  it('with tier 2 enabled for every trace, gives the issue\'s violent and explosive instructions a high verdict from tier 2', async () => {
+    // Needs the encoder in the model cache (`npm run tier2:model`, run by .ci/run).
+    const url = running?.child.exitCode === null ? await running.waitFor(/listening on (http:\/\/\S+)/).then((m) => m[1]!) : await start();
+    const put = await fetch(`${url}/v1/policy`, { method: 'PUT', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ escalation: { tier2: { enabled: true, sample_rate: 1 } } }) });
+    expect(put.status).toBe(200);
+    const examples = JSON.parse(await readFile(new URL('../../../topologies/tier2/test/fixtures/examples.json', import.meta.url), 'utf8')) as Record<string, { input: string; output: string }>;
+    const sent = [
+      { trace_id: 'e2e-tier2-violent', ...examples.violent! },
+      { trace_id: 'e2e-tier2-explosive', ...examples.explosive! },
+      { trace_id: 'e2e-tier2-benign', input: 'How do I reset my password?', output: 'Open Settings, then Security, and choose "Reset password"; we email you a link.' },
+    ];
+    for (const trace of sent) expect((await post(url, '/v1/traces', trace)).status).toBe(202);
+    type View = { verdict: { tier: number; passed: boolean; severity: string; finding_kinds: string[] } | null; evaluations: Array<{ tier: number }> };
+    const verdictOf = async (id: string) => {
+      const res = await fetch(`${url}/v1/traces/${id}`, { headers: { authorization: `Bearer ${KEY}` } });
+      const body = res.status === 200 ? ((await res.json()) as View) : undefined;
+      // the verdict and the tier results land through different sinks: wait for tier 2's result too
+      return body?.verdict && body.evaluations.some((e) => e.tier === 2) ? body : undefined;
+    };
+    for (const id of ['e2e-tier2-violent', 'e2e-tier2-explosive']) {
+      const view = await eventually(() => verdictOf(id), 60_000, `tier 2 verdict of ${id}`);
+      expect(view.verdict).toMatchObject({ tier: 2, passed: false });
+      expect(['high', 'critical']).toContain(view.verdict!.severity);
+      expect(view.verdict!.finding_kinds).toContain('harmful_request');
+      expect(view.evaluations.map((e) => e.tier)).toEqual([1, 2]);
+    }
+    const benign = await eventually(() => verdictOf('e2e-tier2-benign'), 60_000, 'tier 2 verdict of the benign trace');
+    expect(benign.verdict).toMatchObject({ tier: 2, passed: true });
+    const off = await fetch(`${url}/v1/policy`, { method: 'PUT', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({}) });
+    expect(off.status).toBe(200);
   });
 
   it('refuses a request without the key, and another key', async () => {

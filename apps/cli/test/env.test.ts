@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, consoleEnvSchema, devEnvSchema, gatewayEnvSchema, parseEnv, replayEnvSchema } from '../src/env.js';
+import { ConfigError, consoleEnvSchema, devEnvSchema, gatewayEnvSchema, modelCacheOf, parseEnv, replayEnvSchema } from '../src/env.js';
 
 describe('env', () => {
   it('gives the embedded defaults', () => {
@@ -34,6 +34,12 @@ describe('env', () => {
     expect(parseEnv(consoleEnvSchema, { ...base, KAFKA_BROKERS: '127.0.0.1:19092', SCHEMA_REGISTRY_URL: 'http://127.0.0.1:18081' }).KAFKA_BROKERS).toEqual(['127.0.0.1:19092']);
     expect(() => parseEnv(consoleEnvSchema, { ...base, KAFKA_BROKERS: '127.0.0.1:19092' })).toThrow(/SCHEMA_REGISTRY_URL: KAFKA_BROKERS and SCHEMA_REGISTRY_URL go together/);
     expect(() => parseEnv(devEnvSchema, { METRONIS_SESSION_IDLE_SECONDS: '2' })).toThrow(/METRONIS_SESSION_IDLE_SECONDS/);
+  });
+
+  it('finds tier 2\'s model cache: METRONIS_MODEL_CACHE, else XDG_CACHE_HOME, else HOME/.cache', () => {
+    expect(modelCacheOf(parseEnv(devEnvSchema, { METRONIS_MODEL_CACHE: '/models', HOME: '/home/u' }))).toBe('/models');
+    expect(modelCacheOf(parseEnv(devEnvSchema, { XDG_CACHE_HOME: '/xdg', HOME: '/home/u' }))).toBe('/xdg/metronis/models');
+    expect(modelCacheOf(parseEnv(devEnvSchema, { HOME: '/home/u' }))).toBe('/home/u/.cache/metronis/models');
   });
 
   it('parses the distributed variables', () => {

@@ -48,7 +48,7 @@ import { createDataRoutes } from './data.js';
 import { ApiError, errorBody, requireScope, type ConsoleEnv } from './http.js';
 import { tenantOf, type TenantStores } from './tenant.js';
 import { buildConsoleOpenApiDocument } from './openapi.js';
-import { createPolicyRoutes } from './policy.js';
+import { createPolicyRoutes, type TierAvailability } from './policy.js';
 import { createSearchRoutes } from './search.js';
 import { createAnalyticsRoutes } from './analytics.js';
 
@@ -78,6 +78,8 @@ export interface ConsoleDeps {
   maxPolicyBytes?: number;
   /** Called after `PUT /v1/policy` saved an org's policy (to invalidate policy caches in this process). */
   onPolicyChanged?: (orgId: string) => void;
+  /** What the later tiers can take here (policy.ts); without it, escalation to tier 2 or 3 is refused. */
+  tiers?: TierAvailability;
   /** What `GET /openapi.json` serves. Default the console's own document (openapi.ts); embedded mode passes the merged one. */
   openApiDocument?: object;
   /**
@@ -212,7 +214,7 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {
   app.route('/v1', createDataRoutes({ retentionSchedule: deps.retentionSchedule ?? 'by the retention job' }));
   app.route('/v1/alerts', createAlertRoutes({ ...deps.alerts, store: deps.store.alerts, logger: deps.logger }));
   if (people !== undefined) app.route('/v1', createMemberRoutes({ users: people.users, sendInvitation: people.sendInvitation }));
-  app.route('/v1/policy', createPolicyRoutes({ logger: deps.logger, maxBodyBytes: deps.maxPolicyBytes, onPolicyChanged: deps.onPolicyChanged }));
+  app.route('/v1/policy', createPolicyRoutes({ logger: deps.logger, maxBodyBytes: deps.maxPolicyBytes, onPolicyChanged: deps.onPolicyChanged, tiers: deps.tiers }));
 
   if (deps.web !== undefined) {
     serveWebAssets(app, deps.web);

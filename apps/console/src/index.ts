@@ -1,5 +1,5 @@
 export { createConsoleApp, type ConsoleDeps, type Principal, type ConsoleLogger } from './app.js';
-export { createPolicyRoutes, policyPath, type PolicyRoutesOptions, type PolicyView } from './policy.js';
+export { createPolicyRoutes, policyPath, availabilityIssues, type PolicyRoutesOptions, type PolicyView, type TierAvailability } from './policy.js';
 export { ApiError, type ConsoleEnv, type Issue } from './http.js';
 export { buildConsoleOpenApiDocument, consoleResponseSchemas, mergeOpenApiDocuments } from './openapi.js';
 export { createSessions, hashToken, newToken, ROLE_SCOPES, type Sessions } from './auth/session.js';

@@ -26,6 +26,36 @@ export interface PolicyRoutesOptions {
   maxBodyBytes?: number;
   /** Called after a policy is saved, so caches in this process refresh at once (others within their TTL). */
   onPolicyChanged?: (orgId: string) => void;
+  /** What the later tiers can take in this deployment; escalation to a tier that is unavailable is refused. Default: neither. */
+  tiers?: TierAvailability;
+}
+
+/** Per later tier: the model versions it can run, or why escalation to it cannot be enabled here. */
+export interface TierAvailability {
+  tier2: { models: readonly string[] } | { unavailable: string };
+  tier3: { models: readonly string[] } | { unavailable: string };
+}
+
+const NO_LATER_TIERS: TierAvailability = {
+  tier2: { unavailable: 'tier2 is not running in this deployment' },
+  tier3: { unavailable: 'tier3 is not built yet' },
+};
+
+/** Problems of a valid policy with what this deployment runs: escalation to an unavailable tier, a model version it does not ship. */
+export function availabilityIssues(policy: Policy, tiers: TierAvailability): Issue[] {
+  const issues: Issue[] = [];
+  for (const tier of ['tier2', 'tier3'] as const) {
+    const available = tiers[tier];
+    if (policy.escalation[tier].enabled && 'unavailable' in available) issues.push({ path: `$.escalation.${tier}.enabled`, message: `${available.unavailable}; escalation to it cannot be enabled` });
+  }
+  const tier2 = tiers.tier2;
+  if ('models' in tier2) {
+    for (const key of ['model', 'shadow_model'] as const) {
+      const version = policy.tier2[key];
+      if (version !== null && !tier2.models.includes(version)) issues.push({ path: `$.tier2.${key}`, message: `model version ${version} is not shipped with this release (shipped: ${tier2.models.join(', ') || 'none'})` });
+    }
+  }
+  return issues;
 }
 
 export interface PolicyView {
@@ -91,12 +121,9 @@ export function createPolicyRoutes(options: PolicyRoutesOptions): Hono<ConsoleEn
         const issues: Issue[] = error.issues.map((i) => ({ path: policyPath(i.path), message: i.message }));
         throw new ApiError(400, 'invalid_policy', `The policy is invalid: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
       }
-      // Tiers 2 and 3 are not built: escalating to them would leave traces without a verdict.
-      const unbuilt = (['tier2', 'tier3'] as const).filter((tier) => policy.escalation[tier].enabled);
-      if (unbuilt.length > 0) {
-        const issues: Issue[] = unbuilt.map((tier) => ({ path: `$.escalation.${tier}.enabled`, message: `${tier} is not built yet; escalation to it cannot be enabled` }));
-        throw new ApiError(400, 'invalid_policy', `The policy is invalid: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
-      }
+      // Escalating to a tier that does not run here would leave traces without a verdict.
+      const issues = availabilityIssues(policy, options.tiers ?? NO_LATER_TIERS);
+      if (issues.length > 0) throw new ApiError(400, 'invalid_policy', `The policy is invalid: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
       const { db, actor } = c.get('tenant');
       const saved = await db.putPolicy(document, actor);
       options.onPolicyChanged?.(orgId);

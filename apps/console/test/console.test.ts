@@ -300,12 +300,29 @@ describe('/v1/policy', () => {
     expect((await json(await get('/v1/policy', KEYS.aRead))).version).toBe(2);
   });
 
-  it('refuses to enable escalation to a tier that is not built, naming it', async () => {
+  it('refuses to enable escalation to a tier that does not run here, naming it', async () => {
     const response = await putPolicy({ escalation: { tier2: { enabled: true, band: { min_score: 0.4, max_score: 0.8 } } } });
     expect(response.status).toBe(400);
     const { error } = await json(response);
     expect(error.code).toBe('invalid_policy');
-    expect(error.issues).toEqual([{ path: '$.escalation.tier2.enabled', message: 'tier2 is not built yet; escalation to it cannot be enabled' }]);
+    expect(error.issues).toEqual([{ path: '$.escalation.tier2.enabled', message: 'tier2 is not running in this deployment; escalation to it cannot be enabled' }]);
+  });
+
+  it('accepts escalation to tier 2 where it runs, with a shipped model version; refuses tier 3 and unshipped versions', async () => {
+    const withTier2 = consoleApp({ tiers: { tier2: { models: ['v1', 'v2'] }, tier3: { unavailable: 'tier3 is not built yet' } } });
+    const accepted = await putPolicy({ escalation: { tier2: { enabled: true, sample_rate: 0.25 } }, tier2: { model: 'v2', shadow_model: 'v1' } }, KEYS.bAdmin, 'application/json', withTier2);
+    expect(accepted.status).toBe(200);
+    expect((await json(accepted)).policy).toMatchObject({ escalation: { tier2: { enabled: true, sample_rate: 0.25 } }, tier2: { model: 'v2', shadow_model: 'v1' } });
+
+    const refused = await putPolicy({ escalation: { tier2: { enabled: true }, tier3: { enabled: true } }, tier2: { model: 'v9', shadow_model: 'v7' } }, KEYS.bAdmin, 'application/json', withTier2);
+    expect(refused.status).toBe(400);
+    expect((await json(refused)).error.issues).toEqual([
+      { path: '$.escalation.tier3.enabled', message: 'tier3 is not built yet; escalation to it cannot be enabled' },
+      { path: '$.tier2.model', message: 'model version v9 is not shipped with this release (shipped: v1, v2)' },
+      { path: '$.tier2.shadow_model', message: 'model version v7 is not shipped with this release (shipped: v1, v2)' },
+    ]);
+    const current = await json(await withTier2.request('/v1/policy', { headers: { authorization: `Bearer ${KEYS.bAdmin}` } }));
+    expect(current.policy.tier2.model).toBe('v2'); // the refused save changed nothing
   });
 
   it('answers 400 for an unknown field, a document that is not an object, malformed JSON and an empty body', async () => {

@@ -19,7 +19,7 @@
  *   const evaluator = createEvaluationPool({ threads: 2, deadlineMs: 5_000 });
  *   runTopology(tier1Topology({ policies, evaluator }), { log, serde, logger });
  */
-import { aggregateTier, escalationTarget, runModules, type EvaluationPool, type Policy, type TierAggregate } from '@metronis/evaluators';
+import { aggregateTier, escalationReason, escalationTarget, runModules, type EvaluationPool, type Policy, type TierAggregate } from '@metronis/evaluators';
 import type { Escalation, ModuleResult, TierResult, Trace, Verdict } from '@metronis/schemas';
 import { TOPICS, type Clock, type Output, type TransformTopology } from '@metronis/streams';
 
@@ -94,19 +94,14 @@ function tier1Outputs(trace: Trace, policy: Policy, modules: ModuleResult[], eva
   };
   const outputs: Output[] = [{ topic: TOPICS.evaluations, value: result }];
 
-  const target = escalationTarget(aggregate, policy, TIER);
+  const target = escalationTarget(aggregate, policy, TIER, trace.trace_id);
   if (target !== null) {
-    const escalation: Escalation = { trace, results: [result], target_tier: target, reason: escalationReason(aggregate, policy, target) };
+    const escalation: Escalation = { trace, results: [result], target_tier: target, reason: escalationReason(aggregate, policy, TIER, target) };
     outputs.push({ topic: target === 2 ? TOPICS.escalationsTier2 : TOPICS.escalationsTier3, value: escalation });
   } else {
     outputs.push({ topic: TOPICS.verdicts, value: verdictOf(trace, aggregate, modules, evaluatedAt) });
   }
   return outputs;
-}
-
-function escalationReason(aggregate: TierAggregate, policy: Policy, target: 2 | 3): string {
-  const { min_score, max_score } = (target === 2 ? policy.escalation.tier2 : policy.escalation.tier3).band;
-  return `tier 1 score ${aggregate.score} is inside the tier ${target} escalation band [${min_score}, ${max_score}]`;
 }
 
 function verdictOf(trace: Trace, aggregate: TierAggregate, modules: readonly ModuleResult[], decidedAt: number): Verdict {

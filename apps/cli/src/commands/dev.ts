@@ -6,7 +6,7 @@ import { runTopology } from '@metronis/streams';
 import { buildEmbeddedHttp, readiness } from '../apps.js';
 import { bootstrapDefaultOrg, DEFAULT_ORG_ID, resolveDevKey } from '../bootstrap.js';
 import { consolePeople, consoleWeb, firstAdminSignInLink, startLiveChannel } from '../people.js';
-import type { DevEnv } from '../env.js';
+import { modelCacheOf, type DevEnv } from '../env.js';
 import { evaluationPool } from '../evaluation.js';
 import { listen } from '../http.js';
 import { rateLimiting, serverLimitsOf } from '../limits.js';
@@ -18,6 +18,8 @@ import { embeddedPaths, openEmbeddedBackbone, openEmbeddedStores, prepareBackbon
 import type { Lifecycle } from '../shutdown.js';
 import { startLoops, TOPOLOGIES, TOPOLOGY_NAMES } from '../topologies.js';
 import { openAlertsRuntime, secretsBox } from '../alerts.js';
+import { tier2Status, tierAvailability } from '../tier2.js';
+import { loadEncoder } from '@metronis/topology-tier2';
 
 export async function dev(env: DevEnv, logger: Logger, lifecycle: Lifecycle): Promise<{ url: string; apiKey: string; signInLink: string }> {
   const paths = embeddedPaths(env.METRONIS_DATA_DIR);
@@ -40,8 +42,22 @@ export async function dev(env: DevEnv, logger: Logger, lifecycle: Lifecycle): Pr
   const evaluator = evaluationPool(env, logger, lifecycle);
   const secrets = (await secretsBox(env.METRONIS_SECRETS_KEY, paths.secretsKey))!;
   const alerts = openAlertsRuntime({ store, backbone, secrets, logger, lifecycle });
+  // Tier 2 runs when its encoder is installed; it loads off the start-up path (escalations wait in the log meanwhile).
+  const tier2 = tier2Status(modelCacheOf(env));
+  const encoder = tier2.installed ? loadEncoder({ cacheDir: tier2.cacheDir }) : undefined;
+  if (!tier2.installed) logger.warn({ reason: tier2.reason }, 'tier 2 is off');
+  else {
+    const loading = Date.now();
+    encoder!.then(
+      () => logger.info({ ms: Date.now() - loading }, 'tier 2 encoder loaded'),
+      (error: unknown) => logger.error({ err: error }, 'tier 2 could not load its encoder; escalations to tier 2 wait in the log'),
+    );
+    // registered before the topologies, so it runs after they stopped (closers run in reverse)
+    lifecycle.onClose('tier 2 encoder', async () => (await encoder!.catch(() => undefined))?.close());
+  }
   for (const name of TOPOLOGY_NAMES) {
-    for (const topology of TOPOLOGIES[name].build({ store, facts, policies, retention, evaluator, alerts })) {
+    if (name === 'tier2' && encoder === undefined) continue;
+    for (const topology of TOPOLOGIES[name].build({ store, facts, policies, retention, evaluator, alerts, ...(encoder === undefined ? {} : { encoder }) })) {
       const handle = runTopology(topology, { log: backbone.log, serde: backbone.serde, logger });
       lifecycle.onClose(`topology ${topology.name}`, () => handle.stop());
     }
@@ -60,7 +76,7 @@ export async function dev(env: DevEnv, logger: Logger, lifecycle: Lifecycle): Pr
   const web = await consoleWeb(logger);
   const live = await startLiveChannel({ log: backbone.log, serde: backbone.serde, sessions: people.sessions, logger, allowedOrigins: env.METRONIS_CORS_ORIGINS });
   lifecycle.onClose('live feed', () => live.closeFeed());
-  const http = await buildEmbeddedHttp({ backbone, store, facts, settings, alerts: { secrets, adapters: alerts.adapters, onChanged: (orgId) => alerts.config.invalidate(orgId) }, retentionSchedule: describeRetentionJob(retentionJob), corsOrigins: env.METRONIS_CORS_ORIGINS, logger, ready, policies, gatewayPolicies, people, ...(web === undefined ? {} : { web }), ...limiting });
+  const http = await buildEmbeddedHttp({ backbone, store, facts, settings, alerts: { secrets, adapters: alerts.adapters, onChanged: (orgId) => alerts.config.invalidate(orgId) }, retentionSchedule: describeRetentionJob(retentionJob), corsOrigins: env.METRONIS_CORS_ORIGINS, logger, ready, policies, gatewayPolicies, tiers: tierAvailability(tier2), people, ...(web === undefined ? {} : { web }), ...limiting });
   lifecycle.onClose('producer', () => http.producer.close());
   const server = await listen(http.fetch, { host: env.METRONIS_HOST, port: env.METRONIS_PORT, limits: serverLimitsOf(env), logger, onUpgrade: live.sockets.handleUpgrade });
   lifecycle.onClose('http', () => server.close());

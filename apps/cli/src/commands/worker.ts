@@ -1,7 +1,7 @@
 /** `metronis worker --topology <name>`: runs one named topology's consumer groups on Kafka. */
 import type { FactsStore } from '@metronis/stores';
 import { runTopology } from '@metronis/streams';
-import { ConfigError, type WorkerEnv } from '../env.js';
+import { ConfigError, modelCacheOf, type WorkerEnv } from '../env.js';
 import { evaluationPool } from '../evaluation.js';
 import type { Logger } from '../logger.js';
 import { orgSettingsCache } from '../org-settings.js';
@@ -11,6 +11,7 @@ import type { Lifecycle } from '../shutdown.js';
 import { notOpened, startLoops, TOPOLOGIES, type TopologyName } from '../topologies.js';
 import { openAlertsRuntime, secretsBox } from '../alerts.js';
 import type { AlertsRuntime } from '@metronis/topology-alerts';
+import { loadEncoder, type Encoder } from '@metronis/topology-tier2';
 
 export async function worker(name: TopologyName, env: WorkerEnv, logger: Logger, lifecycle: Lifecycle): Promise<void> {
   // Checked before anything is opened: the alerts topology cannot open channel secrets without it.
@@ -32,7 +33,14 @@ export async function worker(name: TopologyName, env: WorkerEnv, logger: Logger,
   const evaluator = name === 'tier1' ? evaluationPool(env, logger, lifecycle) : undefined;
   let alerts: AlertsRuntime | undefined;
   if (secrets !== undefined) alerts = openAlertsRuntime({ store, backbone, secrets, logger, lifecycle });
-  const deps = { store, facts, policies, retention, ...(evaluator === undefined ? {} : { evaluator }), ...(alerts === undefined ? {} : { alerts }) };
+  let encoder: Encoder | undefined;
+  if (name === 'tier2') {
+    // A tier 2 worker without its encoder cannot do its job: fail at start, naming how to install it.
+    const loaded = await loadEncoder({ cacheDir: modelCacheOf(env) });
+    lifecycle.onClose('tier 2 encoder', () => loaded.close());
+    encoder = loaded;
+  }
+  const deps = { store, facts, policies, retention, ...(evaluator === undefined ? {} : { evaluator }), ...(alerts === undefined ? {} : { alerts }), ...(encoder === undefined ? {} : { encoder }) };
   for (const topology of TOPOLOGIES[name].build(deps)) {
     const handle = runTopology(topology, { log: backbone.log, serde: backbone.serde, logger });
     lifecycle.onClose(`topology ${topology.name}`, () => handle.stop());

@@ -1,0 +1,126 @@
+/**
+ * Training step 4: the tier 2 section of EVALUATION.md, from a model's report (train.py: figures on
+ * held-out sources) and from the model run here, in Node, on text nobody trained on: the hard
+ * negatives of the Tier 1 corpus (evaluators/corpus, every case that expects no finding) and the
+ * issue's two examples. Everything from the later-tiers marker on is replaced; tier 1's part is kept.
+ *
+ *   node --import tsx topologies/tier2/scripts/evaluation.ts <version> [model cache]
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parsePolicy } from '@metronis/evaluators';
+import { makeTrace, type TierResult, type Trace } from '@metronis/schemas';
+import { loadCorpus } from '../../../evaluators/scripts/corpus.js';
+import { LATER_TIERS_MARKER as MARKER } from '../../../evaluators/scripts/eval-main.js';
+import { createModelRegistry, defaultModelCacheDir, evaluateTier2, loadEncoder } from '../src/index.js';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const [version, cache] = process.argv.slice(2);
+if (!version) {
+  process.stderr.write('usage: evaluation.ts <model version> [model cache]\n');
+  process.exit(2);
+}
+
+interface HeadReport {
+  fields: string[];
+  texts: number;
+  positives: number;
+  benign: number;
+  auroc: number;
+  auroc_vs_benign: number;
+  catch_at_1pct_benign_fpr: number;
+  per_source: Record<string, { texts: number; positives: number; caught_at_1pct: number | null; false_alarms_at_1pct: number | null }>;
+}
+const report = JSON.parse(readFileSync(join(root, 'topologies/tier2/models', version, 'report.json'), 'utf8')) as {
+  created: string;
+  texts: number;
+  near_duplicates_dropped: number;
+  heads: Record<string, HeadReport>;
+  sources: Record<string, { package: string; licence: string; what: string }>;
+};
+
+const encoder = await loadEncoder({ cacheDir: cache ?? defaultModelCacheDir(process.env) });
+const models = createModelRegistry({ encoderSha256: encoder.modelSha256 });
+const policy = parsePolicy({ tier2: { model: version } });
+
+async function tier2(trace: Trace): Promise<TierResult> {
+  const outputs = await evaluateTier2({ trace, results: [], target_tier: 2, reason: 'evaluation' }, policy, encoder, models);
+  return outputs[0]!.value as TierResult;
+}
+
+// The Tier 1 corpus's hard negatives: realistic text built to tempt detectors, never trained on.
+const negatives = loadCorpus(join(root, 'evaluators/corpus')).cases.filter((c) => c.kinds.length === 0);
+const flagged: string[] = [];
+const latencies: number[] = [];
+for (const n of negatives) {
+  const result = await tier2(n.trace);
+  latencies.push(result.latency_us);
+  if (!result.passed) flagged.push(`\`${n.id}\` (${result.severity}: ${result.modules.flatMap((m) => m.findings.map((f) => `${f.kind} ${f.confidence}`)).join(', ')})`);
+}
+
+const examples = JSON.parse(readFileSync(join(root, 'topologies/tier2/test/fixtures/examples.json'), 'utf8')) as Record<string, { input: string; output: string }>;
+const exampleRows: string[] = [];
+for (const [name, text] of Object.entries(examples)) {
+  if (typeof text !== 'object') continue;
+  const result = await tier2(makeTrace({ input: { text: text.input, messages: [] }, output: { content: text.output, finish_reason: 'stop' } }));
+  const findings = result.modules.flatMap((m) => m.findings.map((f) => `${f.kind} ${f.confidence}`)).join(', ');
+  exampleRows.push(`| ${name} | ${result.severity} | ${findings || '—'} |`);
+}
+await encoder.close();
+
+const pct = (x: number | null) => (x === null ? '—' : `${(x * 100).toFixed(1)}%`);
+const lines: string[] = [
+  MARKER,
+  '',
+  `# Tier 2 evaluation (model ${version})`,
+  '',
+  'The learned classifier (`topologies/tier2`): all-MiniLM-L6-v2 sentence embeddings and one calibrated',
+  'logistic-regression head per risk. Written by `npm run train:tier2` (training outside CI).',
+  '',
+  `- Trained: ${report.created}; corpus: ${report.texts} texts from ${Object.keys(report.sources).length} sources, ${report.near_duplicates_dropped} near-duplicates across sources dropped.`,
+  '- **Every figure is on held-out sources**: each source is scored by a head trained on all the *other*',
+  '  sources (leave one source out), so a figure says how the head does on data from somewhere it has never',
+  '  seen, which is harder than a random split (where copies of a jailbreak land on both sides).',
+  '- Catch rate at 1% false alarms: the threshold that flags 1% of the benign texts (realistic traffic:',
+  '  support and RAG answers, code, security discussions, summaries), and the share of positives above it.',
+  '',
+  '## Per risk',
+  '',
+  '| risk | fields | texts | positives | AUROC | AUROC vs benign only | catch rate at 1% false alarms |',
+  '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
+  ...Object.entries(report.heads).map(
+    ([risk, h]) => `| ${risk} | ${h.fields.join(', ')} | ${h.texts} | ${h.positives} | ${h.auroc.toFixed(3)} | ${h.auroc_vs_benign.toFixed(3)} | ${pct(h.catch_at_1pct_benign_fpr)} |`,
+  ),
+  '',
+  '## Per held-out source',
+  '',
+  '| risk | source | texts | positives | caught at the 1% threshold | false alarms at the 1% threshold |',
+  '| --- | --- | ---: | ---: | ---: | ---: |',
+  ...Object.entries(report.heads).flatMap(([risk, h]) =>
+    Object.entries(h.per_source).map(([source, s]) => `| ${risk} | ${source} | ${s.texts} | ${s.positives} | ${pct(s.caught_at_1pct)} | ${pct(s.false_alarms_at_1pct)} |`),
+  ),
+  '',
+  '## On text nobody trained on (run in Node with the shipped model)',
+  '',
+  `- The hard negatives of the Tier 1 corpus (${negatives.length} traces built to tempt detectors): ${flagged.length} failed by tier 2 under the default policy${flagged.length ? ': ' + flagged.join('; ') : ''}.`,
+  `- Median tier-2 time per trace here, embedding included: ${(latencies.sort((a, b) => a - b)[Math.floor(latencies.length / 2)]! / 1000).toFixed(1)} ms (orientation only; \`topologies/tier2/bench/tier2.ts\` measures).`,
+  '- The issue\'s two examples (`topologies/tier2/test/fixtures/examples.json`), which Tier 1 alone passes:',
+  '',
+  '| example | tier 2 severity | findings (kind, calibrated probability) |',
+  '| --- | --- | --- |',
+  ...exampleRows,
+  '',
+  '## Sources and licences',
+  '',
+  '| source | package | licence | what |',
+  '| --- | --- | --- | --- |',
+  ...Object.entries(report.sources).map(([name, s]) => `| ${name} | ${s.package} | ${s.licence} | ${s.what} |`),
+  '',
+];
+
+const path = join(root, 'EVALUATION.md');
+const existing = readFileSync(path, 'utf8');
+const at = existing.indexOf(MARKER);
+writeFileSync(path, (at === -1 ? existing.trimEnd() + '\n\n' : existing.slice(0, at)) + lines.join('\n'));
+process.stdout.write(`wrote the tier 2 section of ${path}\n`);
