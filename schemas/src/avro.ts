@@ -13,6 +13,7 @@ const FILES: Record<SchemaName, string> = {
   TierResult: 'TierResult.avsc',
   Escalation: 'Escalation.avsc',
   Verdict: 'Verdict.avsc',
+  Alert: 'Alert.avsc',
 };
 
 /** The folder holding the .avsc files; the same relative path from src/ and dist/. */

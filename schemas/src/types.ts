@@ -100,6 +100,15 @@ export interface TierResult {
   score: number;
   modules: ModuleResult[];
   latency_us: number;
+  /**
+   * Copied from the trace for alert rules over module scores. Optional here (defaulted in the Avro
+   * schema) so producers built before alerts still compile and their records decode with null / [].
+   */
+  application?: string | null;
+  environment?: string | null;
+  model_provider?: string | null;
+  model_name?: string | null;
+  tags?: string[];
 }
 
 export interface Escalation {
@@ -121,6 +130,37 @@ export interface Verdict {
   failed_modules: string[];
   application: string | null;
   environment: string | null;
+  /** Copied from the trace for alert rules; optional for the same reason as TierResult's. */
+  model_provider?: string | null;
+  model_name?: string | null;
+  tags?: string[];
+}
+
+export type AlertKind = 'per_event' | 'aggregate';
+export type AlertStatus = 'firing' | 'resolved';
+
+/** An alert rule's conclusion at one moment (schemas/avro/Alert.avsc), on metronis.alerts.v1. */
+export interface Alert {
+  alert_id: string;
+  org_id: string;
+  rule_id: string;
+  rule_version: number;
+  kind: AlertKind;
+  status: AlertStatus;
+  severity: Severity;
+  fingerprint: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  /** epoch milliseconds */
+  starts_at: number;
+  /** epoch milliseconds */
+  ends_at: number;
+  trace_id: string | null;
+  value: number | null;
+  threshold: number | null;
+  volume: number | null;
+  /** epoch milliseconds */
+  generated_at: number;
 }
 
 /** The record types by schema name, so topic definitions can name their value type once. */
@@ -130,6 +170,7 @@ export interface RecordTypes {
   TierResult: TierResult;
   Escalation: Escalation;
   Verdict: Verdict;
+  Alert: Alert;
 }
 export type SchemaName = keyof RecordTypes;
 

@@ -1,6 +1,6 @@
 import avro from 'avsc';
 import { describe, expect, it } from 'vitest';
-import { avroSchema, makeTrace, SCHEMA_NAMES, type Escalation, type TierResult, type Trace, type Verdict } from '../src/index.js';
+import { avroSchema, makeTrace, SCHEMA_NAMES, type Alert, type Escalation, type TierResult, type Trace, type Verdict } from '../src/index.js';
 
 /** Every field of the TS type, spelled out: the compiler rejects a missing or extra key here. */
 const fullTrace: Required<Trace> = makeTrace({
@@ -37,6 +37,11 @@ const tierResult: Required<TierResult> = {
     },
   ],
   latency_us: 40,
+  application: 'support-bot',
+  environment: 'prod',
+  model_provider: 'openai',
+  model_name: 'gpt-4o-mini',
+  tags: ['beta'],
 };
 
 const verdict: Required<Verdict> = {
@@ -51,6 +56,29 @@ const verdict: Required<Verdict> = {
   failed_modules: ['pii'],
   application: null,
   environment: 'prod',
+  model_provider: 'openai',
+  model_name: 'gpt-4o-mini',
+  tags: ['beta'],
+};
+
+const alert: Required<Alert> = {
+  alert_id: 'r1:t1',
+  org_id: 'o',
+  rule_id: 'r1',
+  rule_version: 1,
+  kind: 'per_event',
+  status: 'firing',
+  severity: 'critical',
+  fingerprint: 'abc',
+  labels: { alertname: 'leak', severity: 'critical' },
+  annotations: { summary: 'a private key' },
+  starts_at: 2,
+  ends_at: 300_002,
+  trace_id: 't1',
+  value: null,
+  threshold: null,
+  volume: null,
+  generated_at: 3,
 };
 
 const escalation: Required<Escalation> = { trace: fullTrace, results: [tierResult], target_tier: 2, reason: 'band' };
@@ -60,7 +88,7 @@ function fieldNames(schema: object): string[] {
 }
 
 describe('Avro schemas and TypeScript types agree', () => {
-  const samples = { Trace: fullTrace, TierResult: tierResult, Verdict: verdict, Escalation: escalation, ModuleResult: tierResult.modules[0] };
+  const samples = { Trace: fullTrace, TierResult: tierResult, Verdict: verdict, Escalation: escalation, ModuleResult: tierResult.modules[0], Alert: alert };
 
   it.each(SCHEMA_NAMES)('%s: same fields, and a full record round-trips', (name) => {
     const schema = avroSchema(name);

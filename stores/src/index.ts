@@ -1,6 +1,7 @@
 export * from './types.js';
 export { StoreError, InvalidRecordError, ConflictError } from './errors.js';
 export * from './tenancy.js';
+export * from './alerts.js';
 export type { StoreLogger } from './logger.js';
 export { POSTGRES_MIGRATIONS_DIR, CLICKHOUSE_DDL_DIR } from './paths.js';
 export { createPostgresStore, type PostgresStoreOptions } from './postgres/postgres.js';
@@ -9,3 +10,4 @@ export { createChdbFactsStore, type ChdbFactsStoreOptions } from './clickhouse/c
 export { createClickHouseFactsStore, type ClickHouseFactsStoreOptions } from './clickhouse/server.js';
 export { toEvaluationFact, toModuleResultFacts } from './clickhouse/rows.js';
 export { MAX_RETENTION_DAYS } from './clickhouse/lifecycle.js';
+export { createSecretBox, generateSecretsKey, loadOrCreateSecretsKey, parseSecretsKey, SecretsError, type SecretBox } from './secrets.js';

@@ -55,6 +55,15 @@ export const AUDIT_ACTIONS = [
   'trace.deleted',
   'user_data.deleted',
   'replay.started',
+  'alert_rule.created',
+  'alert_rule.changed',
+  'alert_rule.deleted',
+  'alert_channel.created',
+  'alert_channel.changed',
+  'alert_channel.deleted',
+  'alert_silence.created',
+  'alert_silence.expired',
+  'alert_routing.changed',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

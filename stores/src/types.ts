@@ -4,6 +4,7 @@
  * server (@clickhouse/client) or chDB. Every method is scoped by organization where data is read.
  */
 import type { Severity, TierResult, Trace, Verdict } from '@metronis/schemas';
+import type { AlertStore } from './alerts.js';
 import type { TenancyStore } from './tenancy.js';
 
 export type ApiKeyScope = 'ingest' | 'read' | 'admin';
@@ -76,6 +77,8 @@ export interface RelationalStore extends TenancyStore {
   /** Resolves when the store answers a trivial query. */
   ping(): Promise<void>;
   close(): Promise<void>;
+  /** Alert rules, channels, silences, routing, state and history (alerts.ts). */
+  readonly alerts: AlertStore;
 }
 
 /** What identifies a record for `deletedRecords`. */

@@ -71,6 +71,7 @@ describe('chDB facts store', () => {
       { version: 3, name: '0003_evaluation_rollup_minute', n: 1 },
       { version: 4, name: '0004_module_result_facts', n: 1 },
       { version: 5, name: '0005_module_rollup_minute', n: 1 },
+      { version: 6, name: '0006_retention_by_received_at', n: 1 },
     ]);
     await store.ping();
   });
@@ -84,7 +85,7 @@ describe('chDB facts store', () => {
     expect(ddl).toContain('ENGINE = ReplacingMergeTree(received_at)');
     expect(ddl).toContain('PARTITION BY toYYYYMM(timestamp)');
     expect(ddl).toMatch(/ORDER BY \(org_id, /);
-    expect(ddl).toContain('TTL toDateTime(timestamp) + toIntervalDay(retention_days)');
+    expect(ddl).toContain("TTL toDateTime(least(received_at, toDateTime64('2095-01-01 00:00:00', 3, 'UTC'))) + toIntervalDay(retention_days)");
     expect(ddl).toContain('`retention_days` UInt16 DEFAULT 90');
   });
 
@@ -131,8 +132,9 @@ describe('chDB facts store', () => {
   it('drops rows past their retention through the TTL, keeps the others', async () => {
     const org = `org_${randomUUID()}`;
     const old = Date.now() - 3 * DAY;
-    const expired = fact({ org_id: org, timestamp: old, retention_days: 1 });
-    const kept = fact({ org_id: org, timestamp: old, retention_days: 30 });
+    // Retention counts from when the trace was received, whatever its own timestamp says.
+    const expired = fact({ org_id: org, timestamp: Date.now(), received_at: old, retention_days: 1 });
+    const kept = fact({ org_id: org, timestamp: old - 400 * DAY, received_at: old, retention_days: 30 });
     await store.insertTraceFacts([expired, kept]);
     await store.query('OPTIMIZE TABLE trace_facts_v1 FINAL');
     const rows = await store.query<{ trace_id: string }>('SELECT trace_id FROM trace_facts_v1 WHERE org_id = {org:String}', { org });
@@ -203,7 +205,7 @@ describe('chDB facts store', () => {
     );
     expect(rows).toEqual([{ ...facts[0], retention_days: 90 }, facts[1]]);
     const [ddl] = await store.query<{ statement: string }>('SHOW CREATE TABLE evaluation_facts_v1');
-    expect(ddl!.statement).toContain('TTL toDateTime(trace_timestamp) + toIntervalDay(retention_days)');
+    expect(ddl!.statement).toContain("TTL toDateTime(least(evaluated_at, toDateTime64('2095-01-01 00:00:00', 3, 'UTC'))) + toIntervalDay(retention_days)");
     expect(ddl!.statement).toContain('`severity` LowCardinality(String)');
   });
 

@@ -23,8 +23,9 @@ describe('postgres store without a server', () => {
   it('fails ping and upserts with a retriable StoreError naming the operation', async () => {
     const store = createPostgresStore({ url: `postgres://u:p@127.0.0.1:${await freePort()}/db`, max: 1, connectTimeoutSeconds: 2 });
     try {
-      for (const attempt of [store.ping(), store.upsertTraces([makeTrace()])]) {
-        const error = await attempt.then(
+      // One at a time: a second promise made up front rejects while the first is awaited, unhandled.
+      for (const attempt of [() => store.ping(), () => store.upsertTraces([makeTrace()])]) {
+        const error = await attempt().then(
           () => null,
           (e: unknown) => e,
         );

@@ -1,6 +1,6 @@
 /**
  * Every Metronis topic, typed by its value. Topics are versioned in their names and keyed by trace id.
- * Values are Avro in the Confluent wire format, registered under `<topic>-value` (TopicNameStrategy).
+ * (The alerts topic is keyed by alert, see below.) Values are Avro in the Confluent wire format, registered under `<topic>-value` (TopicNameStrategy).
  */
 import type { RecordTypes, SchemaName } from '@metronis/schemas';
 
@@ -22,6 +22,8 @@ export const TOPICS = {
   escalationsTier2: topic('metronis.escalations.tier2.v1', 'Escalation', (e) => e.trace.trace_id),
   escalationsTier3: topic('metronis.escalations.tier3.v1', 'Escalation', (e) => e.trace.trace_id),
   verdicts: topic('metronis.verdicts.v1', 'Verdict', (v) => v.trace_id),
+  /** Keyed by org and fingerprint (not a trace id): one alert's events stay ordered on one partition. */
+  alerts: topic('metronis.alerts.v1', 'Alert', (a) => `${a.org_id}/${a.fingerprint}`),
 } as const;
 
 /** The dead-letter topic: raw bytes of records that could not be processed, with headers saying why. */

@@ -62,6 +62,8 @@ export function buildConsole(deps: {
   authenticate?: ConsoleDeps['authenticate'];
   onPolicyChanged?: ConsoleDeps['onPolicyChanged'];
   openApiDocument?: ConsoleDeps['openApiDocument'];
+  /** the alerts API's secrets key, adapters and cache hook */
+  alerts?: ConsoleDeps['alerts'];
 } & RateLimiting) {
   const authenticate = deps.authenticate ?? createApiKeyAuthenticator({ store: deps.store });
   const settingsChanged = (orgId: string) => deps.settings?.invalidate(orgId);
@@ -76,6 +78,7 @@ export function buildConsole(deps: {
     logger: deps.logger,
     ...(deps.onPolicyChanged === undefined ? {} : { onPolicyChanged: deps.onPolicyChanged }),
     ...(deps.openApiDocument === undefined ? {} : { openApiDocument: deps.openApiDocument }),
+    ...(deps.alerts === undefined ? {} : { alerts: deps.alerts }),
     ...rateLimitingOf(deps),
   });
 }
@@ -97,6 +100,7 @@ export async function buildEmbeddedHttp(deps: {
   ready: ReadyChecks;
   policies: { invalidate(orgId: string): void };
   gatewayPolicies: NonNullable<GatewayDeps['policies']> & { invalidate(orgId: string): void };
+  alerts?: ConsoleDeps['alerts'];
 } & RateLimiting) {
   const gateway = await buildGateway({ backbone: deps.backbone, store: deps.store, logger: deps.logger, ready: deps.ready, policies: deps.gatewayPolicies, corsOrigins: deps.corsOrigins ?? [], ...rateLimitingOf(deps) });
   const gatewayDocument = (await (await gateway.app.request('/openapi.json')).json()) as Record<string, unknown>;
@@ -110,6 +114,7 @@ export async function buildEmbeddedHttp(deps: {
     logger: deps.logger,
     ready: deps.ready,
     authenticate: gateway.authenticate,
+    ...(deps.alerts === undefined ? {} : { alerts: deps.alerts }),
     ...rateLimitingOf(deps),
     onPolicyChanged: (orgId) => {
       deps.policies.invalidate(orgId);

@@ -4,6 +4,7 @@
  */
 import { DEFAULT_EVALUATION_DEADLINE_MS, DEFAULT_EVALUATION_THREADS } from '@metronis/evaluators';
 import { DEFAULT_ORG_RATE_LIMITS, DEFAULT_SERVER_LIMITS, orgRateLimitsSchema } from '@metronis/ingest-gateway';
+import { parseSecretsKey } from '@metronis/stores';
 import { z } from 'zod';
 
 const port = z.coerce.number().int().min(0).max(65_535);
@@ -22,6 +23,22 @@ const postgresUrl = z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postg
  * facts schema).
  */
 const clickhouseUrl = z.union([httpUrl, z.string().regex(/^chdb:.+/)], { error: 'must be an http(s) URL or chdb:<folder>' });
+
+/**
+ * The key that encrypts alert channel secrets at rest: 32 bytes as base64 or hex. Never logged; a bad
+ * value is reported without echoing it.
+ */
+const secretsKey = z
+  .string()
+  .transform((text, ctx) => {
+    try {
+      return parseSecretsKey(text);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      return z.NEVER;
+    }
+  })
+  .optional();
 
 /** How often the retention job deletes expired rows from Postgres (default hourly; at least 1 s). */
 const retentionInterval = z.coerce.number().int().min(1_000).max(7 * 86_400_000).default(3_600_000);
@@ -99,6 +116,7 @@ export const devEnvSchema = timeoutsInOrder(z.object({
   METRONIS_DATA_DIR: z.string().min(1).default('.metronis'),
   METRONIS_RETENTION_INTERVAL_MS: retentionInterval,
   METRONIS_DEV_API_KEY: z.string().min(16, 'must be at least 16 characters').max(256).regex(/^\S+$/, 'must not contain spaces').optional(),
+  METRONIS_SECRETS_KEY: secretsKey,
 }));
 
 export const gatewayEnvSchema = timeoutsInOrder(z.object({
@@ -118,6 +136,7 @@ export const consoleEnvSchema = timeoutsInOrder(z.object({
   METRONIS_RETENTION_INTERVAL_MS: retentionInterval,
   DATABASE_URL: postgresUrl,
   CLICKHOUSE_URL: clickhouseUrl,
+  METRONIS_SECRETS_KEY: secretsKey,
 }));
 
 export const workerEnvSchema = z.object({
@@ -126,6 +145,8 @@ export const workerEnvSchema = z.object({
   ...evaluation,
   DATABASE_URL: postgresUrl,
   CLICKHOUSE_URL: clickhouseUrl,
+  /** required by the alerts topology (it opens channel secrets); `worker` says so at start */
+  METRONIS_SECRETS_KEY: secretsKey,
 });
 
 export const migrateEnvSchema = z.object({

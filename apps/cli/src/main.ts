@@ -19,6 +19,7 @@ import { parseFrom, replay } from './commands/replay.js';
 import { worker } from './commands/worker.js';
 import { DEFAULT_ORG_ID } from './bootstrap.js';
 import { AdminUsageError, runAdmin } from './commands/admin.js';
+import { runAlerts } from './commands/alerts.js';
 import { adminEnvSchema, ConfigError, consoleEnvSchema, devEnvSchema, gatewayEnvSchema, migrateEnvSchema, parseEnv, replayEnvSchema, workerEnvSchema } from './env.js';
 import { createLogger } from './logger.js';
 import { DataDirInUseError, openAdminStore, openEmbeddedLog, openKafkaLog } from './runtime.js';
@@ -39,6 +40,9 @@ Commands:
   key create --org <id> --name <name> [--scopes ingest,read,admin] [--expires-at <time>]
                                            create an API key and print it once
   key list --org <id> | key revoke --org <id> --id <key id>
+  alerts rule list|apply|delete --org <id> [--file rule.json] [--id <rule id>]
+  alerts silence list|create|expire --org <id> [--file silence.json] [--id <silence id>]
+  alerts channel list --org <id>           alert rules and silences (Postgres, or the embedded data folder)
 
 Configuration comes from the environment; see the README's configuration table.`;
 
@@ -63,6 +67,7 @@ async function main(argv: string[]): Promise<number> {
       scopes: { type: 'string' },
       'expires-at': { type: 'string' },
       'retention-days': { type: 'string' },
+      file: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -112,6 +117,20 @@ async function main(argv: string[]): Promise<number> {
       const store = await openAdminStore(config);
       try {
         const result = await runAdmin(store, command, positionals[1], values);
+        process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+      } catch (error) {
+        if (error instanceof AdminUsageError) throw new UsageError(error.message);
+        throw error;
+      } finally {
+        await store.close();
+      }
+      return 0;
+    }
+    case 'alerts': {
+      const config = parseEnv(adminEnvSchema, env);
+      const store = await openAdminStore(config);
+      try {
+        const result = await runAlerts(store, positionals[1], positionals[2], values);
         process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
       } catch (error) {
         if (error instanceof AdminUsageError) throw new UsageError(error.message);

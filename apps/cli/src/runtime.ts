@@ -51,6 +51,7 @@ export function embeddedPaths(dataDir: string) {
     postgres: join(root, 'postgres'),
     clickhouse: join(root, 'clickhouse'),
     devKey: join(root, 'dev-api-key'),
+    secretsKey: join(root, 'secrets-key'),
   };
 }
 

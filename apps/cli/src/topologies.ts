@@ -5,6 +5,7 @@
 import type { EvaluationPool, Policy } from '@metronis/evaluators';
 import type { FactsStore, RelationalStore } from '@metronis/stores';
 import type { Topology } from '@metronis/streams';
+import { alertsTopologies, startAlertsLoops, type AlertsRuntime } from '@metronis/topology-alerts';
 import { sinkTopologies } from '@metronis/topology-sinks';
 import { tier1Topology } from '@metronis/topology-tier1';
 
@@ -17,6 +18,8 @@ export interface TopologyDeps {
   retention?: { get(orgId: string): Promise<number> };
   /** Where Tier 1's modules run (worker threads with a deadline); in-process when absent. */
   evaluator?: Pick<EvaluationPool, 'run' | 'stats'>;
+  /** The alerts runtime (secrets, producer, caches, adapters); only the alerts topology uses it. */
+  alerts?: AlertsRuntime;
 }
 
 /** What replay and describe need of a topology, without its resources. */
@@ -26,6 +29,8 @@ interface TopologyEntry {
   /** Whether it writes to the facts store: a worker opens ClickHouse (or chDB) only then. */
   usesFacts: boolean;
   build(deps: TopologyDeps): Topology[];
+  /** Loops that run beside the consumer groups (the alerts dispatcher); stopped with them. */
+  loops?(deps: TopologyDeps): { stop(): Promise<void> };
 }
 
 export const TOPOLOGIES = {
@@ -34,7 +39,18 @@ export const TOPOLOGIES = {
     build: (deps) => [tier1Topology({ policies: deps.policies, ...(deps.evaluator === undefined ? {} : { evaluator: deps.evaluator, concurrency: deps.evaluator.stats().threads }) })],
   },
   sinks: { usesFacts: true, build: (deps) => sinkTopologies(deps) },
-} satisfies Record<string, TopologyEntry>;
+  alerts: { usesFacts: false, build: (deps) => alertsTopologies(alertsOf(deps)), loops: (deps) => startAlertsLoops(alertsOf(deps)) },
+} satisfies Record<string, TopologyEntry & Partial<Pick<TopologyEntry, 'loops'>>>;
+
+function alertsOf(deps: TopologyDeps): AlertsRuntime {
+  return deps.alerts ?? notOpened<AlertsRuntime>('the alerts runtime');
+}
+
+/** The loops of a named topology, if it has any. */
+export function startLoops(name: TopologyName, deps: TopologyDeps): { stop(): Promise<void> } | undefined {
+  const entry: TopologyEntry = TOPOLOGIES[name];
+  return entry.loops?.(deps);
+}
 
 export type TopologyName = keyof typeof TOPOLOGIES;
 export const TOPOLOGY_NAMES = Object.keys(TOPOLOGIES) as TopologyName[];

@@ -7,6 +7,7 @@
  *
  * - `GET /v1/traces/:id`: `{ trace, verdict, evaluations }` (read); `DELETE /v1/traces/:id` (admin).
  * - `GET /v1/policy`, `PUT /v1/policy`: the organization's evaluation policy (see `policy.ts`).
+ * - `/v1/alerts/...`: alert rules, channels, silences, routing and history (see `alerts.ts`).
  * - `GET /openapi.json`: the OpenAPI document of these routes (openapi.ts).
  *
  * @example
@@ -35,6 +36,7 @@ import type { RelationalStore } from '@metronis/stores';
 import { isRetriable } from '@metronis/streams';
 import { Hono } from 'hono';
 import { createAdminRoutes, type AdminHooks } from './admin.js';
+import { createAlertRoutes, type AlertRoutesOptions } from './alerts.js';
 import { createDataRoutes } from './data.js';
 import { ApiError, errorBody, requireScope, type ConsoleEnv } from './http.js';
 import { tenantOf, type TenantStores } from './tenant.js';
@@ -50,7 +52,7 @@ export interface ConsoleLogger {
 
 export interface ConsoleDeps {
   /** The relational store; handlers only ever see it scoped to the caller's organization (tenant.ts). */
-  store: Pick<RelationalStore, 'forOrg' | 'createOrganization'>;
+  store: Pick<RelationalStore, 'forOrg' | 'createOrganization' | 'alerts'>;
   /** The facts store, for deletion, retention and the compliance report; without it those cover Postgres only. */
   facts?: TenantStores['facts'];
   authenticate: Authenticate;
@@ -75,6 +77,8 @@ export interface ConsoleDeps {
    */
   rateLimiter?: RateLimiter;
   rateLimits?: OrgLimitsSource;
+  /** The alerts API's secrets key, channel adapters and cache hook (alerts.ts); without a key, channels cannot be written. */
+  alerts?: Omit<AlertRoutesOptions, 'store' | 'logger'>;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -156,6 +160,7 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {
 
   app.route('/v1', createAdminRoutes({ store: deps.store, ...deps.hooks }));
   app.route('/v1', createDataRoutes({ retentionSchedule: deps.retentionSchedule ?? 'by the retention job' }));
+  app.route('/v1/alerts', createAlertRoutes({ ...deps.alerts, store: deps.store.alerts, logger: deps.logger }));
   app.route('/v1/policy', createPolicyRoutes({ logger: deps.logger, maxBodyBytes: deps.maxPolicyBytes, onPolicyChanged: deps.onPolicyChanged }));
 
   app.get('/', () => {

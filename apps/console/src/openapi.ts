@@ -15,6 +15,7 @@ import { orgRateLimitsSchema } from '@metronis/ingest-gateway';
 import { AUDIT_ACTIONS } from '@metronis/stores';
 import { z } from 'zod';
 import { createKeySchema, createOrgSchema, retentionSchema } from './admin.js';
+import { alertComponents, alertPaths } from './openapi-alerts.js';
 
 type Json = Record<string, unknown>;
 
@@ -101,6 +102,7 @@ function components(): Record<string, Json> {
   registry.add(createOrgSchema, { id: 'ConsoleCreateOrganization' });
   registry.add(retentionSchema, { id: 'ConsoleRetention' });
   registry.add(orgRateLimitsSchema, { id: 'ConsoleRateLimits' });
+  for (const [id, schema] of Object.entries(alertComponents)) registry.add(schema, { id });
   const { schemas } = z.toJSONSchema(registry, { uri: (id) => `#/components/schemas/${id}`, io: 'input', unrepresentable: 'any' });
   const out: Record<string, Json> = {};
   for (const [id, schema] of Object.entries(schemas)) {
@@ -267,6 +269,7 @@ export function buildConsoleOpenApiDocument(options: { version?: string } = {}):
         },
       },
       ...tenancyPaths(security),
+      ...alertPaths({ security, json, error, body, bodyErrors, authErrors }),
       '/v1/policy': {
         get: {
           operationId: 'getPolicy',

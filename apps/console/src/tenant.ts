@@ -9,7 +9,7 @@
  *   const { db, facts, actor } = c.get('tenant');
  *   const trace = await db.getTrace(id); // this org's trace or null
  */
-import type { FactsDeletion, FactsInventory, FactsStore, OrgScope, RelationalStore } from '@metronis/stores';
+import type { AlertOrgScope, FactsDeletion, FactsInventory, FactsStore, OrgScope, RelationalStore } from '@metronis/stores';
 import type { Principal } from './http.js';
 
 /** This organization's facts (ClickHouse or chDB): deletion, retention and what is stored. */
@@ -25,6 +25,8 @@ export interface Tenant {
   principal: Principal;
   /** this organization's relational data */
   db: OrgScope;
+  /** this organization's alert rules, channels, silences, routing and history */
+  alerts: AlertOrgScope;
   /** this organization's facts, or null when the console runs without a facts store */
   facts: TenantFacts | null;
   /** who acts, for audit entries */
@@ -33,7 +35,7 @@ export interface Tenant {
 
 /** The stores the console is built on; only `tenantOf` and the operator routes touch them. */
 export interface TenantStores {
-  store: Pick<RelationalStore, 'forOrg' | 'createOrganization'>;
+  store: Pick<RelationalStore, 'forOrg' | 'createOrganization' | 'alerts'>;
   facts?: Pick<FactsStore, 'forOrg' | 'deleteTraces' | 'setRetention'> | undefined;
 }
 
@@ -43,6 +45,7 @@ export function tenantOf(stores: TenantStores, principal: Principal, requestId: 
   return {
     principal,
     db: stores.store.forOrg(orgId),
+    alerts: stores.store.alerts.forOrg(orgId),
     facts:
       facts === undefined
         ? null

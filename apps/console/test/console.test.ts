@@ -213,6 +213,7 @@ describe('GET /v1/traces/:id', () => {
     const failing = consoleApp({
       store: {
         createOrganization: (org, actor) => store.createOrganization(org, actor),
+        alerts: store.alerts,
         forOrg: (orgId) => ({
           ...store.forOrg(orgId),
           getEvaluations: async () => {

@@ -21,6 +21,7 @@ import type { ApiKeyRecord, ApiKeyScope, DeletionRef, Organization, RelationalSt
 import { encodeRecord, filterText } from './nul.js';
 import { buryTraces, deletedIn, deleteOrphans, lockOrganizations } from './deletions.js';
 import { apiKeys, evaluations, organizations, policies, traces, verdicts } from './schema.js';
+import { createAlertStore } from './alerts.js';
 import { createTenancy } from './tenancy.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -118,6 +119,7 @@ export function createRelationalStore(options: RelationalStoreOptions): Relation
   return {
     kind,
     ...tenancy,
+    alerts: createAlertStore(kind, db),
 
     migrate: () => run('migrate', options.migrate),
 

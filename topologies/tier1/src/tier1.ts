@@ -90,6 +90,7 @@ function tier1Outputs(trace: Trace, policy: Policy, modules: ModuleResult[], eva
     score: aggregate.score,
     modules,
     latency_us: latencyUs,
+    ...routingFields(trace),
   };
   const outputs: Output[] = [{ topic: TOPICS.evaluations, value: result }];
 
@@ -121,7 +122,11 @@ function verdictOf(trace: Trace, aggregate: TierAggregate, modules: readonly Mod
     score: aggregate.score,
     finding_kinds: [...kinds],
     failed_modules: modules.filter((m) => !m.passed).map((m) => m.module),
-    application: trace.application,
-    environment: trace.environment,
+    ...routingFields(trace),
   };
+}
+
+/** What alert rules filter on, copied from the trace onto its tier result. */
+function routingFields(trace: Trace) {
+  return { application: trace.application, environment: trace.environment, model_provider: trace.model?.provider ?? null, model_name: trace.model?.name ?? null, tags: trace.tags };
 }

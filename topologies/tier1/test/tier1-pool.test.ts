@@ -22,7 +22,7 @@ const policy: Policy = parsePolicy({ modules: { format: { enabled: false }, safe
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'metronis-tier1-pool-'));
   log = await createEmbeddedLog({ dir });
-  // 1 ms: far below what a ~1 MB trace costs, so the deadline certainly fires for it.
+  // 1 ms: far below what a ~1 MB trace (just under the log's record limit) costs, so the deadline certainly fires for it.
   pool = createEvaluationPool({ threads: 1, deadlineMs: 1 });
   const topology = tier1Topology({ policies: { get: async () => policy }, evaluator: pool });
   await log.admin.createTopics(topologyTopics(topology, { dlqPartitions: 1 }));
@@ -55,7 +55,7 @@ async function read<N extends SchemaName>(topic: TopicDef<N>, keys: string[]): P
 
 describe('tier1 on the evaluation pool', () => {
   it('gives a trace past its deadline a labelled result and a verdict, and moves on to the next', async () => {
-    const big = makeTrace({ org_id: 'org_pool_a', output: { content: 'The quick brown fox jumps over the lazy dog near Paris in 2024. '.repeat(16_000), finish_reason: 'stop' } });
+    const big = makeTrace({ org_id: 'org_pool_a', output: { content: 'The quick brown fox jumps over the lazy dog near Paris in 2024. '.repeat(15_000), finish_reason: 'stop' } });
     const next = makeTrace({ org_id: 'org_pool_b', output: { content: 'Paris is the capital of France.', finish_reason: 'stop' } });
     const traces: Trace[] = [big, next];
     const traceSerde = await serde.forTopic(TOPICS.traces);

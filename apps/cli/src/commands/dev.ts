@@ -15,7 +15,8 @@ import { policyCache } from '../policies.js';
 import { describeRetentionJob, startRetentionJob } from '../retention.js';
 import { embeddedPaths, openEmbeddedBackbone, openEmbeddedStores, prepareBackbone } from '../runtime.js';
 import type { Lifecycle } from '../shutdown.js';
-import { TOPOLOGIES, TOPOLOGY_NAMES } from '../topologies.js';
+import { startLoops, TOPOLOGIES, TOPOLOGY_NAMES } from '../topologies.js';
+import { openAlertsRuntime, secretsBox } from '../alerts.js';
 
 export async function dev(env: DevEnv, logger: Logger, lifecycle: Lifecycle): Promise<{ url: string; apiKey: string }> {
   const paths = embeddedPaths(env.METRONIS_DATA_DIR);
@@ -36,11 +37,15 @@ export async function dev(env: DevEnv, logger: Logger, lifecycle: Lifecycle): Pr
   const settings = orgSettingsCache(store, logger);
   const retention = { get: async (orgId: string) => (await settings.get(orgId)).retention_days };
   const evaluator = evaluationPool(env, logger, lifecycle);
+  const secrets = (await secretsBox(env.METRONIS_SECRETS_KEY, paths.secretsKey))!;
+  const alerts = openAlertsRuntime({ store, backbone, secrets, logger, lifecycle });
   for (const name of TOPOLOGY_NAMES) {
-    for (const topology of TOPOLOGIES[name].build({ store, facts, policies, retention, evaluator })) {
+    for (const topology of TOPOLOGIES[name].build({ store, facts, policies, retention, evaluator, alerts })) {
       const handle = runTopology(topology, { log: backbone.log, serde: backbone.serde, logger });
       lifecycle.onClose(`topology ${topology.name}`, () => handle.stop());
     }
+    const loops = startLoops(name, { store, facts, policies, retention, alerts });
+    if (loops !== undefined) lifecycle.onClose(`${name} loops`, () => loops.stop());
   }
 
   const ready = readiness({ log: () => backbone.log.admin.ping(), registry: () => backbone.registry.ping(), postgres: () => store.ping(), clickhouse: () => facts.ping() });
@@ -49,7 +54,7 @@ export async function dev(env: DevEnv, logger: Logger, lifecycle: Lifecycle): Pr
   const retentionJob = { intervalMs: env.METRONIS_RETENTION_INTERVAL_MS };
   const job = startRetentionJob({ store, logger, ...retentionJob });
   lifecycle.onClose('retention job', () => job.stop());
-  const http = await buildEmbeddedHttp({ backbone, store, facts, settings, retentionSchedule: describeRetentionJob(retentionJob), corsOrigins: env.METRONIS_CORS_ORIGINS, logger, ready, policies, gatewayPolicies, ...limiting });
+  const http = await buildEmbeddedHttp({ backbone, store, facts, settings, alerts: { secrets, adapters: alerts.adapters, onChanged: (orgId) => alerts.config.invalidate(orgId) }, retentionSchedule: describeRetentionJob(retentionJob), corsOrigins: env.METRONIS_CORS_ORIGINS, logger, ready, policies, gatewayPolicies, ...limiting });
   lifecycle.onClose('producer', () => http.producer.close());
   const server = await listen(http.fetch, { host: env.METRONIS_HOST, port: env.METRONIS_PORT, limits: serverLimitsOf(env), logger });
   lifecycle.onClose('http', () => server.close());

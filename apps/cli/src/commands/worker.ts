@@ -1,16 +1,21 @@
 /** `metronis worker --topology <name>`: runs one named topology's consumer groups on Kafka. */
 import type { FactsStore } from '@metronis/stores';
 import { runTopology } from '@metronis/streams';
-import type { WorkerEnv } from '../env.js';
+import { ConfigError, type WorkerEnv } from '../env.js';
 import { evaluationPool } from '../evaluation.js';
 import type { Logger } from '../logger.js';
 import { orgSettingsCache } from '../org-settings.js';
 import { policyCache } from '../policies.js';
 import { openFactsStore, openKafkaBackbone, openRelationalStore } from '../runtime.js';
 import type { Lifecycle } from '../shutdown.js';
-import { notOpened, TOPOLOGIES, type TopologyName } from '../topologies.js';
+import { notOpened, startLoops, TOPOLOGIES, type TopologyName } from '../topologies.js';
+import { openAlertsRuntime, secretsBox } from '../alerts.js';
+import type { AlertsRuntime } from '@metronis/topology-alerts';
 
 export async function worker(name: TopologyName, env: WorkerEnv, logger: Logger, lifecycle: Lifecycle): Promise<void> {
+  // Checked before anything is opened: the alerts topology cannot open channel secrets without it.
+  const secrets = name === 'alerts' ? await secretsBox(env.METRONIS_SECRETS_KEY) : undefined;
+  if (name === 'alerts' && secrets === undefined) throw new ConfigError('Invalid configuration:\n  METRONIS_SECRETS_KEY: is required by worker --topology alerts (the key that encrypts channel secrets, the same as the console\'s)');
   const backbone = await openKafkaBackbone({ brokers: env.KAFKA_BROKERS, registryUrl: env.SCHEMA_REGISTRY_URL, clientId: `metronis-worker-${name}` });
   lifecycle.onClose('log', () => backbone.log.close());
   const store = await openRelationalStore(env.DATABASE_URL);
@@ -25,9 +30,14 @@ export async function worker(name: TopologyName, env: WorkerEnv, logger: Logger,
   const settings = orgSettingsCache(store, logger);
   const retention = { get: async (orgId: string) => (await settings.get(orgId)).retention_days };
   const evaluator = name === 'tier1' ? evaluationPool(env, logger, lifecycle) : undefined;
-  for (const topology of TOPOLOGIES[name].build({ store, facts, policies, retention, ...(evaluator === undefined ? {} : { evaluator }) })) {
+  let alerts: AlertsRuntime | undefined;
+  if (secrets !== undefined) alerts = openAlertsRuntime({ store, backbone, secrets, logger, lifecycle });
+  const deps = { store, facts, policies, retention, ...(evaluator === undefined ? {} : { evaluator }), ...(alerts === undefined ? {} : { alerts }) };
+  for (const topology of TOPOLOGIES[name].build(deps)) {
     const handle = runTopology(topology, { log: backbone.log, serde: backbone.serde, logger });
     lifecycle.onClose(`topology ${topology.name}`, () => handle.stop());
     logger.info({ topology: topology.name, group: topology.groupId }, 'topology running');
   }
+  const loops = startLoops(name, deps);
+  if (loops !== undefined) lifecycle.onClose(`${name} loops`, () => loops.stop());
 }

@@ -565,6 +565,11 @@ export const costlyTrace: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
     input: unit.repeat(Math.ceil(size / 4 / unit.length)),
     output: unit.repeat(Math.ceil(size / unit.length)).slice(0, size),
   })),
+  // one character repeated, between a prefix and a suffix that make a backtracking regex retry from each
+  fc.tuple(fc.constantFrom("I can't help with that.", '', 'Here are 5 steps:'), fc.constantFrom('a', '!', '`', '\n', 'passwordtoken_', '1,', 'a.'), fc.integer({ min: 1_000, max: 400_000 }), fc.constantFrom('x', ' @x.yz', '\n- item')).map(([prefix, unit, size, suffix]) => ({
+    input: 'Go on.',
+    output: prefix + unit.repeat(Math.ceil(size / unit.length)) + suffix,
+  })),
 );
 
 const CATEGORY_NAMES = ['violence', 'self_harm', 'sexual', 'hate', 'weapons_illegal'];

@@ -15,7 +15,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hashApiKey } from '@metronis/ingest-gateway';
-import { createChdbFactsStore, createPgliteStore, type ApiKeyScope, type FactsStore, type RelationalStore } from '@metronis/stores';
+import { createChdbFactsStore, createPgliteStore, createSecretBox, generateSecretsKey, parseSecretsKey, type ApiKeyScope, type FactsStore, type RelationalStore } from '@metronis/stores';
+import { createChannelAdapters } from '@metronis/topology-alerts';
 import { runTopology, TOPICS } from '@metronis/streams';
 import { postgresTracesSink } from '@metronis/topology-sinks';
 import { pino } from 'pino';
@@ -142,6 +143,9 @@ export async function startSurface(): Promise<Surface> {
     ready,
     policies,
     gatewayPolicies,
+    // The alerts API as dev serves it: a secrets key, and adapters with a short timeout (a channel
+    // test reaches whatever URL the fuzzer saved).
+    alerts: { secrets: createSecretBox(parseSecretsKey(generateSecretsKey())), adapters: createChannelAdapters({ timeoutMs: 2_000 }) },
     ...limiting,
   });
   const server = await listen(http.fetch, { host: '127.0.0.1', port: 0, limits: serverLimitsOf(env), logger });

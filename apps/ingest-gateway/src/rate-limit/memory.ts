@@ -46,6 +46,10 @@ export function createMemoryRateLimiter(options: MemoryRateLimiterOptions = {}):
       if (decision.allowed && cost > 0) {
         if (stored === undefined && tats.size >= maxKeys) makeRoom(now);
         tats.set(key, { tat, interval });
+      } else if (stored !== undefined && (stored.tat !== tat || stored.interval !== interval)) {
+        // Refused under a changed limit: keep the debt as carried over, so it drains at the new rate
+        // (recomputed from the old TAT each time, it would stay a full bucket behind until that TAT).
+        tats.set(key, { tat, interval });
       }
       return decision;
     },

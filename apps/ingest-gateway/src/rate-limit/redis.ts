@@ -44,6 +44,7 @@ local cost = tonumber(ARGV[3])
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
 local tat = now
+local rebased = false
 local stored = redis.call('GET', KEYS[1])
 if stored then
   local storedTat, storedInterval = string.match(stored, '^([%d%.]+):([%d%.eE+-]+)$')
@@ -54,10 +55,12 @@ if stored then
     local units = (storedTat - now) / storedInterval
     if units > burst then
       tat = now + burst * interval
+      rebased = true
     elseif storedInterval == interval then
       tat = storedTat
     else
       tat = now + units * interval
+      rebased = true
     end
   end
 end
@@ -65,6 +68,10 @@ local tolerance = interval * burst
 local nextTat = tat + cost * interval
 local allowAt = nextTat - tolerance
 if allowAt > now then
+  -- Refused under a changed limit: keep the debt as carried over, so it drains at the new rate.
+  if rebased then
+    redis.call('SET', KEYS[1], string.format('%.0f', tat) .. ':' .. ARGV[1], 'PX', math.max(1, math.ceil((tat - now) / 1000)))
+  end
   local wait = allowAt - now
   if cost > burst then wait = tat - now end
   return { 0, math.max(0, math.floor((tolerance - (tat - now)) / interval)), math.max(1, math.ceil(wait)), math.ceil(tat - now) }

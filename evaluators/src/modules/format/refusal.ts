@@ -32,6 +32,7 @@ export function detectRefusal(content: string): { start: number; end: number } |
   const after = content.slice(m.index, m.index + 400);
   if (PIVOT.test(after)) return null;
   // A long answer with structure after the opening is help with a caveat, not a refusal.
-  if (content.length > 900 && /```|\n\s*(?:\d+[.)]|[-*])\s+\S/.test(content.slice(m.index + m[0].length))) return null;
+  // ([^\S\n]: whitespace within the line; `\s*` there went over every later newline from each one: quadratic.)
+  if (content.length > 900 && /```|\n[^\S\n]*(?:\d+[.)]|[-*])\s+\S/.test(content.slice(m.index + m[0].length))) return null;
   return { start: m.index, end: m.index + m[0].length };
 }

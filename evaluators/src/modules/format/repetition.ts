@@ -95,10 +95,15 @@ function tokenize(text: string): number {
   let inFence = false;
   let h = 0;
   let wordStart = -1;
+  // only spaces and tabs since the last newline: a ``` here opens or closes a fence (tracked as we go;
+  // looking back along the line at every backtick was quadratic on a long line of them)
+  let blankLine = true;
   const n = text.length;
   for (let i = 0; i <= n; i++) {
     const c = i < n ? text.charCodeAt(i) : 32;
-    if (c === 96 && text.startsWith('```', i) && (i === 0 || text.charCodeAt(i - 1) === 10 || /^[ \t]*$/.test(text.slice(text.lastIndexOf('\n', i - 1) + 1, i)))) {
+    const fenceCanStart = blankLine;
+    blankLine = c === 10 ? true : c === 32 || c === 9 ? blankLine : false;
+    if (c === 96 && fenceCanStart && text.startsWith('```', i)) {
       inFence = !inFence;
       i += 2;
       wordStart = -1;

@@ -36,9 +36,10 @@ const RULES: Rule[] = [
   { type: 'jwt', hint: 'eyJ', re: /\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{16,}/g, accept: jwtHeaderDecodes },
 ];
 
-// Generic: a secret-sounding name, an assignment, then a quoted or bare value.
+// Generic: a secret-sounding name, an assignment, then a quoted or bare value. The rest of the name is
+// bounded: unbounded, every secret-sounding word of a long identifier retried to its end (quadratic).
 const GENERIC =
-  /(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|auth[_-]?key|private[_-]?key|client[_-]?secret|credentials?)[A-Za-z0-9_.-]*["']?\s*(?:=|:|=>|:=)\s*["'`]?([^\s"'`,;)}\]]{12,200})/gi;
+  /(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|auth[_-]?key|private[_-]?key|client[_-]?secret|credentials?)[A-Za-z0-9_.-]{0,64}["']?\s*(?:=|:|=>|:=)\s*["'`]?([^\s"'`,;)}\]]{12,200})/gi;
 const BEARER = /\bAuthorization:\s*Bearer\s+([A-Za-z0-9._~+/-]{24,}=*)/gi;
 const PLACEHOLDER = /your|xxx|\*\*\*|\.\.\.|<|>|\$\{|\{\{|example|sample|dummy|changeme|placeholder|redacted|insert|replace|process\.env|os\.environ|getenv|env\[|secrets\.|config\.|settings\.|abcdef|123456|\btest\b/i;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

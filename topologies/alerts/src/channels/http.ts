@@ -1,0 +1,53 @@
+/**
+ * One HTTP POST for the HTTP adapters (undici), with a whole-request timeout, the answer's body read
+ * up to a bound, and transport failures (refused, reset, DNS, TLS, timeout) returned as data.
+ */
+import { request } from 'undici';
+
+export interface HttpAnswer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+export type HttpOutcome = { ok: true; answer: HttpAnswer } | { ok: false; error: string };
+
+const MAX_BODY = 4096;
+
+export async function postJson(url: string, body: string, headers: Record<string, string>, timeoutMs: number): Promise<HttpOutcome> {
+  try {
+    const res = await request(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'user-agent': 'Metronis-Alerts/1', ...headers },
+      body,
+      signal: AbortSignal.timeout(timeoutMs),
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+    });
+    let text = '';
+    for await (const chunk of res.body) {
+      if (text.length < MAX_BODY) text += (chunk as Buffer).toString('utf8');
+    }
+    return { ok: true, answer: { status: res.statusCode, headers: res.headers, body: text.slice(0, MAX_BODY) } };
+  } catch (error) {
+    return { ok: false, error: describe(error) };
+  }
+}
+
+/** A transport error as one line, without the URL (it may hold a secret: a Slack webhook's token). */
+function describe(error: unknown): string {
+  const e = error as { name?: string; code?: string; message?: string; cause?: { code?: string; message?: string } };
+  if (e?.name === 'TimeoutError' || e?.name === 'AbortError') return 'timed out';
+  const code = e?.code ?? e?.cause?.code;
+  const message = (e?.cause?.message ?? e?.message ?? String(error)).replace(/https?:\/\/\S+/g, '<url>');
+  return code ? `${code}: ${message}` : message;
+}
+
+export function retryAfterMs(header: string | string[] | undefined): number | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (value === undefined) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.min(seconds * 1000, 3_600_000);
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.min(at - Date.now(), 3_600_000));
+}

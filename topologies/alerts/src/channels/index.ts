@@ -1,0 +1,32 @@
+/** The adapters by channel type: one per far end, behind `ChannelAdapter`. */
+import type { ChannelType } from '../documents.js';
+import { emailAdapter } from './email.js';
+import { pagerDutyAdapter } from './pagerduty.js';
+import { slackAdapter } from './slack.js';
+import type { ChannelAdapter } from './types.js';
+import { webhookAdapter } from './webhook.js';
+
+export type ChannelAdapters = Record<ChannelType, ChannelAdapter>;
+
+export interface ChannelAdapterOptions {
+  /** per request (or SMTP stage). Default 10 s. */
+  timeoutMs?: number;
+  /** override the far ends' retry schedules (tests use short ones) */
+  retryDelaysMs?: Partial<Record<ChannelType, number[]>>;
+  /** PagerDuty events per minute per routing key. Default 120. */
+  pagerDutyEventsPerMinute?: number;
+}
+
+export function createChannelAdapters(options: ChannelAdapterOptions = {}): ChannelAdapters {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const delays = (type: ChannelType) => (options.retryDelaysMs?.[type] === undefined ? {} : { retryDelaysMs: options.retryDelaysMs[type] });
+  return {
+    pagerduty: pagerDutyAdapter({ timeoutMs, ...delays('pagerduty'), ...(options.pagerDutyEventsPerMinute === undefined ? {} : { eventsPerMinute: options.pagerDutyEventsPerMinute }) }),
+    slack: slackAdapter({ timeoutMs, ...delays('slack') }),
+    webhook: webhookAdapter({ timeoutMs, ...delays('webhook') }),
+    email: emailAdapter({ timeoutMs, ...delays('email') }),
+  };
+}
+
+export * from './types.js';
+export { sign as signWebhook, generateSigningSecret, STANDARD_WEBHOOKS_SCHEDULE_MS } from './webhook.js';
