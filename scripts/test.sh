@@ -30,5 +30,8 @@ bash scripts/test-python.sh
 step "integration tests (real services; one file at a time: some stop and start services)"
 npx vitest run --project integration --no-file-parallelism
 
+step "browser tests (the console in Debian's Chromium under Playwright, against metronis dev from the build)"
+npx vitest run --config apps/console-web/e2e/vitest.config.ts
+
 step "fault suite (its own stack in .stack-faults on ports 23xxx: Kafka, tier1, PostgreSQL and the sinks worker killed under load)"
 npm run test:faults

@@ -7,6 +7,7 @@
  * `Actor` and append their audit entry in the same transaction as the change.
  */
 import type { TierResult, Trace, Verdict } from '@metronis/schemas';
+import type { TraceSearch, TraceSummaryRow } from './search.js';
 import type { ApiKeyRecord, ApiKeyScope, StoredPolicy } from './types.js';
 
 /** Who did something: the API key id (or `cli`), and the HTTP request id when there is one. */
@@ -64,6 +65,13 @@ export const AUDIT_ACTIONS = [
   'alert_silence.created',
   'alert_silence.expired',
   'alert_routing.changed',
+  // people in the console (users.ts)
+  'member.added',
+  'member.role_changed',
+  'member.removed',
+  'member.invited',
+  'member.joined',
+  'invitation.revoked',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
@@ -123,6 +131,8 @@ export interface OrgScope {
   getTrace(traceId: string): Promise<Trace | null>;
   getVerdict(traceId: string): Promise<Verdict | null>;
   getEvaluations(traceId: string): Promise<TierResult[]>;
+  /** One page of this organization's trace summaries matching every filter (see search.ts). */
+  searchTraces(query: TraceSearch): Promise<TraceSummaryRow[]>;
   getPolicy(): Promise<StoredPolicy | null>;
   /** Saves the policy (validated by the caller) and audits `policy.changed`. */
   putPolicy(document: unknown, actor: Actor): Promise<Omit<StoredPolicy, 'document'>>;

@@ -5,7 +5,9 @@
  */
 import type { Severity, TierResult, Trace, Verdict } from '@metronis/schemas';
 import type { AlertStore } from './alerts.js';
+import type { AnalyticsSqlResult } from './clickhouse/analytics-sql.js';
 import type { TenancyStore } from './tenancy.js';
+import type { UserStore } from './users.js';
 
 export type ApiKeyScope = 'ingest' | 'read' | 'admin';
 
@@ -35,6 +37,8 @@ export interface StoredPolicy {
 
 export interface RelationalStore extends TenancyStore {
   readonly kind: 'postgres' | 'pglite';
+  /** People who sign in to the console: users, memberships, sessions, invitations (users.ts). */
+  readonly users: UserStore;
   /** Applies the numbered migrations in sql/postgres that have not been applied yet. */
   migrate(): Promise<void>;
   /** Inserts or replaces traces by (org_id, trace_id): a trace delivered twice lands once. */
@@ -109,6 +113,8 @@ export interface TraceFact {
   cost_usd: number;
   latency_ms: number;
   user_id: string;
+  /** the trace's session id ('' for none); absent: '' (column added by 0007) */
+  session_id?: string;
   /** days to keep the row (the org's retention); the table's default (90) when absent */
   retention_days?: number;
 }
@@ -215,6 +221,12 @@ export interface FactsStore {
    * (a data-subject request). Rejects with a TypeError for an empty user id.
    */
   deleteUserData(orgId: string, userId: string): Promise<FactsDeletion>;
+  /**
+   * Runs an organization's own read-only SQL over its facts, confined by the engine (row policies, a
+   * read-only session or user with limits; see clickhouse/analytics-sql.ts). Rejects with an
+   * AnalyticsSqlError when the engine refuses the SQL (a 4xx for the caller), a StoreError otherwise.
+   */
+  analyticsSql(orgId: string, sql: string): Promise<AnalyticsSqlResult>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

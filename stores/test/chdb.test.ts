@@ -72,6 +72,7 @@ describe('chDB facts store', () => {
       { version: 4, name: '0004_module_result_facts', n: 1 },
       { version: 5, name: '0005_module_rollup_minute', n: 1 },
       { version: 6, name: '0006_retention_by_received_at', n: 1 },
+      { version: 7, name: '0007_trace_facts_session', n: 1 },
     ]);
     await store.ping();
   });
@@ -109,7 +110,11 @@ describe('chDB facts store', () => {
        FROM trace_facts_v1 FINAL WHERE org_id = {org:String}`,
       { org: row.org_id },
     );
-    expect(got).toEqual(row);
+    expect(got).toEqual({ ...row, session_id: '' });
+    const withSession = { ...row, trace_id: `${row.trace_id}-s`, session_id: 'session-1' };
+    await store.insertTraceFacts([withSession]);
+    const [stored] = await store.query<{ session_id: string }>('SELECT session_id FROM trace_facts_v1 FINAL WHERE org_id = {org:String} AND trace_id = {id:String}', { org: row.org_id, id: withSession.trace_id });
+    expect(stored?.session_id).toBe('session-1');
   });
 
   it('binds parameters of several types and scopes by them', async () => {

@@ -5,6 +5,7 @@ import { makeTrace } from '@metronis/schemas';
 import { describe, expect, it } from 'vitest';
 import { createPgliteStore } from '../src/postgres/pglite.js';
 import { describeRelationalStore } from './relational-contract.js';
+import { describeSearch } from './search-contract.js';
 import { describeTenancy } from './tenancy-contract.js';
 import { PGlite } from '@electric-sql/pglite';
 
@@ -37,3 +38,5 @@ describeTenancy('pglite', async () => {
   const client = new PGlite();
   return { store: createPgliteStore({ client }), raw: (statement) => client.exec(statement) };
 });
+
+describeSearch('pglite', async () => createPgliteStore());

@@ -7,3 +7,4 @@ export * from './kafka/index.js';
 export * from './serde/index.js';
 export * from './registry/index.js';
 export * from './runner/index.js';
+export * from './tail.js';

@@ -111,6 +111,11 @@ export interface LogAdmin {
    * offset at or after a time. Fails when the group has active members. Returns the new offsets.
    */
   resetOffsets(groupId: string, topic: string, to: 'earliest' | 'latest' | { timestamp: number }): Promise<TopicPartitionOffset[]>;
+  /**
+   * Forgets a consumer group and its committed offsets (a group that does not exist is fine). Fails
+   * when the group has active members. Used by readers with a group of their own (`openTail`).
+   */
+  deleteGroup(groupId: string): Promise<void>;
   /** Resolves when the log is reachable, rejects with `LogUnavailableError` otherwise. */
   ping(): Promise<void>;
 }

@@ -64,6 +64,10 @@ export function buildConsole(deps: {
   openApiDocument?: ConsoleDeps['openApiDocument'];
   /** the alerts API's secrets key, adapters and cache hook */
   alerts?: ConsoleDeps['alerts'];
+  /** people signing in to the console (sessions, sign-in limiter); without it only API keys work */
+  people?: ConsoleDeps['people'];
+  /** the built UI; without it GET / answers 501 */
+  web?: ConsoleDeps['web'];
 } & RateLimiting) {
   const authenticate = deps.authenticate ?? createApiKeyAuthenticator({ store: deps.store });
   const settingsChanged = (orgId: string) => deps.settings?.invalidate(orgId);
@@ -79,6 +83,8 @@ export function buildConsole(deps: {
     ...(deps.onPolicyChanged === undefined ? {} : { onPolicyChanged: deps.onPolicyChanged }),
     ...(deps.openApiDocument === undefined ? {} : { openApiDocument: deps.openApiDocument }),
     ...(deps.alerts === undefined ? {} : { alerts: deps.alerts }),
+    ...(deps.people === undefined ? {} : { people: deps.people }),
+    ...(deps.web === undefined ? {} : { web: deps.web }),
     ...rateLimitingOf(deps),
   });
 }
@@ -101,6 +107,8 @@ export async function buildEmbeddedHttp(deps: {
   policies: { invalidate(orgId: string): void };
   gatewayPolicies: NonNullable<GatewayDeps['policies']> & { invalidate(orgId: string): void };
   alerts?: ConsoleDeps['alerts'];
+  people?: ConsoleDeps['people'];
+  web?: ConsoleDeps['web'];
 } & RateLimiting) {
   const gateway = await buildGateway({ backbone: deps.backbone, store: deps.store, logger: deps.logger, ready: deps.ready, policies: deps.gatewayPolicies, corsOrigins: deps.corsOrigins ?? [], ...rateLimitingOf(deps) });
   const gatewayDocument = (await (await gateway.app.request('/openapi.json')).json()) as Record<string, unknown>;
@@ -115,6 +123,8 @@ export async function buildEmbeddedHttp(deps: {
     ready: deps.ready,
     authenticate: gateway.authenticate,
     ...(deps.alerts === undefined ? {} : { alerts: deps.alerts }),
+    ...(deps.people === undefined ? {} : { people: deps.people }),
+    ...(deps.web === undefined ? {} : { web: deps.web }),
     ...rateLimitingOf(deps),
     onPolicyChanged: (orgId) => {
       deps.policies.invalidate(orgId);

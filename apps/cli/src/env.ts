@@ -108,6 +108,9 @@ const kafka = {
   SCHEMA_REGISTRY_URL: httpUrl,
 };
 
+/** How long a console session lasts unused (seconds; default 12 h). */
+const sessionIdle = z.coerce.number().int().min(5).max(30 * 86_400).default(43_200);
+
 export const devEnvSchema = timeoutsInOrder(z.object({
   ...common,
   ...http,
@@ -115,6 +118,7 @@ export const devEnvSchema = timeoutsInOrder(z.object({
   METRONIS_PORT: port.default(7070),
   METRONIS_DATA_DIR: z.string().min(1).default('.metronis'),
   METRONIS_RETENTION_INTERVAL_MS: retentionInterval,
+  METRONIS_SESSION_IDLE_SECONDS: sessionIdle,
   METRONIS_DEV_API_KEY: z.string().min(16, 'must be at least 16 characters').max(256).regex(/^\S+$/, 'must not contain spaces').optional(),
   METRONIS_SECRETS_KEY: secretsKey,
 }));
@@ -134,10 +138,19 @@ export const consoleEnvSchema = timeoutsInOrder(z.object({
   REDIS_URL: redisUrl,
   METRONIS_PORT: port.default(7071),
   METRONIS_RETENTION_INTERVAL_MS: retentionInterval,
+  METRONIS_SESSION_IDLE_SECONDS: sessionIdle,
   DATABASE_URL: postgresUrl,
   CLICKHOUSE_URL: clickhouseUrl,
   METRONIS_SECRETS_KEY: secretsKey,
-}));
+  /** analytics SQL on a ClickHouse server: each org user's password is HMAC-SHA256(secret, org id) */
+  METRONIS_ANALYTICS_SECRET: z.string().min(32, 'at least 32 characters').optional(),
+  /** the live channel reads the traces and verdicts topics; without Kafka the console has no live updates */
+  KAFKA_BROKERS: brokers.optional(),
+  SCHEMA_REGISTRY_URL: httpUrl.optional(),
+})).refine((env) => (env.KAFKA_BROKERS === undefined) === (env.SCHEMA_REGISTRY_URL === undefined), {
+  path: ['SCHEMA_REGISTRY_URL'],
+  message: 'KAFKA_BROKERS and SCHEMA_REGISTRY_URL go together (the live channel needs both)',
+});
 
 export const workerEnvSchema = z.object({
   ...common,

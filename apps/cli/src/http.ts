@@ -5,7 +5,8 @@
  */
 import { serve, type ServerType } from '@hono/node-server';
 import { serverGuard, type ServerLimits } from '@metronis/ingest-gateway';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 
 export interface HttpServer {
   url: string;
@@ -19,6 +20,8 @@ export interface ListenOptions {
   limits?: ServerLimits;
   /** Where refusals for overload are reported (at most once every 10 s). */
   logger?: { error(obj: object, msg: string): void };
+  /** Handles HTTP upgrades (the console's live WebSocket); without it upgrades are refused by Node. */
+  onUpgrade?: (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
 }
 
 const silent = { error: () => undefined };
@@ -42,6 +45,7 @@ export function listen(fetch: (request: Request, env?: any) => Response | Promis
       });
     });
     guard.configure(server as Server);
+    if (options.onUpgrade !== undefined) server.on('upgrade', options.onUpgrade);
     server.once('error', onError);
   });
 }

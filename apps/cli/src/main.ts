@@ -43,6 +43,8 @@ Commands:
   alerts rule list|apply|delete --org <id> [--file rule.json] [--id <rule id>]
   alerts silence list|create|expire --org <id> [--file silence.json] [--id <silence id>]
   alerts channel list --org <id>           alert rules and silences (Postgres, or the embedded data folder)
+  user link --org <id> --url <console address>
+                                           print a one-time console sign-in link for the org's first admin
 
 Configuration comes from the environment; see the README's configuration table.`;
 
@@ -68,6 +70,7 @@ async function main(argv: string[]): Promise<number> {
       'expires-at': { type: 'string' },
       'retention-days': { type: 'string' },
       file: { type: 'string' },
+      url: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -112,7 +115,8 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'org':
-    case 'key': {
+    case 'key':
+    case 'user': {
       const config = parseEnv(adminEnvSchema, env);
       const store = await openAdminStore(config);
       try {

@@ -2,6 +2,7 @@
  * Opens the pieces a command needs, embedded or distributed. Both paths give the same interfaces, so
  * everything above this file runs the same code in one process or spread over many.
  */
+import { createHmac } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
@@ -147,9 +148,15 @@ export async function openRelationalStore(url: string): Promise<RelationalStore>
 }
 
 /** A ClickHouse server by HTTP URL, or chDB in this process for `chdb:<folder>`. */
-export async function openFactsStore(url: string): Promise<FactsStore> {
+/**
+ * The facts store of `url`. With `analyticsSecret`, a ClickHouse server runs analytics SQL as per-org
+ * users whose passwords are HMAC-SHA256(secret, org id); without it the server answers that analytics
+ * SQL is not configured. chDB needs no secret: it binds its sessions itself.
+ */
+export async function openFactsStore(url: string, options: { analyticsSecret?: string | undefined } = {}): Promise<FactsStore> {
   if (url.startsWith('chdb:')) return createChdbFactsStore({ path: resolve(url.slice('chdb:'.length)) });
-  return createClickHouseFactsStore({ url });
+  const secret = options.analyticsSecret;
+  return createClickHouseFactsStore({ url, ...(secret === undefined ? {} : { analytics: { password: (orgId: string) => createHmac('sha256', secret).update(orgId).digest('hex') } }) });
 }
 
 /** Creates the topics and registers every record schema, so producers and consumers start warm. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, devEnvSchema, gatewayEnvSchema, parseEnv, replayEnvSchema } from '../src/env.js';
+import { ConfigError, consoleEnvSchema, devEnvSchema, gatewayEnvSchema, parseEnv, replayEnvSchema } from '../src/env.js';
 
 describe('env', () => {
   it('gives the embedded defaults', () => {
@@ -9,6 +9,7 @@ describe('env', () => {
       METRONIS_PORT: 7070,
       METRONIS_DATA_DIR: '.metronis',
       METRONIS_RETENTION_INTERVAL_MS: 3_600_000,
+      METRONIS_SESSION_IDLE_SECONDS: 43_200,
       METRONIS_CORS_ORIGINS: [],
       METRONIS_MAX_INFLIGHT: 1000,
       METRONIS_HEADERS_TIMEOUT_MS: 10_000,
@@ -25,6 +26,14 @@ describe('env', () => {
     expect(parseEnv(devEnvSchema, { METRONIS_EVAL_THREADS: '4', METRONIS_EVAL_DEADLINE_MS: '2000' })).toMatchObject({ METRONIS_EVAL_THREADS: 4, METRONIS_EVAL_DEADLINE_MS: 2_000 });
     expect(() => parseEnv(devEnvSchema, { METRONIS_EVAL_THREADS: '0' })).toThrow(/METRONIS_EVAL_THREADS/);
     expect(() => parseEnv(devEnvSchema, { METRONIS_EVAL_DEADLINE_MS: '10' })).toThrow(/METRONIS_EVAL_DEADLINE_MS/);
+  });
+
+  it('takes the live channel of the console with Kafka and its registry together, and a session idle time of at least 5 s', () => {
+    const base = { DATABASE_URL: 'postgres://u:p@127.0.0.1:5432/db', CLICKHOUSE_URL: 'http://127.0.0.1:8123' };
+    expect(parseEnv(consoleEnvSchema, base).KAFKA_BROKERS).toBeUndefined();
+    expect(parseEnv(consoleEnvSchema, { ...base, KAFKA_BROKERS: '127.0.0.1:19092', SCHEMA_REGISTRY_URL: 'http://127.0.0.1:18081' }).KAFKA_BROKERS).toEqual(['127.0.0.1:19092']);
+    expect(() => parseEnv(consoleEnvSchema, { ...base, KAFKA_BROKERS: '127.0.0.1:19092' })).toThrow(/SCHEMA_REGISTRY_URL: KAFKA_BROKERS and SCHEMA_REGISTRY_URL go together/);
+    expect(() => parseEnv(devEnvSchema, { METRONIS_SESSION_IDLE_SECONDS: '2' })).toThrow(/METRONIS_SESSION_IDLE_SECONDS/);
   });
 
   it('parses the distributed variables', () => {

@@ -6,6 +6,8 @@
  * added later cannot forget the filter. Scopes are checked per route (`requireScope`).
  *
  * - `GET /v1/traces/:id`: `{ trace, verdict, evaluations }` (read); `DELETE /v1/traces/:id` (admin).
+ * - `GET /v1/traces`, `GET /v1/sessions/:id`, `GET /v1/users/:id/traces`: finding traces (search.ts).
+ * - `GET /v1/analytics/{traces,modules,finding-kinds,models}`, `POST /v1/analytics/sql` (analytics.ts).
  * - `GET /v1/policy`, `PUT /v1/policy`: the organization's evaluation policy (see `policy.ts`).
  * - `/v1/alerts/...`: alert rules, channels, silences, routing and history (see `alerts.ts`).
  * - `GET /openapi.json`: the OpenAPI document of these routes (openapi.ts).
@@ -32,7 +34,12 @@ import {
   type OrgLimitsSource,
   type RateLimiter,
 } from '@metronis/ingest-gateway';
-import type { RelationalStore } from '@metronis/stores';
+import type { RelationalStore, UserStore } from '@metronis/stores';
+import { createAuthRoutes } from './auth/routes.js';
+import type { PasswordCost } from './auth/password.js';
+import { csrfMatches, CSRF_HEADER, isUnsafeMethod, ROLE_SCOPES, sameOrigin, sessionTokenOf, clearSessionCookie, type Sessions } from './auth/session.js';
+import { createMemberRoutes, type MemberRoutesOptions } from './members.js';
+import { serveWebAssets, type WebAssets } from './web.js';
 import { isRetriable } from '@metronis/streams';
 import { Hono } from 'hono';
 import { createAdminRoutes, type AdminHooks } from './admin.js';
@@ -42,6 +49,8 @@ import { ApiError, errorBody, requireScope, type ConsoleEnv } from './http.js';
 import { tenantOf, type TenantStores } from './tenant.js';
 import { buildConsoleOpenApiDocument } from './openapi.js';
 import { createPolicyRoutes } from './policy.js';
+import { createSearchRoutes } from './search.js';
+import { createAnalyticsRoutes } from './analytics.js';
 
 export type { Principal } from './http.js';
 
@@ -79,6 +88,21 @@ export interface ConsoleDeps {
   rateLimits?: OrgLimitsSource;
   /** The alerts API's secrets key, channel adapters and cache hook (alerts.ts); without a key, channels cannot be written. */
   alerts?: Omit<AlertRoutesOptions, 'store' | 'logger'>;
+  /** The clock of the analytics API's default time range (tests pin it). Default Date.now. */
+  now?: () => number;
+  /**
+   * People signing in to the console (auth/): sessions over `store.users`, and the limiter of sign-in
+   * attempts (the rate limiter's buckets). Without it only API keys work and `/auth/*` answers 404.
+   */
+  people?: {
+    users: UserStore;
+    sessions: Sessions;
+    signInLimiter: RateLimiter;
+    passwordCost?: PasswordCost;
+    sendInvitation?: MemberRoutesOptions['sendInvitation'];
+  };
+  /** The built UI (apps/console-web), served at `/` and for every page path; without it `/` answers 501. */
+  web?: WebAssets;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -128,8 +152,31 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {
     return c.json({ status: ok ? 'ready' : 'unavailable', checks }, ok ? 200 : 503);
   });
 
+  const people = deps.people;
+  if (people !== undefined) {
+    app.route('/auth', createAuthRoutes({ users: people.users, sessions: people.sessions, limiter: people.signInLimiter, passwordCost: people.passwordCost, allowedOrigins: deps.corsOrigins ?? [] }));
+  }
+
   app.use('/v1/*', async function authenticate(c, next) {
-    const token = credentialsOf(credentialHeader(c.env?.incoming, c.req.raw.headers, 'authorization'));
+    const authorization = credentialHeader(c.env?.incoming, c.req.raw.headers, 'authorization');
+    const cookie = people === undefined || authorization !== undefined ? undefined : sessionTokenOf(c);
+    if (cookie !== undefined && people !== undefined) {
+      // A person in the console: the session's organization and the scopes of their role there.
+      const session = await people.sessions.resolve(cookie);
+      if (session === null) {
+        clearSessionCookie(c);
+        throw new ApiError(401, 'session_expired', 'Your session has ended; sign in again.');
+      }
+      if (isUnsafeMethod(c.req.method) && (!csrfMatches(c.req.header(CSRF_HEADER), session.csrf_token) || !sameOrigin(c, deps.corsOrigins))) {
+        throw new ApiError(403, 'csrf_failed', `A change made with the session cookie needs the session's ${CSRF_HEADER} header, from this server's own pages.`);
+      }
+      const principal = { orgId: session.org_id, keyId: session.user.id, scopes: ROLE_SCOPES[session.role], userId: session.user.id, role: session.role };
+      c.set('principal', principal);
+      c.set('tenant', tenantOf({ store: deps.store, facts: deps.facts }, principal, c.get('requestId')));
+      await next();
+      return;
+    }
+    const token = credentialsOf(authorization);
     let result: AuthResult;
     try {
       result = await deps.authenticate(token);
@@ -149,6 +196,9 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {
     app.use('/v1/*', createOrgRateLimit<ConsoleEnv>({ limiter: deps.rateLimiter, limits: deps.rateLimits, logger: { error: (obj, msg) => logger.error(obj, msg) } }).requests);
   }
 
+  app.route('/v1', createSearchRoutes());
+  app.route('/v1/analytics', createAnalyticsRoutes(deps.now === undefined ? {} : { now: deps.now }));
+
   app.get('/v1/traces/:id', async (c) => {
     requireScope(c, 'read', 'admin');
     const { db } = c.get('tenant');
@@ -161,11 +211,16 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {
   app.route('/v1', createAdminRoutes({ store: deps.store, ...deps.hooks }));
   app.route('/v1', createDataRoutes({ retentionSchedule: deps.retentionSchedule ?? 'by the retention job' }));
   app.route('/v1/alerts', createAlertRoutes({ ...deps.alerts, store: deps.store.alerts, logger: deps.logger }));
+  if (people !== undefined) app.route('/v1', createMemberRoutes({ users: people.users, sendInvitation: people.sendInvitation }));
   app.route('/v1/policy', createPolicyRoutes({ logger: deps.logger, maxBodyBytes: deps.maxPolicyBytes, onPolicyChanged: deps.onPolicyChanged }));
 
-  app.get('/', () => {
-    throw new ApiError(501, 'not_implemented', 'The console UI is not built yet; the read API is served under /v1.');
-  });
+  if (deps.web !== undefined) {
+    serveWebAssets(app, deps.web);
+  } else {
+    app.get('/', () => {
+      throw new ApiError(501, 'not_implemented', 'The console UI is not built: run `npm run build` (apps/console-web); the read API is served under /v1.');
+    });
+  }
 
   app.notFound((c) => c.json(errorBody(c, 'not_found', `No route for ${c.req.method} ${c.req.path}.`), 404));
 

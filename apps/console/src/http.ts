@@ -15,8 +15,12 @@ import type { Tenant } from './tenant.js';
 
 export interface Principal {
   orgId: string;
+  /** the API key's id, or for a person signed in to the console their user id (what audit entries name) */
   keyId: string;
   scopes: readonly string[];
+  /** set for a person signed in to the console */
+  userId?: string;
+  role?: 'viewer' | 'member' | 'admin';
 }
 
 /** `incoming`: the Node request, on @hono/node-server (absent with `app.request`). */
@@ -28,7 +32,7 @@ export interface Issue {
   message: string;
 }
 
-export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 500 | 501 | 503;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 500 | 501 | 503;
 
 export class ApiError extends HTTPException {
   override readonly name = 'ApiError';
@@ -47,12 +51,13 @@ export function errorBody(c: Context<ConsoleEnv>, code: string, message: string,
   return { error: issues === undefined ? { code, message, request_id: requestId } : { code, message, issues, request_id: requestId } };
 }
 
-/** 403 unless the caller's key has one of `scopes`. */
+/** 403 unless the caller (an API key's scopes, or a person's role) has one of `scopes`. */
 export function requireScope(c: Context<ConsoleEnv>, ...scopes: string[]): Principal {
   const principal = c.get('principal');
   if (!scopes.some((s) => principal.scopes.includes(s))) {
     const named = scopes.map((s) => `'${s}'`).join(' or ');
-    throw new ApiError(403, 'insufficient_scope', `This API key lacks the ${named} scope.`, { headers: { 'WWW-Authenticate': `Bearer realm="metronis", error="insufficient_scope", scope="${scopes.join(' ')}"` } });
+    const message = principal.role === undefined ? `This API key lacks the ${named} scope.` : `Your role in this organization (${principal.role}) does not allow this: it needs the ${named} scope${principal.role === 'admin' ? '' : ' (ask an admin)'}.`;
+    throw new ApiError(403, 'insufficient_scope', message, { headers: { 'WWW-Authenticate': `Bearer realm="metronis", error="insufficient_scope", scope="${scopes.join(' ')}"` } });
   }
   return principal;
 }

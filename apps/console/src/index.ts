@@ -2,3 +2,10 @@ export { createConsoleApp, type ConsoleDeps, type Principal, type ConsoleLogger 
 export { createPolicyRoutes, policyPath, type PolicyRoutesOptions, type PolicyView } from './policy.js';
 export { ApiError, type ConsoleEnv, type Issue } from './http.js';
 export { buildConsoleOpenApiDocument, consoleResponseSchemas, mergeOpenApiDocuments } from './openapi.js';
+export { createSessions, hashToken, newToken, ROLE_SCOPES, type Sessions } from './auth/session.js';
+export { hashPassword, verifyPassword, DEFAULT_PASSWORD_COST, type PasswordCost } from './auth/password.js';
+export { createLiveHub, type LiveHub, type LiveHubOptions, type LiveMessage } from './live/hub.js';
+export { createLiveSockets, LIVE_PATH, type LiveSockets } from './live/socket.js';
+export { startLiveFeed } from './live/feed.js';
+export type { TraceSummary, LiveFilter } from './live/rows.js';
+export { loadWebAssets, type WebAssets } from './web.js';

@@ -16,10 +16,36 @@ import { AUDIT_ACTIONS } from '@metronis/stores';
 import { z } from 'zod';
 import { createKeySchema, createOrgSchema, retentionSchema } from './admin.js';
 import { alertComponents, alertPaths } from './openapi-alerts.js';
+import { analyticsSqlBodySchema, BUCKETS, GROUP_BY } from './analytics.js';
+import { peoplePaths } from './openapi-people.js';
 
 type Json = Record<string, unknown>;
 
 const issue = z.strictObject({ path: z.string().describe('JSON path of the problem, e.g. $.modules.quality.config.max_chars'), message: z.string() });
+
+const severity = z.enum(['none', 'low', 'medium', 'high', 'critical']);
+const traceSummarySchema = z
+  .strictObject({
+    trace_id: z.string(),
+    timestamp: z.string().describe('ISO 8601, when the call happened (as sent, or when received).'),
+    received_at: z.string(),
+    application: z.string().nullable(),
+    environment: z.string().nullable(),
+    model: z.strictObject({ provider: z.string().nullable(), name: z.string().nullable() }).nullable(),
+    user_id: z.string().nullable(),
+    session_id: z.string().nullable(),
+    severity: severity.nullable().describe('Null (like passed, score and decided_by_tier) while the verdict has not arrived.'),
+    passed: z.boolean().nullable(),
+    score: z.number().nullable(),
+    finding_kinds: z.array(z.string()),
+    failed_modules: z.array(z.string()),
+    decided_by_tier: z.number().int().nullable(),
+    preview: z.strictObject({ input: z.string().describe('At most 200 characters.'), output: z.string().describe('At most 200 characters.') }),
+  })
+  .describe('A trace in a list: ids, time, app, model, verdict summary and a short preview; GET /v1/traces/{id} has the whole trace.');
+
+const severityMixSchema = z.strictObject({ none: z.number().int(), low: z.number().int(), medium: z.number().int(), high: z.number().int(), critical: z.number().int() });
+const percentilesSchema = z.strictObject({ p50: z.number().nullable(), p95: z.number().nullable(), total: z.number() });
 
 /** Zod schemas of what the console answers, by component name. */
 export const consoleResponseSchemas = {
@@ -90,6 +116,86 @@ export const consoleResponseSchemas = {
     })
     .describe('What a deletion removed, by store.'),
   ConsoleComplianceReport: z.looseObject({ organization: z.looseObject({}), generated_at: z.string(), retention: z.looseObject({}), stored: z.looseObject({}), deletions: z.looseObject({}) }),
+  ConsoleTraceSummary: traceSummarySchema,
+  ConsoleTracePage: z
+    .strictObject({ items: z.array(traceSummarySchema), next_cursor: z.string().nullable().describe('Pass as cursor for the next page (same filters and order); null on the last page.') })
+    .describe('One page of trace summaries.'),
+  ConsoleSessionPage: z
+    .strictObject({
+      session_id: z.string(),
+      items: z.array(traceSummarySchema).describe("The session's traces, oldest first."),
+      next_cursor: z.string().nullable().describe('Pass as cursor for the next page; null on the last page.'),
+    })
+    .describe("One page of a session's traces."),
+  ConsoleAnalyticsTraces: z
+    .strictObject({
+      from: z.string(),
+      to: z.string(),
+      bucket: z.enum(BUCKETS),
+      group_by: z.enum(GROUP_BY).nullable(),
+      items: z.array(
+        z.strictObject({
+          time: z.string().nullable().describe('Start of the bucket; null for bucket=none.'),
+          group: z.record(z.string(), z.unknown()).nullable().describe('{ application } / { environment } / { model: { provider, name } }; null without group_by.'),
+          traces: z.number().int(),
+          evaluated: z.number().int().describe('Traces with an evaluation fact.'),
+          failed: z.number().int().describe('Evaluated traces whose last tier failed them.'),
+          failure_rate: z.number().nullable().describe('failed / evaluated; null when nothing was evaluated.'),
+          severity: severityMixSchema,
+        }),
+      ),
+    })
+    .describe('Volume, failure rate and severity mix over time.'),
+  ConsoleAnalyticsModules: z
+    .strictObject({
+      from: z.string(),
+      to: z.string(),
+      bucket: z.enum(BUCKETS),
+      source: z.enum(['rollup', 'facts']).describe('rollup: the per-minute rollup (no trace filter given); facts: module result facts FINAL.'),
+      items: z.array(
+        z.strictObject({
+          time: z.string().nullable(),
+          module: z.string(),
+          evaluations: z.number().int(),
+          failed: z.number().int(),
+          failure_rate: z.number().nullable(),
+          severity: severityMixSchema.describe("The module's own severity."),
+          latency_us: z.strictObject({ avg: z.number().nullable(), p50: z.number().nullable(), p90: z.number().nullable(), p99: z.number().nullable() }),
+        }),
+      ),
+    })
+    .describe('Per module over time.'),
+  ConsoleAnalyticsFindingKinds: z
+    .strictObject({
+      from: z.string(),
+      to: z.string(),
+      bucket: z.enum(BUCKETS),
+      items: z.array(z.strictObject({ time: z.string().nullable(), finding_kind: z.string(), traces: z.number().int(), results: z.number().int(), modules: z.array(z.string()) })),
+    })
+    .describe('The most frequent finding kinds, over the range or per bucket.'),
+  ConsoleAnalyticsModels: z
+    .strictObject({
+      from: z.string(),
+      to: z.string(),
+      items: z.array(
+        z.strictObject({
+          model: z.strictObject({ provider: z.string().nullable(), name: z.string().nullable() }),
+          traces: z.number().int(),
+          latency_ms: z.strictObject({ p50: z.number().nullable(), p95: z.number().nullable(), p99: z.number().nullable() }),
+          input_tokens: percentilesSchema,
+          output_tokens: percentilesSchema,
+          cost_usd: percentilesSchema,
+        }),
+      ),
+    })
+    .describe('Latency, tokens and cost by model.'),
+  ConsoleAnalyticsSqlResult: z
+    .strictObject({
+      columns: z.array(z.strictObject({ name: z.string(), type: z.string().describe('The ClickHouse type.') })),
+      rows: z.array(z.record(z.string(), z.unknown())).describe('ClickHouse JSON: 64-bit integers as numbers.'),
+      statistics: z.strictObject({ elapsed_seconds: z.number(), rows_read: z.number(), bytes_read: z.number() }),
+    })
+    .describe('The answer to an analytics SQL query.'),
   ConsoleHealth: z.strictObject({ status: z.literal('ok') }),
   ConsoleReady: z.strictObject({ status: z.enum(['ready', 'unavailable']), checks: z.record(z.string(), z.boolean()) }),
 } as const;
@@ -103,6 +209,7 @@ function components(): Record<string, Json> {
   registry.add(retentionSchema, { id: 'ConsoleRetention' });
   registry.add(orgRateLimitsSchema, { id: 'ConsoleRateLimits' });
   for (const [id, schema] of Object.entries(alertComponents)) registry.add(schema, { id });
+  registry.add(analyticsSqlBodySchema, { id: 'ConsoleAnalyticsSql' });
   const { schemas } = z.toJSONSchema(registry, { uri: (id) => `#/components/schemas/${id}`, io: 'input', unrepresentable: 'any' });
   const out: Record<string, Json> = {};
   for (const [id, schema] of Object.entries(schemas)) {
@@ -133,6 +240,113 @@ const keyCreated: Json = {
   headers: requestIdHeader,
   content: { 'application/json': { schema: { allOf: [ref('ConsoleApiKey')], type: 'object', properties: { key: { type: 'string' } }, required: ['key'] } } },
 };
+
+/** The query parameters of GET /v1/traces (search.ts), every one optional. */
+function traceFilterParams(options: { userId: boolean }): Json[] {
+  const text = (name: string, description: string): Json => ({ name, in: 'query', schema: { type: 'string', minLength: 1, maxLength: 1000 }, description });
+  const severities = ['none', 'low', 'medium', 'high', 'critical'];
+  return [
+    { name: 'from', in: 'query', schema: { type: 'string', format: 'date-time' }, description: 'Traces at or after this time (ISO 8601 with a zone).' },
+    { name: 'to', in: 'query', schema: { type: 'string', format: 'date-time' }, description: 'Traces before this time; must be after from.' },
+    text('application', 'Exactly this application.'),
+    text('environment', 'Exactly this environment.'),
+    text('model_provider', 'Exactly this model provider.'),
+    text('model_name', 'Exactly this model name.'),
+    ...(options.userId ? [text('user_id', 'Exactly this user_id.')] : []),
+    text('session_id', 'Exactly this session_id.'),
+    { name: 'tag', in: 'query', schema: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 1000 } }, style: 'form', explode: true, description: 'Repeatable: the trace has every tag given.' },
+    { name: 'severity', in: 'query', schema: { type: 'string', enum: severities }, description: 'Exactly this verdict severity.' },
+    { name: 'severity_at_least', in: 'query', schema: { type: 'string', enum: severities }, description: 'This verdict severity or worse.' },
+    { name: 'passed', in: 'query', schema: { type: 'string', enum: ['true', 'false'] }, description: 'Whether the verdict passed the trace.' },
+    text('failed_module', 'A module that failed the trace (e.g. pii).'),
+    text('finding_kind', 'A finding kind of the verdict (e.g. pii.email).'),
+    { name: 'decided_by_tier', in: 'query', schema: { type: 'integer', minimum: 0, maximum: 32767 }, description: 'The tier whose verdict stands.' },
+    { name: 'q', in: 'query', schema: { type: 'string', minLength: 1, maxLength: 500 }, description: 'Full-text search over input and output: words (all must occur), "a phrase", -excluded, or.' },
+    { name: 'sort', in: 'query', schema: { type: 'string', enum: ['time', 'severity'], default: 'time' } },
+    { name: 'order', in: 'query', schema: { type: 'string', enum: ['desc', 'asc'], default: 'desc' } },
+    ...pagingParams,
+  ];
+}
+const pagingParams: Json[] = [
+  { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } },
+  { name: 'cursor', in: 'query', schema: { type: 'string', maxLength: 2048 }, description: 'next_cursor of the previous page, with the same filters and order.' },
+];
+const METADATA_FILTER = ' Also `metadata.<key>=<value>` (repeatable): the trace metadata holds each key with exactly that value.';
+const queryErrors = { '400': error('A bad parameter: unknown, wrong type, given twice, a reversed time range, or a cursor of another query or organization (invalid_query, with issues naming $.query.<parameter>).') };
+
+/** The analytics API and analytics SQL (analytics.ts). */
+function analyticsPaths(security: Json[]): Json {
+  const range: Json[] = [
+    { name: 'from', in: 'query', schema: { type: 'string', format: 'date-time' }, description: 'Start (inclusive); default 24 hours before to.' },
+    { name: 'to', in: 'query', schema: { type: 'string', format: 'date-time' }, description: 'End (exclusive); default now.' },
+    ...['application', 'environment', 'model_provider', 'model_name'].map((name) => ({ name, in: 'query', schema: { type: 'string', minLength: 1, maxLength: 1000 }, description: `Only traces with this ${name}.` })),
+  ];
+  const bucket: Json = { name: 'bucket', in: 'query', schema: { type: 'string', enum: [...BUCKETS], default: 'hour' }, description: 'Time bucket; none for the whole range. At most 10,000 buckets.' };
+  const module: Json = { name: 'module', in: 'query', schema: { type: 'string', minLength: 1, maxLength: 1000 } };
+  const read = (operationId: string, summary: string, parameters: Json[], schema: string): Json => ({
+    get: { operationId, summary: `${summary} (scope read or admin)`, security, parameters, responses: { '200': json(schema, 'The figures.'), ...queryErrors, ...authErrors, '501': error('The console runs without a facts store (not_implemented).') } },
+  });
+  return {
+    '/v1/analytics/traces': read('analyticsTraces', 'Volume, failure rate and severity mix over time, by application, environment or model', [...range, bucket, { name: 'group_by', in: 'query', schema: { type: 'string', enum: [...GROUP_BY] } }], 'ConsoleAnalyticsTraces'),
+    '/v1/analytics/modules': read('analyticsModules', 'Evaluations, failures, severity mix and latency per module over time', [...range, bucket, module], 'ConsoleAnalyticsModules'),
+    '/v1/analytics/finding-kinds': read('analyticsFindingKinds', 'The most frequent finding kinds, over the range or per bucket', [...range, { ...bucket, schema: { type: 'string', enum: [...BUCKETS], default: 'none' } }, module, { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 20 }, description: 'Kinds per bucket.' }], 'ConsoleAnalyticsFindingKinds'),
+    '/v1/analytics/models': read('analyticsModels', 'Latency, token and cost percentiles by model', range, 'ConsoleAnalyticsModels'),
+    '/v1/analytics/sql': {
+      post: {
+        operationId: 'analyticsSql',
+        summary: "Run the organization's own read-only SQL over its facts (scope read or admin); docs/analytics-sql.md lists the tables",
+        security,
+        requestBody: body('ConsoleAnalyticsSql'),
+        responses: {
+          '200': json('ConsoleAnalyticsSqlResult', 'The answer.'),
+          '400': error('Malformed JSON or body (invalid_json, invalid_body), or SQL that does not parse, names something unknown, holds several statements, is not a query (a write, DDL, SET, KILL…) or has FORMAT / INTO OUTFILE (invalid_sql).'),
+          '403': error('SETTINGS, a table function reaching files or servers, or anything else the read-only session refuses (sql_not_allowed); or a missing scope.'),
+          '401': authErrors['401'],
+          '413': error('The body is over 128 KiB (body_too_large).'),
+          '415': error('Content-Type is not application/json (unsupported_media_type).'),
+          '422': error('The query ran into a limit: rows or bytes read, result size, memory or time (query_limit_exceeded).'),
+          '429': authErrors['429'],
+          '501': error('No facts store, or analytics SQL not configured for the ClickHouse server (not_implemented).'),
+        },
+      },
+    },
+  };
+}
+
+/** Finding traces (search.ts). */
+function searchPaths(security: Json[]): Json {
+  return {
+    '/v1/traces': {
+      get: {
+        operationId: 'searchTraces',
+        summary: 'Find traces by filters and full text, newest first or by severity, paged by cursor (scope read or admin)',
+        description: `Every filter given must match.${METADATA_FILTER}`,
+        security,
+        parameters: traceFilterParams({ userId: true }),
+        responses: { '200': json('ConsoleTracePage', 'A page of summaries.'), ...queryErrors, ...authErrors },
+      },
+    },
+    '/v1/sessions/{id}': {
+      get: {
+        operationId: 'getSession',
+        summary: "A session's traces in time order, paged by cursor (scope read or admin)",
+        security,
+        parameters: [idParam('id', 'The session_id the traces were sent with.'), ...pagingParams],
+        responses: { '200': json('ConsoleSessionPage', 'A page of the session (empty when the organization has no such session).'), ...queryErrors, ...authErrors },
+      },
+    },
+    '/v1/users/{id}/traces': {
+      get: {
+        operationId: 'getUserTraces',
+        summary: "A user's traces, with the filters of GET /v1/traces (scope read or admin)",
+        description: `Every filter of GET /v1/traces except user_id.${METADATA_FILTER}`,
+        security,
+        parameters: [idParam('id', 'The user_id the traces were sent with.'), ...traceFilterParams({ userId: false })],
+        responses: { '200': json('ConsoleTracePage', 'A page of summaries.'), ...queryErrors, ...authErrors },
+      },
+    },
+  };
+}
 
 /** The admin, deletion and compliance routes (admin.ts, data.ts). */
 function tenancyPaths(security: Json[]): Json {
@@ -268,8 +482,11 @@ export function buildConsoleOpenApiDocument(options: { version?: string } = {}):
           },
         },
       },
+      ...searchPaths(security),
+      ...analyticsPaths(security),
       ...tenancyPaths(security),
       ...alertPaths({ security, json, error, body, bodyErrors, authErrors }),
+      ...peoplePaths(security),
       '/v1/policy': {
         get: {
           operationId: 'getPolicy',
@@ -292,7 +509,12 @@ export function buildConsoleOpenApiDocument(options: { version?: string } = {}):
         },
       },
       '/': {
-        get: { operationId: 'consoleUi', summary: 'The console UI (not built yet)', security: [], responses: { '501': error('Not built yet (not_implemented).') } },
+        get: {
+          operationId: 'consoleUi',
+          summary: 'The console UI (its pages and files are served for every other GET path too)',
+          security: [],
+          responses: { '200': { description: 'The UI (text/html).', content: { 'text/html': { schema: { type: 'string' } } } }, '501': error('The UI was not built (not_implemented): run npm run build.') },
+        },
       },
       '/healthz': {
         get: { operationId: 'health', summary: 'Liveness', security: [], responses: { '200': json('ConsoleHealth', 'Alive.') } },
@@ -322,7 +544,10 @@ export function buildConsoleOpenApiDocument(options: { version?: string } = {}):
           schema: { type: 'string' },
         },
       },
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer <API key>' } },
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer <API key>' },
+        session: { type: 'apiKey', in: 'cookie', name: 'metronis_session', description: 'A console session (POST /auth/sign-in); every /v1 route accepts it, and changes made with it need X-CSRF-Token.' },
+      },
     },
   };
 }

@@ -9,11 +9,15 @@
  *   const { db, facts, actor } = c.get('tenant');
  *   const trace = await db.getTrace(id); // this org's trace or null
  */
-import type { AlertOrgScope, FactsDeletion, FactsInventory, FactsStore, OrgScope, RelationalStore } from '@metronis/stores';
+import type { AlertOrgScope, AnalyticsSqlResult, FactsDeletion, FactsInventory, FactsStore, OrgScope, RelationalStore, ScopedFacts } from '@metronis/stores';
 import type { Principal } from './http.js';
 
-/** This organization's facts (ClickHouse or chDB): deletion, retention and what is stored. */
+/** This organization's facts (ClickHouse or chDB): reads, analytics SQL, deletion, retention and what is stored. */
 export interface TenantFacts {
+  /** the analytics API's reads: SQL that filters by {org_id:String}, always bound to this organization */
+  query: ScopedFacts['query'];
+  /** the organization's own SQL, confined by the engine to its rows (analytics SQL) */
+  analyticsSql(sql: string): Promise<AnalyticsSqlResult>;
   deleteTraces(traceIds: string[]): Promise<FactsDeletion>;
   /** The trace ids whose trace facts carry this user id (every stored version). */
   userTraceIds(userId: string): Promise<string[]>;
@@ -36,7 +40,7 @@ export interface Tenant {
 /** The stores the console is built on; only `tenantOf` and the operator routes touch them. */
 export interface TenantStores {
   store: Pick<RelationalStore, 'forOrg' | 'createOrganization' | 'alerts'>;
-  facts?: Pick<FactsStore, 'forOrg' | 'deleteTraces' | 'setRetention'> | undefined;
+  facts?: Pick<FactsStore, 'forOrg' | 'deleteTraces' | 'setRetention' | 'analyticsSql'> | undefined;
 }
 
 export function tenantOf(stores: TenantStores, principal: Principal, requestId: string): Tenant {
@@ -50,6 +54,8 @@ export function tenantOf(stores: TenantStores, principal: Principal, requestId: 
       facts === undefined
         ? null
         : {
+            query: (sql, params) => facts.forOrg(orgId).query(sql, params),
+            analyticsSql: (sql) => facts.analyticsSql(orgId, sql),
             deleteTraces: (traceIds) => facts.deleteTraces(orgId, traceIds),
             userTraceIds: async (userId) =>
               (

@@ -150,6 +150,11 @@ const ENDPOINTS: Endpoint[] = [
   { name: 'DELETE trace', scope: 'admin', ok: 200, request: async () => ({ method: 'DELETE', path: `/v1/traces/${(await seedTrace(A)).trace_id}` }) },
   { name: 'DELETE user data', scope: 'admin', ok: 200, request: async () => ({ method: 'DELETE', path: `/v1/users/u-${randomUUID()}/data` }) },
   { name: 'GET compliance report', scope: 'admin', ok: 200, request: async () => ({ method: 'GET', path: '/v1/compliance/report' }) },
+  { name: 'GET traces (search)', scope: 'read', ok: 200, request: async () => ({ method: 'GET', path: '/v1/traces?limit=5&environment=test' }) },
+  { name: 'GET session', scope: 'read', ok: 200, request: async () => ({ method: 'GET', path: '/v1/sessions/s-1' }) },
+  { name: "GET a user's traces", scope: 'read', ok: 200, request: async () => ({ method: 'GET', path: '/v1/users/u-1/traces?q=capital' }) },
+  ...['traces', 'modules', 'finding-kinds', 'models'].map((what): Endpoint => ({ name: `GET analytics ${what}`, scope: 'read', ok: 200, request: async () => ({ method: 'GET', path: `/v1/analytics/${what}` }) })),
+  { name: 'POST analytics SQL', scope: 'read', ok: 200, request: async () => ({ method: 'POST', path: '/v1/analytics/sql', body: { sql: 'SELECT count() AS n FROM trace_facts_v1 FINAL' } }) },
   { name: 'POST orgs', scope: 'operator', ok: 201, request: async () => ({ method: 'POST', path: '/v1/orgs', body: { name: `Org ${randomUUID()}` } }) },
 ];
 

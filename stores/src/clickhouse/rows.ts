@@ -75,9 +75,17 @@ export function factsToRows(operation: string, rows: TraceFact[]): Record<string
       cost_usd: row.cost_usd,
       latency_ms: row.latency_ms,
       user_id: row.user_id,
+      ...sessionColumn(row, bad),
       ...retention,
     };
   });
+}
+
+/** The optional `session_id` column (0007), checked: absent stays absent (the column default ''). */
+function sessionColumn(row: { session_id?: string }, bad: Bad): { session_id?: string } {
+  if (row.session_id === undefined) return {};
+  if (typeof row.session_id !== 'string') throw bad('session_id', 'a string');
+  return { session_id: row.session_id };
 }
 
 /** The evaluation row of a tier result. */

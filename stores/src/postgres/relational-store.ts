@@ -23,6 +23,7 @@ import { buryTraces, deletedIn, deleteOrphans, lockOrganizations } from './delet
 import { apiKeys, evaluations, organizations, policies, traces, verdicts } from './schema.js';
 import { createAlertStore } from './alerts.js';
 import { createTenancy } from './tenancy.js';
+import { createUserStore } from './users.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyPgDatabase = PgDatabase<PgQueryResultHKT, any>;
@@ -120,6 +121,7 @@ export function createRelationalStore(options: RelationalStoreOptions): Relation
     kind,
     ...tenancy,
     alerts: createAlertStore(kind, db),
+    users: createUserStore(kind, db),
 
     migrate: () => run('migrate', options.migrate),
 

@@ -25,6 +25,7 @@ import type { ApiKeyScope, RelationalStore } from '../types.js';
 import { decodeRecord, encodeRecord } from './nul.js';
 import { lockOrganizations, rowsOf } from './deletions.js';
 import type { AnyPgDatabase } from './relational-store.js';
+import { searchTraces } from './search.js';
 import { apiKeys, auditLog, deletions, evaluations, organizations, policies, tombstones, traces, verdicts } from './schema.js';
 
 type Tx = AnyPgDatabase;
@@ -167,6 +168,8 @@ export function createTenancy(kind: RelationalStore['kind'], db: AnyPgDatabase):
         );
         return rows.map((row) => decodeRecord<TierResult>(row.record, row.nulEscaped));
       },
+
+      searchTraces: (query) => run('searchTraces', () => searchTraces(db, orgId, query)),
 
       async getPolicy() {
         const [row] = await run('getPolicy', () => db.select().from(policies).where(eq(policies.orgId, orgId)).limit(1));

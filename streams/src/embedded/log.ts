@@ -258,6 +258,16 @@ export async function createEmbeddedLog(options: EmbeddedLogOptions): Promise<Lo
       }
       return result;
     },
+    async deleteGroup(groupId) {
+      check();
+      const members = coordinator.memberCount(groupId);
+      if (members > 0) throw new Error(`embedded log: deleteGroup: group "${groupId}" has ${members} active consumer(s); close them first`);
+      try {
+        await offsets.forget(groupId);
+      } catch (error) {
+        throw new LogUnavailableError(`embedded log: cannot remove the offsets of group "${groupId}": ${(error as Error).message}`, { cause: error });
+      }
+    },
     async ping() {
       check();
     },

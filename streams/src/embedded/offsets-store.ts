@@ -4,7 +4,7 @@
  * that arrive while a write is under way are coalesced into the next write, as fsyncs are for sends.
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { open, rename } from 'node:fs/promises';
+import { open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
 interface GroupFile {
@@ -74,6 +74,14 @@ export class OffsetsStore {
     const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
     if (!this.running) this.running = this.writeLoop();
     return done;
+  }
+
+  /** Forgets the group's offsets and removes its file (after the writes under way). */
+  async forget(group: string): Promise<void> {
+    await this.flush();
+    this.groups.delete(group);
+    this.dirty.delete(group);
+    await rm(join(this.dir, fileOf(group)), { force: true });
   }
 
   /** Waits for the writes under way. */

@@ -172,6 +172,16 @@ export function createKafkaAdmin(options: ResolvedKafkaLogOptions): KafkaLogAdmi
       return offsets;
     },
 
+    async deleteGroup(groupId: string): Promise<void> {
+      checkGroupId('deleteGroup', groupId);
+      const action = `deleteGroup (${groupId})`;
+      await call(action, (a) => a.deleteGroups({ groups: [groupId] })).catch((error: unknown) => {
+        if (hasKafkaErrorId(error, 'GROUP_ID_NOT_FOUND')) return;
+        if (hasKafkaErrorId(error, 'NON_EMPTY_GROUP')) throw new Error(`Cannot delete consumer group "${groupId}": it has active members. Stop its consumers first.`, { cause: error });
+        throw error;
+      });
+    },
+
     async ping(): Promise<void> {
       await call('ping', (a) => a.metadata({ topics: [], forceUpdate: true }));
     },

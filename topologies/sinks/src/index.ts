@@ -275,6 +275,7 @@ export function toTraceFact(trace: Trace, retentionDays?: number): TraceFact {
     // The public trace takes fractional milliseconds (420.5); the column is UInt32.
     latency_ms: Math.round(trace.latency_ms ?? 0),
     user_id: trace.user_id ?? '',
+    session_id: trace.session_id ?? '',
     ...(retentionDays === undefined ? {} : { retention_days: retentionDays }),
   };
 }

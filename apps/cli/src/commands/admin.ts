@@ -8,10 +8,12 @@
  *   metronis key create --org acme --name ci [--scopes ingest,read] [--expires-at 2027-01-01T00:00:00Z]
  *   metronis key list --org acme
  *   metronis key revoke --org acme --id key_…
+ *   metronis user link --org acme --url https://console.example.com   (a one-time sign-in link for the org's first admin)
  */
 import { issueApiKey } from '@metronis/ingest-gateway';
 import { ConflictError, type ApiKeyScope, type RelationalStore } from '@metronis/stores';
 import { z } from 'zod';
+import { firstAdminSignInLink } from '../people.js';
 
 export class AdminUsageError extends Error {}
 
@@ -25,6 +27,7 @@ export interface AdminArgs {
   scopes?: string | undefined;
   'expires-at'?: string | undefined;
   'retention-days'?: string | undefined;
+  url?: string | undefined;
 }
 
 function required(value: string | undefined, flag: string): string {
@@ -42,7 +45,7 @@ function parseScopes(value: string | undefined): ApiKeyScope[] {
 const orgId = z.string().regex(/^[a-z0-9][a-z0-9_-]{2,62}$/, '--id must be 3 to 63 lowercase letters, digits, - or _');
 
 /** Runs one admin subcommand; returns what to print (JSON). */
-export async function runAdmin(store: RelationalStore, command: 'org' | 'key', sub: string | undefined, args: AdminArgs): Promise<unknown> {
+export async function runAdmin(store: RelationalStore, command: 'org' | 'key' | 'user', sub: string | undefined, args: AdminArgs): Promise<unknown> {
   if (command === 'org') {
     if (sub !== 'create') throw new AdminUsageError(`unknown subcommand 'org ${sub ?? ''}'; expected: org create`);
     const name = required(args.name, 'name');
@@ -65,6 +68,13 @@ export async function runAdmin(store: RelationalStore, command: 'org' | 'key', s
   const org = required(args.org, 'org');
   const scope = store.forOrg(org);
   if ((await scope.getOrganization()) === null) throw new AdminUsageError(`no organization '${org}'; create it with: metronis org create --id ${org} --name <name>`);
+  if (command === 'user') {
+    if (sub !== 'link') throw new AdminUsageError(`unknown subcommand 'user ${sub ?? ''}'; expected: user link`);
+    const url = required(args.url, 'url');
+    if (!/^https?:\/\/[^/\s]+$/.test(url)) throw new AdminUsageError('--url must be the console address, scheme://host[:port] without a path');
+    const { link, email } = await firstAdminSignInLink(store, org, url);
+    return { link, user: email, note: 'one-time, valid 24 hours; the user chooses a password after signing in' };
+  }
   switch (sub) {
     case 'create': {
       const name = required(args.name, 'name');

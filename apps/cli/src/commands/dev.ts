@@ -4,7 +4,8 @@
  */
 import { runTopology } from '@metronis/streams';
 import { buildEmbeddedHttp, readiness } from '../apps.js';
-import { bootstrapDefaultOrg, resolveDevKey } from '../bootstrap.js';
+import { bootstrapDefaultOrg, DEFAULT_ORG_ID, resolveDevKey } from '../bootstrap.js';
+import { consolePeople, consoleWeb, firstAdminSignInLink, startLiveChannel } from '../people.js';
 import type { DevEnv } from '../env.js';
 import { evaluationPool } from '../evaluation.js';
 import { listen } from '../http.js';
@@ -18,7 +19,7 @@ import type { Lifecycle } from '../shutdown.js';
 import { startLoops, TOPOLOGIES, TOPOLOGY_NAMES } from '../topologies.js';
 import { openAlertsRuntime, secretsBox } from '../alerts.js';
 
-export async function dev(env: DevEnv, logger: Logger, lifecycle: Lifecycle): Promise<{ url: string; apiKey: string }> {
+export async function dev(env: DevEnv, logger: Logger, lifecycle: Lifecycle): Promise<{ url: string; apiKey: string; signInLink: string }> {
   const paths = embeddedPaths(env.METRONIS_DATA_DIR);
   const backbone = await openEmbeddedBackbone(paths.root);
   lifecycle.onClose('log', () => backbone.log.close());
@@ -54,16 +55,25 @@ export async function dev(env: DevEnv, logger: Logger, lifecycle: Lifecycle): Pr
   const retentionJob = { intervalMs: env.METRONIS_RETENTION_INTERVAL_MS };
   const job = startRetentionJob({ store, logger, ...retentionJob });
   lifecycle.onClose('retention job', () => job.stop());
-  const http = await buildEmbeddedHttp({ backbone, store, facts, settings, alerts: { secrets, adapters: alerts.adapters, onChanged: (orgId) => alerts.config.invalidate(orgId) }, retentionSchedule: describeRetentionJob(retentionJob), corsOrigins: env.METRONIS_CORS_ORIGINS, logger, ready, policies, gatewayPolicies, ...limiting });
+  // The console's people and its live channel (a tail of the log of this process's own).
+  const people = consolePeople(store, limiting.rateLimiter, env.METRONIS_SESSION_IDLE_SECONDS);
+  const web = await consoleWeb(logger);
+  const live = await startLiveChannel({ log: backbone.log, serde: backbone.serde, sessions: people.sessions, logger, allowedOrigins: env.METRONIS_CORS_ORIGINS });
+  lifecycle.onClose('live feed', () => live.closeFeed());
+  const http = await buildEmbeddedHttp({ backbone, store, facts, settings, alerts: { secrets, adapters: alerts.adapters, onChanged: (orgId) => alerts.config.invalidate(orgId) }, retentionSchedule: describeRetentionJob(retentionJob), corsOrigins: env.METRONIS_CORS_ORIGINS, logger, ready, policies, gatewayPolicies, people, ...(web === undefined ? {} : { web }), ...limiting });
   lifecycle.onClose('producer', () => http.producer.close());
-  const server = await listen(http.fetch, { host: env.METRONIS_HOST, port: env.METRONIS_PORT, limits: serverLimitsOf(env), logger });
+  const server = await listen(http.fetch, { host: env.METRONIS_HOST, port: env.METRONIS_PORT, limits: serverLimitsOf(env), logger, onUpgrade: live.sockets.handleUpgrade });
   lifecycle.onClose('http', () => server.close());
+  lifecycle.onClose('live sockets', () => live.sockets.close());
+  const signIn = await firstAdminSignInLink(store, DEFAULT_ORG_ID, server.url);
 
   logger.info({ url: server.url, data_dir: paths.root, api_key_source: source }, 'Metronis is running (embedded)');
   process.stdout.write(
     [
       '',
       `  Metronis (embedded) listening on ${server.url}`,
+      `  console:   ${signIn.link}`,
+      `             (a one-time sign-in link for ${signIn.email}, valid 24 h; a new one at every start)`,
       `  data:      ${paths.root}`,
       `  API key:   ${apiKey}${source === 'env' ? '  (from METRONIS_DEV_API_KEY)' : ''}`,
       `  try:       curl -s -X POST ${server.url}/v1/traces -H 'Authorization: Bearer ${apiKey}' -H 'Content-Type: application/json' \\`,
@@ -72,5 +82,5 @@ export async function dev(env: DevEnv, logger: Logger, lifecycle: Lifecycle): Pr
       '',
     ].join('\n') + '\n',
   );
-  return { url: server.url, apiKey };
+  return { url: server.url, apiKey, signInLink: signIn.link };
 }

@@ -57,6 +57,7 @@ const EXAMPLES: Record<string, unknown> = {
   ingestTrace: traceExample,
   ingestTraceBatch: { traces: [traceExample, { ...traceExample, trace_id: 'fuzz-valid-2', input: 'q', output: 'a' }] },
   putPolicy: { fail_at: 'high', mask_pii_before_storage: false, modules: { quality: { enabled: true } }, severity_overrides: [{ kind: 'secret', severity: 'high' }] },
+  analyticsSql: { sql: 'SELECT org_id, count() AS n FROM trace_facts_v1 GROUP BY org_id' },
 };
 
 /** A small valid instance of a JSON schema (required properties only), for operations without an example. */

@@ -21,6 +21,7 @@ import { runTopology, TOPICS } from '@metronis/streams';
 import { postgresTracesSink } from '@metronis/topology-sinks';
 import { pino } from 'pino';
 import { buildEmbeddedHttp, readiness, routeEmbedded } from '../../src/apps.js';
+import { consolePeople } from '../../src/people.js';
 import { devEnvSchema, parseEnv } from '../../src/env.js';
 import { listen } from '../../src/http.js';
 import { rateLimiting, serverLimitsOf } from '../../src/limits.js';
@@ -146,6 +147,8 @@ export async function startSurface(): Promise<Surface> {
     // The alerts API as dev serves it: a secrets key, and adapters with a short timeout (a channel
     // test reaches whatever URL the fuzzer saved).
     alerts: { secrets: createSecretBox(parseSecretsKey(generateSecretsKey())), adapters: createChannelAdapters({ timeoutMs: 2_000 }) },
+    // People in the console, as `metronis dev` has them (the sign-in attempts share the process's limiter).
+    people: consolePeople(store, limiting.rateLimiter, env.METRONIS_SESSION_IDLE_SECONDS),
     ...limiting,
   });
   const server = await listen(http.fetch, { host: '127.0.0.1', port: 0, limits: serverLimitsOf(env), logger });

@@ -1,0 +1,190 @@
+/**
+ * `npm run bench:search -- --traces 1000000`: trace search at scale on PostgreSQL and PGlite.
+ *
+ * Seeds N generated traces (scripts/seed/generate.ts: real Tier 1 verdicts) across three
+ * organizations into a throwaway PostgreSQL database (on DATABASE_URL's server, dropped after) and an
+ * on-disk PGlite in a temporary folder, ANALYZEs, then for each filter shape of GET /v1/traces:
+ * - EXPLAIN of the exact statement the store runs, and the indexes its plan uses (the script exits 1
+ *   when a shape's plan uses none at N >= 100,000; below that a sequential scan of a small table is
+ *   the right plan and only a warning is printed);
+ * - p50/p95 of `searchTraces` (a page of 50) over --runs runs, next to a bare SELECT by primary key
+ *   (`getTrace`) in the same run.
+ * Prints the tables BENCHMARKS.md reports and writes bench-results/search-<time>.json.
+ *
+ *   npm run bench:search -- [--traces 1000000] [--runs 50] [--engines postgres,pglite]
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { PGlite } from '@electric-sql/pglite';
+import { createPgliteStore, createPostgresStore, searchTracesQuery, type RelationalStore, type TraceSearch } from '@metronis/stores';
+import postgres from 'postgres';
+import { historyBatches, writeHistory } from '../seed/generate.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const { values } = parseArgs({ options: { traces: { type: 'string', default: '1000000' }, runs: { type: 'string', default: '50' }, engines: { type: 'string', default: 'postgres,pglite' } } });
+const traces = Number(values.traces);
+const runs = Number(values.runs);
+const engines = values.engines.split(',');
+const log = (line: string) => process.stderr.write(`[bench:search] ${line}\n`);
+const ORGS = ['bench_a', 'bench_b', 'bench_c'];
+const ORG = ORGS[0]!;
+const NOW = Date.parse('2026-12-01T00:00:00Z');
+const DAY = 86_400_000;
+
+interface Engine {
+  name: string;
+  store: RelationalStore;
+  raw(sql: string, params: unknown[]): Promise<Record<string, unknown>[]>;
+  close(): Promise<void>;
+}
+
+async function openPostgres(): Promise<Engine> {
+  const url = process.env.DATABASE_URL ?? 'postgres://metronis:metronis@127.0.0.1:15432/metronis';
+  const database = `metronis_bench_search_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+  const admin = postgres(url, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database "${database}"`);
+  const target = new URL(url);
+  target.pathname = `/${database}`;
+  const store = createPostgresStore({ url: target.toString(), max: 4 });
+  const sql = postgres(target.toString(), { max: 1, onnotice: () => {} });
+  return {
+    name: 'postgres',
+    store,
+    raw: async (text, params) => (await sql.unsafe(text, params as never[])) as unknown as Record<string, unknown>[],
+    async close() {
+      await store.close();
+      await sql.end();
+      await admin.unsafe(`drop database if exists "${database}" with (force)`);
+      await admin.end();
+    },
+  };
+}
+
+async function openPglite(): Promise<Engine> {
+  const dir = await mkdtemp(join(tmpdir(), 'metronis-bench-search-'));
+  const client = new PGlite(dir);
+  const store = createPgliteStore({ client });
+  return {
+    name: 'pglite',
+    store,
+    raw: async (text, params) => (await client.query<Record<string, unknown>>(text, params)).rows,
+    async close() {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+
+/** Every index a plan (EXPLAIN FORMAT JSON) uses, and its node types. */
+function planIndexes(plan: unknown, out = { indexes: new Set<string>(), nodes: new Set<string>() }) {
+  if (Array.isArray(plan)) for (const p of plan) planIndexes(p, out);
+  else if (plan !== null && typeof plan === 'object') {
+    const node = plan as Record<string, unknown>;
+    if (typeof node['Node Type'] === 'string') out.nodes.add(node['Node Type']);
+    if (typeof node['Index Name'] === 'string') out.indexes.add(node['Index Name']);
+    for (const value of Object.values(node)) if (typeof value === 'object') planIndexes(value, out);
+  }
+  return out;
+}
+
+const base: Pick<TraceSearch, 'sort' | 'order' | 'limit'> = { sort: 'time', order: 'desc', limit: 50 };
+
+async function shapes(engine: Engine): Promise<[string, TraceSearch][]> {
+  // Values that occur in the data, read once (the generator decides them).
+  const [kind] = await engine.raw("SELECT k FROM (SELECT unnest(finding_kinds) AS k FROM traces WHERE org_id = $1 LIMIT 100000) x GROUP BY k ORDER BY count(*) DESC LIMIT 1", [ORG]);
+  const [some] = await engine.raw('SELECT user_id, session_id FROM traces WHERE org_id = $1 ORDER BY timestamp DESC LIMIT 1', [ORG]);
+  const lastDay = { from: NOW - DAY, to: NOW };
+  return [
+    ['newest first (no filter)', { ...base }],
+    ['time range (last day)', { ...base, ...lastDay }],
+    ['application', { ...base, application: 'checkout-bot' }],
+    ['environment', { ...base, environment: 'staging' }],
+    ['model provider + name', { ...base, model_provider: 'anthropic', model_name: 'claude-3-5-sonnet' }],
+    ['user_id', { ...base, user_id: String(some?.user_id ?? 'user-1') }],
+    ['session_id', { ...base, session_id: String(some?.session_id ?? 'x'), sort: 'time', order: 'asc' }],
+    ['tag', { ...base, tags: ['beta'] }],
+    ['metadata key=value', { ...base, metadata: { region: 'us' } }],
+    ['severity exactly', { ...base, severity: 'critical' }],
+    ['severity at least, by severity', { ...base, severity_at_least: 'high', sort: 'severity' }],
+    ['passed=false', { ...base, passed: false }],
+    ['failed module', { ...base, failed_module: 'pii' }],
+    ['finding kind', { ...base, finding_kind: String(kind?.k ?? 'pii.email') }],
+    ['decided by tier', { ...base, decided_by_tier: 1 }],
+    ['full text (common word)', { ...base, text: 'refund' }],
+    ['full text (rare)', { ...base, text: '"card 4111"' }],
+    ['production failures with PII, last day', { ...base, ...lastDay, environment: 'production', passed: false, failed_module: 'pii' }],
+    ['second page (cursor)', { ...base, after: { timestamp: NOW - DAY, trace_id: 'seed-1-0' } }],
+  ];
+}
+
+const results: Record<string, unknown> = { traces, runs, date: new Date().toISOString() };
+let missingIndex = false;
+
+const opened: Engine[] = [];
+try {
+  for (const name of engines) opened.push(name === 'postgres' ? await openPostgres() : await openPglite());
+  for (const engine of opened) {
+    await engine.store.migrate();
+    for (const org of ORGS) await engine.store.ensureOrganization(org, org);
+  }
+  const started = performance.now();
+  let written = 0;
+  for (const batch of historyBatches({ orgs: ORGS, traces, days: 30, now: NOW, seed: 7 }, 5000)) {
+    for (const engine of opened) await writeHistory({ store: engine.store }, batch);
+    written += batch.traces.length;
+    if (written % 50_000 === 0 || written === traces) log(`seeded ${written} / ${traces} traces into ${engines.join(' and ')} in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  }
+  const ids = Array.from({ length: runs }, (_, i) => `seed-7-${Math.floor(((i + 0.5) / runs) * traces)}`);
+  for (const engine of opened) {
+    await engine.raw('ANALYZE', []);
+    const rows: Record<string, unknown>[] = [];
+    const scope = engine.store.forOrg(ORG);
+    // The baseline: a bare SELECT by primary key (each id is in one of the orgs; absent ids cost the same lookup).
+    const pk: number[] = [];
+    for (const id of ids) {
+      const t = performance.now();
+      await scope.getTrace(id);
+      pk.push(performance.now() - t);
+    }
+    rows.push({ shape: 'baseline: SELECT by primary key (getTrace)', p50_ms: percentile(pk, 50), p95_ms: percentile(pk, 95), indexes: 'traces_pkey' });
+    for (const [shape, query] of await shapes(engine)) {
+      const statement = searchTracesQuery(ORG, query);
+      const [explained] = await engine.raw(`EXPLAIN (FORMAT JSON) ${statement.sql}`, statement.params);
+      const plan = planIndexes(explained?.['QUERY PLAN'] ?? explained);
+      if (plan.indexes.size === 0) {
+        missingIndex = true;
+        log(`${engine.name}: "${shape}" uses no index (${[...plan.nodes].join(', ')})`);
+      }
+      await scope.searchTraces(query); // warm
+      const times: number[] = [];
+      let found = 0;
+      for (let r = 0; r < runs; r++) {
+        const t = performance.now();
+        found = (await scope.searchTraces(query)).length;
+        times.push(performance.now() - t);
+      }
+      rows.push({ shape, p50_ms: percentile(times, 50), p95_ms: percentile(times, 95), rows: found, indexes: [...plan.indexes].join(', ') || `none (${[...plan.nodes].join(', ')})` });
+    }
+    results[engine.name] = rows;
+    process.stdout.write(`\n### ${engine.name}: ${traces.toLocaleString('en')} traces (3 orgs), page of 50, ${runs} runs\n\n| filter shape | p50 ms | p95 ms | rows | indexes in the plan |\n|---|---:|---:|---:|---|\n`);
+    for (const row of rows) process.stdout.write(`| ${row.shape} | ${(row.p50_ms as number).toFixed(2)} | ${(row.p95_ms as number).toFixed(2)} | ${row.rows ?? ''} | ${row.indexes} |\n`);
+  }
+  await mkdir(join(ROOT, 'bench-results'), { recursive: true });
+  const file = join(ROOT, 'bench-results', `search-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  await writeFile(file, JSON.stringify(results, null, 2));
+  log(`wrote ${file}`);
+} finally {
+  for (const engine of opened) await engine.close().catch((error: unknown) => log(`closing ${engine.name}: ${String(error)}`));
+}
+if (missingIndex) {
+  if (traces >= 100_000) {
+    log('a filter shape used no index: see above');
+    process.exitCode = 1;
+  } else log(`(at ${traces} traces a sequential scan can be the right plan; the check applies from 100,000)`);
+}
