@@ -2,10 +2,11 @@
  * Real OpenTelemetry exporters from npm against the gateway on a loopback socket: the Node SDK with
  * the OTLP protobuf exporter configured only through `OTEL_EXPORTER_OTLP_ENDPOINT` and
  * `OTEL_EXPORTER_OTLP_HEADERS`, and the OTLP/JSON exporter under OpenInference's OpenAI
- * instrumentation. Each instruments a real `openai` client calling a local OpenAI-compatible server;
+ * instrumentation, and the protobuf exporter under OpenLLMetry's (Traceloop) OpenAI instrumentation. Each instruments a real `openai` client calling a local OpenAI-compatible server;
  * the traces are decoded back off the log.
  */
 import { OpenAIInstrumentation } from '@arizeai/openinference-instrumentation-openai';
+import { OpenAIInstrumentation as OpenLLMetryInstrumentation } from '@traceloop/instrumentation-openai';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { OTLPTraceExporter as OTLPHttpJsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as OTLPProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
@@ -116,6 +117,31 @@ describe('real OTLP exporters', () => {
       });
       const streamedTrace = all.find((t) => t !== plain);
       expect(streamedTrace).toMatchObject({ input: { messages: [{ role: 'user', content: 'And of Italy?' }] }, output: { content: 'Paris.' } });
+    } finally {
+      instrumentation.disable();
+      await provider.shutdown();
+    }
+  });
+
+  it("OpenLLMetry's OpenAI instrumentation through the protobuf exporter", async () => {
+    const exporter = new OTLPProtoExporter({ url: `${server.url}/otlp/v1/traces`, headers: { Authorization: `Bearer ${KEYS.ingest}` } });
+    const provider = new BasicTracerProvider({ resource: resourceFromAttributes({ 'service.name': 'openllmetry-app' }), spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    const instrumentation = new OpenLLMetryInstrumentation({ traceContent: true });
+    instrumentation.setTracerProvider(provider);
+    instrumentation.manuallyInstrument(OpenAI);
+    try {
+      const client = new OpenAI({ apiKey: 'sk-test', baseURL: llm.baseURL });
+      const before = await gw.countOnLog();
+      await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'Capital of France, says OpenLLMetry?' }] });
+      await provider.forceFlush();
+      const traces = (await gw.readTraces(before + 1)).map((r) => r.trace).filter((t) => t.application === 'openllmetry-app');
+      expect(traces).toHaveLength(1);
+      expect(traces[0]).toMatchObject({
+        model: { provider: 'openai' },
+        input: { messages: [{ role: 'user', content: 'Capital of France, says OpenLLMetry?' }] },
+        output: { content: 'Paris.' },
+        usage: { input_tokens: 14, output_tokens: 2 },
+      });
     } finally {
       instrumentation.disable();
       await provider.shutdown();

@@ -4,6 +4,7 @@
  * and can refuse the first ones (503/429 bursts) or listen on a port chosen before it starts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -23,6 +24,7 @@ export interface RunningMetronis {
 }
 
 export async function startMetronis(): Promise<RunningMetronis> {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (the test command does)`);
   const dataDir = await mkdtemp(join(tmpdir(), 'metronis-tssdk-'));
   const child: ChildProcess = spawn(process.execPath, [CLI, 'dev'], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', METRONIS_DATA_DIR: dataDir, METRONIS_PORT: '0', METRONIS_DEV_API_KEY: API_KEY, METRONIS_LOG_LEVEL: 'warn' },
