@@ -23,7 +23,7 @@ export async function consoleCommand(env: ConsoleEnv, logger: Logger, lifecycle:
   const settings = orgSettingsCache(store, logger);
   const limiting = await rateLimiting(env, settings, logger, lifecycle);
   const retentionJob = { intervalMs: env.METRONIS_RETENTION_INTERVAL_MS };
-  const job = startRetentionJob({ store, logger, ...retentionJob });
+  const job = startRetentionJob({ store, logger, ...retentionJob, sweep: () => store.users.sweepExpired(new Date()) });
   lifecycle.onClose('retention job', () => job.stop());
   const people = consolePeople(store, limiting.rateLimiter, env.METRONIS_SESSION_IDLE_SECONDS);
   const web = await consoleWeb(logger);
