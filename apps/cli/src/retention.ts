@@ -19,6 +19,8 @@ export interface RetentionJobOptions {
   maxBatches?: number;
   /** delay of the first pass (default 10 s) */
   firstRunMs?: number;
+  /** Also removes what has expired beside the data (console sessions, used sign-in links); returns the count. */
+  sweep?: () => Promise<number>;
 }
 
 /** How the job runs, in words, for the compliance report. */
@@ -38,6 +40,8 @@ export function startRetentionJob(options: RetentionJobOptions): { stop(): Promi
       const results = await options.store.enforceRetention({ now: Date.now(), batchSize, maxBatches });
       const removed = results.filter((r) => r.traces + r.verdicts + r.evaluations > 0);
       if (removed.length > 0) options.logger.info({ removed }, 'retention pass deleted expired rows');
+      const swept = (await options.sweep?.()) ?? 0;
+      if (swept > 0) options.logger.info({ sessions: swept }, 'retention pass removed expired console sessions');
     } catch (err) {
       options.logger.warn({ error: errorFields(err) }, 'retention pass failed; the next one retries');
     }

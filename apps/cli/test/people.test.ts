@@ -35,6 +35,14 @@ describe('the first admin sign-in link', () => {
     expect(await store.users.consumeSignInLink(hashToken(tokenOf(second.link)), new Date(Date.now() + 25 * 3_600_000))).toBeNull();
   });
 
+  it('is swept with expired sessions by the retention pass', async () => {
+    const [admin] = await store.users.admins('acme');
+    await store.users.createSession({ token_hash: 'a'.repeat(64), user_id: admin!.id, org_id: 'acme', csrf_token: 'c', expires_at: new Date(Date.now() - 1_000) });
+    await store.users.createSession({ token_hash: 'b'.repeat(64), user_id: admin!.id, org_id: 'acme', csrf_token: 'c', expires_at: new Date(Date.now() + 60_000) });
+    expect(await store.users.sweepExpired(new Date())).toBe(1);
+    expect(await store.users.findSession('b'.repeat(64), new Date())).not.toBeNull();
+  });
+
   it('is what `metronis user link` prints, and its arguments are checked', async () => {
     const printed = (await runAdmin(store, 'user', 'link', { org: 'acme', url: 'https://console.example.com' })) as { link: string; user: string };
     expect(printed.link).toMatch(/^https:\/\/console\.example\.com\/sign-in\/link#token=/);

@@ -5,7 +5,7 @@
  * SCHEMATHESIS_MAX_EXAMPLES examples per operation (default 50) and SCHEMATHESIS_MAX_TIME seconds
  * (default 75) in all.
  *
- * Left out: `GET /`, which answers 501 by design until the console UI exists (the document says so);
+ * Left out: `GET /`, the console UI's page (HTML, or 501 when the UI was not built);
  * `PUT /v1/org/rate-limits` and `DELETE /v1/keys/{id}`, because schemathesis saves tiny limits and
  * revokes the very key it runs with (its stateful phase finds the id in `GET /v1/keys`), after which
  * every other operation only answers 429 or 401 and goes untested. The in-process fuzz suite

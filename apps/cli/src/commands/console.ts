@@ -26,7 +26,7 @@ export async function consoleCommand(env: ConsoleEnv, logger: Logger, lifecycle:
   const settings = orgSettingsCache(store, logger);
   const limiting = await rateLimiting(env, settings, logger, lifecycle);
   const retentionJob = { intervalMs: env.METRONIS_RETENTION_INTERVAL_MS };
-  const job = startRetentionJob({ store, logger, ...retentionJob });
+  const job = startRetentionJob({ store, logger, ...retentionJob, sweep: () => store.users.sweepExpired(new Date()) });
   lifecycle.onClose('retention job', () => job.stop());
   const secrets = await secretsBox(env.METRONIS_SECRETS_KEY);
   if (secrets === undefined) logger.warn({}, 'METRONIS_SECRETS_KEY is not set: alert channels cannot be created, changed or tested');

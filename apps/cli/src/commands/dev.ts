@@ -69,7 +69,7 @@ export async function dev(env: DevEnv, logger: Logger, lifecycle: Lifecycle): Pr
   // One process: its buckets live in it.
   const limiting = await rateLimiting({ METRONIS_RATE_LIMITS: env.METRONIS_RATE_LIMITS }, settings, logger, lifecycle);
   const retentionJob = { intervalMs: env.METRONIS_RETENTION_INTERVAL_MS };
-  const job = startRetentionJob({ store, logger, ...retentionJob });
+  const job = startRetentionJob({ store, logger, ...retentionJob, sweep: () => store.users.sweepExpired(new Date()) });
   lifecycle.onClose('retention job', () => job.stop());
   // The console's people and its live channel (a tail of the log of this process's own).
   const people = consolePeople(store, limiting.rateLimiter, env.METRONIS_SESSION_IDLE_SECONDS);
