@@ -169,7 +169,7 @@ describe('the console in a browser', () => {
     await expect.poll(() => page.locator('mark.finding').count()).toBe(2);
   });
 
-  it('filters the traces by application, text and time range: the URL carries the filter, the rows are the search API\'s answer, "Load more" pages', async () => {
+  it('filters the traces by application, text and time range: the URL carries the filter, the rows are the search API\'s answer, "Load more" pages; a trace\'s session links to its traces', async () => {
     // 130 traces of one application, a minute apart, ending an hour ago; every tenth mentions a zeppelin.
     // One trace of another application mentions it too.
     const start = Math.floor((Date.now() - 3 * 3_600_000) / 60_000) * 60_000;
@@ -178,6 +178,7 @@ describe('the console in a browser', () => {
       trace_id: `paged-${String(i).padStart(3, '0')}`,
       timestamp: at(i),
       application: 'paging-app',
+      ...(i >= 125 ? { session_id: 'conversation-7' } : {}),
       input: `question number ${i}`,
       output: i % 10 === 0 ? `the zeppelin answer ${i}` : `a plain answer ${i}`,
     }));
@@ -230,6 +231,19 @@ describe('the console in a browser', () => {
     expect(url.searchParams.get('to')).toBe(at(111));
     await expect.poll(() => list.getAttribute('aria-label')).toBe('Traces: 2');
     expect(await visibleIds()).toEqual(['paged-110', 'paged-100']);
+
+    // A trace's session links to the session's traces: the sessions API's answer, newest first here.
+    await page.goto(`${base}/traces/paged-127`);
+    await page.getByRole('link', { name: 'conversation-7' }).click();
+    await page.waitForURL(/[?&]session_id=conversation-7/);
+    expect(await page.getByLabel('Session id', { exact: true }).inputValue()).toBe('conversation-7');
+    const session = await fetch(`${base}/v1/sessions/conversation-7`, { headers: { authorization: `Bearer ${apiKey}` } });
+    const conversation = ((await session.json()) as { items: Array<{ trace_id: string }> }).items.map((t) => t.trace_id);
+    expect(conversation).toEqual(['paged-125', 'paged-126', 'paged-127', 'paged-128', 'paged-129']);
+    await expect.poll(() => list.getAttribute('aria-label')).toBe('Traces: 5');
+    expect(await visibleIds()).toEqual([...conversation].reverse());
+    await shot(page, 'traces-session');
+    await pageIsSound(page, problems);
   });
 
   it('shows the search API\'s refusal of a filter instead of an empty list', async () => {

@@ -1,12 +1,13 @@
 /**
  * One trace: its input and output with every finding highlighted at its character offsets, each
  * module's result, the verdict, the tiers that ran and their latency, model, usage and cost, and
- * metadata. The page listens on the live channel for this trace, so its verdict appears when it
- * arrives. Another organization's id is simply not found.
+ * metadata; its session links to the traces page filtered to that session. The page listens on the
+ * live channel for this trace, so its verdict appears when it arrives. Another organization's id is
+ * simply not found.
  */
 import { Alert, Badge, Code, Group, Loader, Paper, Stack, Table, Text, Title } from '@mantine/core';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { useParams } from 'react-router';
+import { Link, useParams } from 'react-router';
 import { ApiError, get } from '../api';
 import { Highlighted, type PlacedFinding } from '../components/Highlighted';
 import { SeverityBadge, VerdictBadge } from '../components/SeverityBadge';
@@ -273,7 +274,14 @@ export function TraceDetailPage() {
             ['Timestamp', new Date(trace.timestamp).toLocaleString()],
             ['Received', new Date(trace.received_at).toLocaleString()],
             ['User', trace.user_id],
-            ['Session', trace.session_id],
+            [
+              'Session',
+              trace.session_id === null ? null : (
+                <Link to={`/traces?session_id=${encodeURIComponent(trace.session_id)}`} title="The traces of this session">
+                  {trace.session_id}
+                </Link>
+              ),
+            ],
             ['Tags', trace.tags.length === 0 ? null : trace.tags.join(', ')],
             ['PII masked', trace.pii_masked ? 'yes, at the gateway' : 'no'],
             ...Object.entries(trace.metadata).map(([k, v]): [string, React.ReactNode] => [`metadata.${k}`, v]),
