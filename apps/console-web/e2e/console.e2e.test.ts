@@ -169,7 +169,7 @@ describe('the console in a browser', () => {
     await expect.poll(() => page.locator('mark.finding').count()).toBe(2);
   });
 
-  it('filters the traces by application, text and time range: the URL carries the filter, the rows are the search API\'s answer, "Load more" pages; a trace\'s session links to its traces', async () => {
+  it('filters the traces by application, text and time range: the URL carries the filter, the rows are the search API\'s answer, "Load more" pages (and says when it cannot); a trace\'s session links to its traces', async () => {
     // 130 traces of one application, a minute apart, ending an hour ago; every tenth mentions a zeppelin.
     // One trace of another application mentions it too.
     const start = Math.floor((Date.now() - 3 * 3_600_000) / 60_000) * 60_000;
@@ -200,9 +200,16 @@ describe('the console in a browser', () => {
     expect(await page.locator('a[data-trace-id="elsewhere-zeppelin"]').count()).toBe(0);
     await shot(page, 'traces-filtered-application');
     await pageIsSound(page, problems);
+    // "Load more" while the server cannot be reached says so and keeps the rows; again once back.
+    await page.context().setOffline(true);
+    await page.getByRole('button', { name: 'Load more' }).click();
+    await page.getByRole('alert').filter({ hasText: 'Loading more failed' }).getByText(/The server cannot be reached/).waitFor();
+    expect(await list.getAttribute('aria-label')).toBe('Traces: 100');
+    await page.context().setOffline(false);
     await page.getByRole('button', { name: 'Load more' }).click();
     await expect.poll(() => list.getAttribute('aria-label')).toBe(`Traces: ${PAGED}`);
     expect(await page.getByRole('button', { name: 'Load more' }).count()).toBe(0);
+    expect(await page.getByText('Loading more failed').count()).toBe(0);
     await list.evaluate((el) => el.scrollTo(0, el.scrollHeight));
     await page.locator('a[data-trace-id="paged-000"]').waitFor();
 
