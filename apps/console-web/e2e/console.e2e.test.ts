@@ -66,6 +66,26 @@ const PII_TRACE = (id: string) => ({
   metadata: { ticket: 'T-1' },
 });
 
+const PAGED = 130;
+
+/** GET /v1/traces with the dev API key: the search API's answer that the page must show. */
+async function searchApi(query: string): Promise<{ items: Array<{ trace_id: string }>; next_cursor: string | null }> {
+  const response = await fetch(`${base}/v1/traces?${query}`, { headers: { authorization: `Bearer ${apiKey}` } });
+  expect(response.status, await response.clone().text()).toBe(200);
+  return (await response.json()) as { items: Array<{ trace_id: string }>; next_cursor: string | null };
+}
+
+/** The trace ids of the rows the traces page has drawn (the list is virtualized), top to bottom. */
+async function visibleIds(): Promise<string[]> {
+  const rows = await page.locator('a[data-trace-id]').evaluateAll((links) => links.map((a) => ({ id: a.getAttribute('data-trace-id')!, top: a.getBoundingClientRect().top })));
+  return rows.sort((a, b) => a.top - b.top).map((r) => r.id);
+}
+
+/** A datetime-local input's value for epoch ms, in this machine's zone (the browser's). */
+function localInput(ms: number): string {
+  return new Date(ms - new Date(ms).getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+}
+
 /** Every check a page gets: no CSP refusal or page error so far, and no serious axe violation. */
 async function pageIsSound(p: Page, seen: string[]): Promise<void> {
   expect(seen).toEqual([]);
@@ -112,7 +132,10 @@ describe('the console in a browser', () => {
   it('shows a live trace arriving after a POST to the gateway, with its verdict', async () => {
     await page.goto(`${base}/traces`);
     await page.getByText('live', { exact: true }).waitFor();
-    await page.getByTestId('search-unavailable').waitFor();
+    // The search API answered (nothing yet on a fresh server), so there is no "unavailable" banner.
+    await page.getByText(/No traces match yet/).waitFor();
+    expect(await page.getByTestId('search-unavailable').count()).toBe(0);
+    expect(await page.getByTestId('search-error').count()).toBe(0);
     await sendTrace(PII_TRACE('live-1'));
     const row = page.locator('a[data-trace-id="live-1"]');
     await row.waitFor();
@@ -146,6 +169,111 @@ describe('the console in a browser', () => {
     await expect.poll(() => page.locator('mark.finding').count()).toBe(2);
   });
 
+  it('filters the traces by application, text and time range: the URL carries the filter, the rows are the search API\'s answer, "Load more" pages (and says when it cannot); a trace\'s session links to its traces', async () => {
+    // 130 traces of one application, a minute apart, ending an hour ago; every tenth mentions a zeppelin.
+    // One trace of another application mentions it too.
+    const start = Math.floor((Date.now() - 3 * 3_600_000) / 60_000) * 60_000;
+    const at = (i: number) => new Date(start + i * 60_000).toISOString();
+    const seeded = Array.from({ length: PAGED }, (_, i) => ({
+      trace_id: `paged-${String(i).padStart(3, '0')}`,
+      timestamp: at(i),
+      application: 'paging-app',
+      ...(i >= 125 ? { session_id: 'conversation-7' } : {}),
+      input: `question number ${i}`,
+      output: i % 10 === 0 ? `the zeppelin answer ${i}` : `a plain answer ${i}`,
+    }));
+    const batch = await fetch(`${base}/v1/traces/batch`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ traces: seeded }) });
+    expect(batch.status, await batch.clone().text()).toBe(202);
+    await sendTrace({ trace_id: 'elsewhere-zeppelin', timestamp: at(125), application: 'other-app', input: 'and the zeppelin?', output: 'a zeppelin elsewhere' });
+    await expect.poll(async () => (await searchApi('application=paging-app&limit=200')).items.length, { timeout: 60_000 }).toBe(PAGED);
+    await expect.poll(async () => (await searchApi('application=other-app')).items.length, { timeout: 30_000 }).toBe(1);
+
+    // By application: the newest 100 first, then "Load more" for the rest.
+    await page.goto(`${base}/traces`);
+    await page.getByLabel('Application', { exact: true }).fill('paging-app');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.waitForURL(/[?&]application=paging-app/);
+    const list = page.getByRole('region', { name: /^Traces: / });
+    await expect.poll(() => list.getAttribute('aria-label')).toBe('Traces: 100');
+    expect(await visibleIds()).toEqual((await searchApi('application=paging-app&limit=100')).items.map((t) => t.trace_id).slice(0, (await visibleIds()).length));
+    expect((await visibleIds())[0]).toBe('paged-129');
+    expect(await page.locator('a[data-trace-id="elsewhere-zeppelin"]').count()).toBe(0);
+    await shot(page, 'traces-filtered-application');
+    await pageIsSound(page, problems);
+    // "Load more" while the server cannot be reached says so and keeps the rows; again once back.
+    await page.context().setOffline(true);
+    await page.getByRole('button', { name: 'Load more' }).click();
+    await page.getByRole('alert').filter({ hasText: 'Loading more failed' }).getByText(/The server cannot be reached/).waitFor();
+    expect(await list.getAttribute('aria-label')).toBe('Traces: 100');
+    await page.context().setOffline(false);
+    await page.getByRole('button', { name: 'Load more' }).click();
+    await expect.poll(() => list.getAttribute('aria-label')).toBe(`Traces: ${PAGED}`);
+    expect(await page.getByRole('button', { name: 'Load more' }).count()).toBe(0);
+    expect(await page.getByText('Loading more failed').count()).toBe(0);
+    await list.evaluate((el) => el.scrollTo(0, el.scrollHeight));
+    await page.locator('a[data-trace-id="paged-000"]').waitFor();
+
+    // Full text within the application: the zeppelin traces of paging-app, not the other application's.
+    await page.getByLabel('Search text', { exact: true }).fill('zeppelin');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.waitForURL(/[?&]q=zeppelin/);
+    expect(new URL(page.url()).searchParams.get('application')).toBe('paging-app');
+    const zeppelins = (await searchApi('q=zeppelin&application=paging-app&limit=100')).items.map((t) => t.trace_id);
+    expect(zeppelins).toEqual(Array.from({ length: 13 }, (_, k) => `paged-${String(120 - k * 10).padStart(3, '0')}`));
+    await expect.poll(() => list.getAttribute('aria-label')).toBe('Traces: 13');
+    expect(await visibleIds()).toEqual(zeppelins);
+    expect(await page.locator('a[data-trace-id="elsewhere-zeppelin"]').count()).toBe(0);
+    expect(await page.locator('a[data-trace-id="paged-121"]').count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Load more' }).count()).toBe(0);
+    await shot(page, 'traces-filtered-text');
+    await pageIsSound(page, problems);
+
+    // A time range [from, to): ten minutes of paging-app's zeppelins holds two (paged-100 and paged-110).
+    await page.getByLabel('From', { exact: true }).fill(localInput(start + 100 * 60_000));
+    await page.getByLabel('To (before)', { exact: true }).fill(localInput(start + 111 * 60_000));
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.waitForURL(/[?&]to=/);
+    const url = new URL(page.url());
+    expect(url.searchParams.get('from')).toBe(at(100));
+    expect(url.searchParams.get('to')).toBe(at(111));
+    await expect.poll(() => list.getAttribute('aria-label')).toBe('Traces: 2');
+    expect(await visibleIds()).toEqual(['paged-110', 'paged-100']);
+
+    // A trace's session links to the session's traces: the sessions API's answer, newest first here.
+    await page.goto(`${base}/traces/paged-127`);
+    await page.getByRole('link', { name: 'conversation-7' }).click();
+    await page.waitForURL(/[?&]session_id=conversation-7/);
+    expect(await page.getByLabel('Session id', { exact: true }).inputValue()).toBe('conversation-7');
+    const session = await fetch(`${base}/v1/sessions/conversation-7`, { headers: { authorization: `Bearer ${apiKey}` } });
+    const conversation = ((await session.json()) as { items: Array<{ trace_id: string }> }).items.map((t) => t.trace_id);
+    expect(conversation).toEqual(['paged-125', 'paged-126', 'paged-127', 'paged-128', 'paged-129']);
+    await expect.poll(() => list.getAttribute('aria-label')).toBe('Traces: 5');
+    expect(await visibleIds()).toEqual([...conversation].reverse());
+    await shot(page, 'traces-session');
+    await pageIsSound(page, problems);
+  });
+
+  it('shows the search API\'s refusal of a filter instead of an empty list', async () => {
+    // A reversed time range, through the form.
+    await page.goto(`${base}/traces`);
+    await page.getByLabel('From', { exact: true }).fill('2026-06-02T10:00');
+    await page.getByLabel('To (before)', { exact: true }).fill('2026-06-01T10:00');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    const error = page.getByTestId('search-error');
+    await error.waitFor();
+    expect(await error.textContent()).toContain('$.query.from: must be before to');
+    expect(await page.getByRole('region', { name: /^Traces: / }).count()).toBe(0);
+    expect(await page.getByText(/No traces match yet/).count()).toBe(0);
+    await shot(page, 'traces-filter-refused');
+    await pageIsSound(page, problems);
+    // A value the API does not know, in a URL someone edited or shared.
+    await page.goto(`${base}/traces?severity_at_least=extreme`);
+    await error.waitFor();
+    expect(await error.textContent()).toContain('$.query.severity_at_least: must be one of none, low, medium, high, critical');
+    expect(await page.getByRole('region', { name: /^Traces: / }).count()).toBe(0);
+    expect(problems).toEqual([]);
+  });
+
   it('edits the policy: an invalid one shows its errors in place, a valid one is saved', async () => {
     await page.goto(`${base}/settings/policy`);
     const editor = page.getByLabel('Policy (JSON)');
@@ -175,6 +303,7 @@ describe('the console in a browser', () => {
     await page.getByRole('button', { name: 'Revoke ci uploader' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Revoke key' }).click();
     await page.locator('tr[data-key-name="ci uploader"]').getByText('revoked').waitFor();
+    await page.getByRole('dialog').waitFor({ state: 'hidden' });
     const refused = await fetch(`${base}/v1/traces`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: '{"input":"x","output":"y"}' });
     expect(refused.status).toBe(401);
     await pageIsSound(page, problems);

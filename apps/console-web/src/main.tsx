@@ -30,9 +30,9 @@ function SignedIn() {
         <Route path="/" element={<Navigate to="/traces" replace />} />
         <Route path="/traces" element={<Traces />} />
         <Route path="/traces/:id" element={<TraceDetailPage />} />
-        <Route path="/sessions" element={<Pending title="Sessions" needs="the sessions API (GET /v1/sessions/:id), which is being built" />} />
-        <Route path="/analytics" element={<Pending title="Analytics" needs="the analytics API (/v1/analytics), which is being built" />} />
-        <Route path="/alerts" element={<Pending title="Alerts" needs="alerting, which is not built yet" />} />
+        <Route path="/sessions" element={<Pending title="Sessions" needs="a list of sessions, which the API does not offer yet (GET /v1/sessions/:id reads one session: open it from a trace, whose session links to its traces)" />} />
+        <Route path="/analytics" element={<Pending title="Analytics" needs="charts over the analytics API (GET /v1/analytics/*), which the console does not draw yet" />} />
+        <Route path="/alerts" element={<Pending title="Alerts" needs="its views of the alerts API (GET /v1/alerts, rules, channels), which the console does not draw yet" />} />
         <Route path="/settings" element={<Navigate to="/settings/policy" replace />} />
         <Route path="/settings/:tab" element={<Settings />} />
         <Route path="*" element={<NotFound />} />

@@ -1,12 +1,13 @@
 /**
  * One trace: its input and output with every finding highlighted at its character offsets, each
  * module's result, the verdict, the tiers that ran and their latency, model, usage and cost, and
- * metadata. The page listens on the live channel for this trace, so its verdict appears when it
- * arrives. Another organization's id is simply not found.
+ * metadata; its session links to the traces page filtered to that session. The page listens on the
+ * live channel for this trace, so its verdict appears when it arrives. Another organization's id is
+ * simply not found.
  */
 import { Alert, Badge, Code, Group, Loader, Paper, Stack, Table, Text, Title } from '@mantine/core';
-import { useCallback, useEffect, useMemo, useState } from 'react';
-import { useParams } from 'react-router';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { Link, useParams } from 'react-router';
 import { ApiError, get } from '../api';
 import { Highlighted, type PlacedFinding } from '../components/Highlighted';
 import { SeverityBadge, VerdictBadge } from '../components/SeverityBadge';
@@ -50,15 +51,29 @@ export function TraceDetailPage() {
   const [state, setState] = useState<'loading' | 'ok' | 'missing' | 'error'>('loading');
   const [error, setError] = useState('');
 
+  // The live channel can announce a trace or its verdict before the store that GET reads has it: until
+  // the page has what the channel announced, it asks again (up to 20 times, a little later each time).
+  const announced = useRef<'nothing' | 'trace' | 'verdict'>('nothing');
+  const retry = useRef<{ attempts: number; timer: ReturnType<typeof setTimeout> | null }>({ attempts: 0, timer: null });
+
   const load = useCallback(() => {
+    const again = () => {
+      if (retry.current.attempts >= 20) return;
+      retry.current.attempts += 1;
+      if (retry.current.timer !== null) clearTimeout(retry.current.timer);
+      retry.current.timer = setTimeout(load, 250 * Math.min(retry.current.attempts, 8));
+    };
     get<TraceDetail>(`/v1/traces/${encodeURIComponent(id)}`).then(
       (d) => {
         setDetail(d);
         setState('ok');
+        if (announced.current === 'verdict' && d.verdict === null) again();
       },
       (e: unknown) => {
-        if (e instanceof ApiError && e.status === 404) setState('missing');
-        else {
+        if (e instanceof ApiError && e.status === 404) {
+          setState('missing');
+          if (announced.current !== 'nothing') again();
+        } else {
           setError(e instanceof Error ? e.message : String(e));
           setState('error');
         }
@@ -68,10 +83,28 @@ export function TraceDetailPage() {
 
   useEffect(() => {
     setState('loading');
+    announced.current = 'nothing';
+    retry.current.attempts = 0;
     load();
     // The live channel tells us when this trace (or its verdict) arrives.
-    const live = new LiveClient({ q: id }, { rows: (rows) => rows.some((r) => r.trace_id === id) && load(), state: () => undefined }, 60_000);
-    return () => live.close();
+    const live = new LiveClient(
+      { q: id },
+      {
+        rows: (rows) => {
+          const mine = rows.filter((r) => r.trace_id === id);
+          if (mine.length === 0) return;
+          announced.current = announced.current === 'verdict' || mine.some((r) => r.passed !== null) ? 'verdict' : 'trace';
+          retry.current.attempts = 0;
+          load();
+        },
+        state: () => undefined,
+      },
+      60_000,
+    );
+    return () => {
+      live.close();
+      if (retry.current.timer !== null) clearTimeout(retry.current.timer);
+    };
   }, [id, load]);
 
   const findings = useMemo(() => {
@@ -241,7 +274,14 @@ export function TraceDetailPage() {
             ['Timestamp', new Date(trace.timestamp).toLocaleString()],
             ['Received', new Date(trace.received_at).toLocaleString()],
             ['User', trace.user_id],
-            ['Session', trace.session_id],
+            [
+              'Session',
+              trace.session_id === null ? null : (
+                <Link to={`/traces?session_id=${encodeURIComponent(trace.session_id)}`} title="The traces of this session">
+                  {trace.session_id}
+                </Link>
+              ),
+            ],
             ['Tags', trace.tags.length === 0 ? null : trace.tags.join(', ')],
             ['PII masked', trace.pii_masked ? 'yes, at the gateway' : 'no'],
             ...Object.entries(trace.metadata).map(([k, v]): [string, React.ReactNode] => [`metadata.${k}`, v]),

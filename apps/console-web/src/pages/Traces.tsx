@@ -1,7 +1,11 @@
 /**
  * The traces page: the search API's filters (kept in the URL), a virtualized list, keyset paging with
- * "Load more", and live rows pushed by the live channel as traces and verdicts arrive. Until the
- * server offers the search API (GET /v1/traces), the page says so and shows live rows only.
+ * "Load more", and live rows pushed by the live channel as traces and verdicts arrive, merged by trace
+ * id in the search API's order (newest trace time first; while more pages remain, live rows older than
+ * the last loaded one wait for "Load more"). The time range applies to live rows here in
+ * the page (the live channel has no time range). A filter the search API refuses shows its message
+ * instead of the list. Until the server offers the search API (GET /v1/traces), the page says so and
+ * shows live rows only.
  */
 import { Alert, Badge, Button, Collapse, Group, Select, Stack, Text, TextInput, Title } from '@mantine/core';
 import { useVirtualizer } from '@tanstack/react-virtual';
@@ -13,7 +17,7 @@ import { LiveClient, type LiveState } from '../live';
 import { useSession } from '../session';
 import { SEVERITIES, type TraceSummary } from '../types';
 
-const FILTERS = ['q', 'application', 'environment', 'severity_at_least', 'passed', 'model_provider', 'model_name', 'user_id', 'session_id', 'tag', 'finding_kind', 'failed_module'] as const;
+const FILTERS = ['q', 'from', 'to', 'application', 'environment', 'severity_at_least', 'passed', 'model_provider', 'model_name', 'user_id', 'session_id', 'tag', 'finding_kind', 'failed_module'] as const;
 const MORE: Array<[string, string]> = [
   ['model_provider', 'Model provider'],
   ['model_name', 'Model name'],
@@ -23,6 +27,25 @@ const MORE: Array<[string, string]> = [
   ['finding_kind', 'Finding kind'],
   ['failed_module', 'Failed module'],
 ];
+
+/** The live channel's filter: the page's, without the time range (applied to live rows in `inRange`). */
+const liveFilterOf = ({ from: _from, to: _to, ...rest }: Record<string, string>) => rest;
+
+function inRange(row: TraceSummary, filter: Record<string, string>): boolean {
+  if (filter.from === undefined && filter.to === undefined) return true;
+  const at = Date.parse(row.timestamp ?? row.received_at ?? '');
+  if (Number.isNaN(at)) return false;
+  return (filter.from === undefined || at >= Date.parse(filter.from)) && (filter.to === undefined || at < Date.parse(filter.to));
+}
+
+/** An ISO date-time (the URL's) as a datetime-local input's value in this browser's zone, and back. */
+function toLocalInput(iso: string | undefined): string {
+  const ms = iso === undefined ? NaN : Date.parse(iso);
+  if (Number.isNaN(ms)) return '';
+  const d = new Date(ms - new Date(ms).getTimezoneOffset() * 60_000);
+  return d.toISOString().slice(0, 16);
+}
+const fromLocalInput = (value: string) => (value === '' || Number.isNaN(Date.parse(value)) ? '' : new Date(value).toISOString());
 
 type Search = { state: 'loading' } | { state: 'unavailable'; reason: string } | { state: 'error'; message: string } | { state: 'ok'; items: TraceSummary[]; next: string | null };
 
@@ -37,7 +60,8 @@ function filterOf(params: URLSearchParams): Record<string, string> {
 
 const time = (iso: string | null) => (iso === null ? '—' : new Date(iso).toLocaleString(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' }));
 const ROW_HEIGHT = 44;
-const newestFirst = (a: TraceSummary, b: TraceSummary) => (b.received_at ?? '').localeCompare(a.received_at ?? '');
+/** The search API's default order: newest trace time first (arrival time when a live row has no trace yet). */
+const newestFirst = (a: TraceSummary, b: TraceSummary) => (b.timestamp ?? b.received_at ?? '').localeCompare(a.timestamp ?? a.received_at ?? '') || (a.trace_id < b.trace_id ? 1 : a.trace_id > b.trace_id ? -1 : 0);
 
 export function Traces() {
   const [params, setParams] = useSearchParams();
@@ -50,6 +74,7 @@ export function Traces() {
   const [fresh, setFresh] = useState<Set<string>>(new Set());
   const [liveState, setLiveState] = useState<LiveState>('connecting');
   const [dropped, setDropped] = useState(0);
+  const [moreError, setMoreError] = useState<string | null>(null);
   const client = useRef<LiveClient | null>(null);
   const { endedBy } = useSession();
 
@@ -58,6 +83,7 @@ export function Traces() {
   // The search API: the first page for this filter.
   useEffect(() => {
     setSearch({ state: 'loading' });
+    setMoreError(null);
     const query = new URLSearchParams({ ...filter, limit: '100' });
     get<{ items: TraceSummary[]; next_cursor: string | null }>(`/v1/traces?${query}`).then(
       (page) => setSearch({ state: 'ok', items: page.items, next: page.next_cursor }),
@@ -73,7 +99,7 @@ export function Traces() {
   useEffect(() => {
     setLive(new Map());
     setDropped(0);
-    const c = new LiveClient(filter, {
+    const c = new LiveClient(liveFilterOf(filter), {
       rows: (rows, info) => {
         setLive((old) => {
           const next = new Map(old);
@@ -93,9 +119,15 @@ export function Traces() {
   const rows = useMemo(() => {
     const byId = new Map<string, TraceSummary>();
     if (search.state === 'ok') for (const item of search.items) byId.set(item.trace_id, item);
-    for (const [id, row] of live) byId.set(id, { ...(byId.get(id) ?? {}), ...row, preview: row.preview ?? byId.get(id)?.preview ?? null });
+    // While more pages remain, the list is the newest traces down to the last loaded one: a live row
+    // (the channel replays recent ones) that sorts below it belongs to a page not loaded yet.
+    const last = search.state === 'ok' && search.next !== null ? search.items.at(-1) : undefined;
+    for (const [id, row] of live) {
+      if (!inRange(row, filter) || (last !== undefined && !byId.has(id) && newestFirst(row, last) > 0)) continue;
+      byId.set(id, { ...(byId.get(id) ?? {}), ...row, preview: row.preview ?? byId.get(id)?.preview ?? null });
+    }
     return [...byId.values()].sort(newestFirst);
-  }, [search, live]);
+  }, [search, live, filterKey]); // eslint-disable-line react-hooks/exhaustive-deps
 
   const scroller = useRef<HTMLElement>(null);
   const virtual = useVirtualizer({ count: rows.length, getScrollElement: () => scroller.current, estimateSize: () => ROW_HEIGHT, overscan: 10 });
@@ -110,10 +142,18 @@ export function Traces() {
   async function loadMore() {
     if (search.state !== 'ok' || search.next === null) return;
     const query = new URLSearchParams({ ...filter, limit: '100', cursor: search.next });
-    const page = await get<{ items: TraceSummary[]; next_cursor: string | null }>(`/v1/traces?${query}`);
-    setSearch({ state: 'ok', items: [...search.items, ...page.items], next: page.next_cursor });
+    setMoreError(null);
+    try {
+      const page = await get<{ items: TraceSummary[]; next_cursor: string | null }>(`/v1/traces?${query}`);
+      setSearch({ state: 'ok', items: [...search.items, ...page.items], next: page.next_cursor });
+    } catch (e) {
+      setMoreError(e instanceof Error ? e.message : String(e));
+    }
   }
 
+  const timeField = (name: 'from' | 'to', label: string) => (
+    <TextInput label={label} type="datetime-local" size="xs" value={toLocalInput(draft[name])} onChange={(e) => setDraft({ ...draft, [name]: fromLocalInput(e.currentTarget.value) })} />
+  );
   const field = (name: string, label: string) => <TextInput key={name} label={label} value={draft[name] ?? ''} onChange={(e) => setDraft({ ...draft, [name]: e.currentTarget.value })} size="xs" />;
 
   return (
@@ -131,6 +171,8 @@ export function Traces() {
           {field('q', 'Search text')}
           {field('application', 'Application')}
           {field('environment', 'Environment')}
+          {timeField('from', 'From')}
+          {timeField('to', 'To (before)')}
           <Select
             label="Severity at least"
             size="xs"
@@ -172,7 +214,7 @@ export function Traces() {
         </Alert>
       )}
       {search.state === 'error' && (
-        <Alert color="red" title="Search failed" role="alert">
+        <Alert color="red" title="Search failed" role="alert" data-testid="search-error">
           {search.message}
         </Alert>
       )}
@@ -181,51 +223,58 @@ export function Traces() {
           Traces are arriving faster than this page shows them: {dropped} updates were skipped by the live view. {search.state === 'ok' ? 'Search shows every trace.' : ''}
         </Alert>
       )}
-      <section className="trace-list" ref={scroller} aria-label={`Traces: ${rows.length}`} tabIndex={-1}>
-        <div className="trace-row trace-row-head" aria-hidden="true">
-          <span className="time">Received</span>
-          <span>Verdict</span>
-          <span className="preview">Input → output</span>
-          <span className="wide">Application · model</span>
-          <span className="wide">Tier</span>
-        </div>
-        {rows.length === 0 ? (
-          <Text p="md" c="dimmed">
-            {search.state === 'loading' ? 'Loading…' : 'No traces match yet. Send one to POST /v1/traces and it appears here with its verdict.'}
-          </Text>
-        ) : (
-          <div style={{ height: virtual.getTotalSize(), position: 'relative' }}>
-            {virtual.getVirtualItems().map((item) => {
-              const row = rows[item.index]!;
-              return (
-                <Link
-                  key={row.trace_id}
-                  to={`/traces/${encodeURIComponent(row.trace_id)}`}
-                  className={`trace-row${fresh.has(row.trace_id) ? ' fresh' : ''}`}
-                  data-trace-id={row.trace_id}
-                  style={{ position: 'absolute', top: 0, left: 0, width: '100%', transform: `translateY(${item.start}px)` }}
-                >
-                  <span className="muted time">
-                    {time(row.received_at)}
-                  </span>
-                  <span>
-                    <VerdictBadge passed={row.passed} severity={row.severity} />
-                  </span>
-                  <span className="preview">
-                    {row.preview === null ? <i>{row.trace_id}</i> : `${row.preview.input} → ${row.preview.output}`}
-                  </span>
-                  <span className="muted wide">
-                    {[row.application, row.model?.name].filter(Boolean).join(' · ') || '—'}
-                  </span>
-                  <span className="muted wide">
-                    {row.decided_by_tier === null ? '' : `tier ${row.decided_by_tier}`}
-                  </span>
-                </Link>
-              );
-            })}
+      {search.state !== 'error' && (
+        <section className="trace-list" ref={scroller} aria-label={`Traces: ${rows.length}`} tabIndex={-1}>
+          <div className="trace-row trace-row-head" aria-hidden="true">
+            <span className="time">Time</span>
+            <span>Verdict</span>
+            <span className="preview">Input → output</span>
+            <span className="wide">Application · model</span>
+            <span className="wide">Tier</span>
           </div>
-        )}
-      </section>
+          {rows.length === 0 ? (
+            <Text p="md" c="dimmed">
+              {search.state === 'loading' ? 'Loading…' : 'No traces match yet. Send one to POST /v1/traces and it appears here with its verdict.'}
+            </Text>
+          ) : (
+            <div style={{ height: virtual.getTotalSize(), position: 'relative' }}>
+              {virtual.getVirtualItems().map((item) => {
+                const row = rows[item.index]!;
+                return (
+                  <Link
+                    key={row.trace_id}
+                    to={`/traces/${encodeURIComponent(row.trace_id)}`}
+                    className={`trace-row${fresh.has(row.trace_id) ? ' fresh' : ''}`}
+                    data-trace-id={row.trace_id}
+                    style={{ position: 'absolute', top: 0, left: 0, width: '100%', transform: `translateY(${item.start}px)` }}
+                  >
+                    <span className="muted time">
+                      {time(row.timestamp ?? row.received_at)}
+                    </span>
+                    <span>
+                      <VerdictBadge passed={row.passed} severity={row.severity} />
+                    </span>
+                    <span className="preview">
+                      {row.preview === null ? <i>{row.trace_id}</i> : `${row.preview.input} → ${row.preview.output}`}
+                    </span>
+                    <span className="muted wide">
+                      {[row.application, row.model?.name].filter(Boolean).join(' · ') || '—'}
+                    </span>
+                    <span className="muted wide">
+                      {row.decided_by_tier === null ? '' : `tier ${row.decided_by_tier}`}
+                    </span>
+                  </Link>
+                );
+              })}
+            </div>
+          )}
+        </section>
+      )}
+      {moreError !== null && (
+        <Alert color="red" title="Loading more failed" role="alert">
+          {moreError}
+        </Alert>
+      )}
       {search.state === 'ok' && search.next !== null && (
         <Button variant="default" onClick={() => void loadMore()}>
           Load more
