@@ -291,8 +291,15 @@ export function createAlertRoutes(options: AlertRoutesOptions): Hono<ConsoleEnv>
     const channel: StoredChannel | null = await alerts.getChannel(id);
     if (channel === null) throw new ApiError(404, 'not_found', `No channel with id '${id}'.`);
     if (options.adapters === undefined || options.store === undefined) throw new ApiError(501, 'not_implemented', 'This server was started without channel adapters; channel tests are not available here.');
-    const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
-    const result = await testChannel({ store: options.store, secrets: box(), adapters: options.adapters, logger: options.logger ? { ...quiet, ...options.logger } : quiet }, principal.orgId, channel);
+    // Calls through the logger, not copies of its methods: pino's methods need their logger as `this`
+    // (spread into an object they threw, and every test of a channel that failed answered 500).
+    const log = options.logger;
+    const logger = {
+      info: (obj: object, msg?: string) => log?.info(obj, msg),
+      warn: (obj: object, msg?: string) => log?.warn?.(obj, msg),
+      error: (obj: object, msg?: string) => log?.error(obj, msg),
+    };
+    const result = await testChannel({ store: options.store, secrets: box(), adapters: options.adapters, logger }, principal.orgId, channel);
     return c.json({ channel_id: id, channel_type: channel.type as ChannelType, delivered: result.outcome === 'delivered', outcome: result.outcome, status_code: result.status_code, response: result.response, error: result.error, latency_ms: result.latency_ms, delivery_id: result.delivery_id });
   });
 

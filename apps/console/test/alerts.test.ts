@@ -7,6 +7,7 @@
 import { createApiKeyAuthenticator, hashApiKey } from '@metronis/ingest-gateway';
 import { createPgliteStore, createSecretBox, generateSecretsKey, parseSecretsKey, type RelationalStore } from '@metronis/stores';
 import { createChannelAdapters, signWebhook } from '@metronis/topology-alerts';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PagerDutyServer, SlackServer, WebhookReceiver } from '../../../topologies/alerts/test/far-ends.js';
 import { createConsoleApp } from '../src/index.js';
@@ -23,7 +24,8 @@ let pd: PagerDutyServer;
 let slack: SlackServer;
 let hook: WebhookReceiver;
 const logLines: string[] = [];
-const logger = { info: (obj: object, msg?: string) => void logLines.push(JSON.stringify({ ...obj, msg })), error: (obj: object, msg?: string) => void logLines.push(JSON.stringify({ ...obj, msg })) };
+// A real pino logger, as the apps pass: its methods need it as `this` (a copy of them threw, and a channel test answered 500).
+const logger = pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) });
 const changed: string[] = [];
 
 beforeAll(async () => {
@@ -60,6 +62,16 @@ function call(method: string, path: string, key: string, body?: unknown) {
 const json = async (r: Response) => (await r.json()) as any;
 
 describe('alerts API', () => {
+  it('answers what happened when a channel test cannot reach its far end (200, not delivered), and logs it', async () => {
+    const created = await call('POST', '/v1/alerts/channels', KEYS.aAdmin, { id: 'down', name: 'nobody home', type: 'webhook', secrets: { url: 'http://127.0.0.1:9/hook' } });
+    expect(created.status).toBe(201);
+    const tested = await call('POST', '/v1/alerts/channels/down/test', KEYS.aAdmin);
+    expect(tested.status).toBe(200);
+    expect(await json(tested)).toMatchObject({ channel_id: 'down', delivered: false });
+    expect(logLines.some((line) => line.includes('alert notification not delivered'))).toBe(true);
+    expect((await call('DELETE', '/v1/alerts/channels/down', KEYS.aAdmin)).status).toBeLessThan(300);
+  });
+
   it('creates a PagerDuty channel whose routing key is never returned nor logged, and tests it against the far end', async () => {
     const created = await call('POST', '/v1/alerts/channels', KEYS.aAdmin, { id: 'pd', name: 'on-call', type: 'pagerduty', settings: { url: pd.endpoint }, secrets: { routing_key: ROUTING_KEY } });
     expect(created.status).toBe(201);

@@ -23,6 +23,19 @@ let log: Log;
 beforeAll(async () => {
   log = await createKafkaLog({ brokers, clientId: `live-feed-${suffix}` });
   await log.admin.createTopics([{ name: topics.traces.name, partitions: 3 }, { name: topics.verdicts.name, partitions: 3 }]);
+  // The registry keeps its schemas in PostgreSQL, which an earlier integration file restarts: its first
+  // answers after that can be a 500 from a pooled connection that died. Register until it answers.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const warm = createSerde(createConfluentRegistry({ url: registryUrl }));
+      await warm.forTopic(topics.traces);
+      await warm.forTopic(topics.verdicts);
+      break;
+    } catch (error) {
+      if (attempt >= 20) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
 }, 60_000);
 afterAll(async () => log?.close());
 

@@ -9,6 +9,7 @@
  */
 import { SEVERITIES, type Severity } from '@metronis/schemas';
 import { z } from 'zod';
+import { compileMatcherRegex } from './labels.js';
 
 const UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -16,7 +17,8 @@ const UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000
 export function durationMs(value: string | number): number {
   if (typeof value === 'number') return value;
   const match = /^(\d+)(ms|s|m|h|d)$/.exec(value);
-  return Number(match![1]) * UNITS[match![2]!]!;
+  // NaN for text that is not a duration: zod runs the range check below even after the format failed.
+  return match === null ? Number.NaN : Number(match[1]) * UNITS[match[2]!]!;
 }
 
 const duration = (min: number, max: number) =>
@@ -38,9 +40,9 @@ export const matcherSchema = z
   .superRefine((m, ctx) => {
     if (m.op === '=~' || m.op === '!~') {
       try {
-        new RegExp(`^(?:${m.value})$`);
+        compileMatcherRegex(m.value);
       } catch (error) {
-        ctx.addIssue({ code: 'custom', path: ['value'], message: `not a valid regular expression: ${(error as Error).message}` });
+        ctx.addIssue({ code: 'custom', path: ['value'], message: `not a valid regular expression (RE2 syntax, as Alertmanager's): ${(error as Error).message}` });
       }
     }
   });

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Matcher } from './documents.js';
+import { RE2JS } from 're2js';
 
 export type Labels = Record<string, string>;
 
@@ -28,11 +29,21 @@ export function fingerprintOf(orgId: string, labels: Labels): string {
   return hashOf(orgId, normalizeLabels(labels)).slice(0, 32);
 }
 
-const regexes = new Map<string, RegExp>();
-function regexOf(source: string): RegExp {
+/**
+ * A matcher's regular expression, anchored at both ends, with RE2 semantics (re2js): matching time is
+ * linear in the label value whatever pattern an organization saved, so a pattern such as `(a+)+$`
+ * cannot stall the alerts worker. Alertmanager's matchers are RE2 (Go's regexp) too. Throws for a
+ * pattern RE2 cannot express (backreferences, lookaround).
+ */
+export function compileMatcherRegex(source: string): RE2JS {
+  return RE2JS.compile(`^(?:${source})$`);
+}
+
+const regexes = new Map<string, RE2JS>();
+function regexOf(source: string): RE2JS {
   let re = regexes.get(source);
   if (re === undefined) {
-    re = new RegExp(`^(?:${source})$`);
+    re = compileMatcherRegex(source);
     if (regexes.size > 10_000) regexes.clear();
     regexes.set(source, re);
   }

@@ -90,6 +90,12 @@ function tierResult(orgId: string, traceId: string, tier: number): TierResult {
       { module: 'safety', version: '1.0.0', passed: tier !== 1, score: 0.3, severity: tier === 1 ? 'high' : 'none', labels: [], findings: [], latency_us: 30 },
     ],
     latency_us: 200,
+    // The routing fields as a reader of the Avro record sees them (their defaults).
+    application: null,
+    environment: null,
+    model_provider: null,
+    model_name: null,
+    tags: [],
   };
 }
 
