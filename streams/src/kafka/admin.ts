@@ -10,7 +10,7 @@
  */
 import { Admin, FetchIsolationLevels, ListOffsetTimestamps } from '@platformatic/kafka';
 import type { LogAdmin, TopicPartitionOffset, TopicSpec } from '../log.js';
-import { describeKafkaError, hasKafkaErrorId, toLogError, withDeadline } from './errors.js';
+import { describeKafkaError, hasKafkaErrorId, isRetriableProtocolError, toLogError, withDeadline } from './errors.js';
 import type { ResolvedKafkaLogOptions } from './options.js';
 
 export interface KafkaLogAdmin extends LogAdmin {
@@ -48,14 +48,29 @@ export function createKafkaAdmin(options: ResolvedKafkaLogOptions): KafkaLogAdmi
     return client;
   }
 
-  /** Runs one admin operation within the deadline, mapping broker failures to LogUnavailableError. */
+  /**
+   * Runs one admin operation within the deadline, mapping broker failures to LogUnavailableError.
+   * A retriable protocol answer (the group coordinator moving or still loading, a leader election) is
+   * retried with backoff until the deadline: the client's own two retries 250 ms apart are shorter
+   * than a coordinator takes to load after a broker restart. Every operation sent through here is
+   * idempotent (reads, and offset writes of absolute values).
+   */
   async function call<T>(action: string, work: (admin: Admin) => Promise<T>): Promise<T> {
-    try {
-      return await withDeadline(work(admin()), requestTimeoutMs, action);
-    } catch (error) {
-      const message = describeKafkaError(error);
-      if (/Unknown topic/i.test(message)) throw new Error(`Kafka ${action} failed: ${message}`, { cause: error });
-      throw toLogError(error, action);
+    const deadline = Date.now() + requestTimeoutMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await withDeadline(work(admin()), Math.max(1, deadline - Date.now()), action);
+      } catch (error) {
+        const backoffMs = Math.min(1_000, 100 * 2 ** attempt);
+        if (isRetriableProtocolError(error) && Date.now() + backoffMs < deadline) {
+          logger.debug({ action, attempt, err: describeKafkaError(error) }, 'Kafka admin call answered a retriable error; retrying');
+          await sleep(backoffMs);
+          continue;
+        }
+        const message = describeKafkaError(error);
+        if (/Unknown topic/i.test(message)) throw new Error(`Kafka ${action} failed: ${message}`, { cause: error });
+        throw toLogError(error, action);
+      }
     }
   }
 

@@ -29,6 +29,17 @@ export function isKafkaUnavailable(error: unknown): boolean {
   return walk(error, (e) => e.code === 'PLT_KFK_NETWORK' || e.code === 'PLT_KFK_TIMEOUT' || (e.code === 'PLT_KFK_PROTOCOL' && e.canRetry === true));
 }
 
+/**
+ * True when the broker answered with a protocol error it marks retriable (NOT_COORDINATOR,
+ * COORDINATOR_LOAD_IN_PROGRESS, LEADER_NOT_AVAILABLE, ...): the state it needs is moving and the same
+ * request succeeds once it settles, as after a broker restart while __consumer_offsets loads.
+ * Rebalance errors are excluded: they mean a consumer joined, which waiting does not undo.
+ */
+export function isRetriableProtocolError(error: unknown): boolean {
+  if (isRebalanceError(error)) return false;
+  return walk(error, (e) => e.code === 'PLT_KFK_PROTOCOL' && e.canRetry === true);
+}
+
 /** True when a Kafka protocol error with this id (e.g. `TOPIC_ALREADY_EXISTS`) is anywhere in the error. */
 export function hasKafkaErrorId(error: unknown, apiId: string): boolean {
   return walk(error, (e) => e.apiId === apiId);
