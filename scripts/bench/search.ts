@@ -11,7 +11,12 @@
  *   (`getTrace`) in the same run.
  * Prints the tables BENCHMARKS.md reports and writes bench-results/search-<time>.json.
  *
- *   npm run bench:search -- [--traces 1000000] [--runs 50] [--engines postgres,pglite]
+ *   npm run bench:search -- [--traces 1000000] [--runs 50] [--engines postgres,pglite] [--keep] [--seed-only]
+ *
+ * `--keep` seeds into a kept database (`metronis_bench_search_keep_<N>` on DATABASE_URL's server) and
+ * a kept PGlite folder (bench-results/search-pglite-<N>) and reuses them when they already hold the N
+ * traces, so that the slow seeding can run while the machine is busy and the timings later, when it
+ * is quiet; `--seed-only` stops after seeding. Drop the database and the folder by hand when done.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -25,10 +30,19 @@ import postgres from 'postgres';
 import { historyBatches, writeHistory } from '../seed/generate.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const { values } = parseArgs({ options: { traces: { type: 'string', default: '1000000' }, runs: { type: 'string', default: '50' }, engines: { type: 'string', default: 'postgres,pglite' } } });
+const { values } = parseArgs({
+  options: {
+    traces: { type: 'string', default: '1000000' },
+    runs: { type: 'string', default: '50' },
+    engines: { type: 'string', default: 'postgres,pglite' },
+    keep: { type: 'boolean', default: false },
+    'seed-only': { type: 'boolean', default: false },
+  },
+});
 const traces = Number(values.traces);
 const runs = Number(values.runs);
 const engines = values.engines.split(',');
+const keep = values.keep || values['seed-only'];
 const log = (line: string) => process.stderr.write(`[bench:search] ${line}\n`);
 const ORGS = ['bench_a', 'bench_b', 'bench_c'];
 const ORG = ORGS[0]!;
@@ -44,9 +58,10 @@ interface Engine {
 
 async function openPostgres(): Promise<Engine> {
   const url = process.env.DATABASE_URL ?? 'postgres://metronis:metronis@127.0.0.1:15432/metronis';
-  const database = `metronis_bench_search_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+  const database = keep ? `metronis_bench_search_keep_${traces}` : `metronis_bench_search_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
   const admin = postgres(url, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database "${database}"`);
+  const [exists] = await admin`select 1 from pg_database where datname = ${database}`;
+  if (!exists) await admin.unsafe(`create database "${database}"`);
   const target = new URL(url);
   target.pathname = `/${database}`;
   const store = createPostgresStore({ url: target.toString(), max: 4 });
@@ -58,14 +73,15 @@ async function openPostgres(): Promise<Engine> {
     async close() {
       await store.close();
       await sql.end();
-      await admin.unsafe(`drop database if exists "${database}" with (force)`);
+      if (!keep) await admin.unsafe(`drop database if exists "${database}" with (force)`);
       await admin.end();
     },
   };
 }
 
 async function openPglite(): Promise<Engine> {
-  const dir = await mkdtemp(join(tmpdir(), 'metronis-bench-search-'));
+  const dir = keep ? join(ROOT, 'bench-results', `search-pglite-${traces}`) : await mkdtemp(join(tmpdir(), 'metronis-bench-search-'));
+  if (keep) await mkdir(dir, { recursive: true });
   const client = new PGlite(dir);
   const store = createPgliteStore({ client });
   return {
@@ -74,7 +90,7 @@ async function openPglite(): Promise<Engine> {
     raw: async (text, params) => (await client.query<Record<string, unknown>>(text, params)).rows,
     async close() {
       await store.close();
-      await rm(dir, { recursive: true, force: true });
+      if (!keep) await rm(dir, { recursive: true, force: true });
     },
   };
 }
@@ -133,15 +149,30 @@ try {
     await engine.store.migrate();
     for (const org of ORGS) await engine.store.ensureOrganization(org, org);
   }
+  // A kept engine that already holds the N traces is reused; one that holds some of them is refused
+  // (its history would not be the generator's), so drop it and seed again.
+  const held = await Promise.all(opened.map(async (engine) => Number((await engine.raw('SELECT count(*)::bigint AS n FROM traces', []))[0]?.n ?? 0)));
+  const seeding = opened.filter((_, i) => held[i] !== traces);
+  for (const [i, engine] of opened.entries()) {
+    if (held[i] !== 0 && held[i] !== traces) throw new Error(`${engine.name} holds ${held[i]} traces, not 0 or ${traces}: drop the kept database or folder and run again`);
+    if (held[i] === traces) log(`${engine.name}: reusing the ${traces} traces seeded before`);
+  }
   const started = performance.now();
   let written = 0;
-  for (const batch of historyBatches({ orgs: ORGS, traces, days: 30, now: NOW, seed: 7 }, 5000)) {
-    for (const engine of opened) await writeHistory({ store: engine.store }, batch);
-    written += batch.traces.length;
-    if (written % 50_000 === 0 || written === traces) log(`seeded ${written} / ${traces} traces into ${engines.join(' and ')} in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  if (seeding.length > 0) {
+    for (const batch of historyBatches({ orgs: ORGS, traces, days: 30, now: NOW, seed: 7 }, 5000)) {
+      for (const engine of seeding) await writeHistory({ store: engine.store }, batch);
+      written += batch.traces.length;
+      if (written % 50_000 === 0 || written === traces) log(`seeded ${written} / ${traces} traces into ${seeding.map((e) => e.name).join(' and ')} in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+    }
+  }
+  const timed = values['seed-only'] ? [] : opened;
+  if (values['seed-only']) {
+    for (const engine of seeding) await engine.raw('ANALYZE', []);
+    log('seeded; run again with --keep (without --seed-only) to time the shapes');
   }
   const ids = Array.from({ length: runs }, (_, i) => `seed-7-${Math.floor(((i + 0.5) / runs) * traces)}`);
-  for (const engine of opened) {
+  for (const engine of timed) {
     await engine.raw('ANALYZE', []);
     const rows: Record<string, unknown>[] = [];
     const scope = engine.store.forOrg(ORG);
@@ -175,10 +206,12 @@ try {
     process.stdout.write(`\n### ${engine.name}: ${traces.toLocaleString('en')} traces (3 orgs), page of 50, ${runs} runs\n\n| filter shape | p50 ms | p95 ms | rows | indexes in the plan |\n|---|---:|---:|---:|---|\n`);
     for (const row of rows) process.stdout.write(`| ${row.shape} | ${(row.p50_ms as number).toFixed(2)} | ${(row.p95_ms as number).toFixed(2)} | ${row.rows ?? ''} | ${row.indexes} |\n`);
   }
-  await mkdir(join(ROOT, 'bench-results'), { recursive: true });
-  const file = join(ROOT, 'bench-results', `search-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  await writeFile(file, JSON.stringify(results, null, 2));
-  log(`wrote ${file}`);
+  if (timed.length > 0) {
+    await mkdir(join(ROOT, 'bench-results'), { recursive: true });
+    const file = join(ROOT, 'bench-results', `search-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+    await writeFile(file, JSON.stringify(results, null, 2));
+    log(`wrote ${file}`);
+  }
 } finally {
   for (const engine of opened) await engine.close().catch((error: unknown) => log(`closing ${engine.name}: ${String(error)}`));
 }
