@@ -76,7 +76,7 @@ export function Traces() {
   const [dropped, setDropped] = useState(0);
   const [moreError, setMoreError] = useState<string | null>(null);
   const client = useRef<LiveClient | null>(null);
-  const { endedBy } = useSession();
+  const { expired } = useSession();
 
   useEffect(() => setDraft(filter), [filterKey]); // eslint-disable-line react-hooks/exhaustive-deps
 
@@ -110,7 +110,7 @@ export function Traces() {
         if (info.dropped > 0) setDropped((d) => d + info.dropped);
       },
       state: setLiveState,
-      signedOut: () => endedBy('Your session has ended. Sign in again to continue.'),
+      signedOut: expired,
     });
     client.current = c;
     return () => c.close();
