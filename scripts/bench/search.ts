@@ -17,6 +17,10 @@
  * a kept PGlite folder (bench-results/search-pglite-<N>) and reuses them when they already hold the N
  * traces, so that the slow seeding can run while the machine is busy and the timings later, when it
  * is quiet; `--seed-only` stops after seeding. Drop the database and the folder by hand when done.
+ * `--pglite-from-postgres` fills the kept PGlite by COPYing the kept PostgreSQL database's rows (the
+ * same history, seeded there first), table by table in chunks, instead of writing it through the store
+ * again: PGlite's single WASM thread took hours for 1M upserts on a shared machine. Its own indexes,
+ * generated search column and triggers still build everything derived.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -37,6 +41,7 @@ const { values } = parseArgs({
     engines: { type: 'string', default: 'postgres,pglite' },
     keep: { type: 'boolean', default: false },
     'seed-only': { type: 'boolean', default: false },
+    'pglite-from-postgres': { type: 'boolean', default: false },
   },
 });
 const traces = Number(values.traces);
@@ -51,6 +56,8 @@ const DAY = 86_400_000;
 
 interface Engine {
   name: string;
+  /** the PGlite instance, for the PGlite engine */
+  client?: PGlite;
   store: RelationalStore;
   raw(sql: string, params: unknown[]): Promise<Record<string, unknown>[]>;
   close(): Promise<void>;
@@ -86,6 +93,7 @@ async function openPglite(): Promise<Engine> {
   const store = createPgliteStore({ client });
   return {
     name: 'pglite',
+    client,
     store,
     raw: async (text, params) => (await client.query<Record<string, unknown>>(text, params)).rows,
     async close() {
@@ -93,6 +101,37 @@ async function openPglite(): Promise<Engine> {
       if (!keep) await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Fills a PGlite engine with the rows of the kept PostgreSQL database seeded with the same N traces:
+ * each table's non-generated columns, COPYed out of PostgreSQL and into PGlite in chunks of traces
+ * (verdicts before traces, so the traces' insert trigger finds them, as the sinks order their writes).
+ */
+async function copyFromPostgres(engine: Engine): Promise<void> {
+  if (!(engine.client instanceof PGlite)) throw new Error('--pglite-from-postgres copies into PGlite only');
+  const url = new URL(process.env.DATABASE_URL ?? 'postgres://metronis:metronis@127.0.0.1:15432/metronis');
+  url.pathname = `/metronis_bench_search_keep_${traces}`;
+  const source = postgres(url.toString(), { max: 1, onnotice: () => {} });
+  const started = performance.now();
+  try {
+    const [held] = await source`select count(*)::int as n from traces`;
+    if (held?.n !== traces) throw new Error(`${url.pathname.slice(1)} holds ${held?.n ?? 0} traces, not ${traces}: seed PostgreSQL first (--engines postgres --seed-only)`);
+    const CHUNK = 20_000;
+    for (const table of ['verdicts', 'traces', 'evaluations']) {
+      const columns = (await source`select column_name from information_schema.columns where table_name = ${table} and table_schema = 'public' and is_generated = 'NEVER' order by ordinal_position`).map((r) => `"${String(r.column_name)}"`).join(', ');
+      for (let from = 0; from < traces; from += CHUNK) {
+        // Seeded ids are seed-7-<n>: a chunk is a range of n, so every table splits the same way.
+        const range = `substring(trace_id from 8)::int >= ${from} and substring(trace_id from 8)::int < ${from + CHUNK}`;
+        const chunks: Buffer[] = [];
+        for await (const chunk of await source.unsafe(`copy (select ${columns} from ${table} where ${range}) to stdout`).readable()) chunks.push(chunk as Buffer);
+        await engine.client.query(`copy ${table} (${columns}) from '/dev/blob'`, [], { blob: new Blob([Buffer.concat(chunks)]) });
+      }
+      log(`pglite: copied ${table} from PostgreSQL in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+    }
+  } finally {
+    await source.end();
+  }
 }
 
 const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
@@ -159,11 +198,13 @@ try {
   }
   const started = performance.now();
   let written = 0;
-  if (seeding.length > 0) {
+  const copied = values['pglite-from-postgres'] ? seeding.filter((e) => e.name === 'pglite') : [];
+  for (const engine of copied) await copyFromPostgres(engine);
+  if (seeding.length > copied.length) {
     for (const batch of historyBatches({ orgs: ORGS, traces, days: 30, now: NOW, seed: 7 }, 5000)) {
-      for (const engine of seeding) await writeHistory({ store: engine.store }, batch);
+      for (const engine of seeding) if (!copied.includes(engine)) await writeHistory({ store: engine.store }, batch);
       written += batch.traces.length;
-      if (written % 50_000 === 0 || written === traces) log(`seeded ${written} / ${traces} traces into ${seeding.map((e) => e.name).join(' and ')} in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+      if (written % 50_000 === 0 || written === traces) log(`seeded ${written} / ${traces} traces into ${seeding.filter((e) => !copied.includes(e)).map((e) => e.name).join(' and ')} in ${((performance.now() - started) / 1000).toFixed(0)} s`);
     }
   }
   const timed = values['seed-only'] ? [] : opened;
