@@ -5,7 +5,7 @@
  * isolation; the history of alerts and deliveries.
  */
 import { createApiKeyAuthenticator, hashApiKey } from '@metronis/ingest-gateway';
-import { createPgliteStore, createSecretBox, generateSecretsKey, parseSecretsKey, type RelationalStore } from '@metronis/stores';
+import { createEgressPolicy, createPgliteStore, createSecretBox, generateSecretsKey, parseSecretsKey, type RelationalStore } from '@metronis/stores';
 import { createChannelAdapters, signWebhook } from '@metronis/topology-alerts';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -45,7 +45,7 @@ beforeAll(async () => {
     authenticate: createApiKeyAuthenticator({ store, cacheTtlMs: 0 }),
     ready: async () => ({}),
     logger,
-    alerts: { secrets: createSecretBox(parseSecretsKey(generateSecretsKey())), adapters: createChannelAdapters({ timeoutMs: 1_000 }), onChanged: (org) => void changed.push(org) },
+    alerts: { secrets: createSecretBox(parseSecretsKey(generateSecretsKey())), adapters: createChannelAdapters({ timeoutMs: 1_000, egress: createEgressPolicy({ allow: ['127.0.0.1'] }) }), onChanged: (org) => void changed.push(org) },
   });
 }, 60_000);
 
@@ -92,6 +92,25 @@ describe('alerts API', () => {
       JSON.stringify((await store.alerts.forOrg(ORG_A).getChannel('pd'))?.secret),
     ].join('\n');
     expect(everything).not.toContain(ROUTING_KEY);
+  });
+
+  it('refuses a destination inside the network on create and update (400 naming the field), and stores nothing', async () => {
+    const metadata = await call('POST', '/v1/alerts/channels', KEYS.aAdmin, { id: 'meta', name: 'metadata', type: 'webhook', secrets: { url: 'http://169.254.169.254/latest/meta-data/' } });
+    expect(metadata.status).toBe(400);
+    const body = await json(metadata);
+    expect(body.error).toMatchObject({ code: 'destination_refused' });
+    expect(body.error.issues).toEqual([{ path: '$.secrets.url', message: expect.stringMatching(/169\.254\.169\.254 is link-local \(cloud metadata\).*METRONIS_EGRESS_ALLOW/) }]);
+    expect((await call('GET', '/v1/alerts/channels/meta', KEYS.aAdmin)).status).toBe(404);
+    const mail = await call('POST', '/v1/alerts/channels', KEYS.aAdmin, { id: 'mail-local', name: 'mail', type: 'email', settings: { host: 'localhost', from: 'a@example.com', to: ['b@example.com'] } });
+    expect(mail.status).toBe(400);
+    expect((await json(mail)).error.issues[0].path).toBe('$.settings.host');
+    // an allowed destination (the operator allowed 127.0.0.1 for these tests) is created, then moved inside the network
+    expect((await call('POST', '/v1/alerts/channels', KEYS.aAdmin, { id: 'pd-moved', name: 'pd', type: 'pagerduty', settings: { url: pd.endpoint }, secrets: { routing_key: ROUTING_KEY } })).status).toBe(201);
+    const moved = await call('PUT', '/v1/alerts/channels/pd-moved', KEYS.aAdmin, { name: 'pd', type: 'pagerduty', settings: { url: 'http://10.0.0.8/v2/enqueue' } });
+    expect(moved.status).toBe(400);
+    expect((await json(moved)).error.issues).toEqual([{ path: '$.settings.url', message: expect.stringMatching(/10\.0\.0\.8 is private/) }]);
+    expect((await json(await call('GET', '/v1/alerts/channels/pd-moved', KEYS.aAdmin))).settings.url).toBe(pd.endpoint);
+    expect((await call('DELETE', '/v1/alerts/channels/pd-moved', KEYS.aAdmin)).status).toBe(200);
   });
 
   it('a Slack webhook URL is a secret too; a test to a Slack that answers 404 says so', async () => {
