@@ -60,7 +60,7 @@ describe('PagerDuty pacing', () => {
       store: store.alerts,
       config: createAlertConfigCache({ store: store.alerts, clock }),
       secrets: box,
-      adapters: createChannelAdapters({ timeoutMs: 5_000, egress: createEgressPolicy({ allow: ['127.0.0.1'] }), retryDelaysMs: { pagerduty: [1_000, 2_000] } }),
+      adapters: createChannelAdapters({ timeoutMs: 30_000, egress: createEgressPolicy({ allow: ['127.0.0.1'] }), retryDelaysMs: { pagerduty: [1_000, 2_000] } }), // (a generous timeout: a request that timed out would be sent again)
       logger: pino({ level: 'silent' }),
       clock,
       pacer: createPacer({ clock }),
