@@ -6,7 +6,7 @@
  */
 import { createEgressPolicy, createSecretBox, loadOrCreateSecretsKey, type RelationalStore, type SecretBox } from '@metronis/stores';
 import { TOPICS } from '@metronis/streams';
-import { alertProducer, createAlertConfigCache, createChannelAdapters, type AlertsRuntime, type ChannelAdapters } from '@metronis/topology-alerts';
+import { alertProducer, createAlertConfigCache, createChannelAdapters, createPacer, type AlertsRuntime, type ChannelAdapters } from '@metronis/topology-alerts';
 import type { Logger } from './logger.js';
 import type { Backbone } from './runtime.js';
 import type { Lifecycle } from './shutdown.js';
@@ -32,6 +32,7 @@ export function openAlertsRuntime(deps: { store: RelationalStore; backbone: Back
     secrets: deps.secrets,
     config,
     adapters: channelAdapters(deps.egressAllow),
+    pacer: createPacer(), // shared by the dispatcher and, in `metronis dev`, the console's channel tests
     alerts: alertProducer(producer, () => deps.backbone.serde.forTopic(TOPICS.alerts)),
     logger: deps.logger,
   };

@@ -37,6 +37,7 @@ import {
   testChannel,
   type ChannelAdapters,
   type ChannelInput,
+  type Pacer,
   type ChannelType,
 } from '@metronis/topology-alerts';
 import type { Context } from 'hono';
@@ -51,6 +52,8 @@ export interface AlertRoutesOptions {
   secrets?: SecretBox | undefined;
   /** The channel adapters, for `POST /v1/alerts/channels/:id/test`. */
   adapters?: ChannelAdapters | undefined;
+  /** The far ends' pace (PagerDuty's events a minute per routing key) that a channel test keeps too. */
+  pacer?: Pacer | undefined;
   /** After a rule, routing or channel changed: drop this process's cached alert configuration. */
   onChanged?: ((orgId: string) => void) | undefined;
   logger?: { info(obj: object, msg?: string): void; warn?(obj: object, msg?: string): void; error(obj: object, msg?: string): void };
@@ -312,7 +315,7 @@ export function createAlertRoutes(options: AlertRoutesOptions): Hono<ConsoleEnv>
       warn: (obj: object, msg?: string) => log?.warn?.(obj, msg),
       error: (obj: object, msg?: string) => log?.error(obj, msg),
     };
-    const result = await testChannel({ store: options.store, secrets: box(), adapters: options.adapters, logger }, principal.orgId, channel);
+    const result = await testChannel({ store: options.store, secrets: box(), adapters: options.adapters, logger, ...(options.pacer === undefined ? {} : { pacer: options.pacer }) }, principal.orgId, channel);
     return c.json({ channel_id: id, channel_type: channel.type as ChannelType, delivered: result.outcome === 'delivered', outcome: result.outcome, status_code: result.status_code, response: result.response, error: result.error, latency_ms: result.latency_ms, delivery_id: result.delivery_id });
   });
 

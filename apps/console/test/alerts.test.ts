@@ -6,7 +6,7 @@
  */
 import { createApiKeyAuthenticator, hashApiKey } from '@metronis/ingest-gateway';
 import { createEgressPolicy, createPgliteStore, createSecretBox, generateSecretsKey, parseSecretsKey, type RelationalStore } from '@metronis/stores';
-import { createChannelAdapters, signWebhook } from '@metronis/topology-alerts';
+import { createChannelAdapters, createPacer, signWebhook } from '@metronis/topology-alerts';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PagerDutyServer, SlackServer, WebhookReceiver } from '../../../topologies/alerts/test/far-ends.js';
@@ -27,6 +27,8 @@ const logLines: string[] = [];
 // A real pino logger, as the apps pass: its methods need it as `this` (a copy of them threw, and a channel test answered 500).
 const logger = pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) });
 const changed: string[] = [];
+const adapters = createChannelAdapters({ timeoutMs: 1_000, egress: createEgressPolicy({ allow: ['127.0.0.1'] }) });
+const pacer = createPacer();
 
 beforeAll(async () => {
   store = createPgliteStore();
@@ -45,7 +47,7 @@ beforeAll(async () => {
     authenticate: createApiKeyAuthenticator({ store, cacheTtlMs: 0 }),
     ready: async () => ({}),
     logger,
-    alerts: { secrets: createSecretBox(parseSecretsKey(generateSecretsKey())), adapters: createChannelAdapters({ timeoutMs: 1_000, egress: createEgressPolicy({ allow: ['127.0.0.1'] }) }), onChanged: (org) => void changed.push(org) },
+    alerts: { secrets: createSecretBox(parseSecretsKey(generateSecretsKey())), adapters, pacer, onChanged: (org) => void changed.push(org) },
   });
 }, 60_000);
 
@@ -111,6 +113,21 @@ describe('alerts API', () => {
     expect((await json(moved)).error.issues).toEqual([{ path: '$.settings.url', message: expect.stringMatching(/10\.0\.0\.8 is private/) }]);
     expect((await json(await call('GET', '/v1/alerts/channels/pd-moved', KEYS.aAdmin))).settings.url).toBe(pd.endpoint);
     expect((await call('DELETE', '/v1/alerts/channels/pd-moved', KEYS.aAdmin)).status).toBe(200);
+  });
+
+  it('a channel test keeps the PagerDuty pace: over 120 events a minute for the routing key it is not sent, and says until when', async () => {
+    const routingKey = 'P0123456789abcdef0123456789ABCDE';
+    expect((await call('POST', '/v1/alerts/channels', KEYS.aAdmin, { id: 'pd-paced', name: 'paced', type: 'pagerduty', settings: { url: pd.endpoint }, secrets: { routing_key: routingKey } })).status).toBe(201);
+    const key = adapters.pagerduty.pacing!.key({}, { routing_key: routingKey })!;
+    for (let i = 0; i < 120; i++) pacer.take(key, 120, 60_000);
+    const before = pd.requests;
+    const tested = await call('POST', '/v1/alerts/channels/pd-paced/test', KEYS.aAdmin);
+    expect(tested.status).toBe(200);
+    const body = await json(tested);
+    expect(body).toMatchObject({ delivered: false, outcome: 'failed', status_code: null });
+    expect(body.error).toMatch(/pace \(120 events in 60 s\) is used up until .*; try the test again then/);
+    expect(pd.requests).toBe(before);
+    expect((await call('DELETE', '/v1/alerts/channels/pd-paced', KEYS.aAdmin)).status).toBe(200);
   });
 
   it('a Slack webhook URL is a secret too; a test to a Slack that answers 404 says so', async () => {

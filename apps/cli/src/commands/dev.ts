@@ -76,7 +76,7 @@ export async function dev(env: DevEnv, logger: Logger, lifecycle: Lifecycle): Pr
   const web = await consoleWeb(logger);
   const live = await startLiveChannel({ log: backbone.log, serde: backbone.serde, sessions: people.sessions, logger, allowedOrigins: env.METRONIS_CORS_ORIGINS });
   lifecycle.onClose('live feed', () => live.closeFeed());
-  const http = await buildEmbeddedHttp({ backbone, store, facts, settings, alerts: { secrets, adapters: alerts.adapters, onChanged: (orgId) => alerts.config.invalidate(orgId) }, retentionSchedule: describeRetentionJob(retentionJob), corsOrigins: env.METRONIS_CORS_ORIGINS, logger, ready, policies, gatewayPolicies, tiers: tierAvailability(tier2), people, ...(web === undefined ? {} : { web }), ...limiting });
+  const http = await buildEmbeddedHttp({ backbone, store, facts, settings, alerts: { secrets, adapters: alerts.adapters, pacer: alerts.pacer, onChanged: (orgId) => alerts.config.invalidate(orgId) }, retentionSchedule: describeRetentionJob(retentionJob), corsOrigins: env.METRONIS_CORS_ORIGINS, logger, ready, policies, gatewayPolicies, tiers: tierAvailability(tier2), people, ...(web === undefined ? {} : { web }), ...limiting });
   lifecycle.onClose('producer', () => http.producer.close());
   const server = await listen(http.fetch, { host: env.METRONIS_HOST, port: env.METRONIS_PORT, limits: serverLimitsOf(env), logger, onUpgrade: live.sockets.handleUpgrade });
   lifecycle.onClose('http', () => server.close());
