@@ -304,6 +304,11 @@ export interface AlertStore {
    * sending), leasing them until `leaseUntil`, one at a time per group and channel, in order.
    */
   claimDeliveries(now: Date, leaseUntil: Date, limit: number): Promise<Delivery[]>;
+  /**
+   * Puts a claimed delivery back in the queue until `until` without counting an attempt (it was not
+   * made: the far end's pace was used up). Only the holder of the lease can.
+   */
+  deferDelivery(delivery: Delivery, until: Date): Promise<void>;
   /** Records an attempt and its outcome. */
   recordAttempt(delivery: Delivery, result: AttemptResult, now: Date): Promise<void>;
   /** Deletes alert events (the dedup log) applied before `before`. */

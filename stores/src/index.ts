@@ -25,3 +25,4 @@ export {
   type AnalyticsSqlProblem,
   type AnalyticsSqlResult,
 } from './clickhouse/analytics-sql.js';
+export * from './egress.js';

@@ -4,7 +4,7 @@
  */
 import { DEFAULT_EVALUATION_DEADLINE_MS, DEFAULT_EVALUATION_THREADS } from '@metronis/evaluators';
 import { DEFAULT_ORG_RATE_LIMITS, DEFAULT_SERVER_LIMITS, orgRateLimitsSchema } from '@metronis/ingest-gateway';
-import { parseSecretsKey } from '@metronis/stores';
+import { parseEgressAllow, parseSecretsKey } from '@metronis/stores';
 import { defaultModelCacheDir } from '@metronis/topology-tier2';
 import { z } from 'zod';
 
@@ -40,6 +40,23 @@ const secretsKey = z
     }
   })
   .optional();
+
+/**
+ * Destinations inside the deployment's network that alert channels (and later Tier 3 endpoints) may
+ * reach: host names, `*.suffix` names, addresses or CIDRs, comma-separated. Default: none (loopback,
+ * private, link-local and metadata addresses are refused; see stores' egress.ts).
+ */
+const egressAllow = z
+  .string()
+  .optional()
+  .transform((text, ctx) => {
+    try {
+      return parseEgressAllow(text);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      return z.NEVER;
+    }
+  });
 
 /** How often the retention job deletes expired rows from Postgres (default hourly; at least 1 s). */
 const retentionInterval = z.coerce.number().int().min(1_000).max(7 * 86_400_000).default(3_600_000);
@@ -132,6 +149,7 @@ export const devEnvSchema = timeoutsInOrder(z.object({
   METRONIS_SESSION_IDLE_SECONDS: sessionIdle,
   METRONIS_DEV_API_KEY: z.string().min(16, 'must be at least 16 characters').max(256).regex(/^\S+$/, 'must not contain spaces').optional(),
   METRONIS_SECRETS_KEY: secretsKey,
+  METRONIS_EGRESS_ALLOW: egressAllow,
   ...modelCache,
 }));
 
@@ -154,6 +172,7 @@ export const consoleEnvSchema = timeoutsInOrder(z.object({
   DATABASE_URL: postgresUrl,
   CLICKHOUSE_URL: clickhouseUrl,
   METRONIS_SECRETS_KEY: secretsKey,
+  METRONIS_EGRESS_ALLOW: egressAllow,
   /** analytics SQL on a ClickHouse server: each org user's password is HMAC-SHA256(secret, org id) */
   METRONIS_ANALYTICS_SECRET: z.string().min(32, 'at least 32 characters').optional(),
   /** the live channel reads the traces and verdicts topics; without Kafka the console has no live updates */
@@ -172,6 +191,7 @@ export const workerEnvSchema = z.object({
   CLICKHOUSE_URL: clickhouseUrl,
   /** required by the alerts topology (it opens channel secrets); `worker` says so at start */
   METRONIS_SECRETS_KEY: secretsKey,
+  METRONIS_EGRESS_ALLOW: egressAllow,
   ...modelCache,
 });
 

@@ -22,7 +22,7 @@ let pd: PagerDutyServer;
 let smtp: SmtpFarEnd;
 
 async function start(): Promise<string> {
-  running = runCli(['dev'], { METRONIS_DATA_DIR: dataDir, METRONIS_PORT: '0', METRONIS_DEV_API_KEY: KEY });
+  running = runCli(['dev'], { METRONIS_DATA_DIR: dataDir, METRONIS_PORT: '0', METRONIS_DEV_API_KEY: KEY, METRONIS_EGRESS_ALLOW: '127.0.0.1' });
   return (await running.waitFor(/listening on (http:\/\/\S+)/, 120_000))[1]!;
 }
 

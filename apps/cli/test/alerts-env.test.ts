@@ -1,4 +1,4 @@
-/** METRONIS_SECRETS_KEY at the edge: parsed once, a bad value refused without echoing it, and the alerts worker refusing to start without it. */
+/** METRONIS_SECRETS_KEY and METRONIS_EGRESS_ALLOW at the edge: parsed once, a bad value refused naming the variable (a key without echoing it), and the alerts worker refusing to start without a key. */
 import { generateSecretsKey } from '@metronis/stores';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
@@ -33,5 +33,18 @@ describe('METRONIS_SECRETS_KEY', () => {
     const lifecycle = createLifecycle(logger, { signals: false });
     await expect(worker('alerts', parseEnv(workerEnvSchema, distributed), logger, lifecycle)).rejects.toThrow(/METRONIS_SECRETS_KEY: is required by worker --topology alerts/);
     await lifecycle.close();
+  });
+});
+
+describe('METRONIS_EGRESS_ALLOW', () => {
+  it('is a list of hosts, *.suffix names, addresses and CIDRs for dev, console and worker; none by default', () => {
+    expect(parseEnv(devEnvSchema, { METRONIS_EGRESS_ALLOW: '127.0.0.1, *.svc.cluster.local,10.20.0.0/16' }).METRONIS_EGRESS_ALLOW).toEqual(['127.0.0.1', '*.svc.cluster.local', '10.20.0.0/16']);
+    expect(parseEnv(consoleEnvSchema, { ...distributed, METRONIS_EGRESS_ALLOW: 'hooks.corp.example' }).METRONIS_EGRESS_ALLOW).toEqual(['hooks.corp.example']);
+    expect(parseEnv(workerEnvSchema, distributed).METRONIS_EGRESS_ALLOW).toEqual([]);
+  });
+
+  it('refuses an entry that is not one, naming the variable and the entry', () => {
+    expect(() => parseEnv(workerEnvSchema, { ...distributed, METRONIS_EGRESS_ALLOW: '10.0.0.0/99' })).toThrow(/METRONIS_EGRESS_ALLOW: '10\.0\.0\.0\/99' is not a CIDR/);
+    expect(() => parseEnv(devEnvSchema, { METRONIS_EGRESS_ALLOW: 'https://hooks.example' })).toThrow(/METRONIS_EGRESS_ALLOW: 'https:\/\/hooks\.example' is not a host name/);
   });
 });

@@ -19,6 +19,7 @@ describe('env', () => {
       METRONIS_RATE_LIMITS: { requests_per_second: 10_000, requests_burst: 20_000, traces_per_second: 50_000, traces_burst: 100_000 },
       METRONIS_EVAL_THREADS: 2,
       METRONIS_EVAL_DEADLINE_MS: 5_000,
+      METRONIS_EGRESS_ALLOW: [],
     });
   });
 

@@ -36,6 +36,8 @@ import {
   silenceInputSchema,
   testChannel,
   type ChannelAdapters,
+  type ChannelInput,
+  type Pacer,
   type ChannelType,
 } from '@metronis/topology-alerts';
 import type { Context } from 'hono';
@@ -45,11 +47,13 @@ import { ApiError, jsonBodyLimit, jsonPath, readJson, requireScope, type Console
 
 export interface AlertRoutesOptions {
   /** The alert store, used only by the channel test, always with the caller's organization. */
-  store?: Pick<AlertStore, 'channel' | 'disableChannel' | 'recordAttempt' | 'queueDelivery'> | undefined;
+  store?: Pick<AlertStore, 'channel' | 'disableChannel' | 'recordAttempt' | 'queueDelivery' | 'deferDelivery'> | undefined;
   /** The secrets key: without it channels cannot be created, changed or tested (503 naming METRONIS_SECRETS_KEY). */
   secrets?: SecretBox | undefined;
   /** The channel adapters, for `POST /v1/alerts/channels/:id/test`. */
   adapters?: ChannelAdapters | undefined;
+  /** The far ends' pace (PagerDuty's events a minute per routing key) that a channel test keeps too. */
+  pacer?: Pacer | undefined;
   /** After a rule, routing or channel changed: drop this process's cached alert configuration. */
   onChanged?: ((orgId: string) => void) | undefined;
   logger?: { info(obj: object, msg?: string): void; warn?(obj: object, msg?: string): void; error(obj: object, msg?: string): void };
@@ -135,6 +139,16 @@ export function createAlertRoutes(options: AlertRoutesOptions): Hono<ConsoleEnv>
       throw new ApiError(503, 'secrets_unavailable', 'Channels keep their secrets encrypted and this server has no key: set METRONIS_SECRETS_KEY (32 bytes, base64 or hex) and restart.');
     }
     return options.secrets;
+  }
+
+  /**
+   * 400 naming each destination (URL, SMTP host) the egress policy refuses (loopback, private,
+   * link-local, metadata: see stores' egress.ts; METRONIS_EGRESS_ALLOW lets some through). The workers
+   * check again when connecting, on the resolved address.
+   */
+  function checkDestinations(input: ChannelInput): void {
+    const issues = options.adapters?.[input.type].refusedDestinations(input.settings, input.secrets) ?? [];
+    if (issues.length > 0) throw new ApiError(400, 'destination_refused', `The channel's destination is refused: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
   }
 
   /** 400 naming each `channels` entry of a rule or route that names no channel of the organization. */
@@ -236,6 +250,7 @@ export function createAlertRoutes(options: AlertRoutesOptions): Hono<ConsoleEnv>
     requireScope(c, 'admin');
     const input = await readJson(c, channelInputSchema);
     const { alerts, actor, principal } = c.get('tenant');
+    checkDestinations(input);
     const id = input.id ?? `ch_${randomUUID().slice(0, 8)}`;
     const sealed = sealChannel(box(), principal.orgId, id, input);
     const saved = await alerts.createChannel(sealed.channel, actor);
@@ -266,6 +281,7 @@ export function createAlertRoutes(options: AlertRoutesOptions): Hono<ConsoleEnv>
     const keep = current.type === update.type ? openChannel(box(), principal.orgId, current).secrets : {};
     const merged = channelInputSchema.safeParse({ name: update.name, enabled: update.enabled, type: update.type, settings: update.settings ?? (current.type === update.type ? current.settings : undefined), secrets: { ...keep, ...update.secrets } });
     if (!merged.success) invalid('invalid_body', 'The body', merged.error.issues.map((i) => ({ path: jsonPath(i.path), message: i.message })));
+    checkDestinations(merged.data);
     const sealed = sealChannel(box(), principal.orgId, id, merged.data);
     const saved = await alerts.updateChannel(sealed.channel, actor);
     if (saved === null) throw new ApiError(404, 'not_found', `No channel with id '${id}'.`);
@@ -299,7 +315,7 @@ export function createAlertRoutes(options: AlertRoutesOptions): Hono<ConsoleEnv>
       warn: (obj: object, msg?: string) => log?.warn?.(obj, msg),
       error: (obj: object, msg?: string) => log?.error(obj, msg),
     };
-    const result = await testChannel({ store: options.store, secrets: box(), adapters: options.adapters, logger }, principal.orgId, channel);
+    const result = await testChannel({ store: options.store, secrets: box(), adapters: options.adapters, logger, ...(options.pacer === undefined ? {} : { pacer: options.pacer }) }, principal.orgId, channel);
     return c.json({ channel_id: id, channel_type: channel.type as ChannelType, delivered: result.outcome === 'delivered', outcome: result.outcome, status_code: result.status_code, response: result.response, error: result.error, latency_ms: result.latency_ms, delivery_id: result.delivery_id });
   });
 

@@ -128,6 +128,11 @@ export function alertPaths(h: OpenApiHelpers): Json {
   const query = (name: string, schema: Json, description?: string): Json => ({ name, in: 'query', schema, ...(description ? { description } : {}) });
   const timeRange = [query('since', { type: 'string', format: 'date-time' }), query('until', { type: 'string', format: 'date-time' }), query('limit', { type: 'integer', minimum: 1, maximum: 1000, default: 100 })];
   const secretsMissing = { '503': error('No secrets key on this server (secrets_unavailable): set METRONIS_SECRETS_KEY.') };
+  const destinationErrors = {
+    '400': error(
+      'Malformed JSON (invalid_json), an invalid body (invalid_body), or a destination inside the deployment\'s network (destination_refused: a URL or SMTP host on a loopback, private, link-local or metadata address; the operator allows some with METRONIS_EGRESS_ALLOW). Issues name each path.',
+    ),
+  };
   return {
     '/v1/alerts': {
       get: {
@@ -174,7 +179,7 @@ export function alertPaths(h: OpenApiHelpers): Json {
         summary: 'Create a PagerDuty, Slack, email or webhook channel; secrets are encrypted and never returned (scope admin)',
         security,
         requestBody: body('ConsoleAlertChannelInput'),
-        responses: { '201': json('ConsoleAlertChannel', 'Created.'), ...bodyErrors, ...authErrors, '409': error('The id is taken (conflict).'), ...secretsMissing },
+        responses: { '201': json('ConsoleAlertChannel', 'Created.'), ...bodyErrors, ...destinationErrors, ...authErrors, '409': error('The id is taken (conflict).'), ...secretsMissing },
       },
     },
     '/v1/alerts/channels/{id}': {
@@ -185,7 +190,7 @@ export function alertPaths(h: OpenApiHelpers): Json {
         security,
         parameters: [id('channel')],
         requestBody: body('ConsoleAlertChannelUpdate'),
-        responses: { '200': json('ConsoleAlertChannel', 'Saved.'), ...bodyErrors, ...authErrors, ...notFound('channel'), ...secretsMissing },
+        responses: { '200': json('ConsoleAlertChannel', 'Saved.'), ...bodyErrors, ...destinationErrors, ...authErrors, ...notFound('channel'), ...secretsMissing },
       },
       delete: { operationId: 'deleteAlertChannel', summary: 'Delete a channel; its pending deliveries are abandoned (scope admin)', security, parameters: [id('channel')], responses: { '200': deleted('channel'), ...authErrors, ...notFound('channel') } },
     },

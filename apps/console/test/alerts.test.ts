@@ -5,8 +5,8 @@
  * isolation; the history of alerts and deliveries.
  */
 import { createApiKeyAuthenticator, hashApiKey } from '@metronis/ingest-gateway';
-import { createPgliteStore, createSecretBox, generateSecretsKey, parseSecretsKey, type RelationalStore } from '@metronis/stores';
-import { createChannelAdapters, signWebhook } from '@metronis/topology-alerts';
+import { createEgressPolicy, createPgliteStore, createSecretBox, generateSecretsKey, parseSecretsKey, type RelationalStore } from '@metronis/stores';
+import { createChannelAdapters, createPacer, signWebhook } from '@metronis/topology-alerts';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PagerDutyServer, SlackServer, WebhookReceiver } from '../../../topologies/alerts/test/far-ends.js';
@@ -27,6 +27,8 @@ const logLines: string[] = [];
 // A real pino logger, as the apps pass: its methods need it as `this` (a copy of them threw, and a channel test answered 500).
 const logger = pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) });
 const changed: string[] = [];
+const adapters = createChannelAdapters({ timeoutMs: 1_000, egress: createEgressPolicy({ allow: ['127.0.0.1'] }) });
+const pacer = createPacer();
 
 beforeAll(async () => {
   store = createPgliteStore();
@@ -45,7 +47,7 @@ beforeAll(async () => {
     authenticate: createApiKeyAuthenticator({ store, cacheTtlMs: 0 }),
     ready: async () => ({}),
     logger,
-    alerts: { secrets: createSecretBox(parseSecretsKey(generateSecretsKey())), adapters: createChannelAdapters({ timeoutMs: 1_000 }), onChanged: (org) => void changed.push(org) },
+    alerts: { secrets: createSecretBox(parseSecretsKey(generateSecretsKey())), adapters, pacer, onChanged: (org) => void changed.push(org) },
   });
 }, 60_000);
 
@@ -92,6 +94,40 @@ describe('alerts API', () => {
       JSON.stringify((await store.alerts.forOrg(ORG_A).getChannel('pd'))?.secret),
     ].join('\n');
     expect(everything).not.toContain(ROUTING_KEY);
+  });
+
+  it('refuses a destination inside the network on create and update (400 naming the field), and stores nothing', async () => {
+    const metadata = await call('POST', '/v1/alerts/channels', KEYS.aAdmin, { id: 'meta', name: 'metadata', type: 'webhook', secrets: { url: 'http://169.254.169.254/latest/meta-data/' } });
+    expect(metadata.status).toBe(400);
+    const body = await json(metadata);
+    expect(body.error).toMatchObject({ code: 'destination_refused' });
+    expect(body.error.issues).toEqual([{ path: '$.secrets.url', message: expect.stringMatching(/169\.254\.169\.254 is link-local \(cloud metadata\).*METRONIS_EGRESS_ALLOW/) }]);
+    expect((await call('GET', '/v1/alerts/channels/meta', KEYS.aAdmin)).status).toBe(404);
+    const mail = await call('POST', '/v1/alerts/channels', KEYS.aAdmin, { id: 'mail-local', name: 'mail', type: 'email', settings: { host: 'localhost', from: 'a@example.com', to: ['b@example.com'] } });
+    expect(mail.status).toBe(400);
+    expect((await json(mail)).error.issues[0].path).toBe('$.settings.host');
+    // an allowed destination (the operator allowed 127.0.0.1 for these tests) is created, then moved inside the network
+    expect((await call('POST', '/v1/alerts/channels', KEYS.aAdmin, { id: 'pd-moved', name: 'pd', type: 'pagerduty', settings: { url: pd.endpoint }, secrets: { routing_key: ROUTING_KEY } })).status).toBe(201);
+    const moved = await call('PUT', '/v1/alerts/channels/pd-moved', KEYS.aAdmin, { name: 'pd', type: 'pagerduty', settings: { url: 'http://10.0.0.8/v2/enqueue' } });
+    expect(moved.status).toBe(400);
+    expect((await json(moved)).error.issues).toEqual([{ path: '$.settings.url', message: expect.stringMatching(/10\.0\.0\.8 is private/) }]);
+    expect((await json(await call('GET', '/v1/alerts/channels/pd-moved', KEYS.aAdmin))).settings.url).toBe(pd.endpoint);
+    expect((await call('DELETE', '/v1/alerts/channels/pd-moved', KEYS.aAdmin)).status).toBe(200);
+  });
+
+  it('a channel test keeps the PagerDuty pace: over 120 events a minute for the routing key it is not sent, and says until when', async () => {
+    const routingKey = 'P0123456789abcdef0123456789ABCDE';
+    expect((await call('POST', '/v1/alerts/channels', KEYS.aAdmin, { id: 'pd-paced', name: 'paced', type: 'pagerduty', settings: { url: pd.endpoint }, secrets: { routing_key: routingKey } })).status).toBe(201);
+    const key = adapters.pagerduty.pacing!.key({}, { routing_key: routingKey })!;
+    for (let i = 0; i < 120; i++) pacer.take(key, 120, 60_000);
+    const before = pd.requests;
+    const tested = await call('POST', '/v1/alerts/channels/pd-paced/test', KEYS.aAdmin);
+    expect(tested.status).toBe(200);
+    const body = await json(tested);
+    expect(body).toMatchObject({ delivered: false, outcome: 'failed', status_code: null });
+    expect(body.error).toMatch(/pace \(120 events in 60 s\) is used up until .*; try the test again then/);
+    expect(pd.requests).toBe(before);
+    expect((await call('DELETE', '/v1/alerts/channels/pd-paced', KEYS.aAdmin)).status).toBe(200);
   });
 
   it('a Slack webhook URL is a secret too; a test to a Slack that answers 404 says so', async () => {

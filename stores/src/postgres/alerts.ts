@@ -647,6 +647,15 @@ export function createAlertStore(kind: RelationalStore['kind'], db: AnyPgDatabas
         ).map(toDelivery),
       ),
 
+    deferDelivery: (delivery, until) =>
+      run('deferDelivery', async () => {
+        await exec(
+          db,
+          sql`UPDATE alert_deliveries SET status = CASE WHEN attempts > 1 THEN 'retrying' ELSE 'pending' END, attempts = attempts - 1, next_attempt_at = ${ts(until)}, lease_until = NULL, updated_at = now()
+              WHERE id = ${delivery.id} AND attempts = ${delivery.attempts} AND status = 'sending'`,
+        );
+      }),
+
     recordAttempt: (delivery, result, now) =>
       run('recordAttempt', () =>
         transaction(async (tx) => {

@@ -14,6 +14,7 @@ import type { ChannelAdapters } from './channels/index.js';
 import type { AlertConfigCache } from './config.js';
 import { alertRulesOnEvaluations, alertRulesOnVerdicts, tickAggregates, type AlertProducer, type AlertsNaming } from './evaluate.js';
 import { dispatchOnce, notifierTopology, startLoop, type Loop } from './notifier.js';
+import { createPacer, type Pacer } from './pacing.js';
 
 export interface AlertsRuntime {
   store: Pick<RelationalStore, 'alerts'>;
@@ -34,6 +35,8 @@ export interface AlertsRuntime {
   leaseMs?: number;
   /** topics and consumer groups; the product's by default (tests on a shared Kafka use their own) */
   naming?: AlertsNaming;
+  /** the far ends' pace (PagerDuty's events per minute per routing key); one per process by default */
+  pacer?: Pacer;
 }
 
 /**
@@ -63,7 +66,8 @@ export function alertsTopologies(runtime: AlertsRuntime): Topology[] {
 /** The loops beside the consumer groups: the dispatcher, the aggregate ticker and the pruning of old state. */
 export function startAlertsLoops(runtime: AlertsRuntime): Loop {
   const clock = runtime.clock ?? Date;
-  const deps = { store: runtime.store.alerts, config: runtime.config, secrets: runtime.secrets, adapters: runtime.adapters, logger: runtime.logger, clock, ...(runtime.leaseMs ? { leaseMs: runtime.leaseMs } : {}) };
+  const pacer = runtime.pacer ?? createPacer({ clock });
+  const deps = { store: runtime.store.alerts, config: runtime.config, secrets: runtime.secrets, adapters: runtime.adapters, logger: runtime.logger, clock, pacer, ...(runtime.leaseMs ? { leaseMs: runtime.leaseMs } : {}) };
   const rules = { store: runtime.store.alerts, config: runtime.config, alerts: runtime.alerts, clock, ...(runtime.reassertMs ? { reassertMs: runtime.reassertMs } : {}) };
   let lastPrune = 0;
   const loops = [
@@ -105,5 +109,6 @@ export * from './config.js';
 export * from './routing.js';
 export * from './evaluate.js';
 export * from './notifier.js';
+export * from './pacing.js';
 export * from './channel-secrets.js';
 export * from './channels/index.js';

@@ -20,6 +20,7 @@ import type { ChannelAdapters } from './channels/index.js';
 import type { Notification, NotificationPayload, SendResult } from './channels/types.js';
 import type { AlertConfigCache } from './config.js';
 import { CHANNEL_TYPES, parseMatchers, type ChannelType, type Matcher } from './documents.js';
+import type { Pacer } from './pacing.js';
 import { decideFlush, groupsFor, inhibited, silenced } from './routing.js';
 
 export const ALERTS_NOTIFIER_GROUP = 'metronis.alerts.notifier.v1';
@@ -33,16 +34,25 @@ export interface NotifierDeps {
   clock?: { now(): number };
   /** How long a claimed delivery may take before another worker may send it again. Default 60 s. */
   leaseMs?: number;
+  /** keeps the far ends' published rates (PagerDuty's 120 events a minute per routing key); none: not paced */
+  pacer?: Pacer;
 }
 
 /** What sending one delivery needs (a channel test uses only this). */
 export interface DeliveryDeps {
-  store: Pick<AlertStore, 'channel' | 'disableChannel' | 'recordAttempt' | 'queueDelivery'>;
+  store: Pick<AlertStore, 'channel' | 'disableChannel' | 'recordAttempt' | 'queueDelivery' | 'deferDelivery'>;
   secrets: SecretBox;
   adapters: ChannelAdapters;
   logger: RunnerLogger;
   clock?: { now(): number };
   leaseMs?: number;
+  pacer?: Pacer;
+}
+
+/** An attempt not made: the far end's pace is used up until `until` (the delivery goes back to the queue). */
+export interface Deferred {
+  outcome: 'deferred';
+  until: Date;
 }
 
 /** The consumer group that applies alerts to their instances and groups. */
@@ -80,7 +90,7 @@ function notificationOf(delivery: Delivery, channel: StoredChannel): Notificatio
 const isChannelType = (t: string): t is ChannelType => (CHANNEL_TYPES as string[]).includes(t);
 
 /** One attempt of one claimed delivery; the outcome and the time of the next attempt. */
-export async function attempt(deps: DeliveryDeps, delivery: Delivery): Promise<AttemptResult & { disable?: string }> {
+export async function attempt(deps: DeliveryDeps, delivery: Delivery): Promise<(AttemptResult & { disable?: string }) | Deferred> {
   const clock = deps.clock ?? Date;
   const channel = await deps.store.channel(delivery.org_id, delivery.channel_id);
   if (channel === null) return { outcome: 'abandoned', status_code: null, response: null, error: 'the channel was deleted', latency_ms: 0 };
@@ -92,6 +102,15 @@ export async function attempt(deps: DeliveryDeps, delivery: Delivery): Promise<A
     opened = openChannel(deps.secrets, delivery.org_id, channel);
   } catch (error) {
     return { outcome: 'failed', status_code: null, response: null, error: `the channel's secrets cannot be opened: ${(error as Error).message}`, latency_ms: 0 };
+  }
+  const paceKey = adapter.pacing?.key(opened.settings, opened.secrets) ?? null;
+  if (deps.pacer !== undefined && adapter.pacing !== undefined && paceKey !== null) {
+    const slot = deps.pacer.take(paceKey, adapter.pacing.limit, adapter.pacing.windowMs);
+    if (!slot.ok) {
+      const error = `the far end's pace (${adapter.pacing.limit} events in ${adapter.pacing.windowMs / 1000} s) is used up until ${new Date(slot.retryAt).toISOString()}`;
+      if (delivery.kind === 'test') return { outcome: 'failed', status_code: null, response: null, error: `${error}; try the test again then`, latency_ms: 0 };
+      return { outcome: 'deferred', until: new Date(slot.retryAt) };
+    }
   }
   const started = performance.now();
   let result: SendResult;
@@ -111,9 +130,14 @@ export async function attempt(deps: DeliveryDeps, delivery: Delivery): Promise<A
 }
 
 /** Attempts a claimed delivery and records the attempt (disabling the channel when the far end said it is gone). */
-export async function deliver(deps: DeliveryDeps, delivery: Delivery): Promise<AttemptResult> {
+export async function deliver(deps: DeliveryDeps, delivery: Delivery): Promise<AttemptResult | Deferred> {
   const clock = deps.clock ?? Date;
   const result = await attempt(deps, delivery);
+  if (result.outcome === 'deferred') {
+    await deps.store.deferDelivery(delivery, result.until);
+    deps.logger.debug?.({ org_id: delivery.org_id, delivery_id: delivery.id, channel_id: delivery.channel_id, until: result.until.toISOString() }, 'alert notification paced: queued for later');
+    return result;
+  }
   if (result.disable !== undefined) await deps.store.disableChannel(delivery.org_id, delivery.channel_id, result.disable);
   await deps.store.recordAttempt(delivery, result, new Date(clock.now()));
   const log = { org_id: delivery.org_id, delivery_id: delivery.id, channel_id: delivery.channel_id, channel_type: delivery.channel_type, kind: delivery.kind, attempt: delivery.attempts, outcome: result.outcome, status_code: result.status_code, latency_ms: result.latency_ms };
@@ -225,6 +249,8 @@ export async function testChannel(deps: DeliveryDeps, orgId: string, channel: St
     new Date(now + (deps.leaseMs ?? 60_000)),
   );
   const result = await deliver(deps, delivery);
+  // (a test is never deferred: attempt() answers `failed` when the pace is used up)
+  if (result.outcome === 'deferred') return { delivery_id: delivery.id, outcome: 'failed' as const, status_code: null, response: null, error: `paced until ${result.until.toISOString()}`, latency_ms: 0 };
   return { delivery_id: delivery.id, ...result };
 }
 

@@ -3,12 +3,14 @@
  * and how every answer is classified (delivered, retried — with the far end's own delay —, or failed
  * for good), including far ends that are down, slow, refusing TLS, rate limiting or erroring.
  */
+import { createEgressPolicy, type Resolver } from '@metronis/stores';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createChannelAdapters, type Notification } from '../src/index.js';
 import { generateSigningSecret } from '../src/channels/webhook.js';
 import { deadPort, PagerDutyServer, SlackServer, SmtpFarEnd, WebhookReceiver } from './far-ends.js';
 
-const adapters = createChannelAdapters({ timeoutMs: 1_000 });
+// The far ends are on loopback, which the egress policy refuses unless the operator allows it.
+const adapters = createChannelAdapters({ timeoutMs: 1_000, egress: createEgressPolicy({ allow: ['127.0.0.1'] }) });
 const ROUTING_KEY = 'R0123456789abcdef0123456789ABCDE';
 
 function notification(overrides: Partial<Notification> = {}): Notification {
@@ -166,5 +168,60 @@ describe('SMTP email', () => {
     const down = await adapters.email.send(notification(), { ...settings(), port: await deadPort() }, {});
     expect(down.outcome).toBe('retry');
     expect(down.error).toMatch(/ECONNREFUSED|ECONNECTION/);
+  });
+});
+
+describe('egress control (the default policy refuses destinations inside the network)', () => {
+  // *.rebind.test names exist only in this resolver, and resolve to loopback: what a DNS rebinding attacker's name does.
+  const resolver: Resolver = (host, _options, callback) =>
+    host.endsWith('.rebind.test') ? callback(null, [{ address: '127.0.0.1', family: 4 }]) : callback(Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' }), []);
+  const strict = createChannelAdapters({ timeoutMs: 1_000, egress: createEgressPolicy({ resolver }) });
+  const allowing = createChannelAdapters({ timeoutMs: 1_000, egress: createEgressPolicy({ resolver, allow: ['hooks.rebind.test', 'mail.rebind.test'] }) });
+
+  it('refuses loopback for every HTTP far end, for good, without a request, naming the address', async () => {
+    const before = [pd.requests, slack.requests, hook.requests];
+    const results = [
+      await strict.pagerduty.send(notification(), { url: pd.endpoint }, { routing_key: ROUTING_KEY }),
+      await strict.slack.send(notification(), {}, { webhook_url: slack.webhookUrl }),
+      await strict.webhook.send(notification(), {}, { url: hook.url, signing_secret: signing }),
+    ];
+    for (const result of results) {
+      expect(result).toMatchObject({ outcome: 'failed', status_code: null });
+      expect(result.error).toMatch(/EGRESS_REFUSED: egress refused: the address 127\.0\.0\.1 is loopback.*METRONIS_EGRESS_ALLOW/);
+    }
+    expect([pd.requests, slack.requests, hook.requests]).toEqual(before);
+  });
+
+  it('checks the address a name resolves to when connecting (DNS rebinding), and lets an allowed name connect', async () => {
+    const port = new URL(hook.url).port;
+    const before = hook.requests;
+    const refused = await strict.webhook.send(notification({ notification_id: 'rebind-1' }), {}, { url: `http://hooks.rebind.test:${port}/hooks`, signing_secret: signing });
+    expect(refused.outcome).toBe('failed');
+    expect(refused.error).toMatch(/EGRESS_REFUSED.*127\.0\.0\.1 \(of hooks\.rebind\.test\) is loopback/);
+    expect(hook.requests).toBe(before);
+    // the name exists only in the policy's resolver: delivering proves the connection used the checked lookup
+    const allowed = await allowing.webhook.send(notification({ notification_id: 'rebind-2' }), {}, { url: `http://hooks.rebind.test:${port}/hooks`, signing_secret: signing });
+    expect(allowed).toMatchObject({ outcome: 'delivered', status_code: 204 });
+    expect(hook.received.at(-1)!.id).toBe('rebind-2');
+  });
+
+  it('email: refuses an SMTP host resolving inside the network, and connects to the address it checked', async () => {
+    const settings = { host: 'mail.rebind.test', port: smtp.port, tls: 'none', from: 'alerts@example.com', to: ['oncall@example.com'] };
+    const refused = await strict.email.send(notification(), settings, {});
+    expect(refused).toMatchObject({ outcome: 'failed', status_code: null });
+    expect(refused.error).toMatch(/EGRESS_REFUSED.*127\.0\.0\.1 \(of mail\.rebind\.test\) is loopback/);
+    const unknown = await strict.email.send(notification(), { ...settings, host: 'nowhere.invalid' }, {});
+    expect(unknown).toMatchObject({ outcome: 'retry' }); // a name that does not resolve may resolve later
+    const sent = await allowing.email.send(notification({ notification_id: 'mail-rebind' }), settings, {});
+    expect(sent).toMatchObject({ outcome: 'delivered', status_code: 250 });
+    expect(smtp.mails.at(-1)!.messageId).toBe('<mail-rebind@metronis.alerts>');
+  });
+
+  it('names each refused destination field, for the API to answer 400', () => {
+    expect(strict.pagerduty.refusedDestinations({ url: 'http://169.254.169.254/v2/enqueue' }, {})).toEqual([{ path: '$.settings.url', message: expect.stringMatching(/link-local/) }]);
+    expect(strict.slack.refusedDestinations({}, { webhook_url: 'http://10.0.0.1/services/x' })).toEqual([{ path: '$.secrets.webhook_url', message: expect.stringMatching(/private/) }]);
+    expect(strict.webhook.refusedDestinations({}, { url: 'http://[::1]:8080/' })).toEqual([{ path: '$.secrets.url', message: expect.stringMatching(/loopback/) }]);
+    expect(strict.email.refusedDestinations({ host: 'localhost' }, {})).toEqual([{ path: '$.settings.host', message: expect.stringMatching(/own machine/) }]);
+    expect(strict.webhook.refusedDestinations({}, { url: 'https://hooks.example.com/x' })).toEqual([]);
   });
 });

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TierResult, Verdict } from '@metronis/schemas';
-import { createPgliteStore, createSecretBox, generateSecretsKey, parseSecretsKey, type RelationalStore, type SecretBox } from '@metronis/stores';
+import { createEgressPolicy, createPgliteStore, createSecretBox, generateSecretsKey, parseSecretsKey, type RelationalStore, type SecretBox } from '@metronis/stores';
 import { createEmbeddedLog, createInProcessRegistry, createSerde, runTopology, TOPICS, type Log, type RunnerHandle, type Serde } from '@metronis/streams';
 import { pino } from 'pino';
 import { alertProducer, alertsTopologies, createAlertConfigCache, createChannelAdapters, sealChannel, startAlertsLoops, channelInputSchema, ruleSchema, type AlertConfigCache, type AlertsRuntime } from '../src/index.js';
@@ -45,7 +45,7 @@ export async function startEngine(options: { dispatchIntervalMs?: number; tickIn
     store,
     secrets: box,
     config,
-    adapters: createChannelAdapters({ timeoutMs: 1_000, retryDelaysMs: { pagerduty: [200, 400, 800], slack: [200, 400], webhook: [200, 400], email: [200, 400] } }),
+    adapters: createChannelAdapters({ timeoutMs: 1_000, egress: createEgressPolicy({ allow: ['127.0.0.1'] }), retryDelaysMs: { pagerduty: [200, 400, 800], slack: [200, 400], webhook: [200, 400], email: [200, 400] } }),
     alerts: alertProducer(producer, () => serde.forTopic(TOPICS.alerts)),
     logger,
     dispatchIntervalMs: options.dispatchIntervalMs ?? 100,

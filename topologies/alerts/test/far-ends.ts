@@ -32,6 +32,8 @@ abstract class HttpFarEnd {
   readonly script: Script[] = [];
   delayMs = 0;
   requests = 0;
+  /** every request's body, answered or scripted, in arrival order */
+  readonly bodies: string[] = [];
   url = '';
 
   constructor() {
@@ -53,6 +55,7 @@ abstract class HttpFarEnd {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     this.requests++;
+    this.bodies.push(Buffer.concat(chunks).toString('utf8'));
     if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
     if (res.destroyed) return;
     const scripted = this.script.shift();

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Verdict } from '@metronis/schemas';
-import { createPostgresStore, createSecretBox, generateSecretsKey, parseSecretsKey, type RelationalStore } from '@metronis/stores';
+import { createEgressPolicy, createPostgresStore, createSecretBox, generateSecretsKey, parseSecretsKey, type RelationalStore } from '@metronis/stores';
 import { createConfluentRegistry, createKafkaLog, createSerde, runTopology, TOPICS, type Log, type RunnerHandle, type Serde, type TopicDef } from '@metronis/streams';
 import postgres from 'postgres';
 import { pino } from 'pino';
@@ -45,7 +45,7 @@ async function startWorker(name: string): Promise<(typeof workers)[number]> {
     store,
     secrets: box,
     config: createAlertConfigCache({ store: store.alerts, ttlMs: 500 }),
-    adapters: createChannelAdapters({ timeoutMs: 2_000, retryDelaysMs: { pagerduty: [200, 400, 800] } }),
+    adapters: createChannelAdapters({ timeoutMs: 2_000, egress: createEgressPolicy({ allow: ['127.0.0.1'] }), retryDelaysMs: { pagerduty: [200, 400, 800] } }),
     alerts: alertProducer(producer, () => serde.forTopic(naming.alerts)),
     logger,
     naming,

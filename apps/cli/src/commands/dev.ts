@@ -41,7 +41,7 @@ export async function dev(env: DevEnv, logger: Logger, lifecycle: Lifecycle): Pr
   const retention = { get: async (orgId: string) => (await settings.get(orgId)).retention_days };
   const evaluator = evaluationPool(env, logger, lifecycle);
   const secrets = (await secretsBox(env.METRONIS_SECRETS_KEY, paths.secretsKey))!;
-  const alerts = openAlertsRuntime({ store, backbone, secrets, logger, lifecycle });
+  const alerts = openAlertsRuntime({ store, backbone, secrets, logger, lifecycle, egressAllow: env.METRONIS_EGRESS_ALLOW });
   // Tier 2 runs when its encoder is installed; it loads off the start-up path (escalations wait in the log meanwhile).
   const tier2 = tier2Status(modelCacheOf(env));
   const encoder = tier2.installed ? loadEncoder({ cacheDir: tier2.cacheDir }) : undefined;
@@ -76,7 +76,7 @@ export async function dev(env: DevEnv, logger: Logger, lifecycle: Lifecycle): Pr
   const web = await consoleWeb(logger);
   const live = await startLiveChannel({ log: backbone.log, serde: backbone.serde, sessions: people.sessions, logger, allowedOrigins: env.METRONIS_CORS_ORIGINS });
   lifecycle.onClose('live feed', () => live.closeFeed());
-  const http = await buildEmbeddedHttp({ backbone, store, facts, settings, alerts: { secrets, adapters: alerts.adapters, onChanged: (orgId) => alerts.config.invalidate(orgId) }, retentionSchedule: describeRetentionJob(retentionJob), corsOrigins: env.METRONIS_CORS_ORIGINS, logger, ready, policies, gatewayPolicies, tiers: tierAvailability(tier2), people, ...(web === undefined ? {} : { web }), ...limiting });
+  const http = await buildEmbeddedHttp({ backbone, store, facts, settings, alerts: { secrets, adapters: alerts.adapters, pacer: alerts.pacer, onChanged: (orgId) => alerts.config.invalidate(orgId) }, retentionSchedule: describeRetentionJob(retentionJob), corsOrigins: env.METRONIS_CORS_ORIGINS, logger, ready, policies, gatewayPolicies, tiers: tierAvailability(tier2), people, ...(web === undefined ? {} : { web }), ...limiting });
   lifecycle.onClose('producer', () => http.producer.close());
   const server = await listen(http.fetch, { host: env.METRONIS_HOST, port: env.METRONIS_PORT, limits: serverLimitsOf(env), logger, onUpgrade: live.sockets.handleUpgrade });
   lifecycle.onClose('http', () => server.close());

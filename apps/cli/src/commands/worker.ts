@@ -32,7 +32,7 @@ export async function worker(name: TopologyName, env: WorkerEnv, logger: Logger,
   const retention = { get: async (orgId: string) => (await settings.get(orgId)).retention_days };
   const evaluator = name === 'tier1' ? evaluationPool(env, logger, lifecycle) : undefined;
   let alerts: AlertsRuntime | undefined;
-  if (secrets !== undefined) alerts = openAlertsRuntime({ store, backbone, secrets, logger, lifecycle });
+  if (secrets !== undefined) alerts = openAlertsRuntime({ store, backbone, secrets, logger, lifecycle, egressAllow: env.METRONIS_EGRESS_ALLOW });
   let encoder: Encoder | undefined;
   if (name === 'tier2') {
     // A tier 2 worker without its encoder cannot do its job: fail at start, naming how to install it.

@@ -3,8 +3,12 @@
  * sent again after a crash is recognisably the same message. Answers (RFC 5321): a 4xx reply is
  * transient and retried; a 5xx reply is permanent and not retried; connection, TLS and timeout
  * failures are retried (a server refusing STARTTLS answers 5xx: not retried). `tls`: `starttls` requires STARTTLS (refused when the server does not offer
- * it), `implicit` speaks TLS from the first byte, `none` sends in plain text.
+ * it), `implicit` speaks TLS from the first byte, `none` sends in plain text. The host is resolved
+ * through the egress policy and the connection made to the address it checked (the certificate is
+ * still verified for the host name), so a name that resolves inside the network is refused.
  */
+import { isIP } from 'node:net';
+import type { EgressPolicy } from '@metronis/stores';
 import { createTransport } from 'nodemailer';
 import { exponential, linesOf, titleOf, type ChannelAdapter, type Notification } from './types.js';
 
@@ -26,14 +30,28 @@ interface SmtpError {
   message?: string;
 }
 
-export function emailAdapter(options: { timeoutMs: number; retryDelaysMs?: number[]; tlsRejectUnauthorized?: boolean }): ChannelAdapter {
+export function emailAdapter(options: { timeoutMs: number; egress: EgressPolicy; retryDelaysMs?: number[]; tlsRejectUnauthorized?: boolean }): ChannelAdapter {
   return {
     type: 'email',
     retryDelaysMs: options.retryDelaysMs ?? exponential(30_000, 1_800_000, 8),
+    refusedDestinations(settings) {
+      if (typeof settings.host !== 'string') return [];
+      const why = options.egress.checkHost(settings.host);
+      return why === null ? [] : [{ path: '$.settings.host', message: why }];
+    },
     async send(n, settings, secrets) {
       const s = settings as { host: string; port: number; tls: 'starttls' | 'implicit' | 'none'; from: string; to: string[]; username?: string };
+      const host = s.host.replace(/^\[|\]$/g, '');
+      let address: string;
+      try {
+        address = await options.egress.resolve(host);
+      } catch (error) {
+        const e = error as { code?: string; message?: string };
+        return { outcome: e.code === 'EGRESS_REFUSED' ? 'failed' : 'retry', status_code: null, response: null, error: `${e.code ?? 'error'}: ${e.message ?? String(error)}` };
+      }
       const transport = createTransport({
-        host: s.host,
+        host: address,
+        ...(isIP(host) === 0 ? { servername: host } : {}),
         port: s.port,
         secure: s.tls === 'implicit',
         requireTLS: s.tls === 'starttls',

@@ -1,8 +1,11 @@
 /**
  * One HTTP POST for the HTTP adapters (undici), with a whole-request timeout, the answer's body read
- * up to a bound, and transport failures (refused, reset, DNS, TLS, timeout) returned as data.
+ * up to a bound, and transport failures (refused, reset, DNS, TLS, timeout) returned as data. Every
+ * request goes through the egress policy (`@metronis/stores` egress.ts): the URL's text is checked,
+ * then each address its host resolves to when connecting; a refusal is `refused: true` (not retried).
  */
-import { request } from 'undici';
+import type { EgressPolicy } from '@metronis/stores';
+import { Agent, request } from 'undici';
 
 export interface HttpAnswer {
   status: number;
@@ -10,13 +13,26 @@ export interface HttpAnswer {
   body: string;
 }
 
-export type HttpOutcome = { ok: true; answer: HttpAnswer } | { ok: false; error: string };
+export type HttpOutcome = { ok: true; answer: HttpAnswer } | { ok: false; error: string; refused?: true };
+
+export type PostJson = (url: string, body: string, headers: Record<string, string>, timeoutMs: number) => Promise<HttpOutcome>;
 
 const MAX_BODY = 4096;
 
-export async function postJson(url: string, body: string, headers: Record<string, string>, timeoutMs: number): Promise<HttpOutcome> {
+/** A POST through `egress`: one connection pool whose connections resolve names through the policy. */
+export function egressPost(egress: EgressPolicy): PostJson {
+  const dispatcher = new Agent({ connect: { lookup: egress.lookup } });
+  return (url, body, headers, timeoutMs) => {
+    const refused = egress.checkUrl(url);
+    if (refused !== null) return Promise.resolve({ ok: false, error: `EGRESS_REFUSED: egress refused: ${refused}`, refused: true });
+    return postJson(url, body, headers, timeoutMs, dispatcher);
+  };
+}
+
+async function postJson(url: string, body: string, headers: Record<string, string>, timeoutMs: number, dispatcher: Agent): Promise<HttpOutcome> {
   try {
     const res = await request(url, {
+      dispatcher,
       method: 'POST',
       headers: { 'content-type': 'application/json', 'user-agent': 'Metronis-Alerts/1', ...headers },
       body,
@@ -30,7 +46,8 @@ export async function postJson(url: string, body: string, headers: Record<string
     }
     return { ok: true, answer: { status: res.statusCode, headers: res.headers, body: text.slice(0, MAX_BODY) } };
   } catch (error) {
-    return { ok: false, error: describe(error) };
+    const e = error as { code?: string; cause?: { code?: string } };
+    return e?.code === 'EGRESS_REFUSED' || e?.cause?.code === 'EGRESS_REFUSED' ? { ok: false, error: describe(error), refused: true } : { ok: false, error: describe(error) };
   }
 }
 

@@ -3,11 +3,14 @@
  * or `resolve` event with the group's `dedup_key`, so every notification of one group is one alert
  * (one incident) on PagerDuty, and a repeated trigger (a retry, a restart) is deduplicated there.
  * Answers: 202 accepted; 400 never retried (the event is invalid); 429 and 5xx retried with
- * backoff. About 120 events a minute per routing key are allowed: the adapter keeps a token bucket
- * per routing key and waits for a token rather than earn a 429.
+ * backoff. About 120 events a minute per routing key are allowed: the adapter declares that pace
+ * (keyed by a hash of the routing key) and the notifier keeps it, queueing what is over it for later
+ * rather than earn a 429 (see pacing.ts).
  */
-import { exponential, titleOf, type ChannelAdapter, type Notification } from './types.js';
-import { postJson } from './http.js';
+import { createHash } from 'node:crypto';
+import { exponential, refusedUrls, titleOf, type ChannelAdapter, type Notification } from './types.js';
+import type { EgressPolicy } from '@metronis/stores';
+import { egressPost } from './http.js';
 
 const SEVERITY: Record<string, string> = { critical: 'critical', high: 'error', medium: 'warning', low: 'info', none: 'info' };
 
@@ -35,35 +38,17 @@ export function eventOf(n: Notification, routingKey: string): Record<string, unk
 const ORDER = ['none', 'low', 'medium', 'high', 'critical'];
 const rankOf = (s: string) => ORDER.indexOf(s);
 
-/** A token bucket per routing key: `perMinute` events a minute, as a burst too. */
-function rateLimiter(perMinute: number) {
-  const buckets = new Map<string, { tokens: number; at: number }>();
-  return async function take(key: string): Promise<void> {
-    for (;;) {
-      const now = Date.now();
-      const b = buckets.get(key) ?? { tokens: perMinute, at: now };
-      b.tokens = Math.min(perMinute, b.tokens + ((now - b.at) * perMinute) / 60_000);
-      b.at = now;
-      buckets.set(key, b);
-      if (b.tokens >= 1) {
-        b.tokens -= 1;
-        return;
-      }
-      await new Promise((resolve) => setTimeout(resolve, Math.ceil(((1 - b.tokens) * 60_000) / perMinute)));
-    }
-  };
-}
-
-export function pagerDutyAdapter(options: { timeoutMs: number; retryDelaysMs?: number[]; eventsPerMinute?: number }): ChannelAdapter {
-  const take = rateLimiter(options.eventsPerMinute ?? 120);
+export function pagerDutyAdapter(options: { timeoutMs: number; egress: EgressPolicy; retryDelaysMs?: number[]; eventsPerMinute?: number }): ChannelAdapter {
+  const postJson = egressPost(options.egress);
   return {
     type: 'pagerduty',
     retryDelaysMs: options.retryDelaysMs ?? exponential(2_000, 300_000, 10),
+    pacing: { key: (_settings, secrets) => `pagerduty:${createHash('sha256').update(String(secrets.routing_key)).digest('hex').slice(0, 24)}`, limit: options.eventsPerMinute ?? 120, windowMs: 60_000 },
+    refusedDestinations: (settings) => refusedUrls(options.egress, [['$.settings.url', settings.url]]),
     async send(n, settings, secrets) {
       const routingKey = String(secrets.routing_key);
-      await take(routingKey);
       const result = await postJson(String(settings.url), JSON.stringify(eventOf(n, routingKey)), {}, options.timeoutMs);
-      if (!result.ok) return { outcome: 'retry', status_code: null, response: null, error: result.error };
+      if (!result.ok) return { outcome: result.refused ? 'failed' : 'retry', status_code: null, response: null, error: result.error };
       const { status, body } = result.answer;
       if (status === 202 || status === 200) {
         if (n.kind === 'test') await postJson(String(settings.url), JSON.stringify({ routing_key: routingKey, event_action: 'resolve', dedup_key: `test-${n.notification_id}` }), {}, options.timeoutMs);

@@ -5,8 +5,9 @@
  * (https://api.slack.com/apis/rate-limits); 5xx and transport failures retried with backoff; other
  * 4xx (invalid_payload, no_service, channel_not_found, channel_is_archived) fail for good.
  */
-import { postJson, retryAfterMs } from './http.js';
-import { exponential, linesOf, titleOf, type ChannelAdapter, type Notification } from './types.js';
+import type { EgressPolicy } from '@metronis/stores';
+import { egressPost, retryAfterMs } from './http.js';
+import { exponential, refusedUrls, linesOf, titleOf, type ChannelAdapter, type Notification } from './types.js';
 
 export function slackMessageOf(n: Notification): Record<string, unknown> {
   const title = titleOf(n);
@@ -32,13 +33,15 @@ export function slackMessageOf(n: Notification): Record<string, unknown> {
 
 const escape = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-export function slackAdapter(options: { timeoutMs: number; retryDelaysMs?: number[] }): ChannelAdapter {
+export function slackAdapter(options: { timeoutMs: number; egress: EgressPolicy; retryDelaysMs?: number[] }): ChannelAdapter {
+  const postJson = egressPost(options.egress);
   return {
     type: 'slack',
     retryDelaysMs: options.retryDelaysMs ?? exponential(2_000, 300_000, 8),
+    refusedDestinations: (_settings, secrets) => refusedUrls(options.egress, [['$.secrets.webhook_url', secrets.webhook_url]]),
     async send(n, _settings, secrets) {
       const result = await postJson(String(secrets.webhook_url), JSON.stringify(slackMessageOf(n)), {}, options.timeoutMs);
-      if (!result.ok) return { outcome: 'retry', status_code: null, response: null, error: result.error };
+      if (!result.ok) return { outcome: result.refused ? 'failed' : 'retry', status_code: null, response: null, error: result.error };
       const { status, body, headers } = result.answer;
       if (status === 200) return { outcome: 'delivered', status_code: status, response: body, error: null };
       if (status === 429) {

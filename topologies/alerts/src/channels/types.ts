@@ -4,6 +4,8 @@
  * delay the far end asked for, if any — or failed for good). Retry schedules live with the adapter;
  * the dispatcher stores every attempt and schedules the next one.
  */
+import type { EgressPolicy } from '@metronis/stores';
+import type { Pacing } from '../pacing.js';
 export type NotificationKind = 'trigger' | 'resolve' | 'test';
 
 export interface Notification {
@@ -58,6 +60,10 @@ export interface ChannelAdapter {
   readonly type: string;
   /** delays before the 2nd, 3rd, ... attempt; after the last, the delivery fails */
   readonly retryDelaysMs: readonly number[];
+  /** the far end's published rate limit, kept by the notifier (see pacing.ts) */
+  readonly pacing?: Pacing;
+  /** the destinations (URLs, SMTP host) the egress policy refuses, by JSON path (`$.secrets.url`), for a 400 on save */
+  refusedDestinations(settings: Record<string, unknown>, secrets: Record<string, unknown>): { path: string; message: string }[];
   send(notification: Notification, settings: Record<string, unknown>, secrets: Record<string, unknown>): Promise<SendResult>;
 }
 
@@ -82,6 +88,17 @@ export function linesOf(n: Notification): string[] {
   const more = n.payload.counts.firing + n.payload.counts.resolved - n.payload.alerts.length;
   if (more > 0) lines.push(`…and ${more} more`);
   return lines;
+}
+
+/** The refused ones of `urls` ([JSON path, value]); a value that is not set (a kept secret) is not checked here. */
+export function refusedUrls(egress: EgressPolicy, urls: [string, unknown][]): { path: string; message: string }[] {
+  const issues: { path: string; message: string }[] = [];
+  for (const [path, url] of urls) {
+    if (typeof url !== 'string') continue;
+    const why = egress.checkUrl(url);
+    if (why !== null) issues.push({ path, message: why });
+  }
+  return issues;
 }
 
 /** Exponential delays: base, 2·base, ... capped, `count` of them. */
