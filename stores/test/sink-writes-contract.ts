@@ -134,6 +134,18 @@ export function describeSinkWrites(name: string, make: () => Promise<SinkWritesS
       expect(await store.getTrace(o, gone.trace_id)).toEqual(again);
     });
 
+    it('stores values holding the quoting tags, quotes and replacement patterns exactly', async () => {
+      const o = org();
+      const tricky = "$j$ $j0$ $j1$ $$ $1 $& $' $` '; DROP TABLE traces; -- \\ \" \u2028 %00";
+      const trace = makeTrace({ org_id: o, application: tricky, input: { text: tricky, messages: [] }, output: { content: `${tricky}$j$`, finish_reason: 'stop' }, metadata: { [tricky]: tricky } });
+      const verdict = makeVerdict({ org_id: o, trace_id: trace.trace_id, severity: tricky });
+      await store.upsertTraces([trace]);
+      await store.upsertVerdicts([verdict]);
+      expect(await store.getTrace(o, trace.trace_id)).toEqual(trace);
+      expect(await store.getVerdict(o, trace.trace_id)).toEqual(verdict);
+      expect(await subject.rows('SELECT application FROM traces WHERE org_id = $1', [o])).toEqual([{ application: tricky }]);
+    });
+
     it('stores, filters and searches a trace masked at the gateway only as masked; the last record of a batch wins', async () => {
       const o = org();
       const original: Trace = makeTrace({

@@ -67,15 +67,15 @@ export function createRelationalStore(options: RelationalStoreOptions): Relation
   }
 
   /**
-   * A sink's write: one transaction holding the deletion lock of the batch's organizations (shared),
-   * then `statement` over the rows in chunks (sink-sql.ts), which leaves out the deleted rows and may
+   * A sink's write: one implicit transaction holding the deletion lock of the batch's organizations
+   * (shared), then `statement` over the rows in chunks (sink-sql.ts), which leaves out the deleted rows and may
    * answer them (`i`, `by_user`). A batch lands whole or not at all. Traces dropped for their user's
    * deletion are then buried (`buryDropped`). Returns the rows each chunk answered.
    */
   async function sinkWrite(operation: string, orgIds: string[], statement: string, rows: string[]): Promise<Record<string, unknown>[]> {
     if (rows.length === 0) return [];
     const chunks = jsonChunks(rows, maxRows);
-    const results = await run(operation, () => options.sinkSql.transaction([sharedLock(orgIds), ...chunks.map((json) => ({ text: statement, params: [json] }))]));
+    const results = await run(operation, () => options.sinkSql.atomic([sharedLock(orgIds), ...chunks.map((json) => ({ text: statement, json }))]));
     return results.slice(1).flat();
   }
 
@@ -224,7 +224,7 @@ export function createRelationalStore(options: RelationalStoreOptions): Relation
   async function deletedRecords(refs: DeletionRef[]): Promise<Set<number>> {
     if (refs.length === 0) return new Set();
     const orgIds = refs.flatMap((r) => (typeof r.org_id === 'string' && !r.org_id.includes('\u0000') ? [r.org_id] : []));
-    const [, rows] = await options.sinkSql.transaction([sharedLock(orgIds), { text: DELETED_IN, params: [deletionRefs(refs)] }]);
+    const [, rows] = await options.sinkSql.atomic([sharedLock(orgIds), { text: DELETED_IN, json: deletionRefs(refs) }]);
     const deleted = (rows ?? []).map((row) => ({ index: Number(row.i), byUser: row.by_user === true }));
     await buryDropped(deleted.filter((d) => d.byUser).map((d) => refs[d.index]!));
     return new Set(deleted.map((d) => d.index));

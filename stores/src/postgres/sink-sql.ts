@@ -1,16 +1,25 @@
 /**
- * The Postgres sinks' hot path without an ORM: a batch is one set-based statement per table, its rows
- * passed as ONE jsonb parameter read by `jsonb_to_recordset`, and the statement text never changes, so
- * postgres.js prepares it once per connection and PGlite runs the same SQL. The deletion check is
- * inside that statement (see deletions.ts for what is deleted): the rows that are deleted are left
- * out of the INSERT and returned, so a batch costs the transaction, the organizations' deletion lock
- * (shared) and this one statement, the last two pipelined on PostgreSQL.
+ * The Postgres sinks' hot path without an ORM: a batch is one set-based statement per table whose
+ * rows are ONE jsonb value read by `jsonb_to_recordset`, the statement text fixed but for that value.
+ * The deletion check is inside that statement (see deletions.ts for what is deleted): the rows that
+ * are deleted are left out of the INSERT and returned.
  *
- * The lock is its own statement before the write, never a CTE of it: a statement's snapshot is taken
- * when it starts, so a check in the statement that waited for the lock could miss the tombstones of
- * the deletion it waited for.
+ * A write is the organizations' deletion lock (shared) and the statement, sent as ONE simple-protocol
+ * message of two statements: Postgres runs such a message as one implicit transaction (all or
+ * nothing, the lock held to its end), each statement with its own snapshot, so the check sees every
+ * deletion that committed while the write waited for the lock. One round trip, and no BEGIN, COMMIT
+ * or ROLLBACK from the client. The lock cannot be a CTE of the write: a statement's snapshot is
+ * taken when it starts, before a lock taken inside it is granted.
  *
- * Drizzle stays for migrations and the cold paths (deletions, burying a deleted user's traces).
+ * Why not prepared statements inside `sql.begin` (the first version): postgres.js 3.4.9 writes the
+ * ROLLBACK of a transaction whose connection has just closed on that closed connection, and the
+ * deferred write throws outside any promise (upstream issues 1154 and 1208), which killed the sinks
+ * worker when the fault suite restarted PostgreSQL. The value travels dollar-quoted under a tag the
+ * text does not contain (`dollarQuoted`), so no content can end it; parsing and planning a statement
+ * per batch costs little beside the rows.
+ *
+ * PGlite runs the same message (`exec`). Drizzle stays for migrations and the cold paths (deletions,
+ * burying a deleted user's traces).
  */
 import type { PGlite } from '@electric-sql/pglite';
 import type { Sql } from 'postgres';
@@ -20,36 +29,48 @@ import { encodeRecord, filterText } from './nul.js';
 
 export type Row = Record<string, unknown>;
 
-/** One statement and its parameters. */
+/** One statement whose only parameter, `$1::jsonb`, is a JSON text. */
 export interface Statement {
   text: string;
-  params: unknown[];
+  json: string;
 }
 
-/** Runs statements in one transaction, in order, and answers the rows of each. */
+/** Runs statements as one implicit transaction in a single message, and answers the rows of each. */
 export interface SinkSql {
-  transaction(statements: readonly Statement[]): Promise<Row[][]>;
+  atomic(statements: readonly Statement[]): Promise<Row[][]>;
 }
 
-/** On postgres.js: prepared statements, pipelined on one connection between BEGIN and COMMIT. */
+/** A JSON text as a dollar-quoted literal, under a tag it does not contain. */
+export function dollarQuoted(json: string): string {
+  let tag = '$j$';
+  for (let n = 0; json.includes(tag); n++) tag = `$j${n}$`;
+  return `${tag}${json}${tag}`;
+}
+
+/** The statements as one simple-protocol message (a replacer function: `$` patterns in the value stay literal). */
+export function message(statements: readonly Statement[]): string {
+  return statements.map((s) => s.text.replace('$1::jsonb', () => `${dollarQuoted(s.json)}::jsonb`)).join(';\n');
+}
+
+/** On postgres.js: one simple query (`.simple()`), which answers a list of results when it holds several statements. */
 export function postgresSinkSql(client: Sql): SinkSql {
   return {
-    async transaction(statements) {
-      const results = await client.begin((tx) => statements.map((s) => tx.unsafe(s.text, s.params as never[], { prepare: true })));
-      return (results as unknown as Row[][]).map((rows) => [...rows]);
+    async atomic(statements) {
+      const result = (await client.unsafe(message(statements)).simple()) as unknown as Row[] | Row[][];
+      const lists = statements.length === 1 ? [result as Row[]] : (result as Row[][]);
+      // Every statement here answers rows (see UPSERT_VERDICTS); anything else is a bug, not data.
+      if (lists.length !== statements.length) throw new Error(`expected the results of ${statements.length} statements, got ${lists.length}`);
+      return lists.map((rows) => [...rows]);
     },
   };
 }
 
-/** On PGlite: one transaction of the embedded engine (which runs one query at a time anyway). */
+/** On PGlite: the same message through `exec`. */
 export function pgliteSinkSql(client: PGlite): SinkSql {
   return {
-    async transaction(statements) {
-      return client.transaction(async (tx) => {
-        const out: Row[][] = [];
-        for (const s of statements) out.push((await tx.query<Row>(s.text, s.params)).rows);
-        return out;
-      });
+    async atomic(statements) {
+      const results = await client.exec(message(statements));
+      return results.map((r) => r.rows as Row[]);
     },
   };
 }
@@ -62,7 +83,7 @@ export function sharedLock(orgIds: Iterable<string>): Statement {
   const ids = [...new Set(orgIds)].sort();
   return {
     text: `SELECT pg_advisory_xact_lock_shared(${DELETION_LOCK_CLASS}, hashtext(o)) FROM jsonb_array_elements_text($1::jsonb) AS o`,
-    params: [JSON.stringify(ids)],
+    json: JSON.stringify(ids),
   };
 }
 
@@ -120,26 +141,34 @@ WITH r AS (
 )
 SELECT i, by_user FROM c WHERE by_user OR gone`;
 
-/** Verdicts (`$1`: rows of `verdictRow`): inserts or updates those whose trace was not deleted. */
+/**
+ * Verdicts (`$1`: rows of `verdictRow`): inserts or updates those whose trace was not deleted. It
+ * answers an empty SELECT rather than nothing: postgres.js lists a simple message's results by their
+ * row descriptions, so every statement of a message must have one.
+ */
 export const UPSERT_VERDICTS = `
 WITH r AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(o text, t text, tier smallint, p boolean, sev text, sc float8, at timestamptz, ne boolean, rec jsonb)
-)
+), written AS (
 INSERT INTO verdicts (org_id, trace_id, tier, passed, severity, score, decided_at, nul_escaped, record)
 SELECT o, t, tier, p, sev, sc, at, ne, rec FROM r WHERE NOT (${OF_BURIED_TRACE} OR ${expired('r.at')})
 ON CONFLICT (org_id, trace_id) DO UPDATE SET tier = excluded.tier, passed = excluded.passed, severity = excluded.severity,
-  score = excluded.score, decided_at = excluded.decided_at, nul_escaped = excluded.nul_escaped, record = excluded.record`;
+  score = excluded.score, decided_at = excluded.decided_at, nul_escaped = excluded.nul_escaped, record = excluded.record
+)
+SELECT NULL AS none WHERE false`;
 
-/** Tier results (`$1`: rows of `evaluationRow`): inserts or updates those whose trace was not deleted. */
+/** Tier results (`$1`: rows of `evaluationRow`): as UPSERT_VERDICTS, keyed by evaluation id. */
 export const UPSERT_EVALUATIONS = `
 WITH r AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(o text, ev text, t text, tier smallint, p boolean, sev text, sc float8, at timestamptz, ne boolean, rec jsonb)
-)
+), written AS (
 INSERT INTO evaluations (org_id, evaluation_id, trace_id, tier, passed, severity, score, evaluated_at, nul_escaped, record)
 SELECT o, ev, t, tier, p, sev, sc, at, ne, rec FROM r WHERE NOT (${OF_BURIED_TRACE} OR ${expired('r.at')})
 ON CONFLICT (org_id, evaluation_id) DO UPDATE SET trace_id = excluded.trace_id, tier = excluded.tier, passed = excluded.passed,
   severity = excluded.severity, score = excluded.score, evaluated_at = excluded.evaluated_at, nul_escaped = excluded.nul_escaped,
-  record = excluded.record`;
+  record = excluded.record
+)
+SELECT NULL AS none WHERE false`;
 
 const hasNul = (v: string | null | undefined): boolean => typeof v === 'string' && v.includes('\u0000');
 const iso = (ms: number): string => new Date(ms).toISOString();
