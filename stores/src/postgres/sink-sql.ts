@@ -150,10 +150,10 @@ export const UPSERT_VERDICTS = `
 WITH r AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(o text, t text, tier smallint, p boolean, sev text, sc float8, at timestamptz, ne boolean, rec jsonb)
 ), written AS (
-INSERT INTO verdicts (org_id, trace_id, tier, passed, severity, score, decided_at, nul_escaped, record)
-SELECT o, t, tier, p, sev, sc, at, ne, rec FROM r WHERE NOT (${OF_BURIED_TRACE} OR ${expired('r.at')})
-ON CONFLICT (org_id, trace_id) DO UPDATE SET tier = excluded.tier, passed = excluded.passed, severity = excluded.severity,
-  score = excluded.score, decided_at = excluded.decided_at, nul_escaped = excluded.nul_escaped, record = excluded.record
+  INSERT INTO verdicts (org_id, trace_id, tier, passed, severity, score, decided_at, nul_escaped, record)
+  SELECT o, t, tier, p, sev, sc, at, ne, rec FROM r WHERE NOT (${OF_BURIED_TRACE} OR ${expired('r.at')})
+  ON CONFLICT (org_id, trace_id) DO UPDATE SET tier = excluded.tier, passed = excluded.passed, severity = excluded.severity,
+    score = excluded.score, decided_at = excluded.decided_at, nul_escaped = excluded.nul_escaped, record = excluded.record
 )
 SELECT NULL AS none WHERE false`;
 
@@ -162,11 +162,11 @@ export const UPSERT_EVALUATIONS = `
 WITH r AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(o text, ev text, t text, tier smallint, p boolean, sev text, sc float8, at timestamptz, ne boolean, rec jsonb)
 ), written AS (
-INSERT INTO evaluations (org_id, evaluation_id, trace_id, tier, passed, severity, score, evaluated_at, nul_escaped, record)
-SELECT o, ev, t, tier, p, sev, sc, at, ne, rec FROM r WHERE NOT (${OF_BURIED_TRACE} OR ${expired('r.at')})
-ON CONFLICT (org_id, evaluation_id) DO UPDATE SET trace_id = excluded.trace_id, tier = excluded.tier, passed = excluded.passed,
-  severity = excluded.severity, score = excluded.score, evaluated_at = excluded.evaluated_at, nul_escaped = excluded.nul_escaped,
-  record = excluded.record
+  INSERT INTO evaluations (org_id, evaluation_id, trace_id, tier, passed, severity, score, evaluated_at, nul_escaped, record)
+  SELECT o, ev, t, tier, p, sev, sc, at, ne, rec FROM r WHERE NOT (${OF_BURIED_TRACE} OR ${expired('r.at')})
+  ON CONFLICT (org_id, evaluation_id) DO UPDATE SET trace_id = excluded.trace_id, tier = excluded.tier, passed = excluded.passed,
+    severity = excluded.severity, score = excluded.score, evaluated_at = excluded.evaluated_at, nul_escaped = excluded.nul_escaped,
+    record = excluded.record
 )
 SELECT NULL AS none WHERE false`;
 
