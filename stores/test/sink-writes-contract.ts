@@ -138,7 +138,7 @@ export function describeSinkWrites(name: string, make: () => Promise<SinkWritesS
       const o = org();
       const tricky = "$j$ $j0$ $j1$ $$ $1 $& $' $` '; DROP TABLE traces; -- \\ \" \u2028 %00";
       const trace = makeTrace({ org_id: o, application: tricky, input: { text: tricky, messages: [] }, output: { content: `${tricky}$j$`, finish_reason: 'stop' }, metadata: { [tricky]: tricky } });
-      const verdict = makeVerdict({ org_id: o, trace_id: trace.trace_id, severity: tricky });
+      const verdict = makeVerdict({ org_id: o, trace_id: trace.trace_id, application: tricky, finding_kinds: [tricky] });
       await store.upsertTraces([trace]);
       await store.upsertVerdicts([verdict]);
       expect(await store.getTrace(o, trace.trace_id)).toEqual(trace);
