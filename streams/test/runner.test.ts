@@ -129,7 +129,7 @@ function transform(process: TransformTopology<'Trace'>['process'], groupId = 'ti
   return { kind: 'transform', name: 'tier1-test', groupId, input: INPUT, outputs: [OUTPUT], process };
 }
 
-function sink(write: (items: SinkItem<'Trace'>[]) => Promise<void>, batch = { maxRecords: 100, maxWaitMs: 20 }, groupId = 'sink-test'): SinkTopology<'Trace'> {
+function sink(write: (items: SinkItem<'Trace'>[]) => Promise<void>, batch: SinkTopology<'Trace'>['batch'] = { maxRecords: 100, maxWaitMs: 20 }, groupId = 'sink-test'): SinkTopology<'Trace'> {
   return { kind: 'sink', name: 'sink-test', groupId, input: INPUT, batch, write };
 }
 
@@ -481,6 +481,40 @@ describe('runner: sink topologies', () => {
     expect(await committedTotal('sink-test')).toBe(3n);
   });
 
+  it('with idleMs, writes a lone batch once the input goes idle, without waiting for maxWaitMs', async () => {
+    const sizes: number[] = [];
+    const runner = start(sink(async (items) => void sizes.push(items.length), { maxRecords: 1_000, maxWaitMs: 600_000, idleMs: 30 }));
+    await produceTraces(Array.from({ length: 3 }, () => makeTrace()));
+    await until('the idle batch is committed', () => runner.stats().processed === 3);
+    expect(sizes).toEqual([3]);
+    expect(await committedTotal('sink-test')).toBe(3n);
+  });
+
+  it('with idleMs, gathers a trickle that never goes idle into one batch, up to maxRecords', async () => {
+    const sizes: number[] = [];
+    const runner = start(sink(async (items) => void sizes.push(items.length), { maxRecords: 15, maxWaitMs: 600_000, idleMs: 2_000 }));
+    for (let i = 0; i < 20; i++) {
+      await produceTraces([makeTrace()]);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await until('every record is committed', () => runner.stats().processed === 20);
+    // The fetches brought a record or two each (the consumer waits 20 ms at most), yet the writes are
+    // one full batch and, once the input went idle, the rest.
+    expect(sizes).toEqual([15, 5]);
+  });
+
+  it('with idleMs, still writes at most maxWaitMs after the first record when the input never goes idle', async () => {
+    const sizes: number[] = [];
+    const runner = start(sink(async (items) => void sizes.push(items.length), { maxRecords: 1_000, maxWaitMs: 40, idleMs: 600_000 }));
+    for (let i = 0; i < 30; i++) {
+      await produceTraces([makeTrace()]);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await until('the first records are committed', () => runner.stats().processed > 0);
+    expect(sizes.length).toBeGreaterThan(0);
+    expect(sizes[0]).toBeLessThan(30);
+  });
+
   it('a sink stopped while its store is down commits nothing; the next runner writes everything', async () => {
     const traces = Array.from({ length: 5 }, () => makeTrace());
     await produceTraces(traces);
@@ -575,12 +609,14 @@ describe('topology descriptions and validation', () => {
       ].join('\n'),
     );
     expect(describeTopology(sink(async () => {}, { maxRecords: 500, maxWaitMs: 20 }))).toMatch(/sink-test \(sink\)[\s\S]*batches of up to 500 records, at most 20 ms after the first/);
+    expect(describeTopology(sink(async () => {}, { maxRecords: 500, maxWaitMs: 250, idleMs: 20 }))).toMatch(/at most 250 ms after the first, or once the input is idle for 20 ms/);
     expect(topologyTopics(transform(() => [])).map((t) => t.name)).toEqual([INPUT.name, OUTPUT.name, DLQ_TOPIC]);
   });
 
   it('rejects a malformed topology with a clear error', () => {
     const deps = { log, serde, logger };
     expect(() => runTopology({ ...sink(async () => {}), batch: { maxRecords: 0, maxWaitMs: 10 } }, deps)).toThrow(/batch.maxRecords must be a positive integer, got 0/);
+    expect(() => runTopology({ ...sink(async () => {}), batch: { maxRecords: 10, maxWaitMs: 10, idleMs: 0 } }, deps)).toThrow(/batch.idleMs must be a positive integer, got 0/);
     expect(() => runTopology({ ...transform(() => []), groupId: '' }, deps)).toThrow(/groupId must be a non-empty string/);
     expect(() => runTopology({ ...transform(() => []), kind: 'other' } as unknown as Topology, deps)).toThrow(/kind must be 'transform' or 'sink'/);
   });

@@ -3,7 +3,7 @@
  * sink, a replay, a trace whose verdict was sunk before it): tombstones, each organization's retention
  * watermark, and a lock that orders deletions against sink writes.
  *
- * - **Which records are deleted** (`deletedIn`): a trace received at or before a tombstone of its trace
+ * - **Which records are deleted** (checked by the sinks' statements and `DELETED_IN`, sink-sql.ts): a trace received at or before a tombstone of its trace
  *   id or its user id; a verdict or tier result (no `received_at`) whose trace id has a tombstone and
  *   no trace with that id is stored now; any record received (or, without `received_at`, made) before
  *   its organization's retention watermark — everything before it was deleted by retention.
@@ -21,11 +21,8 @@
  *   database already, and the advisory lock of its single session is a no-op.
  */
 import { sql } from 'drizzle-orm';
-import type { DeletionRef } from '../types.js';
 import type { AnyPgDatabase } from './relational-store.js';
-
-/** The first key of the per-organization deletion lock (the second is hashtext(org_id)). */
-const DELETION_LOCK_CLASS = 7306;
+import { DELETION_LOCK_CLASS, isoOrNull } from './sink-sql.js';
 
 /** Takes the deletion lock of each organization, shared (a sink write) or exclusive (a deletion), until the transaction ends. */
 export async function lockOrganizations(tx: AnyPgDatabase, orgIds: Iterable<string>, mode: 'shared' | 'exclusive'): Promise<void> {
@@ -36,45 +33,6 @@ export async function lockOrganizations(tx: AnyPgDatabase, orgIds: Iterable<stri
     return;
   }
   await tx.execute(sql`SELECT pg_advisory_xact_lock_shared(${DELETION_LOCK_CLASS}, hashtext(o)) FROM jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb) AS o`);
-}
-
-/** A record found deleted, and why. */
-export interface DeletedRecord {
-  /** its position in the refs given */
-  index: number;
-  /** dropped for its user's tombstone (a trace), so its trace id needs a tombstone of its own */
-  byUser: boolean;
-}
-
-/**
- * The records among `refs` that were deleted (see the module comment), in one query. No tombstone
- * holds U+0000 (deletions refuse such ids, Postgres text cannot carry it), so a ref with it in an id
- * matches none and is left out; a user id with it is no user id to match.
- */
-export async function deletedIn(tx: AnyPgDatabase, refs: DeletionRef[]): Promise<DeletedRecord[]> {
-  if (refs.length === 0) return [];
-  const nul = (v: string | null | undefined) => typeof v === 'string' && v.includes('\u0000');
-  const json = JSON.stringify(
-    refs.flatMap((r, i) =>
-      nul(r.org_id) || nul(r.trace_id)
-        ? []
-        : [{ i, o: r.org_id, t: r.trace_id, u: nul(r.user_id) ? null : (r.user_id ?? null), r: isoOrNull(r.received_at), a: isoOrNull(r.made_at) }],
-    ),
-  );
-  const result = await tx.execute(sql`
-    SELECT i, by_user FROM (
-      SELECT r.i,
-        (r.u IS NOT NULL AND r.r IS NOT NULL AND EXISTS (
-          SELECT 1 FROM tombstones d WHERE d.org_id = r.o AND d.kind = 'user' AND d.subject = r.u AND d.deleted_at >= r.r)) AS by_user,
-        EXISTS (
-          SELECT 1 FROM tombstones d WHERE d.org_id = r.o AND d.kind = 'trace' AND d.subject = r.t
-            AND CASE WHEN r.r IS NULL THEN NOT EXISTS (SELECT 1 FROM traces x WHERE x.org_id = r.o AND x.trace_id = r.t) ELSE d.deleted_at >= r.r END) AS by_trace,
-        EXISTS (
-          SELECT 1 FROM organizations g WHERE g.id = r.o AND g.retention_watermark > coalesce(r.r, r.a)) AS expired
-      FROM jsonb_to_recordset(${json}::jsonb) AS r(i int, o text, t text, u text, r timestamptz, a timestamptz)
-    ) AS checked
-    WHERE by_user OR by_trace OR expired`);
-  return rowsOf(result).map((row) => ({ index: Number(row.i), byUser: row.by_user === true }));
 }
 
 /**
@@ -113,17 +71,4 @@ export async function deleteOrphans(tx: AnyPgDatabase, traces: Array<{ org_id: s
 export function rowsOf(result: unknown): Record<string, unknown>[] {
   if (Array.isArray(result)) return result as Record<string, unknown>[];
   return ((result as { rows?: Record<string, unknown>[] }).rows ?? []) as Record<string, unknown>[];
-}
-
-/** Years Postgres reads in ISO 8601 (it refuses the six-digit years JavaScript writes past 9999). */
-const FIRST_MS = Date.parse('0001-01-01T00:00:00.000Z');
-const LAST_MS = Date.parse('9999-12-31T23:59:59.999Z');
-
-/**
- * An epoch-millisecond time as ISO 8601 (clamped to years 1..9999: a later time is later than any
- * deletion all the same), or null when there is none or it is not a valid date.
- */
-function isoOrNull(ms: number | undefined): string | null {
-  if (ms === undefined || Number.isNaN(new Date(ms).getTime())) return null;
-  return new Date(Math.min(LAST_MS, Math.max(FIRST_MS, ms))).toISOString();
 }

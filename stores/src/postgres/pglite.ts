@@ -12,6 +12,7 @@ import { migrate } from 'drizzle-orm/pglite/migrator';
 import { POSTGRES_MIGRATIONS_DIR } from '../paths.js';
 import type { RelationalStore } from '../types.js';
 import { checkMaxRowsPerStatement, createRelationalStore } from './relational-store.js';
+import { pgliteSinkSql } from './sink-sql.js';
 
 export interface PgliteStoreOptions {
   /** data directory; undefined keeps the database in memory */
@@ -33,6 +34,7 @@ export function createPgliteStore(options: PgliteStoreOptions = {}): RelationalS
   return createRelationalStore({
     kind: 'pglite',
     db,
+    sinkSql: pgliteSinkSql(client),
     maxRowsPerStatement: options.maxRowsPerStatement,
     migrate: () => migrate(db, { migrationsFolder }),
     close: async function closePglite() {

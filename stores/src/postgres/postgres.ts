@@ -18,6 +18,7 @@ import { silentLogger, type StoreLogger } from '../logger.js';
 import { POSTGRES_MIGRATIONS_DIR } from '../paths.js';
 import type { RelationalStore } from '../types.js';
 import { checkMaxRowsPerStatement, createRelationalStore } from './relational-store.js';
+import { postgresSinkSql } from './sink-sql.js';
 
 export interface PostgresStoreOptions {
   /** postgres://user:password@host:port/database */
@@ -53,6 +54,7 @@ export function createPostgresStore(options: PostgresStoreOptions): RelationalSt
   return createRelationalStore({
     kind: 'postgres',
     db,
+    sinkSql: postgresSinkSql(client),
     maxRowsPerStatement: options.maxRowsPerStatement,
     migrate: async function migratePostgres() {
       // The advisory lock belongs to a session: a client of one connection takes it, migrates on

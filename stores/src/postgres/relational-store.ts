@@ -3,12 +3,13 @@
  * (postgres.js) and on PGlite. `createPostgresStore` and `createPgliteStore` supply the database, the
  * migrator call and how to close it.
  *
- * Upserts are one `INSERT ... ON CONFLICT (org_id, trace_id) DO UPDATE` per batch (split into
- * statements of at most `maxRowsPerStatement` rows for huge batches), in one transaction that first
- * takes the organizations' deletion lock (shared) and drops what was deleted (deletions.ts). A batch
- * holding the same key twice is de-duplicated first, last one wins, because Postgres refuses to
- * update a row twice in one statement. Rows are sorted by key so that concurrent batches lock rows in
- * the same order. Evaluations are keyed by (org_id, evaluation_id) the same way.
+ * The sinks' upserts are one set-based statement per table per batch (sink-sql.ts; split into
+ * statements of at most `maxRowsPerStatement` rows for huge batches), built without drizzle, in one
+ * transaction that first takes the organizations' deletion lock (shared); the statement itself leaves
+ * out what was deleted (deletions.ts). A batch holding the same key twice is de-duplicated first,
+ * last one wins, because Postgres refuses to update a row twice in one statement. Rows are sorted by
+ * key so that concurrent batches lock rows in the same order. Evaluations are keyed by
+ * (org_id, evaluation_id) the same way.
  *
  * A policy save is one `INSERT ... ON CONFLICT (org_id) DO UPDATE SET version = version + 1`, so
  * concurrent saves each get their own version number.
@@ -18,9 +19,10 @@ import { eq, sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { InvalidRecordError, StoreError, storeError } from '../errors.js';
 import type { ApiKeyRecord, ApiKeyScope, DeletionRef, Organization, RelationalStore } from '../types.js';
-import { encodeRecord, filterText } from './nul.js';
-import { buryTraces, deletedIn, deleteOrphans, lockOrganizations } from './deletions.js';
-import { apiKeys, evaluations, organizations, policies, traces, verdicts } from './schema.js';
+import { encodeRecord } from './nul.js';
+import { buryTraces, deleteOrphans, lockOrganizations } from './deletions.js';
+import { apiKeys, organizations, policies } from './schema.js';
+import { DELETED_IN, deletionRefs, evaluationRow, jsonChunks, sharedLock, traceRow, UPSERT_EVALUATIONS, UPSERT_TRACES, UPSERT_VERDICTS, verdictRow, type SinkSql } from './sink-sql.js';
 import { createAlertStore } from './alerts.js';
 import { createTenancy } from './tenancy.js';
 import { createUserStore } from './users.js';
@@ -31,6 +33,8 @@ export type AnyPgDatabase = PgDatabase<PgQueryResultHKT, any>;
 export interface RelationalStoreOptions {
   kind: RelationalStore['kind'];
   db: AnyPgDatabase;
+  /** the sinks' hot path: the same client as `db`, without drizzle (sink-sql.ts) */
+  sinkSql: SinkSql;
   /** applies the migrations in sql/postgres */
   migrate: () => Promise<void>;
   close: () => Promise<void>;
@@ -38,7 +42,7 @@ export interface RelationalStoreOptions {
   maxRowsPerStatement?: number;
 }
 
-/** Rows per INSERT keep well under Postgres's 65,535 bind parameters (traces have 12 columns). */
+/** Rows per INSERT statement: a batch's rows are one jsonb parameter, kept to a size a statement handles comfortably. */
 export const DEFAULT_MAX_ROWS_PER_STATEMENT = 1000;
 
 /** The rows-per-statement setting, checked (the factories call it before opening a connection). */
@@ -62,37 +66,17 @@ export function createRelationalStore(options: RelationalStoreOptions): Relation
     }
   }
 
-  /** Runs one statement per chunk of at most `maxRows` rows, in the caller's transaction. */
-  async function inChunks<R>(tx: AnyPgDatabase, rows: R[], write: (tx: AnyPgDatabase, chunk: R[]) => Promise<unknown>): Promise<void> {
-    for (let i = 0; i < rows.length; i += maxRows) await write(tx, rows.slice(i, i + maxRows));
-  }
-
   /**
-   * A sink's write: one transaction holding the deletion lock of the batch's organizations (shared),
-   * which checks the batch against the deletions and gives `write` the records that were not deleted
-   * and those that were (see deletions.ts). A batch lands whole or not at all. Traces dropped for
-   * their user's deletion are then buried (`buryDropped`).
+   * A sink's write: one implicit transaction holding the deletion lock of the batch's organizations
+   * (shared), then `statement` over the rows in chunks (sink-sql.ts), which leaves out the deleted rows and may
+   * answer them (`i`, `by_user`). A batch lands whole or not at all. Traces dropped for their user's
+   * deletion are then buried (`buryDropped`). Returns the rows each chunk answered.
    */
-  async function guardedWrite<R extends { org_id: string }>(
-    operation: string,
-    records: R[],
-    ref: (record: R) => DeletionRef,
-    write: (tx: AnyPgDatabase, kept: R[], dropped: R[]) => Promise<void>,
-  ): Promise<void> {
-    if (records.length === 0) return;
-    const refs = records.map(ref);
-    const byUser = await run(operation, () =>
-      db.transaction(async (t) => {
-        const tx = t as unknown as AnyPgDatabase;
-        await lockOrganizations(tx, records.map((r) => r.org_id), 'shared');
-        const deleted = await deletedIn(tx, refs);
-        const droppedAt = new Set(deleted.map((d) => d.index));
-        const kept = droppedAt.size === 0 ? records : records.filter((_, i) => !droppedAt.has(i));
-        await write(tx, kept, deleted.map((d) => records[d.index]!));
-        return deleted.filter((d) => d.byUser).map((d) => refs[d.index]!);
-      }),
-    );
-    await run(operation, () => buryDropped(byUser));
+  async function sinkWrite(operation: string, orgIds: string[], statement: string, rows: string[]): Promise<Record<string, unknown>[]> {
+    if (rows.length === 0) return [];
+    const chunks = jsonChunks(rows, maxRows);
+    const results = await run(operation, () => options.sinkSql.atomic([sharedLock(orgIds), ...chunks.map((json) => ({ text: statement, json }))]));
+    return results.slice(1).flat();
   }
 
   /**
@@ -128,54 +112,25 @@ export function createRelationalStore(options: RelationalStoreOptions): Relation
     async upsertTraces(batch) {
       const checked = lastPerKey('upsertTraces', batch, TRACE_KEY, ['timestamp', 'received_at']);
       batch.forEach(checkIndexedTexts);
-      await guardedWrite('upsertTraces', checked, traceRef, async (tx, kept, dropped) => {
-        // Verdicts and evaluations that landed before a trace that is dropped now (its retention
-        // passed, or its id was deleted) go with it; those of a user's deletion are settled by buryDropped.
-        if (dropped.length > 0) await deleteOrphans(tx, dropped);
-        await inChunks(tx, kept.map(traceRow), (t, chunk) =>
-          t
-            .insert(traces)
-            .values(chunk)
-            .onConflictDoUpdate({
-              target: [traces.orgId, traces.traceId],
-              set: excluded(['timestamp', 'received_at', 'application', 'environment', 'model_provider', 'model_name', 'user_id', 'session_id', 'nul_escaped', 'record']),
-            }),
-        );
-      });
+      // Verdicts and evaluations that landed before a trace that is dropped now (its retention passed,
+      // or its id was deleted) go with it in the same statement; those of a user's deletion are settled by buryDropped.
+      const dropped = await sinkWrite('upsertTraces', checked.map((t) => t.org_id), UPSERT_TRACES, checked.map(traceRow));
+      const byUser = dropped.filter((d) => d.by_user === true).map((d) => traceRef(checked[Number(d.i)]!));
+      await run('upsertTraces', () => buryDropped(byUser));
     },
 
     getTrace: (orgId, traceId) => scoped(orgId)?.getTrace(traceId) ?? Promise.resolve(null),
 
     async upsertVerdicts(batch) {
       const checked = lastPerKey('upsertVerdicts', batch, TRACE_KEY, ['decided_at']);
-      await guardedWrite('upsertVerdicts', checked, (v) => ({ org_id: v.org_id, trace_id: v.trace_id, made_at: v.decided_at }), (tx, kept) =>
-        inChunks(tx, kept.map(verdictRow), (t, chunk) =>
-          t
-            .insert(verdicts)
-            .values(chunk)
-            .onConflictDoUpdate({
-              target: [verdicts.orgId, verdicts.traceId],
-              set: excluded(['tier', 'passed', 'severity', 'score', 'decided_at', 'nul_escaped', 'record']),
-            }),
-        ),
-      );
+      await sinkWrite('upsertVerdicts', checked.map((v) => v.org_id), UPSERT_VERDICTS, checked.map(verdictRow));
     },
 
     getVerdict: (orgId, traceId) => scoped(orgId)?.getVerdict(traceId) ?? Promise.resolve(null),
 
     async upsertEvaluations(batch) {
       const checked = lastPerKey('upsertEvaluations', batch, EVALUATION_KEY, ['evaluated_at', 'trace_timestamp']);
-      await guardedWrite('upsertEvaluations', checked, (r) => ({ org_id: r.org_id, trace_id: r.trace_id, made_at: r.evaluated_at }), (tx, kept) =>
-        inChunks(tx, kept.map(evaluationRow), (t, chunk) =>
-          t
-            .insert(evaluations)
-            .values(chunk)
-            .onConflictDoUpdate({
-              target: [evaluations.orgId, evaluations.evaluationId],
-              set: excluded(['trace_id', 'tier', 'passed', 'severity', 'score', 'evaluated_at', 'nul_escaped', 'record']),
-            }),
-        ),
-      );
+      await sinkWrite('upsertEvaluations', checked.map((r) => r.org_id), UPSERT_EVALUATIONS, checked.map(evaluationRow));
     },
 
     getEvaluations: (orgId, traceId) => scoped(orgId)?.getEvaluations(traceId) ?? Promise.resolve([]),
@@ -268,11 +223,9 @@ export function createRelationalStore(options: RelationalStoreOptions): Relation
    */
   async function deletedRecords(refs: DeletionRef[]): Promise<Set<number>> {
     if (refs.length === 0) return new Set();
-    const deleted = await db.transaction(async (t) => {
-      const tx = t as unknown as AnyPgDatabase;
-      await lockOrganizations(tx, refs.filter((r) => typeof r.org_id === 'string' && !r.org_id.includes('\u0000')).map((r) => r.org_id), 'shared');
-      return deletedIn(tx, refs);
-    });
+    const orgIds = refs.flatMap((r) => (typeof r.org_id === 'string' && !r.org_id.includes('\u0000') ? [r.org_id] : []));
+    const [, rows] = await options.sinkSql.atomic([sharedLock(orgIds), { text: DELETED_IN, json: deletionRefs(refs) }]);
+    const deleted = (rows ?? []).map((row) => ({ index: Number(row.i), byUser: row.by_user === true }));
     await buryDropped(deleted.filter((d) => d.byUser).map((d) => refs[d.index]!));
     return new Set(deleted.map((d) => d.index));
   }
@@ -313,22 +266,6 @@ export function createRelationalStore(options: RelationalStoreOptions): Relation
     return [...byKey.values()].sort((a, b) => compare(a[first] as string, b[first] as string) || compare(a[second] as string, b[second] as string));
   }
 
-  function evaluationRow(result: TierResult): typeof evaluations.$inferInsert {
-    const { record, escaped } = encodeRecord(result);
-    return {
-      orgId: result.org_id,
-      evaluationId: result.evaluation_id,
-      traceId: result.trace_id,
-      tier: result.tier,
-      passed: result.passed,
-      severity: result.severity,
-      score: result.score,
-      evaluatedAt: new Date(result.evaluated_at),
-      nulEscaped: escaped,
-      record,
-    };
-  }
-
   /**
    * The texts that the traces indexes hold, within the public trace's bound in bytes of UTF-8 (one
    * b-tree entry holds at most 2,704): past it Postgres fails the whole statement, so the record is
@@ -341,39 +278,6 @@ export function createRelationalStore(options: RelationalStoreOptions): Relation
         throw new InvalidRecordError(`${kind} upsertTraces`, `record ${i}: ${field} is more than ${MAX_SHORT_TEXT_BYTES} bytes of UTF-8`, { recordIndex: i });
       }
     }
-  }
-
-  function traceRow(trace: Trace): typeof traces.$inferInsert {
-    const { record, escaped } = encodeRecord(trace);
-    return {
-      orgId: trace.org_id,
-      traceId: trace.trace_id,
-      timestamp: new Date(trace.timestamp),
-      receivedAt: new Date(trace.received_at),
-      application: filterText(trace.application),
-      environment: filterText(trace.environment),
-      modelProvider: filterText(trace.model?.provider),
-      modelName: filterText(trace.model?.name),
-      userId: filterText(trace.user_id),
-      sessionId: filterText(trace.session_id),
-      nulEscaped: escaped,
-      record,
-    };
-  }
-
-  function verdictRow(verdict: Verdict): typeof verdicts.$inferInsert {
-    const { record, escaped } = encodeRecord(verdict);
-    return {
-      orgId: verdict.org_id,
-      traceId: verdict.trace_id,
-      tier: verdict.tier,
-      passed: verdict.passed,
-      severity: verdict.severity,
-      score: verdict.score,
-      decidedAt: new Date(verdict.decided_at),
-      nulEscaped: escaped,
-      record,
-    };
   }
 }
 
@@ -389,9 +293,3 @@ const EVALUATION_KEY: RecordKey<TierResult> = { ids: ['org_id', 'evaluation_id',
 const API_KEY_SCOPES: readonly ApiKeyScope[] = ['ingest', 'read', 'admin'];
 
 const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-
-/** `SET col = excluded.col` for each named column. */
-function excluded(columns: string[]): Record<string, ReturnType<typeof sql>> {
-  const camel = (c: string) => c.replace(/_([a-z])/g, (_m, ch: string) => ch.toUpperCase());
-  return Object.fromEntries(columns.map((c) => [camel(c), sql.raw(`excluded."${c}"`)]));
-}

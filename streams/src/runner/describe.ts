@@ -18,7 +18,8 @@ export function describeTopology(topology: Topology): string {
   if (topology.kind === 'transform') {
     lines.push(`  outputs: ${topology.outputs === undefined ? '(not declared)' : topology.outputs.length === 0 ? '(none)' : topology.outputs.map(topicText).join(', ')}`);
   } else {
-    lines.push(`  writes:  batches of up to ${topology.batch.maxRecords} records, at most ${topology.batch.maxWaitMs} ms after the first`);
+    const { maxRecords, maxWaitMs, idleMs } = topology.batch;
+    lines.push(`  writes:  batches of up to ${maxRecords} records, at most ${maxWaitMs} ms after the first${idleMs === undefined ? '' : `, or once the input is idle for ${idleMs} ms`}`);
   }
   lines.push(`  dlq:     ${DLQ_TOPIC}`);
   return lines.join('\n');

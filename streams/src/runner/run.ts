@@ -4,7 +4,8 @@
  * - Transform: each fetched batch is decoded and processed record by record; its outputs and DLQ
  *   records are produced (acknowledged) before the batch's offsets are committed.
  * - Sink: decoded records accumulate across fetches until `maxRecords`, or until `maxWaitMs` after the
- *   first of them (empty fetches drive the clock); then one `write`, then the DLQ records, then commit.
+ *   first of them (empty fetches drive the clock), or, with `idleMs`, until nothing has arrived for
+ *   `idleMs` (the input went idle); then one `write`, then the DLQ records, then commit.
  *   A write that fails non-retriably is retried in halves, down to single records: the records that
  *   still fail alone go to the DLQ, the others are written.
  * - Infrastructure failures (`isRetriable`) are retried with capped exponential backoff and jitter,
@@ -49,6 +50,8 @@ function validate(topology: Topology): void {
     const { maxRecords, maxWaitMs } = topology.batch ?? {};
     if (!Number.isInteger(maxRecords) || maxRecords < 1) throw new TypeError(`${where}: batch.maxRecords must be a positive integer, got ${maxRecords}`);
     if (!Number.isFinite(maxWaitMs) || maxWaitMs < 0) throw new TypeError(`${where}: batch.maxWaitMs must be a number >= 0, got ${maxWaitMs}`);
+    const { idleMs } = topology.batch;
+    if (idleMs !== undefined && (!Number.isInteger(idleMs) || idleMs < 1)) throw new TypeError(`${where}: batch.idleMs must be a positive integer, got ${idleMs}`);
   }
 }
 
@@ -206,6 +209,8 @@ export function runTopology<N extends SchemaName>(topology: Topology<N>, deps: R
     let dlqRecords: OutgoingRecord[] = [];
     const offsets = new Offsets();
     let firstAt: number | undefined;
+    /** when the last record arrived, for `idleMs` */
+    let lastAt = 0;
 
     /**
      * A batch that failed non-retriably, written in halves until every poison record stands alone and
@@ -269,10 +274,14 @@ export function runTopology<N extends SchemaName>(topology: Topology<N>, deps: R
             dlqRecords.push(toDlq(record, error));
           }
           offsets.add(record);
-          firstAt ??= clock.now();
+          lastAt = clock.now();
+          firstAt ??= lastAt;
           if (buffer.length >= s.batch.maxRecords) await flush();
         }
-        if (firstAt !== undefined && clock.now() - firstAt >= s.batch.maxWaitMs) await flush();
+        // Idle: nothing arrived for `idleMs` (the fetch waits at most that long, see consume).
+        const now = clock.now();
+        const idle = s.batch.idleMs !== undefined && now - lastAt >= s.batch.idleMs;
+        if (firstAt !== undefined && (idle || now - firstAt >= s.batch.maxWaitMs)) await flush();
       },
       finish: flush,
     };
@@ -280,7 +289,7 @@ export function runTopology<N extends SchemaName>(topology: Topology<N>, deps: R
 
   /** One consumer's life: fetch and handle until stopped or the iterable ends; retriable failures end it early. */
   async function consume(input: TopicSerde<N>, producer: LogProducer): Promise<void> {
-    const fetchWaitMs = Math.min(deps.consumer?.maxWaitMs ?? DEFAULT_FETCH_WAIT_MS, topology.kind === 'sink' ? Math.max(1, topology.batch.maxWaitMs) : Infinity);
+    const fetchWaitMs = Math.min(deps.consumer?.maxWaitMs ?? DEFAULT_FETCH_WAIT_MS, topology.kind === 'sink' ? Math.max(1, topology.batch.idleMs ?? topology.batch.maxWaitMs) : Infinity);
     const consumer = log.consumer({
       groupId: topology.groupId,
       topics: [topology.input.name],

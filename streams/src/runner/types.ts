@@ -50,8 +50,13 @@ export interface SinkTopology<N extends SchemaName = SchemaName> {
   name: string;
   groupId: string;
   input: TopicDef<N>;
-  /** A batch is written when it holds `maxRecords`, or `maxWaitMs` after its first record arrived. */
-  batch: { maxRecords: number; maxWaitMs: number };
+  /**
+   * A batch is written when it holds `maxRecords`, or `maxWaitMs` after its first record arrived.
+   * With `idleMs` (adaptive batching) it is also written as soon as the input goes idle: nothing
+   * arrived for `idleMs` (across the partitions the consumer holds). A steady trickle then fills batches up to `maxRecords` or
+   * `maxWaitMs`, while a lone record still lands `idleMs` after it arrived.
+   */
+  batch: { maxRecords: number; maxWaitMs: number; idleMs?: number };
   /** Throw a retriable error to have the batch retried; any other error isolates the poison records into the DLQ. */
   write(items: SinkItem<N>[]): Promise<void>;
 }

@@ -148,6 +148,8 @@ describe('ClickHouse sinks with a retention source', () => {
       expect(await retentions(table, orgs)).toEqual({ [a]: [30], [b]: [7], [c]: [3650] });
     }
     // One lookup per organization per batch: never more lookups of an org than batches were written.
+    // A batch counts once committed, which comes after its rows are readable: wait for the commits.
+    await until('every batch is committed', () => runners.every((r) => r.stats().processed === 6));
     const batches = runners.reduce((n, r) => n + r.stats().batches, 0);
     for (const org of orgs) {
       const asked = source.calls.filter((o) => o === org).length;
