@@ -1,0 +1,119 @@
+import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
+import { describe, expect, it } from 'vitest';
+import { EVAL_TYPES, generateTexts, githubTokenValid, ibanFor } from '../scripts/peers/generate.js';
+import { scoreTool } from '../scripts/peers/score.js';
+import { cardBrand, ibanValid, ipv4Scope, ipv6Scope, luhn, ssnValid } from '../src/modules/pii/validators.js';
+
+// The texts of `npm run eval:peers`: checksums and labels must hold, or the comparison means nothing.
+const texts = generateTexts(15);
+
+describe('eval:peers generator', () => {
+  it('is deterministic for a seed and differs across seeds', () => {
+    expect(generateTexts(15)).toEqual(texts);
+    expect(generateTexts(16).map((t) => t.text)).not.toEqual(texts.map((t) => t.text));
+  });
+
+  it('labels every type, with in-bounds, disjoint spans and unique ids', () => {
+    expect(new Set(texts.map((t) => t.id)).size).toBe(texts.length);
+    for (const type of EVAL_TYPES) expect(texts.flatMap((t) => t.spans).filter((s) => s.type === type && s.example !== true).length, type).toBeGreaterThanOrEqual(40);
+    for (const t of texts) {
+      const spans = [...t.spans].sort((a, b) => a.start - b.start);
+      spans.forEach((s, i) => {
+        expect(s.start).toBeGreaterThanOrEqual(0);
+        expect(s.end).toBeLessThanOrEqual(t.text.length);
+        expect(s.end).toBeGreaterThan(s.start);
+        if (i > 0) expect(s.start, t.id).toBeGreaterThanOrEqual(spans[i - 1]!.end);
+      });
+    }
+  });
+
+  it('writes values that are valid beyond their shape', () => {
+    for (const t of texts) {
+      for (const s of t.spans) {
+        if (s.example === true) continue;
+        const v = t.text.slice(s.start, s.end);
+        const why = `${t.id}: ${v}`;
+        switch (s.type) {
+          case 'credit_card': {
+            const pan = v.replace(/[ -]/g, '');
+            expect(luhn(pan) && cardBrand(pan) !== null, why).toBe(true);
+            break;
+          }
+          case 'iban':
+            expect(ibanValid(v.replace(/ /g, '')), why).toBe(true);
+            break;
+          case 'us_ssn': {
+            const m = /^(\d{3})[- ](\d{2})[- ](\d{4})$/.exec(v);
+            expect(m !== null && ssnValid(m[1]!, m[2]!, m[3]!), why).toBe(true);
+            break;
+          }
+          case 'phone': {
+            const region = s.variant.slice(0, 2).toUpperCase() as CountryCode;
+            const phone = parsePhoneNumberFromString(v, s.variant.endsWith('national') && !s.variant.endsWith('international') ? region : undefined);
+            expect(phone?.isValid() === true && phone.country === region, why).toBe(true);
+            expect(v.startsWith('+'), why).toBe(s.variant.endsWith('international'));
+            break;
+          }
+          case 'github_token':
+            expect(githubTokenValid(v), why).toBe(true);
+            break;
+          case 'aws_access_key':
+            expect(v, why).toMatch(/^(?:AKIA|ASIA)[A-Z2-7]{16}$/);
+            break;
+          case 'ip_address':
+            expect(v.includes(':') ? ipv6Scope(v) : ipv4Scope(v), why).toBe('public');
+            break;
+          case 'email':
+            expect(v, why).toMatch(/^[a-z0-9._+-]+@[a-z0-9.-]+\.[a-z]{2,}$/);
+            break;
+          case 'private_key':
+            expect(v, why).toMatch(/^-----BEGIN [A-Z ]*PRIVATE KEY-----(?:\n|\\n)[\s\S]+-----END [A-Z ]*PRIVATE KEY-----(?:\\n)?$/);
+            if (s.variant === 'pem-json-escaped') expect(v.includes('\n'), why).toBe(false);
+            if (s.variant === 'pem-yaml-indented') expect(v, why).toMatch(/\n {4,}MII/);
+            break;
+          case 'password':
+            expect(v.length, why).toBeGreaterThanOrEqual(4);
+            if (s.variant.startsWith('url-')) {
+              expect(t.text[s.start - 1], why).toBe(':');
+              expect(t.text[s.end], why).toBe('@');
+              expect(v, why).not.toMatch(/[@#/?\s]/);
+            }
+            break;
+        }
+      }
+    }
+  });
+
+  it('labels documented example values as examples and gives hard negatives no label', () => {
+    const examples = texts.flatMap((t) => t.spans.filter((s) => s.example === true).map((s) => t.text.slice(s.start, s.end)));
+    expect(examples).toEqual(expect.arrayContaining(['AKIAIOSFODNN7EXAMPLE', '4242 4242 4242 4242', '123-45-6789', 'jane.doe@example.com']));
+    const negatives = texts.filter((t) => t.group === 'negative' && t.spans.length === 0).map((t) => t.text);
+    expect(negatives.some((n) => /section \d\.\d\.\d\.\d/.test(n))).toBe(true);
+    expect(negatives.some((n) => /confirmation number is \d/.test(n))).toBe(true);
+    expect(texts.filter((t) => t.group !== 'negative').every((t) => t.spans.some((s) => s.type === t.group))).toBe(true);
+  });
+
+  it('computes IBAN check digits as ISO 13616 does', () => {
+    expect(ibanFor('DE', '370400440532013000')).toBe('DE89370400440532013000');
+    expect(ibanFor('GB', 'WEST12345698765432')).toBe('GB82WEST12345698765432');
+  });
+});
+
+describe('eval:peers scoring', () => {
+  it('counts overlaps as found, examples and stray predictions as false alarms, unmapped types apart', () => {
+    const sample = [
+      { id: 'a', group: 'phone' as const, text: 'Call 020 7946 0321 or AKIAIOSFODNN7EXAMPLE', spans: [{ type: 'phone' as const, start: 5, end: 18, variant: 'gb-national' }, { type: 'aws_access_key' as const, start: 22, end: 42, variant: 'documented-example', example: true as const }] },
+      { id: 'b', group: 'negative' as const, text: 'See section 1.4.2.1.', spans: [] },
+    ];
+    const score = scoreTool('presidio', sample, {
+      a: [{ type: 'PHONE_NUMBER', start: 9, end: 18 }, { type: 'URL', start: 0, end: 4 }],
+      b: [{ type: 'IP_ADDRESS', start: 12, end: 19 }],
+    });
+    expect(score.perType.phone).toEqual({ tp: 1, fp: 0, fn: 0, examplesFlagged: 0 });
+    expect(score.perType.ip_address).toEqual({ tp: 0, fp: 1, fn: 0, examplesFlagged: 0 });
+    expect(score.unmapped).toEqual({ URL: 1 });
+    const secrets = scoreTool('detect_secrets', sample, { a: [{ type: 'AWS Access Key', start: 22, end: 42 }], b: [] });
+    expect(secrets.perType.aws_access_key).toEqual({ tp: 0, fp: 1, fn: 0, examplesFlagged: 1 });
+    expect(secrets.perType.phone.fn).toBe(1);
+  });
+});
