@@ -1,6 +1,8 @@
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
 import { describe, expect, it } from 'vitest';
 import { EVAL_TYPES, generateTexts, githubTokenValid, ibanFor } from '../scripts/peers/generate.js';
+import { LATER_TIERS_MARKER, PEERS_BEGIN, PEERS_END } from '../scripts/eval-main.js';
+import { withPeersSection } from '../scripts/peers/main.js';
 import { scoreTool } from '../scripts/peers/score.js';
 import { cardBrand, ibanValid, ipv4Scope, ipv6Scope, luhn, ssnValid } from '../src/modules/pii/validators.js';
 
@@ -115,5 +117,14 @@ describe('eval:peers scoring', () => {
     const secrets = scoreTool('detect_secrets', sample, { a: [{ type: 'AWS Access Key', start: 22, end: 42 }], b: [] });
     expect(secrets.perType.aws_access_key).toEqual({ tp: 0, fp: 1, fn: 0, examplesFlagged: 1 });
     expect(secrets.perType.phone.fn).toBe(1);
+  });
+});
+
+describe('eval:peers section of EVALUATION.md', () => {
+  it('goes before the later tiers the first time and replaces itself after that, leaving the rest as it was', () => {
+    const doc = `# Tier 1\n\n${LATER_TIERS_MARKER}\n\n# Tier 2\n`;
+    const first = withPeersSection(doc, `${PEERS_BEGIN}\nA\n${PEERS_END}\n`);
+    expect(first).toBe(`# Tier 1\n\n${PEERS_BEGIN}\nA\n${PEERS_END}\n\n${LATER_TIERS_MARKER}\n\n# Tier 2\n`);
+    expect(withPeersSection(first, `${PEERS_BEGIN}\nB\n${PEERS_END}\n`)).toBe(first.replace('\nA\n', '\nB\n'));
   });
 });
