@@ -1,6 +1,6 @@
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
 import { describe, expect, it } from 'vitest';
-import { EVAL_TYPES, generateTexts, githubTokenValid, ibanFor } from '../scripts/peers/generate.js';
+import { EVAL_TYPES, generateTexts, githubTokenValid, ibanFor, PHONE_STYLES, writePhone } from '../scripts/peers/generate.js';
 import { LATER_TIERS_MARKER, PEERS_BEGIN, PEERS_END } from '../scripts/eval-main.js';
 import { withPeersSection } from '../scripts/peers/main.js';
 import { scoreTool } from '../scripts/peers/score.js';
@@ -51,9 +51,10 @@ describe('eval:peers generator', () => {
           }
           case 'phone': {
             const region = s.variant.slice(0, 2).toUpperCase() as CountryCode;
-            const phone = parsePhoneNumberFromString(v, s.variant.endsWith('national') && !s.variant.endsWith('international') ? region : undefined);
+            const style = s.variant.slice(3);
+            const phone = style.startsWith('international') ? parsePhoneNumberFromString(v) : style === 'idd-00' && region !== 'US' ? parsePhoneNumberFromString(`+${v.slice(2)}`) : parsePhoneNumberFromString(v, region);
             expect(phone?.isValid() === true && phone.country === region, why).toBe(true);
-            expect(v.startsWith('+'), why).toBe(s.variant.endsWith('international'));
+            expect(v.startsWith('+'), why).toBe(style.startsWith('international'));
             break;
           }
           case 'github_token':
@@ -95,6 +96,12 @@ describe('eval:peers generator', () => {
     expect(texts.filter((t) => t.group !== 'negative').every((t) => t.spans.some((s) => s.type === t.group))).toBe(true);
   });
 
+  it('writes phone numbers in each country\'s styles', () => {
+    expect(PHONE_STYLES.map((st) => writePhone('GB', '020 7946 0321', '+44 20 7946 0321', st))).toEqual(['020 7946 0321', '+44 20 7946 0321', '(020) 7946 0321', '+44 (0)20 7946 0321', '0044 20 7946 0321']);
+    expect(writePhone('DE', '030 12345678', '+49 30 12345678', 'national-alt')).toBe('030/12345678');
+    expect(writePhone('FR', '01 42 68 53 00', '+33 1 42 68 53 00', 'national-alt')).toBe('01.42.68.53.00');
+    expect(PHONE_STYLES.map((st) => writePhone('US', '(415) 482-1234', '+1 415-482-1234', st))).toEqual(['(415) 482-1234', '+1 415-482-1234', '415.482.1234', '+1 (415) 482-1234', '1-415-482-1234']);
+  });
   it('computes IBAN check digits as ISO 13616 does', () => {
     expect(ibanFor('DE', '370400440532013000')).toBe('DE89370400440532013000');
     expect(ibanFor('GB', 'WEST12345698765432')).toBe('GB82WEST12345698765432');

@@ -227,6 +227,16 @@ describe('pii: what real traffic carries (issue 15)', () => {
     expect(found('06 12 34 56 78 — text him the meter reading.')).toEqual(['phone:06 12 34 56 78']);
     expect(detectPii('Call me on 020 7946 0321.')[0]!.key).toBe('+442079460321');
   });
+  it('reads each country\'s other ways of writing a number: slashes, dots, (0) and the 00 prefix', () => {
+    expect(found('Tel. 030/12345678')).toEqual(['phone:030/12345678']);
+    expect(found('Tel.: 089 / 123 456 78')).toEqual(['phone:089 / 123 456 78']);
+    expect(found('Appelez le 01.42.68.53.00')).toEqual(['phone:01.42.68.53.00']);
+    expect(found('Call +44 (0)20 7946 0321 today')).toEqual(['phone:+44 (0)20 7946 0321']);
+    expect(found('Call 0044 20 7946 0321')).toEqual(['phone:0044 20 7946 0321']);
+    expect(found('Ring 0049 30 12345678')).toEqual(['phone:0049 30 12345678']);
+    expect(found('The landlord: 07900317017, text him.')).toEqual(['phone:07900317017']);
+    for (const text of ['user_id=0986041881 logged in', 'Exported 09087702198.csv to the drive.', 'The build log shows 081/1868502 tests skipped.', 'Version 1.2.3.4 is out.']) expect(found(text), text).toEqual([]);
+  });
   it('national_regions orders and limits the fallback; an empty list turns it off', () => {
     const config = (national_regions: string[]) => detectOptions(piiModule.configSchema.parse({ national_regions }));
     expect(found('Call me on 020 7946 0321.', config([]))).toEqual([]);

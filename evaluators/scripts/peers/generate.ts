@@ -249,11 +249,25 @@ const publicIpv6 = (r: Rand) => `2a0${int(r, 1, 9)}:${chars(r, '0123456789abcdef
 type Gen = (r: Rand) => Builder;
 
 const PHONE_CONTEXTS = ['Call me on {} after six.', 'You can reach Margaret on {}.', 'Mobile: {}', 'Her number is {} if the courier gets lost.', 'Kontakt: {} (Mo–Fr)', 'Rappelez-moi au {} demain.', 'Please ring the front desk, {}, before noon.', '{} — that is the landlord, text him the meter reading.'];
+export const PHONE_STYLES = ['national', 'international', 'national-alt', 'international-trunk', 'idd-00'] as const;
+/** A number in one of the ways each country writes it: national, +CC, the local alternative, +CC (0), 00CC. */
+export function writePhone(region: PhoneRegion, national: string, international: string, style: (typeof PHONE_STYLES)[number]): string {
+  const [area, ...rest] = national.split(' ');
+  const [cc, ...intlRest] = international.split(' ');
+  if (region === 'US') {
+    const [, a, e, l] = /^\((\d{3})\) (\d{3})-(\d{4})$/.exec(national)!;
+    return { national, international, 'national-alt': `${a}.${e}.${l}`, 'international-trunk': `+1 (${a}) ${e}-${l}`, 'idd-00': `1-${a}-${e}-${l}` }[style];
+  }
+  const alt = region === 'GB' ? (area === '020' ? `(${area}) ${rest.join(' ')}` : national.replace(/ /g, '')) : region === 'DE' ? `${area}/${rest.join('')}` : national.replace(/ /g, '.');
+  return { national, international, 'national-alt': alt, 'international-trunk': `${cc} (0)${intlRest.join(' ')}`, 'idd-00': `00${international.slice(1)}` }[style];
+}
+
 const phones: Gen = (r) => {
   const region = pick(r, ['GB', 'DE', 'FR', 'US'] as const);
   const [national, international] = phoneNumber(r, region);
-  const withCode = r() < 0.4;
-  return sentence(pick(r, PHONE_CONTEXTS), 'phone', withCode ? international : national, `${region.toLowerCase()}-${withCode ? 'international' : 'national'}`);
+  const x = r();
+  const style = x < 0.35 ? 'national' : x < 0.6 ? 'international' : x < 0.8 ? 'national-alt' : x < 0.9 ? 'international-trunk' : 'idd-00';
+  return sentence(pick(r, PHONE_CONTEXTS), 'phone', writePhone(region, national, international, style), `${region.toLowerCase()}-${style}`);
 };
 
 const emails: Gen = (r) => {
@@ -388,6 +402,10 @@ const NEGATIVES: Array<(r: Rand) => string> = [
   (r) => `Case ID 0${digits(r, 2)}-${digits(r, 3)}-${digits(r, 4)}: please quote it when you reply.`,
   (r) => `The meeting moved to 20${int(r, 20, 26)}-0${int(r, 1, 9)}-1${int(r, 0, 9)} at 14:30.`,
   (r) => `Population: ${int(r, 1, 9)} ${digits(r, 3)} ${digits(r, 3)} (census 2021).`,
+  (r) => `user_id=0${digits(r, 9)} logged in from the mobile app`,
+  (r) => `Exported 0${digits(r, 10)}.csv to the shared drive.`,
+  (r) => `Due ${int(r, 10, 28)}/0${int(r, 1, 9)}/20${int(r, 20, 26)}, paid ${int(r, 1, 9)}/${int(r, 2, 9)} of it so far.`,
+  (r) => `The build log shows 0${digits(r, 2)}/${digits(r, 7)} tests skipped.`,
   (r) => `ISBN 978-${int(r, 0, 9)}-${digits(r, 3)}-${digits(r, 5)}-${int(r, 0, 9)}`,
   (r) => `commit ${chars(r, '0123456789abcdef', 40)}`,
   (r) => `request_id=${chars(r, '0123456789abcdef', 8)}-${chars(r, '0123456789abcdef', 4)}-4${chars(r, '0123456789abcdef', 3)}-a${chars(r, '0123456789abcdef', 3)}-${chars(r, '0123456789abcdef', 12)}`,
@@ -408,7 +426,7 @@ const NEGATIVES: Array<(r: Rand) => string> = [
 ];
 
 const GENERATORS: Array<[EvalType, Gen, number]> = [
-  ['phone', phones, 160],
+  ['phone', phones, 200],
   ['email', emails, 60],
   ['credit_card', cards, 60],
   ['iban', ibans, 60],

@@ -54,7 +54,7 @@ const LOCAL_CHAR = /[A-Za-z0-9._%+-]/;
 const FILE_TLD = /\.(?:png|jpe?g|gif|svg|webp|bmp|ico|js|mjs|ts|css|py|rb|go|rs|java|json|ya?ml|md|txt|html?|zip|tgz|lock)$/i;
 const RESERVED_DOMAIN = /(?:^|\.)(?:example\.(?:com|org|net)|[a-z0-9-]+\.(?:example|test|invalid|localhost|local))$/i;
 
-const PHONE = /(?<![\w/#.+$€£-])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d{1,15}(?:[\s.-]\d{1,8}){0,5}(?:\s?(?:x|ext\.?)\s?\d{1,5})?(?![\w%$€£]|[.,:/-]\d)/g;
+const PHONE = /(?<![\w/#.+$€£-])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?|0\d{1,5} ?\/ ?)?\d{1,15}(?:[\s.-]\d{1,8}){0,5}(?:\s?(?:x|ext\.?)\s?\d{1,5})?(?![\w%$€£]|[.,:/-]\d)/g;
 const CARD = /(?<![\d.,-])\d(?:[ -]?\d){12,18}(?![\d]|[.,-]\d)/g;
 const IBAN = /\b[A-Z]{2}\d{2}(?:(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,3})?|[A-Z0-9]{11,30})\b/g;
 const SSN = /(?<![\d-])(\d{3})([- ]?)(\d{2})\2(\d{4})(?![\d]|-\d)/g;
@@ -67,7 +67,7 @@ const DATE_LIKE = /^(?:\d{4}[-./ ]\d{1,2}[-./ ]\d{1,2}|\d{1,2}[-./ ]\d{1,2}[-./ 
 /** Regions whose national numbers start with a trunk 0, tried when the default region does not fit. */
 export const NATIONAL_REGIONS = ['GB', 'DE', 'FR'] as const;
 const ID_CONTEXT = /(?:\b(?:order|invoice|receipt|ticket|case|ref|reference|tracking|shipment|sku|part|model|serial|product|item|isbn|issn|doi|version|ver|v|build|release|id|account|acct|transaction|txn|confirmation|booking|policy|claim|patent|lot|batch|zip|postal|pin|otp)|#)\.?\s*(?:no\.?|number|#|id)?\s*[:#=]?\s*$/i;
-const PHONE_CONTEXT = /(?:call|phone|tel|telephone|mobile|cell|cellphone|whatsapp|text me|txt|sms|reach (?:me|us|him|her)|fax|contact|dial|ring|hotline|number is)/i;
+const PHONE_CONTEXT = /(?:call|phone|tel|telephone|mobile|cell|cellphone|whatsapp|text me|txt|sms|reach (?:me|us|him|her)|reach \w{1,20} (?:on|at)\b|fax|contact|dial|ring|hotline|number is)/i;
 // A phone word that is not just "number is" (which ids share: "your confirmation number is ...").
 const PHONE_WORD = /(?:call|phone|tel\b|telephone|mobile|cell|whatsapp|text me|sms|reach (?:me|us|him|her)|fax|contact|dial|ring|hotline)/i;
 // An id named earlier in the same clause ("Your confirmation code for the flight is ..."): the digits are that id.
@@ -253,26 +253,37 @@ function phones(text: string, region: CountryCode, nationalRegions: readonly Cou
     let digits = 0;
     for (let i = 0; i < raw.length; i++) if (raw.charCodeAt(i) >= 48 && raw.charCodeAt(i) <= 57) digits++;
     if (digits < 7 || digits > 15) continue;
-    if (DATE_LIKE.test(raw) || /^\d{1,3}(?:\.\d{1,3}){2,}$/.test(raw) || /^\d{3}-\d{2}-\d{4}$/.test(raw)) continue; // dates, versions, SSN-shaped
+    if (DATE_LIKE.test(raw) || /^\d{3}-\d{2}-\d{4}$/.test(raw)) continue; // dates, SSN-shaped
+    if (/^\d{1,3}(?:\.\d{1,3}){2,}$/.test(raw) && !/^0\d(?:\.\d\d){4}$/.test(raw)) continue; // versions, not French 01.42.68.53.00
     if (/^\d+(?:\.\d+){3,}$/.test(raw) && (/\.0(?:\.|$)/.test(raw) || IP_VERSION_CONTEXT.test(before(text, m.index, 16)))) continue; // 126.0.6478.61
     const context = near(text, m.index, m.index + raw.length, PHONE_CONTEXT);
     const idEarlier = ID_EARLIER.exec(before(text, m.index, 64));
     if (idEarlier !== null && !PHONE_WORD.test(idEarlier[1]!)) continue;
     const international = raw.startsWith('+');
-    const formatted = international || /[\s().-]/.test(raw);
-    // Bare digit runs are ids far more often than phone numbers: only with a phone word nearby.
-    if (!formatted && !context) continue;
+    // A slash (030/12345678) also writes ratios and paths: it formats a number only with a phone word.
+    const formatted = international || /[\s().-]/.test(raw) || (context && raw.includes('/'));
+    // Bare digit runs are ids far more often than phone numbers: only with a phone word nearby, or
+    // shaped as a whole national number with its trunk 0 (07900317017) standing alone as a word
+    // (not a value of user_id=, not a file name).
+    if (!formatted && !context && !(/^0\d{9,10}$/.test(raw) && standsAlone(text, m.index, m.index + raw.length))) continue;
     if (!context && ID_CONTEXT.test(before(text, m.index))) continue;
     let key = phoneKey(raw, international ? undefined : region);
     let confidence = context ? 0.95 : 0.8;
-    // Written nationally with a trunk 0 and not valid in the default region: try the national regions.
-    if (key === null && !international && /^\(?0[1-9]/.test(raw)) {
+    // Written nationally with a trunk 0 (or internationally with their 00 prefix, "0044 20 …") and not
+    // valid in the default region: try the national regions.
+    if (key === null && !international && /^\(?0\d/.test(raw)) {
       for (const r of nationalRegions) if (r !== region && (key = phoneKey(raw, r)) !== null) break;
       confidence = context ? 0.9 : 0.75;
     }
     if (key === null) continue;
     out.push({ kind: 'phone', start: m.index, end: m.index + raw.length, key, confidence });
   }
+}
+
+/** Whitespace (or the text's edge) before, and after it the end, whitespace, or closing punctuation followed by either. */
+function standsAlone(text: string, start: number, end: number): boolean {
+  if (start > 0 && !/\s/.test(text[start - 1]!)) return false;
+  return /^(?:$|\s|[,;:)!?.](?:$|\s))/.test(text.slice(end, end + 2));
 }
 
 // Parsing with full metadata costs microseconds; the same numbers (a company's hotline) recur across traces.
