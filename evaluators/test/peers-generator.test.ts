@@ -1,6 +1,6 @@
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
 import { describe, expect, it } from 'vitest';
-import { EVAL_TYPES, generateTexts, githubTokenValid, ibanFor, PHONE_STYLES, writePhone } from '../scripts/peers/generate.js';
+import { EVAL_TYPES, generateTexts, githubTokenValid, ibanFor, PHONE_STYLES, templateTexts, writePhone } from '../scripts/peers/generate.js';
 import { LATER_TIERS_MARKER, PEERS_BEGIN, PEERS_END } from '../scripts/eval-main.js';
 import { withPeersSection } from '../scripts/peers/main.js';
 import { scoreTool } from '../scripts/peers/score.js';
@@ -101,6 +101,19 @@ describe('eval:peers generator', () => {
     expect(writePhone('DE', '030 12345678', '+49 30 12345678', 'national-alt')).toBe('030/12345678');
     expect(writePhone('FR', '01 42 68 53 00', '+33 1 42 68 53 00', 'national-alt')).toBe('01.42.68.53.00');
     expect(PHONE_STYLES.map((st) => writePhone('US', '(415) 482-1234', '+1 415-482-1234', st))).toEqual(['(415) 482-1234', '+1 415-482-1234', '415.482.1234', '+1 (415) 482-1234', '1-415-482-1234']);
+  });
+  it('fills someone else\'s templates: labelled values in the PII placeholders, plain fillers elsewhere', () => {
+    const filled = templateTexts('My card {{credit_card_number}} was lost.\\nCall {{phone_number}}\nI live at {{address}}, {{name}}\n', 3, 2);
+    expect(filled).toHaveLength(4);
+    const [card, rest] = [filled[0]!, filled[1]!];
+    expect(card.group).toBe('credit_card');
+    expect(card.text).toContain('\nCall ');
+    expect(card.text).not.toContain('{{');
+    expect(card.spans.map((s) => s.type)).toEqual(['credit_card', 'phone']);
+    const pan = card.text.slice(card.spans[0]!.start, card.spans[0]!.end).replace(/[ -]/g, '');
+    expect(luhn(pan)).toBe(true);
+    expect(rest.spans).toEqual([]);
+    expect(rest.group).toBe('negative');
   });
   it('computes IBAN check digits as ISO 13616 does', () => {
     expect(ibanFor('DE', '370400440532013000')).toBe('DE89370400440532013000');

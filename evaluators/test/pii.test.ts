@@ -237,6 +237,10 @@ describe('pii: what real traffic carries (issue 15)', () => {
     expect(found('The landlord: 07900317017, text him.')).toEqual(['phone:07900317017']);
     for (const text of ['user_id=0986041881 logged in', 'Exported 09087702198.csv to the drive.', 'The build log shows 081/1868502 tests skipped.', 'Version 1.2.3.4 is out.']) expect(found(text), text).toEqual([]);
   });
+  it('never runs a number on into the next line, and takes no US ZIP+4 code for a phone', () => {
+    expect(found('Lyon\nFrance 14251\n07709 624738-Office')).toEqual(['phone:07709 624738']);
+    expect(found('Springfield, IL 08137-8659')).toEqual([]);
+  });
   it('national_regions orders and limits the fallback; an empty list turns it off', () => {
     const config = (national_regions: string[]) => detectOptions(piiModule.configSchema.parse({ national_regions }));
     expect(found('Call me on 020 7946 0321.', config([]))).toEqual([]);

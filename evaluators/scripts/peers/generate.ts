@@ -262,12 +262,18 @@ export function writePhone(region: PhoneRegion, national: string, international:
   return { national, international, 'national-alt': alt, 'international-trunk': `${cc} (0)${intlRest.join(' ')}`, 'idd-00': `00${international.slice(1)}` }[style];
 }
 
-const phones: Gen = (r) => {
+/** A phone number of a random region in a random style: [written, variant]. */
+function anyPhone(r: Rand): [string, string] {
   const region = pick(r, ['GB', 'DE', 'FR', 'US'] as const);
   const [national, international] = phoneNumber(r, region);
   const x = r();
   const style = x < 0.35 ? 'national' : x < 0.6 ? 'international' : x < 0.8 ? 'national-alt' : x < 0.9 ? 'international-trunk' : 'idd-00';
-  return sentence(pick(r, PHONE_CONTEXTS), 'phone', writePhone(region, national, international, style), `${region.toLowerCase()}-${style}`);
+  return [writePhone(region, national, international, style), `${region.toLowerCase()}-${style}`];
+}
+
+const phones: Gen = (r) => {
+  const [value, variant] = anyPhone(r);
+  return sentence(pick(r, PHONE_CONTEXTS), 'phone', value, variant);
 };
 
 const emails: Gen = (r) => {
@@ -460,6 +466,80 @@ export function generateTexts(seed: number): LabelledText[] {
       const b = make();
       out.push({ id: `negative-${String(++n).padStart(4, '0')}`, group: 'negative', text: b.text, spans: b.spans });
     }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- someone else's sentences
+
+/** Values for the PII placeholders of presidio-evaluator's templates: [type, written, variant]. */
+const TEMPLATE_VALUES: Record<string, (r: Rand) => [EvalType, string, string]> = {
+  phone_number: (r) => ['phone', ...anyPhone(r)],
+  credit_card_number: (r) => {
+    const brand = pick(r, ['visa', 'mastercard', 'amex', 'discover'] as const);
+    const pan = cardNumber(r, brand);
+    const format = int(r, 0, 2);
+    return ['credit_card', format === 0 ? pan : groupCard(pan, format === 1 ? ' ' : '-'), brand];
+  },
+  iban: (r) => {
+    const iban = randomIban(r);
+    return ['iban', r() < 0.5 ? iban.match(/.{1,4}/g)!.join(' ') : iban, iban.slice(0, 2).toLowerCase()];
+  },
+  ssn: (r) => ['us_ssn', ssn(r).join('-'), 'dashed'],
+  ip_address: (r) => (r() < 0.25 ? ['ip_address', publicIpv6(r), 'ipv6'] : ['ip_address', publicIpv4(r), 'ipv4']),
+  email: (r) => ['email', `${ascii(pick(r, FIRST)).toLowerCase()}.${ascii(pick(r, LAST)).toLowerCase()}@${pick(r, DOMAINS)}`, 'plain'],
+};
+
+/** Unlabelled fillers for the other placeholders: names, places, dates, postcodes (digits that are no PII of ours). */
+const FILLERS: Record<string, (r: Rand) => string> = {
+  organization: (r) => pick(r, ['Acme Corp', 'Northwind Traders', 'Globex', 'Initech', 'Umbrella Health']),
+  city: (r) => pick(r, ['Leeds', 'Lyon', 'Hamburg', 'Austin', 'Porto']),
+  country: (r) => pick(r, ['France', 'Germany', 'the United Kingdom', 'Canada', 'Portugal']),
+  address: (r) => pick(r, [`${int(r, 1, 400)} Elm Street, Springfield, IL ${digits(r, 5)}`, `${int(r, 1, 90)} rue Oberkampf, 750${int(r, 10, 20)} Paris`, `Hauptstraße ${int(r, 1, 200)}, ${digits(r, 5)} Berlin`, `Flat ${int(r, 1, 40)}, ${int(r, 1, 200)} Baker Street, London NW1 ${int(r, 1, 9)}XE`]),
+  street_name: (r) => pick(r, ['Elm Street', 'Baker Street', 'Hauptstraße', 'rue Oberkampf']),
+  building_number: (r) => String(int(r, 1, 999)),
+  secondary_address: (r) => `Apt. ${int(r, 1, 999)}`,
+  postcode: (r) => digits(r, 5),
+  zipcode: (r) => `${digits(r, 5)}${r() < 0.3 ? `-${digits(r, 4)}` : ''}`,
+  year: (r) => String(int(r, 1950, 2025)),
+  age: (r) => String(int(r, 18, 90)),
+  date_time: (r) => `20${int(r, 10, 25)}-0${int(r, 1, 9)}-${int(r, 10, 28)} ${int(r, 10, 23)}:${int(r, 10, 59)}`,
+  date_of_birth: (r) => `${int(r, 10, 28)}/0${int(r, 1, 9)}/19${int(r, 50, 99)}`,
+  day_of_week: (r) => pick(r, ['Monday', 'Tuesday', 'Friday']),
+  url: (r) => pick(r, ['https://www.acme-corp.io/account', 'http://northwind.example.org/login', 'www.globex.com']),
+  us_driver_license: (r) => `${pick(r, ['D', 'S', 'W'])}${digits(r, 7)}`,
+  state_abbr: (r) => pick(r, ['CA', 'NY', 'TX']),
+};
+const fillName = (r: Rand, key: string) => (/last_name/.test(key) ? pick(r, LAST) : /first_name|name_|nation_/.test(key) ? pick(r, FIRST) : `${pick(r, FIRST)} ${pick(r, LAST)}`);
+
+/**
+ * presidio-evaluator's sentence templates (written by Presidio's team, not by us) with our valid
+ * values in their PII placeholders (labelled) and plain fillers in the rest: the same values in
+ * sentences nobody here wrote. `templates` is the text of the package's raw_data/templates.txt.
+ */
+export function templateTexts(templates: string, seed: number, draws = 3): LabelledText[] {
+  const r = rng(seed);
+  // Line breaks inside a template are written as the two characters \n (and commas at times as \,).
+  const lines = templates.split(/\r?\n/).map((l) => l.trim().replace(/\\n/g, '\n').replace(/\\,/g, ',')).filter((l) => l.length > 0);
+  const out: LabelledText[] = [];
+  for (let draw = 0; draw < draws; draw++) {
+    lines.forEach((line, i) => {
+      const b = new Builder();
+      let at = 0;
+      for (const m of line.matchAll(/\{\{\s*([a-z_]+)\s*\}\}/g)) {
+        b.add(line.slice(at, m.index));
+        at = m.index + m[0].length;
+        const key = m[1]!;
+        const value = TEMPLATE_VALUES[key];
+        if (value !== undefined) {
+          const [type, written, variant] = value(r);
+          b.value(type, written, `template-${variant}`);
+        } else b.add(FILLERS[key]?.(r) ?? (/name|person|prefix/.test(key) ? fillName(r, key) : pick(r, ['Alex', 'engineer', 'French'])));
+      }
+      b.add(line.slice(at));
+      const group = b.spans[0]?.type ?? 'negative';
+      out.push({ id: `template-${String(i + 1).padStart(3, '0')}-${draw + 1}`, group, text: b.text, spans: b.spans });
+    });
   }
   return out;
 }

@@ -1,13 +1,15 @@
 /**
  * The body of `npm run eval:peers` (see ../eval-peers.ts): generates the labelled texts (generate.ts),
- * runs them through Metronis Tier 1's PII and secret detection with default configuration, then through
+ * and a second set from the sentence templates of presidio-evaluator (downloaded once with pip, read
+ * from the wheel, never installed) filled with the same kind of values; runs both through Metronis
+ * Tier 1's PII and secret detection with default configuration, then through
  * Presidio and detect-secrets (run_peers.py, in a virtualenv this script creates from requirements.txt),
  * scores all three (score.ts) and writes the "Tier 1 against its peers" section of EVALUATION.md.
  * Options: `--seed <n>` (default 15), `--out <file>`, `--no-write`, `--python <python3>`.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -17,7 +19,7 @@ import { detectOptions, piiConfigSchema } from '../../src/modules/pii/index.js';
 import { safetyConfigSchema } from '../../src/modules/safety/index.js';
 import { detectSecrets } from '../../src/modules/safety/secrets.js';
 import { LATER_TIERS_MARKER, PEERS_BEGIN, PEERS_END } from '../eval-main.js';
-import { EVAL_TYPES, generateTexts, type LabelledText } from './generate.js';
+import { EVAL_TYPES, generateTexts, templateTexts, type LabelledText } from './generate.js';
 import { COVERS, f1, OTHER_SECRET, precision, recall, scoreTool, TOOL_NAME, TOOLS, TYPE_MAP, type Counts, type Prediction, type Tool, type ToolScore } from './score.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -43,6 +45,19 @@ function ensureVenv(python: string): string {
   execFileSync(bin, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', join(here, 'requirements.txt')], { stdio: 'inherit' });
   writeFileSync(stamp, digest);
   return bin;
+}
+
+/** The package whose sentence templates are the second set: downloaded (never installed) next to the venv. */
+const TEMPLATES_PACKAGE = 'presidio-evaluator==0.3.2';
+const TEMPLATE_DRAWS = 3;
+
+/** raw_data/templates.txt of TEMPLATES_PACKAGE's wheel, downloaded once with pip into the venv folder. */
+function templatesText(python: string): string {
+  const wheels = join(venv, 'wheels');
+  const wheel = () => (existsSync(wheels) ? readdirSync(wheels).find((f) => f.startsWith('presidio_evaluator-0.3.2-') && f.endsWith('.whl')) : undefined);
+  if (wheel() === undefined) execFileSync(python, ['-m', 'pip', 'download', '--quiet', '--disable-pip-version-check', '--no-deps', '-d', wheels, TEMPLATES_PACKAGE], { stdio: 'inherit' });
+  const read = 'import sys, zipfile; sys.stdout.write(zipfile.ZipFile(sys.argv[1]).read("presidio_evaluator/data_generator/raw_data/templates.txt").decode("utf-8", "replace"))';
+  return execFileSync(python, ['-c', read, join(wheels, wheel()!)], { encoding: 'utf8' });
 }
 
 interface Run {
@@ -91,7 +106,15 @@ const prf = (c: Counts) => `${pct(precision(c))} / ${pct(recall(c))} / ${pct(f1(
 
 type Runs = Record<Tool, Run> & { metronis: ReturnType<typeof runMetronis> };
 
-export function render(texts: readonly LabelledText[], seed: number, runs: Runs, scores: Record<Tool, ToolScore>): string {
+/** The generated texts and presidio-evaluator's templates filled with our values, each scored apart. */
+export interface Scored {
+  generated: readonly LabelledText[];
+  templated: readonly LabelledText[];
+  scores: Record<Tool, ToolScore>;
+  templateScores: Record<Tool, ToolScore>;
+}
+
+export function render({ generated: texts, templated, scores, templateScores }: Scored, seed: number, runs: Runs): string {
   const labelled = texts.flatMap((t) => t.spans.filter((s) => s.example !== true));
   const examples = texts.flatMap((t) => t.spans.filter((s) => s.example === true)).length;
   const negatives = texts.filter((t) => t.group === 'negative' && t.spans.length === 0).length;
@@ -142,13 +165,30 @@ export function render(texts: readonly LabelledText[], seed: number, runs: Runs,
     const n = labelled.filter((s) => `${s.type}/${s.variant}` === v).length;
     lines.push(`| \`${v}\` | ${n} | ${TOOLS.map((t) => (COVERS[t].includes(type as never) ? pct(((scores[t].perVariant[v] ?? [0, n])[0]) / n) : '—')).join(' | ')} |`);
   }
-  const perSecond = (seconds: number) => Math.round(texts.length / seconds).toLocaleString('en-US');
+  const templatedLabelled = templated.flatMap((t) => t.spans);
+  lines.push(
+    '',
+    '## On sentences nobody here wrote',
+    '',
+    `The ${templated.length / TEMPLATE_DRAWS} sentence templates that ship in \`${TEMPLATES_PACKAGE}\` (Presidio's own evaluation`,
+    `data, MIT), each filled ${TEMPLATE_DRAWS} times: its PII placeholders with the values above (labelled), its other`,
+    'placeholders (addresses, postcodes, dates, ages, driver licences…) with plain fillers that are no labelled',
+    `PII. ${templated.length} texts, ${templatedLabelled.length} labelled values. Only the PII types occur in them.`,
+    '',
+    `| type | labelled | ${TOOLS.filter((t) => t !== 'detect_secrets').map((t) => TOOL_NAME[t]).join(' | ')} |`,
+    '| --- | ---: | --- | --- |',
+  );
+  for (const type of COVERS.presidio) {
+    const n = templatedLabelled.filter((s) => s.type === type).length;
+    lines.push(`| \`${type}\` | ${n} | ${prf(templateScores.metronis.perType[type])} | ${prf(templateScores.presidio.perType[type])} |`);
+  }
+  const perSecond = (seconds: number) => Math.round((texts.length + templated.length) / seconds).toLocaleString('en-US');
   const m = runs.metronis;
   lines.push(
     '',
     '## Speed',
     '',
-    'Texts per second over all the texts: one untimed pass, then timed passes until 2 s have passed (the mean),',
+    'Texts per second over all the texts of both sets: one untimed pass, then timed passes until 2 s have passed (the mean),',
     'in one process per tool. Each peer is set against the Metronis detector that does the same job: Presidio',
     'against Tier 1\'s PII detection, detect-secrets against its secret detection.',
     '**Measured on a busy shared machine** (other jobs were running): for orientation only until rerun on a quiet one.',
@@ -204,7 +244,7 @@ export function main(args: string[]): number {
     return 2;
   }
   const out = resolve(option(args, '--out') ?? join(repoRoot, 'EVALUATION.md'));
-  const texts = generateTexts(seed);
+  const generated = generateTexts(seed);
   let python: string;
   try {
     python = ensureVenv(option(args, '--python') ?? 'python3');
@@ -213,6 +253,15 @@ export function main(args: string[]): number {
     return 1;
   }
 
+  let templates: string;
+  try {
+    templates = templatesText(python);
+  } catch (e) {
+    console.error(`could not read the templates of ${TEMPLATES_PACKAGE} (pip download, once): ${(e as Error).message}`);
+    return 1;
+  }
+  const templated = templateTexts(templates, seed, TEMPLATE_DRAWS);
+  const texts = [...generated, ...templated];
   const metronis = runMetronis(texts);
   const work = mkdtempSync(join(tmpdir(), 'metronis-peers-'));
   let peers: { presidio: Run; detect_secrets: Run };
@@ -224,8 +273,8 @@ export function main(args: string[]): number {
     rmSync(work, { recursive: true, force: true });
   }
   const runs: Runs = { metronis, ...peers };
-  const scores = Object.fromEntries(TOOLS.map((t) => [t, scoreTool(t, texts, runs[t].predictions)])) as Record<Tool, ToolScore>;
-  const section = render(texts, seed, runs, scores);
+  const scoreAll = (set: readonly LabelledText[]) => Object.fromEntries(TOOLS.map((t) => [t, scoreTool(t, set, runs[t].predictions)])) as Record<Tool, ToolScore>;
+  const section = render({ generated, templated, scores: scoreAll(generated), templateScores: scoreAll(templated) }, seed, runs);
   console.log(section);
   if (!args.includes('--no-write')) {
     const existing = existsSync(out) ? readFileSync(out, 'utf8') : '';

@@ -54,7 +54,8 @@ const LOCAL_CHAR = /[A-Za-z0-9._%+-]/;
 const FILE_TLD = /\.(?:png|jpe?g|gif|svg|webp|bmp|ico|js|mjs|ts|css|py|rb|go|rs|java|json|ya?ml|md|txt|html?|zip|tgz|lock)$/i;
 const RESERVED_DOMAIN = /(?:^|\.)(?:example\.(?:com|org|net)|[a-z0-9-]+\.(?:example|test|invalid|localhost|local))$/i;
 
-const PHONE = /(?<![\w/#.+$€£-])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?|0\d{1,5} ?\/ ?)?\d{1,15}(?:[\s.-]\d{1,8}){0,5}(?:\s?(?:x|ext\.?)\s?\d{1,5})?(?![\w%$€£]|[.,:/-]\d)/g;
+// Separators are spaces, dots and dashes within one line: a number never continues on the next.
+const PHONE = /(?<![\w/#.+$€£-])(?:\+\d{1,3}[ \t\u00a0.-]?)?(?:\(\d{1,4}\)[ \t\u00a0.-]?|0\d{1,5} ?\/ ?)?\d{1,15}(?:[ \t\u00a0.-]\d{1,8}){0,5}(?:[ \t]?(?:x|ext\.?)[ \t]?\d{1,5})?(?![\w%$€£]|[.,:/-]\d)/g;
 const CARD = /(?<![\d.,-])\d(?:[ -]?\d){12,18}(?![\d]|[.,-]\d)/g;
 const IBAN = /\b[A-Z]{2}\d{2}(?:(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,3})?|[A-Z0-9]{11,30})\b/g;
 const SSN = /(?<![\d-])(\d{3})([- ]?)(\d{2})\2(\d{4})(?![\d]|-\d)/g;
@@ -67,9 +68,10 @@ const DATE_LIKE = /^(?:\d{4}[-./ ]\d{1,2}[-./ ]\d{1,2}|\d{1,2}[-./ ]\d{1,2}[-./ 
 /** Regions whose national numbers start with a trunk 0, tried when the default region does not fit. */
 export const NATIONAL_REGIONS = ['GB', 'DE', 'FR'] as const;
 const ID_CONTEXT = /(?:\b(?:order|invoice|receipt|ticket|case|ref|reference|tracking|shipment|sku|part|model|serial|product|item|isbn|issn|doi|version|ver|v|build|release|id|account|acct|transaction|txn|confirmation|booking|policy|claim|patent|lot|batch|zip|postal|pin|otp)|#)\.?\s*(?:no\.?|number|#|id)?\s*[:#=]?\s*$/i;
-const PHONE_CONTEXT = /(?:call|phone|tel|telephone|mobile|cell|cellphone|whatsapp|text me|txt|sms|reach (?:me|us|him|her)|reach \w{1,20} (?:on|at)\b|fax|contact|dial|ring|hotline|number is)/i;
+// Words start at a word boundary: "Springfield" holds no "ring", "hotel" no "tel".
+const PHONE_CONTEXT = /\b(?:call|phone|tel|telephone|mobile|cell|cellphone|whatsapp|text me|txt|sms|reach (?:me|us|him|her)|reach \w{1,20} (?:on|at)\b|fax|contact|dial|ring|hotline|number is)/i;
 // A phone word that is not just "number is" (which ids share: "your confirmation number is ...").
-const PHONE_WORD = /(?:call|phone|tel\b|telephone|mobile|cell|whatsapp|text me|sms|reach (?:me|us|him|her)|fax|contact|dial|ring|hotline)/i;
+const PHONE_WORD = /\b(?:call|phone|tel\b|telephone|mobile|cell|whatsapp|text me|sms|reach (?:me|us|him|her)|fax|contact|dial|ring|hotline)/i;
 // An id named earlier in the same clause ("Your confirmation code for the flight is ..."): the digits are that id.
 const ID_EARLIER = /\b(?:order|confirmation|booking|reservation|reference|ref|tracking|invoice|receipt|ticket|case|claim|policy|account|acct|customer|member(?:ship)?|transaction|txn|serial|shipment|parcel|voucher|coupon|isbn)\b([^.!?;\n]{0,40})$/i;
 // Outline numbers: "section 1.4.2.1", "clause 2.3.1.4", "§ 4.2.1.3".
@@ -257,6 +259,7 @@ function phones(text: string, region: CountryCode, nationalRegions: readonly Cou
     if (/^\d{1,3}(?:\.\d{1,3}){2,}$/.test(raw) && !/^0\d(?:\.\d\d){4}$/.test(raw)) continue; // versions, not French 01.42.68.53.00
     if (/^\d+(?:\.\d+){3,}$/.test(raw) && (/\.0(?:\.|$)/.test(raw) || IP_VERSION_CONTEXT.test(before(text, m.index, 16)))) continue; // 126.0.6478.61
     const context = near(text, m.index, m.index + raw.length, PHONE_CONTEXT);
+    if (!context && /^\d{5}-\d{4}$/.test(raw)) continue; // a US ZIP+4 code
     const idEarlier = ID_EARLIER.exec(before(text, m.index, 64));
     if (idEarlier !== null && !PHONE_WORD.test(idEarlier[1]!)) continue;
     const international = raw.startsWith('+');
