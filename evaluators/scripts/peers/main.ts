@@ -125,7 +125,7 @@ export function render({ generated: texts, templated, scores, templateScores }: 
     '# Tier 1 against the tools users would pick instead',
     '',
     'Tier 1\'s PII and secret detection next to [Presidio](https://github.com/microsoft/presidio) (its pattern',
-    'recognizers) and [detect-secrets](https://github.com/Yelp/detect-secrets), on texts none of them was tuned on:',
+    'recognizers) and [detect-secrets](https://github.com/Yelp/detect-secrets), on texts written for this comparison:',
     'generated from a fixed seed by `evaluators/scripts/peers/generate.ts`, with values valid beyond their shape',
     '(Luhn and issuer prefix, IBAN mod 97, SSA ranges, numbers libphonenumber calls valid, GitHub token checksums),',
     'written as traffic carries them, plus hard negatives and documented example values. This file section is',
@@ -133,7 +133,8 @@ export function render({ generated: texts, templated, scores, templateScores }: 
     '',
     'Read the Metronis column with care: the generator and the Tier 1 fixes for the ways of writing it',
     'contains (issue 15) were written in the same change, so where Tier 1 scores 100% this shows those',
-    'cases are handled, not how it does on traffic nobody here wrote. The peers were not tuned on it at all.',
+    'cases are handled, not how it does on traffic nobody here wrote; the second set below (Presidio\'s own',
+    'sentence templates) is a step toward that. The peers were not tuned on either.',
     '',
     `- Generated: ${new Date().toISOString().slice(0, 10)}; seed ${seed}; ${texts.length} texts: ${labelled.length} labelled values, ${negatives} hard negatives, ${examples} documented example values (labelled as examples: flagging one is a false alarm).`,
     `- Metronis Tier 1: ${runs.metronis.version} (\`detectPii\` and \`detectSecrets\`).`,
@@ -165,6 +166,17 @@ export function render({ generated: texts, templated, scores, templateScores }: 
     const n = labelled.filter((s) => `${s.type}/${s.variant}` === v).length;
     lines.push(`| \`${v}\` | ${n} | ${TOOLS.map((t) => (COVERS[t].includes(type as never) ? pct(((scores[t].perVariant[v] ?? [0, n])[0]) / n) : '—')).join(' | ')} |`);
   }
+  const behind: string[] = [];
+  for (const [set, sc] of [['generated', scores], ['templates', templateScores]] as const) {
+    for (const type of EVAL_TYPES) {
+      const mine = recall(sc.metronis.perType[type]);
+      for (const peer of ['presidio', 'detect_secrets'] as const) {
+        const theirs = COVERS[peer].includes(type) ? recall(sc[peer].perType[type]) : null;
+        if (mine !== null && theirs !== null && mine < theirs) behind.push(`${type} on the ${set} set: ${pct(mine)} against ${TOOL_NAME[peer]}'s ${pct(theirs)}`);
+      }
+    }
+  }
+  lines.push('', `Where Tier 1's recall is below a peer's: ${behind.length === 0 ? 'nowhere.' : `${behind.join('; ')} (on the generated set, the recall per way of writing a value shows which).`}`);
   const templatedLabelled = templated.flatMap((t) => t.spans);
   lines.push(
     '',
