@@ -52,7 +52,7 @@ const URL_PASSWORD = /\b[A-Za-z][A-Za-z0-9+.-]{1,30}:\/\/[^\s:/?#@"'<>]{0,128}:(
 // PGPASSWORD, "password": …); quoted or bare.
 const PASSWORD_ASSIGNMENT = /(pass(?:word|wd|phrase)?|pwd)\d?["']?[ \t]*(?:=|:|=>|:=)[ \t]*(?:(["'`])([^"'`\s]{4,128})\2|([^\s"'`,;)}\]]{4,128}))/gi;
 // Values that name no password: placeholders, types, null-likes and the words of documentation.
-const NOT_A_PASSWORD = /^(?:pass(?:word)?1?|passwd|pwd|secret|changeme|change_me|admin|root|test(?:ing)?|default|none|null|nil|undefined|true|false|empty|required|optional|str(?:ing)?|bytes|int|number|text|hidden|masked|redacted|hunter2|(?:my|your)_?password|p@ssw0rd|x+|\*+|\.+|-+|%s)$/i;
+const NOT_A_PASSWORD = /^(?:pass(?:word)?1?|passwd|pwd|secret|changeme|change_me|admin|root|test(?:ing)?|default|none|null|nil|undefined|true|false|empty|required|optional|str(?:ing)?|bytes|int|number|text|hidden|masked|redacted|hunter2|(?:my|your)_?password|p@ssw0rd|x+|\*+|\.+|-+|%s)[!?]?$/i; // String! and string? are types
 const BEARER = /\bAuthorization:\s*Bearer\s+([A-Za-z0-9._~+/-]{24,}=*)/gi;
 const PLACEHOLDER = /your|xxx|\*\*\*|\.\.\.|<|>|\$\{|\{\{|example|sample|dummy|changeme|placeholder|redacted|insert|replace|process\.env|os\.environ|getenv|env\[|secrets\.|config\.|settings\.|abcdef|123456|\btest\b/i;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -158,6 +158,7 @@ function looksSecret(value: string, minEntropy: number): boolean {
   if (PLACEHOLDER.test(value) || UUID.test(value) || HEX_HASH.test(value)) return false;
   if (/^(?:https?:|data:|file:|\/|\.\/|~\/)/i.test(value)) return false; // URLs, data URIs, paths
   if (/^[A-Za-z_][A-Za-z0-9_.]*\(?$/.test(value) && !/\d/.test(value)) return false; // identifiers (get_token, self.secret)
+  if (/^[A-Za-z_][A-Za-z0-9_.]*\(/.test(value)) return false; // a call (bcrypt.hashSync(plain, 10))
   let classes = 0;
   if (/[a-z]/.test(value)) classes++;
   if (/[A-Z]/.test(value)) classes++;
