@@ -55,6 +55,10 @@ export const HOSTILE_CASES: Record<string, () => { trace: Trace; policy: Policy 
   bangs: () => ({ trace: makeTrace({ input: text('x'), output: { content: `${fill('!')}x`, finish_reason: 'stop' } }), policy: DEFAULT_POLICY }),
   backticks: () => ({ trace: makeTrace({ input: text('x'), output: { content: fill('`'), finish_reason: 'stop' } }), policy: DEFAULT_POLICY }),
   json_catastrophic: () => ({ trace: makeTrace({ input: text('x'), json_schema_json: JSON.stringify({ type: 'object', properties: { s: { type: 'string', pattern: '^(a+)+$' } }, patternProperties: { '^(x+x+)+y$': {} } }), output: { content: JSON.stringify({ s: `${'a'.repeat(50_000)}!`, [`${'x'.repeat(50_000)}z`]: 1 }), finish_reason: 'stop' } }), policy: DEFAULT_POLICY }),
+  // distinct national numbers with a trunk 0 (each may be parsed in the default and the national regions)
+  national_phones: () => ({ trace: makeTrace({ input: text('x'), output: { content: Array.from({ length: 80_000 }, (_, i) => String(1_000_000_000 + i * 7919)).map((d) => `0${d.slice(1, 4)} ${d.slice(4, 7)} ${d.slice(7)}`).join(' '), finish_reason: 'stop' } }), policy: DEFAULT_POLICY }),
+  // URL user-info and password assignments run together: every rule that starts at "://" or "pass"
+  credentials: () => ({ trace: makeTrace({ input: text('x'), output: { content: fill('a://b:c:d password=pass: ://x:'), finish_reason: 'stop' } }), policy: DEFAULT_POLICY }),
   no_spaces: () => ({ trace: makeTrace({ input: text(fill('x')), output: { content: fill('abcdefghij'), finish_reason: 'stop' } }), policy: DEFAULT_POLICY }),
 };
 

@@ -31,6 +31,9 @@ function currentCommit(): string {
 
 /** Sections that other tiers' evaluations wrote after LATER_TIERS_MARKER (e.g. tier 2's, by `npm run train:tier2`): kept as they are. */
 export const LATER_TIERS_MARKER = '<!-- later tiers: written by their own pipelines; npm run eval:tier1 keeps everything from here -->';
+/** The section `npm run eval:peers` writes (between these markers, before the later tiers): kept as it is. */
+export const PEERS_BEGIN = '<!-- tier 1 against its peers: written by npm run eval:peers; npm run eval:tier1 keeps it -->';
+export const PEERS_END = '<!-- end of tier 1 against its peers -->';
 function laterSections(out: string): string {
   let existing = '';
   try {
@@ -38,8 +41,11 @@ function laterSections(out: string): string {
   } catch {
     return '';
   }
+  const begin = existing.indexOf(PEERS_BEGIN);
+  const end = existing.indexOf(PEERS_END);
+  const peers = begin !== -1 && end > begin ? '\n' + existing.slice(begin, end + PEERS_END.length) + '\n' : '';
   const at = existing.indexOf(LATER_TIERS_MARKER);
-  return at === -1 ? '' : '\n' + existing.slice(at);
+  return peers + (at === -1 ? '' : '\n' + existing.slice(at));
 }
 
 export function main(args: string[]): number {

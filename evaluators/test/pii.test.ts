@@ -1,6 +1,6 @@
 import { makeTrace } from '@metronis/schemas';
 import { describe, expect, it } from 'vitest';
-import { detectPii, maskPii, maskTrace, piiModule } from '../src/modules/pii/index.js';
+import { detectOptions, detectPii, maskPii, maskTrace, piiModule } from '../src/modules/pii/index.js';
 import { cardBrand, ibanValid, ipv4Scope, luhn, ssnValid } from '../src/modules/pii/validators.js';
 
 const defaults = piiModule.configSchema.parse({});
@@ -213,5 +213,75 @@ describe('pii: hostile input', () => {
     for (const text of ['a@'.repeat(50_000), '1 '.repeat(50_000), '1.'.repeat(50_000), ':'.repeat(100_000), '4'.repeat(100_000)]) {
       expect(detectPii(text)).toEqual([]);
     }
+  });
+});
+
+describe('pii: what real traffic carries (issue 15)', () => {
+  const found = (text: string, options = {}) => detectPii(text, options).map((e) => `${e.kind}:${text.slice(e.start, e.end)}`);
+  it('finds UK, German and French numbers written nationally, with the default US region', () => {
+    expect(found('Call me on 020 7946 0321 after six.')).toEqual(['phone:020 7946 0321']);
+    expect(found('Her mobile: 07700 900123')).toEqual(['phone:07700 900123']);
+    expect(found('Kontakt: 030 12345678 (Mo–Fr)')).toEqual(['phone:030 12345678']);
+    expect(found('Handy 0151 23456789')).toEqual(['phone:0151 23456789']);
+    expect(found('Rappelez-moi au 01 42 68 53 00 demain.')).toEqual(['phone:01 42 68 53 00']);
+    expect(found('06 12 34 56 78 — text him the meter reading.')).toEqual(['phone:06 12 34 56 78']);
+    expect(detectPii('Call me on 020 7946 0321.')[0]!.key).toBe('+442079460321');
+  });
+  it('reads each country\'s other ways of writing a number: slashes, dots, (0) and the 00 prefix', () => {
+    expect(found('Tel. 030/12345678')).toEqual(['phone:030/12345678']);
+    expect(found('Tel.: 089 / 123 456 78')).toEqual(['phone:089 / 123 456 78']);
+    expect(found('Appelez le 01.42.68.53.00')).toEqual(['phone:01.42.68.53.00']);
+    expect(found('Call +44 (0)20 7946 0321 today')).toEqual(['phone:+44 (0)20 7946 0321']);
+    expect(found('Call 0044 20 7946 0321')).toEqual(['phone:0044 20 7946 0321']);
+    expect(found('Ring 0049 30 12345678')).toEqual(['phone:0049 30 12345678']);
+    expect(found('The landlord: 07900317017, text him.')).toEqual(['phone:07900317017']);
+    for (const text of ['user_id=0986041881 logged in', 'Exported 09087702198.csv to the drive.', 'The build log shows 081/1868502 tests skipped.', 'Version 1.2.3.4 is out.']) expect(found(text), text).toEqual([]);
+  });
+  it('never runs a number on into the next line, and takes no US ZIP+4 code for a phone', () => {
+    expect(found('Lyon\nFrance 14251\n07709 624738-Office')).toEqual(['phone:07709 624738']);
+    expect(found('Springfield, IL 08137-8659')).toEqual([]);
+  });
+  it('national_regions orders and limits the fallback; an empty list turns it off', () => {
+    const config = (national_regions: string[]) => detectOptions(piiModule.configSchema.parse({ national_regions }));
+    expect(found('Call me on 020 7946 0321.', config([]))).toEqual([]);
+    expect(found('Call me on 020 7946 0321.', config(['fr', 'gb']))).toEqual(['phone:020 7946 0321']);
+    const bad = piiModule.configSchema.safeParse({ national_regions: ['ZZ'] });
+    expect(bad.success).toBe(false);
+    expect(bad.error!.issues[0]!.path).toEqual(['national_regions', 0]);
+  });
+  it('does not take confirmation, booking, order or case numbers for phones, even when "number is" follows the id', () => {
+    for (const text of [
+      'Your confirmation number is 0207 3312 889.',
+      'Your confirmation code for the flight is 0151 234567.',
+      'Your order number is 012 3456 7890; keep it for returns.',
+      'Booking reference: 0302-2345-678',
+      'Case ID 030-123-4567: please quote it when you reply.',
+      'SSN 078-05-1120 was printed on sample wallet cards.',
+      'Chrome 126.0.6478.61 fixes the crash.',
+    ]) expect(found(text), text).toEqual([]);
+    // a phone word between the id and the number still makes it a phone
+    expect(found('For your booking, call the hotel on 020 7946 0321.')).toEqual(['phone:020 7946 0321']);
+  });
+  it('does not take section, clause or heading numbers for IP addresses; real addresses still fire', () => {
+    for (const text of [
+      'See section 1.4.2.1 for the retention rules.',
+      'As required by clause 11.6.4.9, the supplier notifies the customer.',
+      'Requirement 1.19.3.5 is met by the audit log.',
+      '3.8.4.2 Data retention\nPersonal data is kept for 30 days.',
+      '## 4.1.2.7 Scope',
+      'Steps 1.2.3.4 and 1.2.3.5 are optional.',
+    ]) expect(found(text), text).toEqual([]);
+    expect(found('Failed login from 81.2.69.142 at 03:12.')).toEqual(['ip_address:81.2.69.142']);
+    expect(found('The client IP was 5.9.7.3.')).toEqual(['ip_address:5.9.7.3']);
+    expect(found('Blocked 24.17.3.200 after five attempts.')).toEqual(['ip_address:24.17.3.200']);
+  });
+  it('does not take the user-info of a URL for an email address', () => {
+    for (const text of [
+      'postgres://app:sunshine-maggie@db.internal:5432/orders',
+      'mongodb+srv://admin:OIcpcW*Om7E-U*hv@cluster0.x1y2z.mongodb.net/prod',
+      'git clone https://ghp_Zx8Kq2LmN4pR7sT1vW3yA5bC9dE6fG0hJ2kM@github.com/acme/app',
+    ]) expect(found(text).filter((f) => f.startsWith('email')), text).toEqual([]);
+    expect(found('Write to ada@lovelace.dev, see https://lovelace.dev/contact')).toEqual(['email:ada@lovelace.dev']);
+    expect(found('mailto:ada@lovelace.dev')).toEqual(['email:ada@lovelace.dev']);
   });
 });

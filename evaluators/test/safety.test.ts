@@ -2,7 +2,7 @@ import { makeTrace } from '@metronis/schemas';
 import { describe, expect, it } from 'vitest';
 import { safetyModule } from '../src/modules/safety/index.js';
 import { normalize, toOriginal } from '../src/modules/safety/normalize.js';
-import { entropy } from '../src/modules/safety/secrets.js';
+import { detectSecrets, entropy } from '../src/modules/safety/secrets.js';
 
 const defaults = safetyModule.configSchema.parse({});
 
@@ -174,7 +174,8 @@ describe('safety: secret', () => {
     ['google api key', 'const key = "AIzaSyD3kF8mQ2xL9pR7tV1wY4zA6bC0dE5gH7j";'],
     ['stripe secret key', 'stripe.api_key = "sk_live_51HqT8kLmN4pR7sT1vW3yA5bC9dE"'],
     ['jwt', 'Authorization: eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c'],
-    ['generic secret', 'DB_PASSWORD="pX7#kQ2!vL9mZ4@w"'],
+    ['password', 'DB_PASSWORD="pX7#kQ2!vL9mZ4@w"'],
+    ['generic secret', 'api_secret = "pX7#kQ2!vL9mZ4@w"'],
     ['generic secret', 'client_secret: 9fK2mQ8xLp3Rt7VwZ1yB4nC6'],
   ];
   for (const [type, text] of leaks) {
@@ -205,6 +206,63 @@ describe('safety: secret', () => {
       'token_count: tokenizer.encode(text).length',
     ];
     for (const s of fine) expect(kinds(onOutput(s)), s).toEqual([]);
+  });
+  it('finds PEM keys indented in YAML and JSON-escaped as in service-account files', () => {
+    const body = ['MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj', 'MzEfYyjiWA4R4/M2bS1GB4t7NXp98C3SC6dVMvDuictGeurT8jNbvJZHtCSuYEvu'];
+    const yaml = `stringData:\n  tls.key: |\n    -----BEGIN PRIVATE KEY-----\n    ${body.join('\n    ')}\n    -----END PRIVATE KEY-----\n`;
+    const json = `{"type": "service_account", "private_key": "-----BEGIN PRIVATE KEY-----\\n${body.join('\\n')}\\n-----END PRIVATE KEY-----\\n"}`;
+    const crlf = `"key": "-----BEGIN RSA PRIVATE KEY-----\\r\\n${body.join('\\r\\n')}\\r\\n-----END RSA PRIVATE KEY-----"`;
+    for (const text of [yaml, json, crlf]) expect(detectSecrets(text, { minEntropy: 3.5 }).map((m) => m.type), text).toEqual(['private_key']);
+    // a JSON-escaped placeholder or public key is no private key
+    expect(detectSecrets('"private_key": "-----BEGIN PRIVATE KEY-----\\n<paste your key>\\n-----END PRIVATE KEY-----"', { minEntropy: 3.5 })).toEqual([]);
+    expect(detectSecrets(`"public_key": "-----BEGIN PUBLIC KEY-----\\n${body.join('\\n')}\\n-----END PUBLIC KEY-----"`, { minEntropy: 3.5 })).toEqual([]);
+  });
+  it('finds the password of a connection URL, not its user, host or a placeholder', () => {
+    const found = (text: string) => detectSecrets(text, { minEntropy: 3.5 }).map((m) => `${m.type}:${text.slice(m.start, m.end)}`);
+    expect(found('DATABASE_URL=postgres://app:Summer2024!@db.internal:5432/orders')).toEqual(['url_password:Summer2024!']);
+    expect(found('mongodb+srv://admin:liverpool23@cluster0.x1y2z.mongodb.net/prod')).toEqual(['url_password:liverpool23']);
+    expect(found('redis://:%40rs3n%40l!@cache-01:6379/0')).toEqual(['url_password:%40rs3n%40l!']);
+    for (const fine of [
+      'Use postgres://user:password@localhost:5432/mydb in development.',
+      'DATABASE_URL=postgresql://${DB_USER}:${DB_PASSWORD}@${DB_HOST}:5432/app',
+      'amqp://guest:<password>@rabbit:5672/',
+      'mysql://root:$MYSQL_ROOT_PASSWORD@db/shop',
+      'https://example.com:8443/path?next=a@b',
+      'git clone https://ghp_Zx8Kq2LmN4pR7sT1vW3yA5bC9dE6fG0hJ2kM@github.com/acme/app',
+    ]) expect(found(fine).filter((f) => f.startsWith('url_password')), fine).toEqual([]);
+  });
+  it('finds human-chosen passwords assigned to password-named keys, not code, prose or placeholders', () => {
+    const found = (text: string) => detectSecrets(text, { minEntropy: 3.5 }).map((m) => `${m.type}:${text.slice(m.start, m.end)}`);
+    const leaks: Array<[string, string]> = [
+      ['password = "Arsenal2022!"', 'Arsenal2022!'],
+      ['DB_PASSWORD=liverpool-monkey-liverpool', 'liverpool-monkey-liverpool'],
+      ['  "password": "kitt3n$",', 'kitt3n$'],
+      ['db_pass: football505', 'football505'],
+      ['PGPASSWORD=bluebird680 psql -h db -U app', 'bluebird680'],
+      ['mysql -u root --password=Summer1982! shop', 'Summer1982!'],
+      ["smtp_password: 'dr@g0n22'", 'dr@g0n22'],
+      ['PGPASSWORD=NTlHYZZTBMpeKrpmSA psql', 'NTlHYZZTBMpeKrpmSA'],
+    ];
+    for (const [text, value] of leaks) expect(found(text), text).toEqual([`password:${value}`]);
+    for (const fine of [
+      'password = os.environ["DB_PASSWORD"]',
+      'password: ${DB_PASSWORD}',
+      'password = getpass.getpass("Password: ")',
+      '"password": "<your password here>",',
+      'password: "changeme"',
+      'PASSWORD_MIN_LENGTH = 12',
+      'Your password must be at least 12 characters and contain a digit.',
+      'def login(username: str, password: str) -> Session:',
+      'password=None,',
+      'password = self.password',
+      'password = new_password',
+      'bypass: true, compass = north',
+      'password: ********',
+      'cursor.execute(query, {"password": "%s"})',
+      'input Login { email: String!, password: String! }',
+      'password: req.body.password,',
+      'password: bcrypt.hashSync(plain, 10),',
+    ]) expect(found(fine), fine).toEqual([]);
   });
   it('entropy is higher for random keys than for words', () => {
     expect(entropy('9fK2mQ8xLp3Rt7VwZ1yB4nC6')).toBeGreaterThan(4);

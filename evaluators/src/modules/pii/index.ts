@@ -13,9 +13,9 @@ import { inputText, type Finding, type FindingField, type Severity, type Trace }
 import { isSupportedCountry } from 'libphonenumber-js/max';
 import { z } from 'zod';
 import { defineModule, finding, gradeFindings, type ModuleOutcome, type Penalties } from '../../module.js';
-import { detectPii, PII_KINDS, type DetectOptions, type PiiKind } from './detect.js';
+import { detectPii, NATIONAL_REGIONS, PII_KINDS, type DetectOptions, type PiiKind } from './detect.js';
 
-export { detectPii, PII_KINDS, type DetectOptions, type PiiEntity, type PiiKind } from './detect.js';
+export { detectPii, NATIONAL_REGIONS, PII_KINDS, type DetectOptions, type PiiEntity, type PiiKind } from './detect.js';
 export { createMaskState, maskPii, maskTrace, type MaskedEntity, type MaskOptions, type MaskResult, type MaskState } from './mask.js';
 
 export const piiConfigSchema = z.object({
@@ -27,6 +27,14 @@ export const piiConfigSchema = z.object({
     .transform((s) => s.toUpperCase())
     .refine((s) => isSupportedCountry(s), { message: 'must be an ISO 3166 alpha-2 region libphonenumber knows (e.g. US, GB, DE)' })
     .default('US'),
+  /**
+   * Regions tried, in order, for a number written nationally with a trunk 0 ("020 7946 0958") that is
+   * not valid in default_region. An empty list turns this off.
+   */
+  national_regions: z
+    .array(z.string().length(2).transform((s) => s.toUpperCase()).refine((s) => isSupportedCountry(s), { message: 'must be an ISO 3166 alpha-2 region libphonenumber knows (e.g. GB, DE, FR)' }))
+    .max(20)
+    .default([...NATIONAL_REGIONS]),
   /** Fields scanned. */
   fields: z.array(z.enum(['input', 'output', 'context'])).min(1).default(['input', 'output']),
   include_private_ips: z.boolean().default(false),
@@ -45,6 +53,7 @@ export function detectOptions(config: PiiConfig): DetectOptions {
   return {
     kinds: config.kinds,
     defaultRegion: config.default_region,
+    nationalRegions: config.national_regions,
     includePrivateIps: config.include_private_ips,
     ignoreTestCards: config.ignore_test_cards,
     allowValues: config.allow_values,

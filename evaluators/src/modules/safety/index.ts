@@ -122,7 +122,7 @@ export const safetyModule = defineModule({
     if (config.detect_secrets) {
       for (const m of detectSecrets(output, { minEntropy: config.secret_min_entropy })) {
         // The message names the secret type, never its value.
-        found.push({ f: finding('secret', `a ${m.type.replace(/_/g, ' ')} appears in the output`, 'output', m.start, m.end, m.type === 'generic_secret' ? 0.7 : 0.95), s: 'critical' });
+        found.push({ f: finding('secret', `a ${m.type.replace(/_/g, ' ')} appears in the output`, 'output', m.start, m.end, m.type === 'generic_secret' ? 0.7 : m.type === 'password' ? 0.8 : 0.95), s: 'critical' });
       }
     }
     return gradeFindings(found, PENALTY);
