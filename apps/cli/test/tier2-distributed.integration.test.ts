@@ -8,9 +8,11 @@
  * the tier 2 worker, and end with a failed tier 2 verdict of high or critical severity, visible with
  * both tiers' results in `GET /v1/traces/:id`; an ordinary trace ends with a passed tier 2 verdict.
  *
- * The workers use fixed topic names and consumer groups: run this file against a stack of its own
- * (see the brief in the README's "Testing" section), never beside another distributed test on a shared
- * one. Needs the encoder in the model cache (`npm run tier2:model`, run by `.ci/run`).
+ * The workers use fixed topic names and consumer groups: run this file alone on a stack (`npm test`
+ * runs integration files one at a time), or on a stack of its own (`METRONIS_STACK_DIR` and the
+ * `METRONIS_*_PORT` variables of `scripts/stack.sh`, then `bash scripts/stack.sh env`), never beside
+ * another distributed test on a shared one. Needs the encoder in the model cache (`npm run tier2:model`,
+ * run by `.ci/run`).
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
