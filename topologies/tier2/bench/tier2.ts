@@ -5,20 +5,26 @@
  *   run, every head, the outputs), over seeded realistic traces of 60 to 3,000 characters (support
  *   answers, code, RAG answers, security discussions, a few harmful requests), for 1 and 2
  *   onnxruntime threads; and the encoder alone on batches of 1, 8 and 32 texts (per text);
- * - tier 2 consumer throughput (escalations/s) through the real runner on the embedded log.
+ * - per trace when traces are batched: the input and output of 8 or 32 traces embedded in one encoder
+ *   run and scored (what a batching consumer would do; the topology today takes one trace at a time):
+ *   the batch's latency (p50, p99: every trace of a batch waits for all of it) and the time per trace;
+ * - tier 2 consumer throughput (escalations/s) through the real runner on the embedded log, and on
+ *   Kafka when KAFKA_BROKERS (default 127.0.0.1:19092) answers (topics renamed per run, so a shared
+ *   broker's real topics see nothing).
  *
- *   node --conditions=source --import tsx topologies/tier2/bench/tier2.ts [rounds, default 5] [escalations for throughput, default 1000]
+ *   npm run bench:tier2 -- [rounds, default 5] [escalations for throughput, default 1000]
  *
  * Needs the encoder (`npm run tier2:model`). Prints one JSON document. The target from the issue:
  * p99 <= 20 ms per trace.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPolicyCache, DEFAULT_POLICY } from '@metronis/evaluators';
 import { makeTrace, type Escalation, type Trace } from '@metronis/schemas';
-import { createEmbeddedLog, createInProcessRegistry, createSerde, runTopology, TOPICS } from '@metronis/streams';
-import { createModelRegistry, defaultModelCacheDir, evaluateTier2, loadEncoder, tier2Topology } from '../src/index.js';
+import { createEmbeddedLog, createInProcessRegistry, createKafkaLog, createSerde, DLQ_TOPIC, runTopology, TOPICS, type Log, type Output, type TopicDef, type TransformTopology } from '@metronis/streams';
+import { createModelRegistry, defaultModelCacheDir, evaluateTier2, loadEncoder, meanVector, scoreField, tier2Topology, type Encoder } from '../src/index.js';
 
 const rounds = Number(process.argv[2] ?? 5);
 const throughputCount = Number(process.argv[3] ?? 1000);
@@ -90,32 +96,102 @@ for (const threads of [1, 2]) {
     for (let r = 0; r < rounds; r++) await encoder.embed(texts);
     perBatch[`batch_${size}_us_per_text`] = Math.round(Number(process.hrtime.bigint() - started) / 1000 / rounds / size);
   }
-  result[`threads_${threads}`] = { encoder_load_ms: Math.round(loadMs), model_load_ms: Math.round(modelMs), evaluateTier2: summary(perTrace), encoder: perBatch };
+  const batched: Record<string, unknown> = {};
+  const model = models.get(DEFAULT_POLICY.tier2.model);
+  for (const size of [8, 32]) {
+    const latencies: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      for (let i = 0; i + size <= set.length; i += size) {
+        const batch = set.slice(i, i + size);
+        const started = process.hrtime.bigint();
+        const chunks = await encoder.embed(batch.flatMap((t) => [t.input.text ?? '', t.output.content]));
+        for (let k = 0; k < batch.length; k++) {
+          scoreField(model, 'input', chunks[2 * k]!);
+          scoreField(model, 'output', chunks[2 * k + 1]!, meanVector(chunks[2 * k]!));
+        }
+        latencies.push(Number(process.hrtime.bigint() - started) / 1000);
+      }
+    }
+    const s = summary(latencies);
+    batched[`batch_${size}`] = { batch_latency: s, mean_us_per_trace: Math.round(s.mean_us / size) };
+  }
+  result[`threads_${threads}`] = { encoder_load_ms: Math.round(loadMs), model_load_ms: Math.round(modelMs), evaluateTier2: summary(perTrace), batched, encoder: perBatch };
   await encoder.close();
 }
 
-// Throughput through the real runner on the embedded log.
+// ---- consumer throughput through the real runner: the embedded log, and Kafka when KAFKA_BROKERS answers
+
+/** The tier with its topics renamed (a throwaway set per run), so a shared broker's real topics see nothing. */
+function renamed(prefix: string, encoder: Encoder): { topology: TransformTopology<'Escalation'>; input: TopicDef<'Escalation'>; topics: TopicDef[] } {
+  const rename = <T extends TopicDef>(t: T): T => ({ ...t, name: `${prefix}.${t.name}` });
+  const inner = tier2Topology({ policies: createPolicyCache({ load: async () => null }), encoder, models: (e) => createModelRegistry({ encoderSha256: e.modelSha256 }) });
+  const byName = new Map<string, TopicDef>(inner.outputs!.map((t) => [t.name, rename(t)]));
+  const input = rename(TOPICS.escalationsTier2);
+  const topology: TransformTopology<'Escalation'> = {
+    ...inner,
+    groupId: `${prefix}.tier2`,
+    input,
+    outputs: [...byName.values()],
+    async process(value, meta) {
+      const outputs = await inner.process(value, meta);
+      return outputs.map((o) => ({ ...o, topic: byName.get(o.topic.name)! }) as Output);
+    },
+  };
+  return { topology, input, topics: [input, ...byName.values()] };
+}
+
+async function throughput(log: Log, prefix: string): Promise<Record<string, unknown>> {
+  const encoder = await loadEncoder({ cacheDir });
+  try {
+    const { topology, input, topics } = renamed(prefix, encoder);
+    await log.admin.createTopics([...topics.map((t) => ({ name: t.name, partitions: t.partitions })), { name: DLQ_TOPIC, partitions: 1 }]);
+    const serde = createSerde(createInProcessRegistry());
+    const inputSerde = await serde.forTopic(input);
+    const producer = log.producer();
+    const all = traces(throughputCount, 7);
+    for (let i = 0; i < all.length; i += 500) {
+      await producer.send(all.slice(i, i + 500).map((t) => ({ topic: input.name, key: t.trace_id, value: inputSerde.encode(escalation(t)) })));
+    }
+    await producer.close();
+    const started = performance.now();
+    const runner = runTopology(topology, { log, serde, logger: { info() {}, warn() {}, error: (obj: object, msg?: string) => console.error(msg, obj) } });
+    while (runner.stats().processed + runner.stats().dlq < throughputCount) await new Promise((r) => setTimeout(r, 50));
+    const seconds = (performance.now() - started) / 1000;
+    await runner.stop();
+    return { escalations: throughputCount, seconds: Math.round(seconds * 10) / 10, per_second: Math.round(throughputCount / seconds), dlq: runner.stats().dlq };
+  } finally {
+    await encoder.close();
+  }
+}
+
 {
   const dir = await mkdtemp(join(tmpdir(), 'metronis-bench-tier2-'));
   const log = await createEmbeddedLog({ dir });
-  const serde = createSerde(createInProcessRegistry());
-  const encoder = await loadEncoder({ cacheDir });
-  const topology = tier2Topology({ policies: createPolicyCache({ load: async () => null }), encoder, models: (e) => createModelRegistry({ encoderSha256: e.modelSha256 }) });
-  for (const topic of [TOPICS.escalationsTier2, TOPICS.evaluations, TOPICS.verdicts, TOPICS.escalationsTier3]) await log.admin.createTopics([{ name: topic.name, partitions: 1 }]);
-  const input = await serde.forTopic(TOPICS.escalationsTier2);
-  const all = traces(throughputCount, 7);
-  for (let i = 0; i < all.length; i += 500) {
-    await log.producer().send(all.slice(i, i + 500).map((t) => ({ topic: TOPICS.escalationsTier2.name, key: t.trace_id, value: input.encode(escalation(t)) })));
+  try {
+    result.throughput_embedded = await throughput(log, 'bench');
+  } finally {
+    await log.close();
+    await rm(dir, { recursive: true, force: true });
   }
-  const started = performance.now();
-  const runner = runTopology(topology, { log, serde, logger: { info() {}, warn() {}, error() {} } });
-  while (runner.stats().processed + runner.stats().dlq < throughputCount) await new Promise((r) => setTimeout(r, 50));
-  const seconds = (performance.now() - started) / 1000;
-  await runner.stop();
-  result.throughput_embedded = { escalations: throughputCount, seconds: Math.round(seconds * 10) / 10, per_second: Math.round(throughputCount / seconds), dlq: runner.stats().dlq };
-  await encoder.close();
-  await log.close();
-  await rm(dir, { recursive: true, force: true });
+}
+{
+  result.throughput_kafka = 'skipped: KAFKA_BROKERS did not answer';
+  const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:19092').split(',');
+  let kafka: Log | undefined;
+  try {
+    kafka = await createKafkaLog({ brokers, clientId: 'metronis-bench-tier2', requestTimeoutMs: 30_000 });
+    await kafka.admin.ping();
+  } catch {
+    await kafka?.close().catch(() => undefined);
+    kafka = undefined;
+  }
+  if (kafka) {
+    try {
+      result.throughput_kafka = { brokers, ...(await throughput(kafka, `bench-tier2-${randomUUID().slice(0, 8)}`)) };
+    } finally {
+      await kafka.close();
+    }
+  }
 }
 
 process.stdout.write(JSON.stringify(result, null, 2) + '\n');

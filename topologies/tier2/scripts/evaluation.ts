@@ -13,7 +13,7 @@ import { parsePolicy } from '@metronis/evaluators';
 import { makeTrace, type TierResult, type Trace } from '@metronis/schemas';
 import { loadCorpus } from '../../../evaluators/scripts/corpus.js';
 import { LATER_TIERS_MARKER as MARKER } from '../../../evaluators/scripts/eval-main.js';
-import { createModelRegistry, defaultModelCacheDir, evaluateTier2, loadEncoder } from '../src/index.js';
+import { createModelRegistry, defaultModelCacheDir, evaluateTier2, listModelVersions, loadEncoder } from '../src/index.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const [version, cache] = process.argv.slice(2);
@@ -32,20 +32,22 @@ interface HeadReport {
   catch_at_1pct_benign_fpr: number;
   per_source: Record<string, { texts: number; positives: number; caught_at_1pct: number | null; false_alarms_at_1pct: number | null }>;
 }
-const report = JSON.parse(readFileSync(join(root, 'topologies/tier2/models', version, 'report.json'), 'utf8')) as {
+type Report = {
   created: string;
   texts: number;
   near_duplicates_dropped: number;
   heads: Record<string, HeadReport>;
   sources: Record<string, { package: string; licence: string; what: string }>;
 };
+const reportOf = (v: string) => JSON.parse(readFileSync(join(root, 'topologies/tier2/models', v, 'report.json'), 'utf8')) as Report;
+const report = reportOf(version);
 
 const encoder = await loadEncoder({ cacheDir: cache ?? defaultModelCacheDir(process.env) });
 const models = createModelRegistry({ encoderSha256: encoder.modelSha256 });
 const policy = parsePolicy({ tier2: { model: version } });
 
-async function tier2(trace: Trace): Promise<TierResult> {
-  const outputs = await evaluateTier2({ trace, results: [], target_tier: 2, reason: 'evaluation' }, policy, encoder, models);
+async function tier2(trace: Trace, v = version): Promise<TierResult> {
+  const outputs = await evaluateTier2({ trace, results: [], target_tier: 2, reason: 'evaluation' }, v === version ? policy : parsePolicy({ tier2: { model: v } }), encoder, models);
   return outputs[0]!.value as TierResult;
 }
 
@@ -67,6 +69,22 @@ for (const [name, text] of Object.entries(examples)) {
   const findings = result.modules.flatMap((m) => m.findings.map((f) => `${f.kind} ${f.confidence}`)).join(', ');
   exampleRows.push(`| ${name} | ${result.severity} | ${findings || '—'} |`);
 }
+
+// Every shipped version side by side: its own held-out figures (each on the corpus it was trained on)
+// and, on the same text here, the hard negatives it fails and the examples' severities.
+const versionRows: string[] = [];
+for (const v of listModelVersions()) {
+  const r = reportOf(v);
+  let failed = 0;
+  for (const n of negatives) if (!(await tier2(n.trace, v)).passed) failed++;
+  const severities: string[] = [];
+  for (const text of Object.values(examples)) {
+    if (typeof text !== 'object') continue;
+    severities.push((await tier2(makeTrace({ input: { text: text.input, messages: [] }, output: { content: text.output, finish_reason: 'stop' } }), v)).severity);
+  }
+  const head = (risk: string) => (r.heads[risk] ? `${r.heads[risk].auroc.toFixed(3)} / ${(r.heads[risk].catch_at_1pct_benign_fpr * 100).toFixed(1)}%` : '—');
+  versionRows.push(`| ${v} | ${Object.keys(r.sources).length} sources, ${r.texts} texts | ${head('prompt_attack')} | ${head('harmful')} | ${head('toxicity')} | ${failed} of ${negatives.length} | ${severities.join(', ')} |`);
+}
 await encoder.close();
 
 const pct = (x: number | null) => (x === null ? '—' : `${(x * 100).toFixed(1)}%`);
@@ -76,7 +94,8 @@ const lines: string[] = [
   `# Tier 2 evaluation (model ${version})`,
   '',
   'The learned classifier (`topologies/tier2`): all-MiniLM-L6-v2 sentence embeddings and one calibrated',
-  'logistic-regression head per risk. Written by `npm run train:tier2` (training outside CI).',
+  'logistic-regression head per risk (from v2, the harmful head reads an answer together with the mean',
+  'vector of its request). Written by `npm run train:tier2` (training outside CI).',
   '',
   `- Trained: ${report.created}; corpus: ${report.texts} texts from ${Object.keys(report.sources).length} sources, ${report.near_duplicates_dropped} near-duplicates across sources dropped.`,
   '- **Every figure is on held-out sources**: each source is scored by a head trained on all the *other*',
@@ -84,6 +103,16 @@ const lines: string[] = [
   '  seen, which is harder than a random split (where copies of a jailbreak land on both sides).',
   '- Catch rate at 1% false alarms: the threshold that flags 1% of the benign texts (realistic traffic:',
   '  support and RAG answers, code, security discussions, summaries), and the share of positives above it.',
+  '',
+  '## Shipped versions compared',
+  '',
+  'Held-out figures are AUROC / catch rate at 1% false alarms, each version on its own corpus (a later',
+  'corpus has more sources, benign and harmful, so its figures are not on the same texts); the last two',
+  'columns are on the same text for every version, run here.',
+  '',
+  `| version | corpus | prompt_attack | harmful | toxicity | Tier 1 hard negatives failed | examples (${Object.keys(examples).filter((k) => typeof examples[k] === 'object').join(', ')}) |`,
+  '| --- | --- | --- | --- | --- | ---: | --- |',
+  ...versionRows,
   '',
   '## Per risk',
   '',

@@ -2,7 +2,9 @@
  * Tier 2's heads: one calibrated logistic regression per risk over the encoder's unit vectors,
  * exported by the training pipeline as `models/<version>/model.json` (training/train.py). A field's
  * probability for a risk is `sigmoid(a · max_chunk(w · x + bias) + b)`: the worst chunk decides, and
- * the Platt calibration (a, b) of that field was fitted on sources the head never saw.
+ * the Platt calibration (a, b) of that field was fitted on sources the head never saw. A head with
+ * `context_weights` (from v2, the harmful head) judges an answer with its request: the output's
+ * logit adds `v · r`, r the unit mean vector of the input's chunks.
  *
  * Versions are folders under `models/`; a policy names the live one and, optionally, a shadow one per
  * organization. A model is refused at load when it was trained on another encoder (its SHA-256 differs).
@@ -23,6 +25,8 @@ const headSchema = z.object({
   fields: z.array(z.enum(['input', 'output'])).min(1),
   weights: z.array(z.number()),
   bias: z.number(),
+  /** Weights on the request's mean vector, added when the head scores an output (absent: the output alone). */
+  context_weights: z.array(z.number()).optional(),
   /** Platt calibration per field the head reads (a request and an answer are calibrated apart). */
   calibration: z.partialRecord(z.enum(['input', 'output']), z.object({ a: z.number(), b: z.number() })),
 });
@@ -38,6 +42,7 @@ export interface Head {
   fields: readonly Field[];
   weights: Float32Array;
   bias: number;
+  contextWeights: Float32Array | null;
   calibration: Partial<Record<Field, { a: number; b: number }>>;
 }
 
@@ -89,9 +94,10 @@ export function parseModel(text: string, dimensions: number, encoderSha256: stri
   for (const risk of RISKS) {
     const h = parsed.heads[risk];
     if (h.weights.length !== dimensions) throw new ModelUnavailableError(`model ${parsed.version}: head ${risk} has ${h.weights.length} weights, the encoder gives ${dimensions}`);
+    if (h.context_weights !== undefined && h.context_weights.length !== dimensions) throw new ModelUnavailableError(`model ${parsed.version}: head ${risk} has ${h.context_weights.length} context weights, the encoder gives ${dimensions}`);
     const missing = h.fields.filter((f) => h.calibration[f] === undefined);
     if (missing.length > 0) throw new ModelUnavailableError(`model ${parsed.version}: head ${risk} has no calibration for ${missing.join(', ')}`);
-    heads[risk] = { fields: h.fields, weights: Float32Array.from(h.weights), bias: h.bias, calibration: h.calibration };
+    heads[risk] = { fields: h.fields, weights: Float32Array.from(h.weights), bias: h.bias, contextWeights: h.context_weights === undefined ? null : Float32Array.from(h.context_weights), calibration: h.calibration };
   }
   return { version: parsed.version, encoderSha256, heads };
 }
@@ -137,14 +143,30 @@ function dot(w: Float32Array, x: Float32Array): number {
   return s;
 }
 
-/** Calibrated probability of each risk that reads this field (risks that do not read it are absent). */
-export function scoreField(model: Tier2Model, field: Field, chunks: readonly Float32Array[]): Partial<Record<Risk, number>> {
+/** The unit mean vector of a text's chunks (zeros for no chunks): an answer's request, as heads with context weights read it. */
+export function meanVector(chunks: readonly Float32Array[], dimensions = 384): Float32Array {
+  const mean = new Float32Array(chunks[0]?.length ?? dimensions);
+  for (const x of chunks) for (let i = 0; i < mean.length; i++) mean[i]! += x[i]!;
+  let norm = 0;
+  for (let i = 0; i < mean.length; i++) norm += mean[i]! * mean[i]!;
+  norm = Math.sqrt(norm) + 1e-12;
+  for (let i = 0; i < mean.length; i++) mean[i]! /= norm;
+  return mean;
+}
+
+/**
+ * Calibrated probability of each risk that reads this field (risks that do not read it are absent).
+ * `request`: for an output, the mean vector of its input's chunks (`meanVector`), read by heads with
+ * context weights; without it they score the output alone.
+ */
+export function scoreField(model: Tier2Model, field: Field, chunks: readonly Float32Array[], request?: Float32Array): Partial<Record<Risk, number>> {
   const out: Partial<Record<Risk, number>> = {};
   for (const risk of RISKS) {
     const head = model.heads[risk];
     if (!head.fields.includes(field) || chunks.length === 0) continue;
+    const context = field === 'output' && head.contextWeights !== null && request !== undefined ? dot(head.contextWeights, request) : 0;
     let worst = -Infinity;
-    for (const x of chunks) worst = Math.max(worst, dot(head.weights, x) + head.bias);
+    for (const x of chunks) worst = Math.max(worst, dot(head.weights, x) + head.bias + context);
     const { a, b } = head.calibration[field]!;
     out[risk] = 1 / (1 + Math.exp(-(a * worst + b)));
   }

