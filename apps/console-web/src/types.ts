@@ -147,3 +147,124 @@ export interface Invitation {
   accepted_at: string | null;
   revoked_at: string | null;
 }
+
+/** GET /v1/sessions: one session in the list. */
+export interface SessionSummary {
+  session_id: string;
+  first_at: string;
+  last_at: string;
+  traces: number;
+  failed: number;
+  pending: number;
+  worst_severity: Severity | null;
+  applications: string[];
+  user_ids: string[];
+}
+
+export type SeverityMix = Record<Severity, number>;
+
+/** GET /v1/analytics/traces */
+export interface TracesSeries {
+  from: string;
+  to: string;
+  bucket: 'minute' | 'hour' | 'day' | 'none';
+  items: Array<{ time: string | null; traces: number; evaluated: number; failed: number; failure_rate: number | null; severity: SeverityMix }>;
+}
+
+/** GET /v1/analytics/finding-kinds */
+export interface FindingKinds {
+  items: Array<{ time: string | null; finding_kind: string; traces: number; results: number; modules: string[] }>;
+}
+
+type Percentiles = { p50: number | null; p95: number | null; total: number };
+
+/** GET /v1/analytics/models */
+export interface ModelsTable {
+  items: Array<{
+    model: { provider: string | null; name: string | null };
+    traces: number;
+    latency_ms: { p50: number | null; p95: number | null; p99: number | null };
+    input_tokens: Percentiles;
+    output_tokens: Percentiles;
+    cost_usd: Percentiles;
+  }>;
+}
+
+/** The alerts API (GET /v1/alerts…). Dates are ISO 8601 strings in JSON. */
+export interface AlertInstance {
+  id: string;
+  fingerprint: string;
+  rule_id: string;
+  kind: string;
+  severity: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  status: 'firing' | 'resolved';
+  starts_at: string;
+  ends_at: string;
+  last_seen_at: string;
+  resolved_at: string | null;
+  occurrences: number;
+  trace_ids: string[];
+  value: number | null;
+  threshold: number | null;
+  volume: number | null;
+}
+
+export interface DeliveryAttempt {
+  attempt: number;
+  at: string;
+  outcome: string;
+  status_code: number | null;
+  response: string | null;
+  error: string | null;
+  latency_ms: number;
+}
+
+export interface Delivery {
+  id: number;
+  notification_id: string;
+  group_key: string | null;
+  channel_id: string;
+  channel_type: string;
+  kind: string;
+  status: string;
+  status_summary: string | null;
+  attempts: DeliveryAttempt[];
+  created_at: string;
+  delivered_at: string | null;
+  last_error: string | null;
+}
+
+export interface Matcher {
+  label: string;
+  op: '=' | '!=' | '=~' | '!~';
+  value: string;
+}
+
+export interface Silence {
+  id: string;
+  matchers: Matcher[];
+  starts_at: string;
+  ends_at: string;
+  comment: string;
+  created_by: string;
+  created_at: string;
+  state: 'active' | 'pending' | 'expired';
+}
+
+export interface StoredRule {
+  id: string;
+  rule: { name: string; kind: 'per_event' | 'aggregate'; enabled: boolean; description?: string; severity?: string; source: string; when: Record<string, unknown>; channels: string[]; measure?: string; op?: string; threshold?: number; window?: string };
+  version: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface Channel {
+  id: string;
+  name: string;
+  type: string;
+  enabled: boolean;
+  disabled_reason: string | null;
+}
