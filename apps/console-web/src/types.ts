@@ -1,7 +1,18 @@
-/** Shapes of the console API's answers that the pages read. */
-export type Severity = 'none' | 'low' | 'medium' | 'high' | 'critical';
-export const SEVERITIES: Severity[] = ['none', 'low', 'medium', 'high', 'critical'];
-export type Role = 'viewer' | 'member' | 'admin';
+/**
+ * Shapes of the console API's answers that the pages read. The records' own types (severity, findings,
+ * module and tier results, verdicts) come from @metronis/schemas and the list rows from
+ * @metronis/console, as types only: nothing of those packages is bundled (SEVERITIES is the one value
+ * repeated here, since the schemas package's entry also loads Node-only modules).
+ */
+import type { ROLE_SCOPES, TraceSummary as LiveRow } from '@metronis/console';
+import type { Severity } from '@metronis/schemas';
+
+export type { Finding, ModuleResult, Severity, TierResult, Verdict } from '@metronis/schemas';
+export type { SessionSummary } from '@metronis/console';
+import type { TierResult, Verdict } from '@metronis/schemas';
+
+export const SEVERITIES: readonly Severity[] = ['none', 'low', 'medium', 'high', 'critical'];
+export type Role = keyof typeof ROLE_SCOPES;
 
 export interface SessionView {
   user: { id: string; email: string; name: string; has_password: boolean };
@@ -13,66 +24,8 @@ export interface SessionView {
   expires_at: string;
 }
 
-/** The search API's TraceSummary, and what the live channel pushes. */
-export interface TraceSummary {
-  trace_id: string;
-  timestamp: string | null;
-  received_at: string | null;
-  application: string | null;
-  environment: string | null;
-  model: { provider: string | null; name: string | null } | null;
-  user_id: string | null;
-  session_id: string | null;
-  severity: Severity | null;
-  passed: boolean | null;
-  score: number | null;
-  finding_kinds: string[];
-  failed_modules: string[];
-  decided_by_tier: number | null;
-  preview: { input: string; output: string } | null;
-}
-
-export interface Finding {
-  kind: string;
-  message: string;
-  field: 'input' | 'output' | 'context';
-  start: number | null;
-  end: number | null;
-  confidence: number | null;
-}
-
-export interface ModuleResult {
-  module: string;
-  version: string;
-  passed: boolean;
-  score: number;
-  severity: Severity;
-  labels: string[];
-  findings: Finding[];
-  latency_us: number;
-}
-
-export interface TierResult {
-  evaluation_id: string;
-  tier: number;
-  evaluated_at: number;
-  passed: boolean;
-  severity: Severity;
-  score: number;
-  modules: ModuleResult[];
-  latency_us: number;
-}
-
-export interface Verdict {
-  trace_id: string;
-  tier: number;
-  decided_at: number;
-  passed: boolean;
-  severity: Severity;
-  score: number;
-  finding_kinds: string[];
-  failed_modules: string[];
-}
+/** A row of the search API and of the live channel (the live row's tags are not in the search API's rows). */
+export type TraceSummary = Omit<LiveRow, 'tags'>;
 
 export interface PublicTrace {
   trace_id: string;
@@ -146,19 +99,6 @@ export interface Invitation {
   expires_at: string;
   accepted_at: string | null;
   revoked_at: string | null;
-}
-
-/** GET /v1/sessions: one session in the list. */
-export interface SessionSummary {
-  session_id: string;
-  first_at: string;
-  last_at: string;
-  traces: number;
-  failed: number;
-  pending: number;
-  worst_severity: Severity | null;
-  applications: string[];
-  user_ids: string[];
 }
 
 export type SeverityMix = Record<Severity, number>;
