@@ -391,7 +391,10 @@ describe('the console in a browser', () => {
 
       // Deliveries: the refused attempt, then the delivered one.
       await expect.poll(() => received.length, { timeout: 45_000 }).toBeGreaterThanOrEqual(2);
-      await page.getByRole('tab', { name: 'Deliveries' }).click();
+      // Keyboard: the tabs move with the arrow keys.
+      await page.getByRole('tab', { name: 'Alerts' }).focus();
+      await page.keyboard.press('ArrowRight');
+      await page.waitForURL(/\/alerts\/deliveries$/);
       const delivery = page.locator('tr[data-delivery-id]').filter({ hasText: 'team-hook' }).first();
       await delivery.getByText('delivered').waitFor();
       await delivery.getByRole('button', { name: /Show the 2 attempts/ }).click();
@@ -540,6 +543,18 @@ describe('the console in a browser', () => {
     });
     expect(status).toBe(403);
     await shot(viewer.page, 'settings-policy-viewer');
+    await pageIsSound(viewer.page, viewer.problems);
+    // Silences: read, not created, by a viewer; the server refuses one too.
+    await viewer.page.goto(`${base}/alerts/silences`);
+    await viewer.page.getByText('Silences are created and expired by admins; your role is viewer.').waitFor();
+    expect(await viewer.page.getByRole('button', { name: 'Create silence' }).count()).toBe(0);
+    const silenceStatus = await viewer.page.evaluate(async () => {
+      const session = (await (await fetch('/auth/session')).json()) as { csrf_token: string };
+      const response = await fetch('/v1/alerts/silences', { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': session.csrf_token }, body: '{"matchers":[{"label":"alertname","value":"x"}],"duration":"1h"}' });
+      return response.status;
+    });
+    expect(silenceStatus).toBe(403);
+    await shot(viewer.page, 'alerts-silences-viewer');
     await pageIsSound(viewer.page, viewer.problems);
     await viewerContext.close();
   });
