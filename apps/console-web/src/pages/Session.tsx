@@ -106,11 +106,11 @@ export function SessionPage() {
           Search within this session
         </Anchor>
       </Text>
-      <div className="table-scroll" tabIndex={0} role="region" aria-label={`Traces of the session: ${rows.length}`}>
+      <div className="table-scroll fit-phone" tabIndex={0} role="region" aria-label={`Traces of the session: ${rows.length}`}>
         <Table>
           <Table.Thead>
             <Table.Tr>
-              <Table.Th>#</Table.Th>
+              <Table.Th className="only-wide-cell">#</Table.Th>
               <Table.Th>Time</Table.Th>
               <Table.Th>Verdict</Table.Th>
               <Table.Th>Input → output</Table.Th>
@@ -119,7 +119,7 @@ export function SessionPage() {
           <Table.Tbody>
             {rows.map((row, i) => (
               <Table.Tr key={row.trace_id} data-trace-id={row.trace_id}>
-                <Table.Td>{i + 1}</Table.Td>
+                <Table.Td className="only-wide-cell">{i + 1}</Table.Td>
                 <Table.Td>
                   <Anchor component={Link} to={`/traces/${encodeURIComponent(row.trace_id)}`} aria-label={`${shortTime(row.timestamp ?? row.received_at)}, trace ${row.trace_id}`}>
                     {shortTime(row.timestamp ?? row.received_at)}
