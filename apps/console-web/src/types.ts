@@ -170,6 +170,8 @@ export interface Delivery {
   kind: string;
   status: string;
   status_summary: string | null;
+  /** the alerts the notification carried */
+  alert_fingerprints: string[];
   attempts: DeliveryAttempt[];
   created_at: string;
   delivered_at: string | null;

@@ -1,8 +1,11 @@
-/** Alerts, newest first: firing or resolved (a filter), their labels, value and the traces that fired them. */
+/**
+ * Alerts, newest first: firing or resolved (a filter), their labels, value, the traces that fired them,
+ * and the notifications sent for each (from the latest 200 deliveries; each opens with its attempts).
+ */
 import { Alert, Anchor, Badge, Button, Code, Group, SegmentedControl, Stack, Table, Text } from '@mantine/core';
 import { Link, useSearchParams } from 'react-router';
 import { shortTime } from '../../timeRange';
-import type { AlertInstance } from '../../types';
+import type { AlertInstance, Delivery } from '../../types';
 import { useList } from './useList';
 
 const STATUS_COLORS: Record<string, string> = { firing: 'red', resolved: 'teal' };
@@ -11,6 +14,8 @@ export function AlertList() {
   const [params, setParams] = useSearchParams();
   const status = params.get('status') ?? 'all';
   const { list, loadMore } = useList<AlertInstance>(`/v1/alerts?limit=50${status === 'all' ? '' : `&status=${encodeURIComponent(status)}`}`, 'alerts');
+  const deliveries = useList<Delivery>('/v1/alerts/deliveries?limit=200', 'deliveries').list;
+  const sentFor = (fingerprint: string) => (deliveries.state === 'ok' ? deliveries.items.filter((d) => d.alert_fingerprints.includes(fingerprint)) : []);
   return (
     <Stack gap="sm">
       <SegmentedControl
@@ -44,6 +49,7 @@ export function AlertList() {
                 <Table.Th>Seen</Table.Th>
                 <Table.Th>Labels</Table.Th>
                 <Table.Th>Traces</Table.Th>
+                <Table.Th>Notified</Table.Th>
               </Table.Tr>
             </Table.Thead>
             <Table.Tbody>
@@ -87,6 +93,16 @@ export function AlertList() {
                       ))}
                       {a.trace_ids.length > 3 && <Text size="xs">+{a.trace_ids.length - 3}</Text>}
                     </Group>
+                  </Table.Td>
+                  <Table.Td>
+                    <Stack gap={2}>
+                      {sentFor(a.fingerprint).map((d) => (
+                        <Anchor key={d.id} component={Link} to={`/alerts/deliveries?delivery=${d.id}`} size="sm" data-delivery-link={d.id}>
+                          {d.channel_id} · {d.kind} · {d.status} · {d.attempts.length} {d.attempts.length === 1 ? 'attempt' : 'attempts'}
+                        </Anchor>
+                      ))}
+                      {deliveries.state === 'ok' && sentFor(a.fingerprint).length === 0 && <Text size="sm">—</Text>}
+                    </Stack>
                   </Table.Td>
                 </Table.Tr>
               ))}

@@ -1,6 +1,10 @@
-/** The notifications sent for alerts, newest first, each with every attempt: when, what the far end answered, how long it took. */
+/**
+ * The notifications sent for alerts, newest first, each with every attempt: when, what the far end
+ * answered, how long it took. `?delivery=<id>` (the alerts tab links so) opens that one's attempts.
+ */
 import { Alert, Badge, Button, Code, Stack, Table, Text } from '@mantine/core';
 import { Fragment, useState } from 'react';
+import { useSearchParams } from 'react-router';
 import { shortTime } from '../../timeRange';
 import type { Delivery } from '../../types';
 import { useList } from './useList';
@@ -9,7 +13,8 @@ const COLORS: Record<string, string> = { delivered: 'teal', failed: 'red', aband
 
 export function Deliveries() {
   const { list, loadMore } = useList<Delivery>('/v1/alerts/deliveries?limit=50', 'deliveries');
-  const [open, setOpen] = useState<Set<number>>(new Set());
+  const [params] = useSearchParams();
+  const [open, setOpen] = useState<Set<number>>(() => new Set(params.has('delivery') ? [Number(params.get('delivery'))] : []));
   const toggle = (id: number) => setOpen((o) => (o.has(id) ? new Set([...o].filter((x) => x !== id)) : new Set([...o, id])));
   return (
     <Stack gap="sm">
