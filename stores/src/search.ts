@@ -75,3 +75,39 @@ export const SEVERITY_RANK: Readonly<Record<Severity, number>> = { none: 0, low:
 
 /** Characters of input and output a summary shows. */
 export const PREVIEW_CHARS = 200;
+
+/**
+ * A list of sessions (`OrgScope.listSessions`): the organization's traces that carry a session id,
+ * grouped by it, the most recently active session first. The filters choose the traces (so a session's
+ * counts are of its traces that match); `failed` keeps the sessions with (true) or without (false) a
+ * failed trace. Keyset paging on (last trace time, session id), both descending.
+ */
+export interface SessionSearch {
+  /** epoch milliseconds, inclusive: traces at or after */
+  from?: number | undefined;
+  /** epoch milliseconds, exclusive */
+  to?: number | undefined;
+  application?: string | undefined;
+  environment?: string | undefined;
+  user_id?: string | undefined;
+  failed?: boolean | undefined;
+  /** 1..1000 */
+  limit: number;
+  after?: { last_at: number; session_id: string } | undefined;
+}
+
+export interface SessionSummaryRow {
+  session_id: string;
+  /** epoch milliseconds of its first and last trace */
+  first_at: number;
+  last_at: number;
+  traces: number;
+  /** traces whose verdict failed, and traces still without a verdict */
+  failed: number;
+  pending: number;
+  /** the worst severity among its verdicts; null when none has arrived */
+  worst_severity: Severity | null;
+  /** the distinct applications and users of its traces, sorted */
+  applications: string[];
+  user_ids: string[];
+}

@@ -7,7 +7,7 @@
  * `Actor` and append their audit entry in the same transaction as the change.
  */
 import type { TierResult, Trace, Verdict } from '@metronis/schemas';
-import type { TraceSearch, TraceSummaryRow } from './search.js';
+import type { SessionSearch, SessionSummaryRow, TraceSearch, TraceSummaryRow } from './search.js';
 import type { ApiKeyRecord, ApiKeyScope, StoredPolicy } from './types.js';
 
 /** Who did something: the API key id (or `cli`), and the HTTP request id when there is one. */
@@ -133,6 +133,8 @@ export interface OrgScope {
   getEvaluations(traceId: string): Promise<TierResult[]>;
   /** One page of this organization's trace summaries matching every filter (see search.ts). */
   searchTraces(query: TraceSearch): Promise<TraceSummaryRow[]>;
+  /** One page of this organization's sessions, the most recently active first (see search.ts). */
+  listSessions(query: SessionSearch): Promise<SessionSummaryRow[]>;
   getPolicy(): Promise<StoredPolicy | null>;
   /** Saves the policy (validated by the caller) and audits `policy.changed`. */
   putPolicy(document: unknown, actor: Actor): Promise<Omit<StoredPolicy, 'document'>>;

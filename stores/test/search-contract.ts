@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { makeTrace, type Trace } from '@metronis/schemas';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { TraceSearch, TraceSummaryRow } from '../src/search.js';
+import type { SessionSearch, TraceSearch, TraceSummaryRow } from '../src/search.js';
 import type { RelationalStore } from '../src/types.js';
 import { makeVerdict } from './relational-contract.js';
 
@@ -138,6 +138,51 @@ export function describeSearch(name: string, make: () => Promise<RelationalStore
       await expectIds({ environment: 'production', passed: false, failed_module: 'pii', from: T0, to: T0 + 30 * MIN, text: 'invoices', tags: ['beta'] }, (_t, i) => i < 25 && i % 4 === 0);
       expect(await search(A, { application: 'other-org-app' })).toEqual([]);
       expect(await search(A, { user_id: 'a\u0000b' })).toEqual([]);
+    });
+
+    it('lists sessions, most recently active first, with their counts; filtered; paged by key; never another org\'s', async () => {
+      // The reference: the sessions computed here from the search answer (every trace of A has a session).
+      const expected = (rows: TraceSummaryRow[]) => {
+        const by = new Map<string, TraceSummaryRow[]>();
+        for (const r of rows) by.set(r.session_id!, [...(by.get(r.session_id!) ?? []), r]);
+        return [...by.entries()]
+          .map(([session_id, rs]) => ({
+            session_id,
+            first_at: Math.min(...rs.map((r) => r.timestamp)),
+            last_at: Math.max(...rs.map((r) => r.timestamp)),
+            traces: rs.length,
+            failed: rs.filter((r) => r.passed === false).length,
+            pending: rs.filter((r) => r.passed === null).length,
+            worst_severity: (['none', 'low', 'medium', 'high', 'critical'] as const)[Math.max(...rs.map((r) => r.severity_rank))] ?? null,
+            applications: [...new Set(rs.map((r) => r.application!))].sort(),
+            user_ids: [...new Set(rs.map((r) => r.user_id!))].sort(),
+          }))
+          .sort((a, b) => b.last_at - a.last_at || (a.session_id < b.session_id ? 1 : -1));
+      };
+      const sessions = (q: Partial<SessionSearch> = {}) => store.forOrg(A).listSessions({ limit: 100, ...q });
+      const all = await sessions();
+      expect(all).toEqual(expected(await search(A)));
+      expect(all.map((s) => s.session_id)).toEqual(['session-5', 'session-4', 'session-3', 'session-2', 'session-1', 'session-0']);
+      expect(all.reduce((n, s) => n + s.traces, 0)).toBe(30);
+      expect(await sessions({ application: 'checkout-bot', from: T0 + 3 * MIN, to: T0 + 12 * MIN })).toEqual(expected(await search(A, { application: 'checkout-bot', from: T0 + 3 * MIN, to: T0 + 12 * MIN })));
+      expect(await sessions({ user_id: 'user-1', environment: 'staging' })).toEqual(expected(await search(A, { user_id: 'user-1', environment: 'staging' })));
+      const failing = expected(await search(A)).filter((s) => s.failed > 0);
+      expect(failing.length).toBeGreaterThan(0);
+      expect(failing.length).toBeLessThan(6);
+      expect(await sessions({ failed: true })).toEqual(failing);
+      expect((await sessions({ failed: false })).map((s) => s.session_id)).toEqual(all.filter((s) => s.failed === 0).map((s) => s.session_id));
+      const paged: string[] = [];
+      let after: SessionSearch['after'];
+      for (let page = 0; page < 10; page++) {
+        const rows = await sessions({ limit: 4, after });
+        paged.push(...rows.map((s) => s.session_id));
+        if (rows.length < 4) break;
+        after = { last_at: rows.at(-1)!.last_at, session_id: rows.at(-1)!.session_id };
+      }
+      expect(paged).toEqual(all.map((s) => s.session_id));
+      expect((await store.forOrg(B).listSessions({ limit: 100 })).every((s) => s.applications.every((a) => a === 'other-org-app'))).toBe(true);
+      expect(await sessions({ user_id: 'a\u0000b' })).toEqual([]);
+      await expect(sessions({ limit: 0 })).rejects.toThrow();
     });
   });
 }

@@ -27,7 +27,10 @@ export function watchConsole(page: Page): string[] {
   const problems: string[] = [];
   page.on('console', (message) => {
     const text = message.text();
-    if (/Content Security Policy|Refused to/i.test(text)) problems.push(`CSP: ${text}`);
+    if (/Content Security Policy|Refused to/i.test(text)) {
+      const at = message.location();
+      problems.push(`CSP: ${text} (by ${at.url}:${at.lineNumber}, on ${page.url()})`);
+    }
   });
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
   return problems;

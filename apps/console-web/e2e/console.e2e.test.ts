@@ -2,7 +2,9 @@
  * The console as a person uses it, in a real Chromium against `metronis dev` from the build on a
  * fresh data folder: sign in with the printed one-time link and choose a password, watch a trace sent
  * to the gateway arrive live with its verdict, open it and see its findings highlighted, edit the
- * policy (an invalid one first: the errors show in place), create and revoke an API key, invite a
+ * policy (an invalid one first: the errors show in place), list sessions and open one, read the
+ * analytics charts as a verdict moves them, see an alert with its delivery attempts and silence it,
+ * create and revoke an API key, invite a
  * viewer (who cannot change the policy), open another organization's trace (not found), survive the
  * server going away and coming back (the live channel reconnects and catches up), a session that
  * expires, a wrong password, and signing out. Every page is screenshotted (apps/console-web/screenshots),
@@ -10,6 +12,7 @@
  * phone's width.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -241,20 +244,211 @@ describe('the console in a browser', () => {
     await expect.poll(() => list.getAttribute('aria-label')).toBe('Traces: 2');
     expect(await visibleIds()).toEqual(['paged-110', 'paged-100']);
 
-    // A trace's session links to the session's traces: the sessions API's answer, newest first here.
+    // A trace's session links to the session's page: its traces oldest first (the sessions API's
+    // answer), each with its verdict; from there, to the traces page filtered to the session.
     await page.goto(`${base}/traces/paged-127`);
     await page.getByRole('link', { name: 'conversation-7' }).click();
-    await page.waitForURL(/[?&]session_id=conversation-7/);
-    expect(await page.getByLabel('Session id', { exact: true }).inputValue()).toBe('conversation-7');
+    await page.waitForURL(/\/sessions\/conversation-7$/);
     const session = await fetch(`${base}/v1/sessions/conversation-7`, { headers: { authorization: `Bearer ${apiKey}` } });
     const conversation = ((await session.json()) as { items: Array<{ trace_id: string }> }).items.map((t) => t.trace_id);
     expect(conversation).toEqual(['paged-125', 'paged-126', 'paged-127', 'paged-128', 'paged-129']);
+    const sessionRows = page.getByRole('region', { name: /^Traces of the session: / }).locator('tr[data-trace-id]');
+    await expect.poll(() => sessionRows.evaluateAll((rows) => rows.map((r) => r.getAttribute('data-trace-id')))).toEqual(conversation);
+    await expect.poll(() => sessionRows.locator('td:nth-child(3)').allTextContents()).toEqual(Array(5).fill('passed'));
+    await shot(page, 'session');
+    await pageIsSound(page, problems);
+    // Keyboard: a trace of the session opens with Enter.
+    await page.getByRole('link', { name: /, trace paged-126$/ }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: /Trace paged-126/ }).waitFor();
+    await page.goBack();
+    await page.getByRole('link', { name: 'Search within this session' }).click();
+    await page.waitForURL(/[?&]session_id=conversation-7/);
+    expect(await page.getByLabel('Session id', { exact: true }).inputValue()).toBe('conversation-7');
     await expect.poll(() => list.getAttribute('aria-label')).toBe('Traces: 5');
     expect(await visibleIds()).toEqual([...conversation].reverse());
     await shot(page, 'traces-session');
     await pageIsSound(page, problems);
   });
 
+  it('lists sessions, filters them in the URL, and says what is wrong with a bad filter or an unknown session', async () => {
+    // Two more sessions: one with a failing (PII) trace, one of another application.
+    await sendTrace({ ...PII_TRACE('leaky-1'), session_id: 'leaky-chat' });
+    await sendTrace({ trace_id: 'other-session-1', application: 'faq-bot', session_id: 'faq-chat', input: 'opening hours?', output: 'nine to five' });
+    await expect.poll(async () => (await searchApi('session_id=leaky-chat')).items.map((t) => (t as { passed?: boolean | null }).passed), { timeout: 30_000 }).toEqual([false]);
+    await expect.poll(async () => (await searchApi('session_id=faq-chat')).items.length, { timeout: 30_000 }).toBe(1);
+    await page.goto(`${base}/sessions`);
+    const sessions = page.getByRole('region', { name: /^Sessions: / });
+    await sessions.locator('tr[data-session-id="conversation-7"]').waitFor();
+    await expect.poll(() => sessions.locator('tr[data-session-id]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-session-id')))).toEqual(['faq-chat', 'leaky-chat', 'conversation-7']);
+    const conversation = sessions.locator('tr[data-session-id="conversation-7"]');
+    expect(await conversation.locator('td').nth(2).textContent()).toBe('5');
+    await sessions.locator('tr[data-session-id="leaky-chat"]').getByText('1 failed').waitFor();
+    await shot(page, 'sessions');
+    await pageIsSound(page, problems);
+    // Only sessions with a failure: the filter goes into the URL, and a shared URL shows the same.
+    await page.getByRole('textbox', { name: 'Failures' }).click();
+    await page.getByRole('option', { name: 'with a failure' }).click();
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.waitForURL(/[?&]failed=true/);
+    await expect.poll(() => sessions.locator('tr[data-session-id]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-session-id')))).toEqual(['leaky-chat']);
+    await page.goto(`${base}/sessions?application=paging-app`);
+    await expect.poll(() => page.getByRole('region', { name: /^Sessions: / }).locator('tr[data-session-id]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-session-id')))).toEqual(['conversation-7']);
+    // Keyboard: Tab reaches the session's link, Enter opens it.
+    await page.getByRole('link', { name: 'conversation-7' }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Session conversation-7' }).waitFor();
+    // Unhappy: a value the API refuses, a time range that ends before it starts, an unknown session.
+    await page.goto(`${base}/sessions?failed=maybe`);
+    await page.getByTestId('sessions-error').getByText(/\$\.query\.failed: must be one of true, false/).waitFor();
+    await shot(page, 'sessions-filter-refused');
+    await page.goto(`${base}/sessions?from=2026-06-02T10:00:00Z&to=2026-06-01T10:00:00Z`);
+    await page.getByText('The time range in the address ends before it starts: showing the default range.').waitFor();
+    await page.goto(`${base}/sessions/no-such-session`);
+    await page.getByTestId('not-found').getByText('There is no such session in this organization.').waitFor();
+    await pageIsSound(page, problems);
+  });
+
+  it('draws analytics: volume, failure rate, severity mix, model percentiles and finding kinds; filters in the URL; advances live', async () => {
+    await page.goto(`${base}/analytics`);
+    const traces = page.getByTestId('total-traces');
+    await traces.waitFor({ timeout: 30_000 });
+    // Everything sent so far is in the last 24 hours: the figures are the analytics API's.
+    const api = async (query: string) => {
+      const response = await fetch(`${base}/v1/analytics/traces?bucket=none&${query}`, { headers: { authorization: `Bearer ${apiKey}` } });
+      expect(response.status).toBe(200);
+      return ((await response.json()) as { items: Array<{ traces: number; failed: number }> }).items.reduce((n, i) => ({ traces: n.traces + i.traces, failed: n.failed + i.failed }), { traces: 0, failed: 0 });
+    };
+    const before = await api('');
+    expect(before.traces).toBeGreaterThan(PAGED);
+    await expect.poll(async () => Number((await traces.textContent())!.replace(/\D/g, ''))).toBe(before.traces);
+    expect(Number((await page.getByTestId('total-failed').textContent())!.replace(/\D/g, ''))).toBe(before.failed);
+    await page.getByTestId('finding-kinds').getByText('email', { exact: true }).waitFor();
+    await page.getByTestId('models').getByRole('cell', { name: 'openai / gpt-4o-mini' }).waitFor();
+    expect(await page.locator('.recharts-surface').count()).toBeGreaterThanOrEqual(5);
+    await shot(page, 'analytics');
+    await pageIsSound(page, problems);
+
+    // Live: a verdict arriving moves the figures without a reload.
+    await sendTrace(PII_TRACE('analytics-live-1'));
+    await expect.poll(async () => Number((await traces.textContent())!.replace(/\D/g, '')), { timeout: 45_000 }).toBe(before.traces + 1);
+    await expect.poll(async () => Number((await page.getByTestId('total-failed').textContent())!.replace(/\D/g, '')), { timeout: 45_000 }).toBe(before.failed + 1);
+
+    // Filters and the time range go into the URL.
+    await page.getByLabel('Application', { exact: true }).fill('support-bot');
+    await page.getByRole('textbox', { name: 'Time range' }).click();
+    await page.getByRole('option', { name: 'Last 7 days' }).click();
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.waitForURL(/[?&]application=support-bot/);
+    expect(new URL(page.url()).searchParams.get('range')).toBe('7d');
+    const supportBot = await api(`application=support-bot&from=${new Date(Date.now() - 7 * 86_400_000).toISOString()}`);
+    await expect.poll(async () => Number((await traces.textContent())!.replace(/\D/g, ''))).toBe(supportBot.traces);
+    await shot(page, 'analytics-filtered');
+    await pageIsSound(page, problems);
+
+    // Unhappy: an unknown range name, and a range the API refuses (more than 10,000 days).
+    await page.goto(`${base}/analytics?range=forever`);
+    await page.getByTestId('range-error').getByText('"forever" is not a time range this page knows: showing the default range.').waitFor();
+    await page.goto(`${base}/analytics?from=1990-01-01T00:00:00Z&to=2026-01-01T00:00:00Z`);
+    await page.getByTestId('analytics-error').getByText(/\$\.query\.bucket: the range holds more than 10000 days/).waitFor();
+    await shot(page, 'analytics-refused');
+    await pageIsSound(page, problems);
+  });
+
+  it('shows alerts with their delivery attempts, creates a silence (its errors in place) and expires it, and lists the rules', async () => {
+    // A webhook that refuses the first notification (503) and takes the retry.
+    const received: string[] = [];
+    const hook = createHttpServer((request, response) => {
+      request.resume();
+      received.push(request.url ?? '');
+      response.writeHead(received.length === 1 ? 503 : 200, { 'content-type': 'text/plain' }).end(received.length === 1 ? 'busy, try later' : 'ok');
+    });
+    await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
+    try {
+      const call = async (path: string, body: unknown) => {
+        const response = await fetch(`${base}${path}`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        expect(response.status, await response.clone().text()).toBe(201);
+      };
+      await call('/v1/alerts/channels', { id: 'team-hook', name: 'team hook', type: 'webhook', secrets: { url: `http://127.0.0.1:${(hook.address() as { port: number }).port}/alerts` } });
+      await call('/v1/alerts/rules', { id: 'pii-leaks', name: 'pii leaks', kind: 'per_event', when: { min_severity: 'medium' }, channels: ['team-hook'], group_wait: '0s', group_interval: '2s' });
+      await sendTrace(PII_TRACE('alerting-1'));
+
+      const alertsApi = async (query: string) => (await (await fetch(`${base}/v1/alerts?${query}`, { headers: { authorization: `Bearer ${apiKey}` } })).json()) as { alerts: Array<{ rule_id: string }> };
+      await expect.poll(async () => (await alertsApi('status=firing')).alerts.filter((a) => a.rule_id === 'pii-leaks').length, { timeout: 45_000 }).toBe(1);
+      await page.goto(`${base}/alerts`);
+      await page.waitForURL(/\/alerts\/alerts$/);
+      const alert = page.locator('tr[data-alert-id]').filter({ hasText: 'pii leaks' });
+      await alert.getByText('firing').waitFor();
+      await alert.getByRole('link', { name: 'alerting-1' }).waitFor();
+      // None resolved yet: the filter says so.
+      const which = page.getByRole('radiogroup', { name: 'Which alerts' });
+      await which.getByText('Resolved').click();
+      await page.getByText(/^No resolved alerts\./).waitFor();
+      await which.getByText('All').click();
+      await alert.waitFor();
+
+      // The webhook refused the first attempt and took the retry: the alert names that delivery.
+      await expect.poll(() => received.length, { timeout: 45_000 }).toBeGreaterThanOrEqual(2);
+      const deliveriesApi = async () => (await (await fetch(`${base}/v1/alerts/deliveries?channel=team-hook`, { headers: { authorization: `Bearer ${apiKey}` } })).json()) as { deliveries: Array<{ status: string }> };
+      await expect.poll(async () => (await deliveriesApi()).deliveries.map((d) => d.status), { timeout: 30_000 }).toEqual(['delivered']);
+      await page.reload();
+      const sent = alert.getByRole('link', { name: 'team-hook · trigger · delivered · 2 attempts' });
+      await sent.waitFor();
+      await shot(page, 'alerts');
+      await pageIsSound(page, problems);
+      await sent.click();
+      await page.waitForURL(/\/alerts\/deliveries\?delivery=\d+$/);
+      const attempts = page.getByRole('table', { name: /Attempts of delivery/ }).first();
+      await attempts.getByRole('cell', { name: '503' }).waitFor();
+      await attempts.getByRole('cell', { name: '200' }).waitFor();
+      await attempts.getByText('busy, try later').waitFor();
+      await shot(page, 'alerts-deliveries');
+      await pageIsSound(page, problems);
+
+      // Silences (reached by keyboard: the tabs move with the arrow keys). A matcher that is not a
+      // regular expression is refused at its field; then a good one.
+      await page.getByRole('tab', { name: 'Deliveries' }).focus();
+      await page.keyboard.press('ArrowRight');
+      await page.waitForURL(/\/alerts\/silences$/);
+      await page.getByRole('textbox', { name: 'Matcher 1 operator' }).click();
+      await page.getByRole('option', { name: '=~ matches' }).click();
+      await page.getByLabel('Matcher 1 value').fill('pii (leaks');
+      await page.getByRole('button', { name: 'Create silence' }).click();
+      await page.getByTestId('silence-error').waitFor();
+      await page.getByText(/not a valid regular expression/).waitFor();
+      expect(await page.getByLabel('Matcher 1 value').getAttribute('aria-invalid')).toBe('true');
+      await shot(page, 'alerts-silence-invalid');
+      await page.getByLabel('Matcher 1 value').fill('pii .*');
+      await page.getByRole('button', { name: 'Add matcher' }).click();
+      await page.getByLabel('Matcher 2 label').fill('application');
+      await page.getByLabel('Matcher 2 value').fill('support-bot');
+      await page.getByRole('textbox', { name: 'Lasts' }).click();
+      await page.getByRole('option', { name: '4 hours' }).click();
+      await page.getByLabel('Comment').fill('deploying the fix');
+      await page.getByRole('button', { name: 'Create silence' }).click();
+      const silence = page.locator('tr[data-silence-id]').filter({ hasText: 'deploying the fix' });
+      await silence.getByText('active').waitFor();
+      await silence.getByText('alertname=~"pii .*"').waitFor();
+      await shot(page, 'alerts-silences');
+      await pageIsSound(page, problems);
+      await silence.getByRole('button', { name: /Expire silence/ }).click();
+      await page.getByRole('dialog').getByRole('button', { name: 'Expire silence' }).click();
+      await silence.waitFor({ state: 'detached' });
+      await page.getByLabel('Show expired silences').check();
+      await silence.getByText('expired').waitFor();
+
+      // Rules and channels, read-only.
+      await page.getByRole('tab', { name: 'Rules & channels' }).click();
+      await page.locator('tr[data-rule-id="pii-leaks"]').getByText('pii leaks').waitFor();
+      await page.getByRole('table', { name: 'Channels' }).getByText('team hook').waitFor();
+      await shot(page, 'alerts-rules');
+      await pageIsSound(page, problems);
+      await page.goto(`${base}/alerts/nothing-here`);
+      await page.getByTestId('not-found').waitFor();
+    } finally {
+      await new Promise((resolve) => hook.close(resolve));
+    }
+  });
   it('shows the search API\'s refusal of a filter instead of an empty list', async () => {
     // A reversed time range, through the form.
     await page.goto(`${base}/traces`);
@@ -353,6 +547,18 @@ describe('the console in a browser', () => {
     expect(status).toBe(403);
     await shot(viewer.page, 'settings-policy-viewer');
     await pageIsSound(viewer.page, viewer.problems);
+    // Silences: read, not created, by a viewer; the server refuses one too.
+    await viewer.page.goto(`${base}/alerts/silences`);
+    await viewer.page.getByText('Silences are created and expired by admins; your role is viewer.').waitFor();
+    expect(await viewer.page.getByRole('button', { name: 'Create silence' }).count()).toBe(0);
+    const silenceStatus = await viewer.page.evaluate(async () => {
+      const session = (await (await fetch('/auth/session')).json()) as { csrf_token: string };
+      const response = await fetch('/v1/alerts/silences', { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': session.csrf_token }, body: '{"matchers":[{"label":"alertname","value":"x"}],"duration":"1h"}' });
+      return response.status;
+    });
+    expect(silenceStatus).toBe(403);
+    await shot(viewer.page, 'alerts-silences-viewer');
+    await pageIsSound(viewer.page, viewer.problems);
     await viewerContext.close();
   });
 
@@ -383,6 +589,19 @@ describe('the console in a browser', () => {
     expect(await overflowsSideways(p.page)).toBe(false);
     await shot(p.page, 'phone-trace-detail');
     await pageIsSound(p.page, p.problems);
+    for (const [path, name, ready] of [
+      ['/sessions', 'phone-sessions', 'tr[data-session-id="conversation-7"]'],
+      ['/sessions/conversation-7', 'phone-session', 'tr[data-trace-id="paged-125"]'],
+      ['/analytics', 'phone-analytics', '.recharts-surface'],
+      ['/alerts/deliveries', 'phone-alerts-deliveries', 'tr[data-delivery-id]'],
+      ['/alerts/silences', 'phone-alerts-silences', 'form[aria-label="New silence"]'],
+    ] as const) {
+      await p.page.goto(`${base}${path}`);
+      await p.page.locator(ready).first().waitFor();
+      expect(await overflowsSideways(p.page), path).toBe(false);
+      await shot(p.page, name);
+      await pageIsSound(p.page, p.problems);
+    }
     await phone.close();
   });
 

@@ -1,8 +1,8 @@
 /** The console UI: routes, the session, and Mantine (its CSS from files only: no injected styles, for the CSP). */
 import '@mantine/core/styles.css';
 import './app.css';
-import { MantineProvider, createTheme } from '@mantine/core';
-import { StrictMode } from 'react';
+import { Loader, MantineProvider, createTheme } from '@mantine/core';
+import { lazy, StrictMode, Suspense } from 'react';
 import { createRoot } from 'react-dom/client';
 import { BrowserRouter, Navigate, Route, Routes, useLocation } from 'react-router';
 import { Layout } from './components/Layout';
@@ -10,12 +10,18 @@ import { Centered } from './components/Centered';
 import { Invite } from './pages/Invite';
 import { LinkSignIn } from './pages/LinkSignIn';
 import { NotFound } from './pages/NotFound';
-import { Pending } from './pages/Pending';
+import { SessionPage } from './pages/Session';
+import { Sessions } from './pages/Sessions';
 import { Settings } from './pages/Settings';
 import { SignIn } from './pages/SignIn';
 import { TraceDetailPage } from './pages/TraceDetail';
 import { Traces } from './pages/Traces';
 import { SessionProvider, useSession } from './session';
+
+// The charts (recharts) are most of the console's weight: analytics and alerts load on first visit, not with the first page.
+const Analytics = lazy(() => import('./pages/Analytics'));
+const Alerts = lazy(() => import('./pages/Alerts'));
+const loading = <Loader aria-label="Loading the page" />;
 
 const theme = createTheme({ primaryColor: 'blue', defaultRadius: 'sm', fontFamily: 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif' });
 
@@ -30,9 +36,11 @@ function SignedIn() {
         <Route path="/" element={<Navigate to="/traces" replace />} />
         <Route path="/traces" element={<Traces />} />
         <Route path="/traces/:id" element={<TraceDetailPage />} />
-        <Route path="/sessions" element={<Pending title="Sessions" needs="a list of sessions, which the API does not offer yet (GET /v1/sessions/:id reads one session: open it from a trace, whose session links to its traces)" />} />
-        <Route path="/analytics" element={<Pending title="Analytics" needs="charts over the analytics API (GET /v1/analytics/*), which the console does not draw yet" />} />
-        <Route path="/alerts" element={<Pending title="Alerts" needs="its views of the alerts API (GET /v1/alerts, rules, channels), which the console does not draw yet" />} />
+        <Route path="/sessions" element={<Sessions />} />
+        <Route path="/sessions/:id" element={<SessionPage />} />
+        <Route path="/analytics" element={<Suspense fallback={loading}><Analytics /></Suspense>} />
+        <Route path="/alerts" element={<Navigate to="/alerts/alerts" replace />} />
+        <Route path="/alerts/:tab" element={<Suspense fallback={loading}><Alerts /></Suspense>} />
         <Route path="/settings" element={<Navigate to="/settings/policy" replace />} />
         <Route path="/settings/:tab" element={<Settings />} />
         <Route path="*" element={<NotFound />} />

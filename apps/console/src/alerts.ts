@@ -108,9 +108,12 @@ function silenceView(s: StoredSilence, now: Date) {
   return { ...s, state: s.ends_at <= now ? 'expired' : s.starts_at > now ? 'pending' : 'active' };
 }
 
+/** A delivery without its payload: its status, and the fingerprints of the alerts it carried (to join them to the alerts list). */
 function deliveryView(d: Delivery & { attempt_log: DeliveryAttempt[] }) {
   const { payload, ...rest } = d;
-  return { ...rest, status_summary: (payload as { status?: string }).status ?? null, attempts: d.attempt_log, attempt_log: undefined };
+  const alerts = (payload as { alerts?: unknown }).alerts;
+  const fingerprints = Array.isArray(alerts) ? alerts.map((a) => (a as { fingerprint?: unknown }).fingerprint).filter((f): f is string => typeof f === 'string') : [];
+  return { ...rest, status_summary: (payload as { status?: string }).status ?? null, alert_fingerprints: fingerprints, attempts: d.attempt_log, attempt_log: undefined };
 }
 
 const encodeCursor = (startsAt: Date, id: string) => Buffer.from(JSON.stringify([startsAt.toISOString(), id])).toString('base64url');

@@ -8,4 +8,5 @@ export { createLiveHub, type LiveHub, type LiveHubOptions, type LiveMessage } fr
 export { createLiveSockets, LIVE_PATH, type LiveSockets } from './live/socket.js';
 export { startLiveFeed } from './live/feed.js';
 export type { TraceSummary, LiveFilter } from './live/rows.js';
+export type { SessionSummary } from './search.js';
 export { loadWebAssets, type WebAssets } from './web.js';

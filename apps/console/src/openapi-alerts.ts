@@ -87,6 +87,7 @@ export const alertComponents = {
           dedup_key: z.string(),
           status: z.enum(['pending', 'sending', 'retrying', 'delivered', 'failed', 'abandoned']),
           attempts: z.array(attempt),
+          alert_fingerprints: z.array(z.string()).describe('The fingerprints of the alerts this notification carried (as in GET /v1/alerts); empty for a channel test.'),
           created_at: z.string(),
           delivered_at: z.string().nullable(),
           last_error: z.string().nullable(),

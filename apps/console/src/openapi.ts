@@ -127,6 +127,24 @@ export const consoleResponseSchemas = {
       next_cursor: z.string().nullable().describe('Pass as cursor for the next page; null on the last page.'),
     })
     .describe("One page of a session's traces."),
+  ConsoleSessionList: z
+    .strictObject({
+      items: z.array(
+        z.strictObject({
+          session_id: z.string(),
+          first_at: z.string().describe('ISO 8601: the time of its first trace (among those the filters keep).'),
+          last_at: z.string().describe('ISO 8601: the time of its last trace.'),
+          traces: z.number().int(),
+          failed: z.number().int().describe('Traces whose verdict failed.'),
+          pending: z.number().int().describe('Traces without a verdict yet.'),
+          worst_severity: severity.nullable().describe('The worst severity of its verdicts; null before any verdict.'),
+          applications: z.array(z.string()),
+          user_ids: z.array(z.string()),
+        }),
+      ),
+      next_cursor: z.string().nullable().describe('Pass as cursor for the next page (same filters); null on the last page.'),
+    })
+    .describe('One page of sessions, the most recently active first.'),
   ConsoleAnalyticsTraces: z
     .strictObject({
       from: z.string(),
@@ -324,6 +342,22 @@ function searchPaths(security: Json[]): Json {
         security,
         parameters: traceFilterParams({ userId: true }),
         responses: { '200': json('ConsoleTracePage', 'A page of summaries.'), ...queryErrors, ...authErrors },
+      },
+    },
+    '/v1/sessions': {
+      get: {
+        operationId: 'listSessions',
+        summary: 'Sessions, the most recently active first, with trace, failure and pending counts, paged by cursor (scope read or admin)',
+        description: 'The filters choose the traces a session is made of (a session whose traces all fall outside them is not listed); failed=true keeps sessions with a failed trace, failed=false those without.',
+        security,
+        parameters: [
+          { name: 'from', in: 'query', schema: { type: 'string', format: 'date-time' }, description: 'Traces at or after (inclusive).' },
+          { name: 'to', in: 'query', schema: { type: 'string', format: 'date-time' }, description: 'Traces before (exclusive).' },
+          ...['application', 'environment', 'user_id'].map((name) => ({ name, in: 'query', schema: { type: 'string', minLength: 1, maxLength: 1000 }, description: `Only traces with this ${name}.` })),
+          { name: 'failed', in: 'query', schema: { type: 'string', enum: ['true', 'false'] }, description: 'Sessions with (true) or without (false) a failed trace.' },
+          ...pagingParams,
+        ],
+        responses: { '200': json('ConsoleSessionList', 'A page of sessions.'), ...queryErrors, ...authErrors },
       },
     },
     '/v1/sessions/{id}': {

@@ -5,6 +5,9 @@
  *   &tag=<t>(repeatable)&metadata.<key>=<value>(repeatable)&severity=&severity_at_least=&passed=
  *   &failed_module=&finding_kind=&decided_by_tier=&q=&sort=time|severity&order=desc|asc&limit=&cursor=`
  *   → `{ items: TraceSummary[], next_cursor }`, every filter ANDed.
+ * - `GET /v1/sessions?from=&to=&application=&environment=&user_id=&failed=&limit=&cursor=` →
+ *   `{ items: SessionSummary[], next_cursor }`: sessions, the most recently active first; the filters
+ *   choose the traces counted, `failed=true|false` keeps sessions with or without a failed trace.
  * - `GET /v1/sessions/:id` → `{ session_id, items, next_cursor }`: the session's traces, oldest first.
  * - `GET /v1/users/:id/traces` → as `GET /v1/traces`, for one user_id (every other filter allowed).
  *
@@ -21,7 +24,7 @@
  */
 import { createHash } from 'node:crypto';
 import { SEVERITIES, type Severity } from '@metronis/schemas';
-import type { TraceSearch, TraceSearchKey, TraceSummaryRow } from '@metronis/stores';
+import type { SessionSearch, SessionSummaryRow, TraceSearch, TraceSearchKey, TraceSummaryRow } from '@metronis/stores';
 import { Hono, type Context } from 'hono';
 import { ApiError, requireScope, type ConsoleEnv } from './http.js';
 import { invalidQuery, QueryReader } from './query.js';
@@ -156,31 +159,41 @@ function bindingOf(orgId: string, scope: string, search: TraceSearch): string {
 }
 
 export function encodeCursor(binding: string, row: TraceSummaryRow, sort: TraceSearch['sort']): string {
-  const key = sort === 'severity' ? [row.severity_rank, row.timestamp, row.trace_id] : [row.timestamp, row.trace_id];
-  return Buffer.from(JSON.stringify({ v: 1, b: binding, k: key })).toString('base64url');
+  return encodeKey(binding, sort === 'severity' ? [row.severity_rank, row.timestamp, row.trace_id] : [row.timestamp, row.trace_id]);
 }
+
+const encodeKey = (binding: string, key: unknown[]) => Buffer.from(JSON.stringify({ v: 1, b: binding, k: key })).toString('base64url');
 
 function badCursor(message: string): never {
   invalidQuery([{ path: '$.query.cursor', message }]);
 }
 
-function decodeCursor(cursor: string, binding: string, sort: TraceSearch['sort']): TraceSearchKey {
-  if (cursor.length === 0 || cursor.length > 2048 || !/^[A-Za-z0-9_-]+$/.test(cursor)) badCursor('not a cursor this API gave out (pass next_cursor as it was answered)');
+const NOT_OURS = 'not a cursor this API gave out (pass next_cursor as it was answered)';
+
+/** The key a cursor holds, once it is known to be one of ours and of this query. */
+function decodeKey(cursor: string, binding: string): unknown[] {
+  if (cursor.length === 0 || cursor.length > 2048 || !/^[A-Za-z0-9_-]+$/.test(cursor)) badCursor(NOT_OURS);
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
-    badCursor('not a cursor this API gave out (pass next_cursor as it was answered)');
+    badCursor(NOT_OURS);
   }
   const c = parsed as { v?: unknown; b?: unknown; k?: unknown };
-  if (c === null || typeof c !== 'object' || c.v !== 1 || typeof c.b !== 'string' || !Array.isArray(c.k)) badCursor('not a cursor this API gave out (pass next_cursor as it was answered)');
+  if (c === null || typeof c !== 'object' || c.v !== 1 || typeof c.b !== 'string' || !Array.isArray(c.k)) badCursor(NOT_OURS);
   if (c.b !== binding) badCursor('belongs to another query or organization: page with the same filters and order that gave it, or start again without a cursor');
-  const key = c.k as unknown[];
+  return c.k as unknown[];
+}
+
+const validMs = (value: unknown): value is number => typeof value === 'number' && Number.isInteger(value) && !Number.isNaN(new Date(value).getTime());
+
+function decodeCursor(cursor: string, binding: string, sort: TraceSearch['sort']): TraceSearchKey {
+  const key = decodeKey(cursor, binding);
   const [rank, timestamp, traceId] = sort === 'severity' ? key : [undefined, ...key];
-  const validTime = typeof timestamp === 'number' && Number.isInteger(timestamp) && !Number.isNaN(new Date(timestamp).getTime());
+  const validTime = validMs(timestamp);
   const validRank = sort !== 'severity' || (typeof rank === 'number' && Number.isInteger(rank) && rank >= -1 && rank <= 4);
   if (key.length !== (sort === 'severity' ? 3 : 2) || !validTime || !validRank || typeof traceId !== 'string' || traceId.length === 0 || traceId.length > MAX_TEXT) {
-    badCursor('not a cursor this API gave out (pass next_cursor as it was answered)');
+    badCursor(NOT_OURS);
   }
   return { timestamp: timestamp as number, trace_id: traceId as string, ...(sort === 'severity' ? { severity_rank: rank as number } : {}) };
 }
@@ -202,6 +215,55 @@ function pathId(c: Context<ConsoleEnv>, name: string, what: string): string {
   return id;
 }
 
+/** The JSON of one session in the list. */
+export interface SessionSummary {
+  session_id: string;
+  first_at: string;
+  last_at: string;
+  traces: number;
+  failed: number;
+  pending: number;
+  worst_severity: Severity | null;
+  applications: string[];
+  user_ids: string[];
+}
+
+const sessionSummary = (row: SessionSummaryRow): SessionSummary => ({ ...row, first_at: new Date(row.first_at).toISOString(), last_at: new Date(row.last_at).toISOString() });
+
+export const SESSION_FILTERS = ['from', 'to', 'application', 'environment', 'user_id', 'failed'] as const;
+
+async function sessionPage(c: Context<ConsoleEnv>): Promise<{ items: SessionSummary[]; next_cursor: string | null }> {
+  requireScope(c, 'read', 'admin');
+  const { db, principal } = c.get('tenant');
+  const q = new QueryReader(c.req.url, [...SESSION_FILTERS, ...PAGING]);
+  const search: SessionSearch = {
+    from: q.time('from'),
+    to: q.time('to'),
+    application: q.text('application', MAX_TEXT),
+    environment: q.text('environment', MAX_TEXT),
+    user_id: q.text('user_id', MAX_TEXT),
+    failed: q.boolean('failed'),
+    limit: q.integer('limit', 1, MAX_PAGE) ?? DEFAULT_PAGE,
+  };
+  q.range(search.from, search.to);
+  const cursor = q.one('cursor');
+  q.done();
+  const { limit: _limit, ...filters } = search;
+  const binding = createHash('sha256')
+    .update(JSON.stringify([principal.orgId, 'sessions', Object.entries(filters).filter(([, v]) => v !== undefined)]))
+    .digest('base64url')
+    .slice(0, 22);
+  if (cursor !== undefined) {
+    const [lastAt, sessionId, ...rest] = decodeKey(cursor, binding);
+    if (rest.length > 0 || !validMs(lastAt) || typeof sessionId !== 'string' || sessionId.length === 0 || sessionId.length > MAX_TEXT) badCursor(NOT_OURS);
+    search.after = { last_at: lastAt, session_id: sessionId };
+  }
+  const rows = await db.listSessions({ ...search, limit: search.limit + 1 });
+  const items = rows.slice(0, search.limit);
+  const last = items.at(-1);
+  return { items: items.map(sessionSummary), next_cursor: rows.length > search.limit && last !== undefined ? encodeKey(binding, [last.last_at, last.session_id]) : null };
+}
+
 const ALL = new Set<string>([...TRACE_FILTERS, ...PAGING]);
 const NEWEST_FIRST = { sort: 'time', order: 'desc' } as const;
 
@@ -209,6 +271,8 @@ export function createSearchRoutes(): Hono<ConsoleEnv> {
   const routes = new Hono<ConsoleEnv>();
 
   routes.get('/traces', async (c) => c.json(await page(c, { allowed: ALL, metadata: true, fixed: {}, scope: 'traces', defaults: NEWEST_FIRST })));
+
+  routes.get('/sessions', async (c) => c.json(await sessionPage(c)));
 
   routes.get('/sessions/:id', async (c) => {
     const sessionId = pathId(c, 'id', 'session id');

@@ -215,6 +215,18 @@ describe('alerts API', () => {
     const deliveries = await json(await call('GET', '/v1/alerts/deliveries?status=delivered', KEYS.aRead));
     expect(deliveries.deliveries.length).toBeGreaterThanOrEqual(2);
     expect(deliveries.deliveries[0].attempts[0]).toMatchObject({ attempt: 1, outcome: 'delivered' });
+    expect(deliveries.deliveries[0].alert_fingerprints).toEqual([]);
+  });
+
+  it("names the alerts each delivery carried, so the console can show an alert's deliveries", async () => {
+    const now = new Date();
+    const alert = (fingerprint: string) => ({ fingerprint, status: 'firing', severity: 'high', labels: {}, annotations: {}, starts_at: now.toISOString(), ends_at: null, occurrences: 1, trace_ids: [], value: null, threshold: null });
+    const payload = { status: 'firing', group_key: 'g', group_labels: {}, dedup_key: 'd-carried', counts: { firing: 2, resolved: 0 }, alerts: [alert('fp-one'), alert('fp-two')] };
+    const queued = await store.alerts.queueDelivery(ORG_A, { notification_id: 'n-carried', channel_id: 'hook', channel_type: 'webhook', kind: 'trigger', dedup_key: 'd-carried', payload }, now, new Date(now.getTime() + 60_000));
+    const listed = await json(await call('GET', '/v1/alerts/deliveries?channel=hook', KEYS.aRead));
+    const mine = listed.deliveries.find((d: { id: number }) => d.id === queued.id);
+    expect(mine).toMatchObject({ alert_fingerprints: ['fp-one', 'fp-two'], status_summary: 'firing' });
+    expect(mine.payload).toBeUndefined();
   });
 
   it('without a secrets key, channels cannot be created (503 naming METRONIS_SECRETS_KEY)', async () => {

@@ -219,3 +219,68 @@ describe('GET /v1/sessions/:id and GET /v1/users/:id/traces', () => {
     }
   });
 });
+
+describe('GET /v1/sessions', () => {
+  const ids = (body: { items: Array<{ session_id: string }> }) => body.items.map((s) => s.session_id);
+
+  it('lists sessions, the most recently active first, with their counts and worst severity', async () => {
+    const { status, body } = await get('/v1/sessions');
+    expect(status).toBe(200);
+    expect(ids(body)).toEqual(['s-2', 's-1', 's-0']);
+    expect(body.next_cursor).toBeNull();
+    expect(body.items[2]).toEqual({
+      session_id: 's-0',
+      first_at: new Date(T0).toISOString(),
+      last_at: new Date(T0 + 9 * HOUR).toISOString(),
+      traces: 4,
+      failed: 4,
+      pending: 0,
+      worst_severity: 'critical',
+      applications: ['checkout-bot', 'faq-bot'],
+      user_ids: ['alice', 'bob'],
+    });
+    expect(body.items[0]).toMatchObject({ session_id: 's-2', traces: 4, failed: 0, pending: 1, worst_severity: 'low' });
+  });
+
+  it('filters the traces counted and the sessions kept, and pages by key', async () => {
+    expect(ids((await get('/v1/sessions?failed=true')).body)).toEqual(['s-0']);
+    expect(ids((await get('/v1/sessions?failed=false')).body)).toEqual(['s-2', 's-1']);
+    const morning = await get(`/v1/sessions?from=${new Date(T0).toISOString()}&to=${new Date(T0 + 3 * HOUR).toISOString()}&application=checkout-bot`);
+    expect(morning.body.items.map((s: { session_id: string; traces: number }) => [s.session_id, s.traces])).toEqual([
+      ['s-2', 1],
+      ['s-0', 1],
+    ]);
+    expect(ids((await get('/v1/sessions?user_id=bob&environment=production')).body)).toEqual(['s-0']);
+    const first = await get('/v1/sessions?limit=2');
+    expect(ids(first.body)).toEqual(['s-2', 's-1']);
+    const second = await get(`/v1/sessions?limit=2&cursor=${first.body.next_cursor}`);
+    expect(ids(second.body)).toEqual(['s-0']);
+    expect(second.body.next_cursor).toBeNull();
+  });
+
+  it('refuses bad queries and cursors of another query or organization with a 400 naming the parameter', async () => {
+    for (const [query, path] of [
+      ['failed=maybe', '$.query.failed'],
+      ['limit=0', '$.query.limit'],
+      ['session_id=s-1', '$.query.session_id'],
+      ['from=2026-12-01T00:00:00Z&to=2026-11-01T00:00:00Z', '$.query.from'],
+      ['cursor=!!!', '$.query.cursor'],
+      [`cursor=${Buffer.from('{"v":1,"b":"x","k":[]}').toString('base64url')}`, '$.query.cursor'],
+    ]) {
+      const { status, body } = await get(`/v1/sessions?${query}`);
+      expect(status, query).toBe(400);
+      expect(body.error.code).toBe('invalid_query');
+      expect(body.error.issues.map((i: { path: string }) => i.path), query).toContain(path);
+    }
+    const cursor = (await get('/v1/sessions?limit=1')).body.next_cursor as string;
+    expect((await get(`/v1/sessions?limit=1&failed=false&cursor=${cursor}`)).status).toBe(400);
+    expect((await get(`/v1/sessions?limit=1&cursor=${cursor}`, KEYS.bRead)).status).toBe(400);
+    expect((await get('/v1/sessions', KEYS.aIngest)).status).toBe(403);
+  });
+
+  it("never lists another organization's sessions", async () => {
+    await store.upsertTraces([makeTrace({ org_id: B, trace_id: 'b-only', timestamp: T0, session_id: 'b-private' })]);
+    expect(ids((await get('/v1/sessions')).body)).not.toContain('b-private');
+    expect(ids((await get('/v1/sessions', KEYS.bRead)).body)).toContain('b-private');
+  });
+});

@@ -16,7 +16,7 @@ import { PgDialect } from 'drizzle-orm/pg-core';
 import type { Severity } from '@metronis/schemas';
 import { decodeRecord } from './nul.js';
 import type { AnyPgDatabase } from './relational-store.js';
-import { PREVIEW_CHARS, SEVERITY_RANK, type TraceSearch, type TraceSummaryRow } from '../search.js';
+import { PREVIEW_CHARS, SEVERITY_RANK, type SessionSearch, type SessionSummaryRow, type TraceSearch, type TraceSummaryRow } from '../search.js';
 
 /** Postgres text cannot hold U+0000, so no stored value has it: a filter holding it matches nothing. */
 function holdsNul(query: TraceSearch): boolean {
@@ -129,4 +129,55 @@ function toSummary(row: Record<string, unknown>): TraceSummaryRow {
     failed_modules: texts(row.failed_modules),
     preview: { input: preview(row.input_preview, escaped), output: preview(row.output_preview, escaped) },
   };
+}
+
+const SEVERITY_OF_RANK = Object.fromEntries(Object.entries(SEVERITY_RANK).map(([severity, rank]) => [rank, severity])) as Record<number, Severity>;
+
+/**
+ * The organization's sessions, most recently active first: its traces with a session id, grouped. The
+ * index (org_id, session_id, timestamp) serves the grouping; the work grows with the traces in the
+ * range, so the console asks for a time range.
+ */
+export async function listSessions(db: AnyPgDatabase, orgId: string, query: SessionSearch): Promise<SessionSummaryRow[]> {
+  if (!Number.isInteger(query.limit) || query.limit < 1 || query.limit > 1000) throw new RangeError(`listSessions: limit must be an integer in 1..1000, got ${query.limit}`);
+  const given = [query.application, query.environment, query.user_id, query.after?.session_id];
+  if (given.some((v) => v?.includes('\u0000'))) return [];
+  const where: SQL[] = [sql`org_id = ${orgId}`, sql`session_id IS NOT NULL`];
+  if (query.from !== undefined) where.push(sql`"timestamp" >= ${iso(query.from)}::timestamptz`);
+  if (query.to !== undefined) where.push(sql`"timestamp" < ${iso(query.to)}::timestamptz`);
+  if (query.application !== undefined) where.push(sql`application = ${query.application}`);
+  if (query.environment !== undefined) where.push(sql`environment = ${query.environment}`);
+  if (query.user_id !== undefined) where.push(sql`user_id = ${query.user_id}`);
+  const having: SQL[] = [sql`true`];
+  if (query.failed === true) having.push(sql`bool_or(passed = false)`);
+  if (query.failed === false) having.push(sql`NOT coalesce(bool_or(passed = false), false)`);
+  if (query.after !== undefined) having.push(sql`(max("timestamp"), session_id) < (${iso(query.after.last_at)}::timestamptz, ${query.after.session_id})`);
+  const result = await db.execute(sql`
+    SELECT session_id,
+           floor(extract(epoch FROM min("timestamp")) * 1000)::float8 AS first_ts,
+           floor(extract(epoch FROM max("timestamp")) * 1000)::float8 AS last_ts,
+           count(*)::int AS traces,
+           (count(*) FILTER (WHERE passed = false))::int AS failed,
+           (count(*) FILTER (WHERE passed IS NULL))::int AS pending,
+           max(severity_rank)::int AS worst_rank,
+           coalesce(array_agg(DISTINCT application ORDER BY application) FILTER (WHERE application IS NOT NULL), '{}') AS applications,
+           coalesce(array_agg(DISTINCT user_id ORDER BY user_id) FILTER (WHERE user_id IS NOT NULL), '{}') AS user_ids
+    FROM traces
+    WHERE ${sql.join(where, sql` AND `)}
+    GROUP BY session_id
+    HAVING ${sql.join(having, sql` AND `)}
+    ORDER BY max("timestamp") DESC, session_id DESC
+    LIMIT ${query.limit}`);
+  const rows = (Array.isArray(result) ? result : ((result as { rows?: unknown[] }).rows ?? [])) as Record<string, unknown>[];
+  return rows.map((row) => ({
+    session_id: String(row.session_id),
+    first_at: Number(row.first_ts),
+    last_at: Number(row.last_ts),
+    traces: Number(row.traces),
+    failed: Number(row.failed),
+    pending: Number(row.pending),
+    worst_severity: SEVERITY_OF_RANK[Number(row.worst_rank)] ?? null,
+    applications: texts(row.applications),
+    user_ids: texts(row.user_ids),
+  }));
 }

@@ -25,7 +25,7 @@ import type { ApiKeyScope, RelationalStore } from '../types.js';
 import { decodeRecord, encodeRecord } from './nul.js';
 import { lockOrganizations, rowsOf } from './deletions.js';
 import type { AnyPgDatabase } from './relational-store.js';
-import { searchTraces } from './search.js';
+import { listSessions, searchTraces } from './search.js';
 import { apiKeys, auditLog, deletions, evaluations, organizations, policies, tombstones, traces, verdicts } from './schema.js';
 
 type Tx = AnyPgDatabase;
@@ -170,6 +170,7 @@ export function createTenancy(kind: RelationalStore['kind'], db: AnyPgDatabase):
       },
 
       searchTraces: (query) => run('searchTraces', () => searchTraces(db, orgId, query)),
+      listSessions: (query) => run('listSessions', () => listSessions(db, orgId, query)),
 
       async getPolicy() {
         const [row] = await run('getPolicy', () => db.select().from(policies).where(eq(policies.orgId, orgId)).limit(1));

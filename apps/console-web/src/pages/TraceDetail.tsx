@@ -1,7 +1,7 @@
 /**
  * One trace: its input and output with every finding highlighted at its character offsets, each
  * module's result, the verdict, the tiers that ran and their latency, model, usage and cost, and
- * metadata; its session links to the traces page filtered to that session. The page listens on the
+ * metadata; its session links to the session's page (its traces in order). The page listens on the
  * live channel for this trace, so its verdict appears when it arrives. Another organization's id is
  * simply not found.
  */
@@ -277,7 +277,7 @@ export function TraceDetailPage() {
             [
               'Session',
               trace.session_id === null ? null : (
-                <Link to={`/traces?session_id=${encodeURIComponent(trace.session_id)}`} title="The traces of this session">
+                <Link to={`/sessions/${encodeURIComponent(trace.session_id)}`} title="The session's traces in order">
                   {trace.session_id}
                 </Link>
               ),

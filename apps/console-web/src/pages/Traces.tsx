@@ -15,6 +15,7 @@ import { ApiError, get } from '../api';
 import { VerdictBadge } from '../components/SeverityBadge';
 import { LiveClient, type LiveState } from '../live';
 import { useSession } from '../session';
+import { fromLocalInput, shortTime, toLocalInput } from '../timeRange';
 import { SEVERITIES, type TraceSummary } from '../types';
 
 const FILTERS = ['q', 'from', 'to', 'application', 'environment', 'severity_at_least', 'passed', 'model_provider', 'model_name', 'user_id', 'session_id', 'tag', 'finding_kind', 'failed_module'] as const;
@@ -38,14 +39,6 @@ function inRange(row: TraceSummary, filter: Record<string, string>): boolean {
   return (filter.from === undefined || at >= Date.parse(filter.from)) && (filter.to === undefined || at < Date.parse(filter.to));
 }
 
-/** An ISO date-time (the URL's) as a datetime-local input's value in this browser's zone, and back. */
-function toLocalInput(iso: string | undefined): string {
-  const ms = iso === undefined ? NaN : Date.parse(iso);
-  if (Number.isNaN(ms)) return '';
-  const d = new Date(ms - new Date(ms).getTimezoneOffset() * 60_000);
-  return d.toISOString().slice(0, 16);
-}
-const fromLocalInput = (value: string) => (value === '' || Number.isNaN(Date.parse(value)) ? '' : new Date(value).toISOString());
 
 type Search = { state: 'loading' } | { state: 'unavailable'; reason: string } | { state: 'error'; message: string } | { state: 'ok'; items: TraceSummary[]; next: string | null };
 
@@ -58,7 +51,6 @@ function filterOf(params: URLSearchParams): Record<string, string> {
   return out;
 }
 
-const time = (iso: string | null) => (iso === null ? '—' : new Date(iso).toLocaleString(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' }));
 const ROW_HEIGHT = 44;
 /** The search API's default order: newest trace time first (arrival time when a live row has no trace yet). */
 const newestFirst = (a: TraceSummary, b: TraceSummary) => (b.timestamp ?? b.received_at ?? '').localeCompare(a.timestamp ?? a.received_at ?? '') || (a.trace_id < b.trace_id ? 1 : a.trace_id > b.trace_id ? -1 : 0);
@@ -249,7 +241,7 @@ export function Traces() {
                     style={{ position: 'absolute', top: 0, left: 0, width: '100%', transform: `translateY(${item.start}px)` }}
                   >
                     <span className="muted time">
-                      {time(row.timestamp ?? row.received_at)}
+                      {shortTime(row.timestamp ?? row.received_at)}
                     </span>
                     <span>
                       <VerdictBadge passed={row.passed} severity={row.severity} />
