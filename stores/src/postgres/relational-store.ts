@@ -22,6 +22,7 @@ import { encodeRecord, filterText } from './nul.js';
 import { buryTraces, deletedIn, deleteOrphans, lockOrganizations } from './deletions.js';
 import { apiKeys, evaluations, organizations, policies, traces, verdicts } from './schema.js';
 import { createAlertStore } from './alerts.js';
+import { createJudgeStore } from './judge.js';
 import { createTenancy } from './tenancy.js';
 import { createUserStore } from './users.js';
 
@@ -121,6 +122,7 @@ export function createRelationalStore(options: RelationalStoreOptions): Relation
     kind,
     ...tenancy,
     alerts: createAlertStore(kind, db),
+    judge: createJudgeStore(kind, db),
     users: createUserStore(kind, db),
 
     migrate: () => run('migrate', options.migrate),
