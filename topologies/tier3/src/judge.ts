@@ -152,12 +152,17 @@ async function callWithRetries(
       return { kind: 'outcome', outcome: { kind: 'budget_exhausted', reason: `today's judge budget cannot cover another call (up to ${estimate.input_tokens + estimate.output_tokens} tokens, $${estimatedCost.toFixed(6)})` } };
     }
     spent.attempts++;
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new Error(`no complete answer within ${retry.timeoutMs} ms`)), retry.timeoutMs);
     try {
-      const completion = await deps.limiter.run(request.provider.endpoint, () =>
-        request.provider.complete({ system, messages, schemaName: SCHEMA_NAME, schema: judgmentJsonSchema(request.criterion), maxOutputTokens: deps.maxOutputTokens, signal: controller.signal }),
-      );
+      // The deadline starts when the call does, not while it waits for a free slot.
+      const completion = await deps.limiter.run(request.provider.endpoint, async () => {
+        const controller = new AbortController();
+        const timer = setTimeout(() => controller.abort(new Error(`no complete answer within ${retry.timeoutMs} ms`)), retry.timeoutMs);
+        try {
+          return await request.provider.complete({ system, messages, schemaName: SCHEMA_NAME, schema: judgmentJsonSchema(request.criterion), maxOutputTokens: deps.maxOutputTokens, signal: controller.signal });
+        } finally {
+          clearTimeout(timer);
+        }
+      });
       const cost = deps.prices.cost(request.provider.settings.provider, model, completion.usage, request.price);
       await reservation.settle(completion.usage.input_tokens + completion.usage.output_tokens - (estimate.input_tokens + estimate.output_tokens), cost - estimatedCost);
       spent.usage.input_tokens += completion.usage.input_tokens;
@@ -176,8 +181,6 @@ async function callWithRetries(
       if (waited + wait > retry.retryBudgetMs) break;
       waited += wait;
       await sleep(wait);
-    } finally {
-      clearTimeout(timer);
     }
   }
   return { kind: 'outcome', outcome: { kind: 'pending', reason: `${last?.message ?? 'the provider failed'} (after ${spent.attempts} attempts)`, retryAfterMs: last?.retryAfterMs ?? null, attempts: spent.attempts } };
