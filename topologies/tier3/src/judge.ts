@@ -141,7 +141,8 @@ async function callWithRetries(
   const random = deps.random ?? Math.random;
   const { retry } = deps;
   const model = request.provider.settings.model;
-  const estimate = estimateTokens(system, messages, deps.maxOutputTokens);
+  const schema = judgmentJsonSchema(request.criterion);
+  const estimate = estimateTokens(system, messages, deps.maxOutputTokens, schema);
   const estimatedCost = deps.prices.cost(request.provider.settings.provider, model, estimate, request.price);
   let waited = 0;
   let last: ProviderError | undefined;
@@ -158,7 +159,7 @@ async function callWithRetries(
         const controller = new AbortController();
         const timer = setTimeout(() => controller.abort(new Error(`no complete answer within ${retry.timeoutMs} ms`)), retry.timeoutMs);
         try {
-          return await request.provider.complete({ system, messages, schemaName: SCHEMA_NAME, schema: judgmentJsonSchema(request.criterion), maxOutputTokens: deps.maxOutputTokens, signal: controller.signal });
+          return await request.provider.complete({ system, messages, schemaName: SCHEMA_NAME, schema, maxOutputTokens: deps.maxOutputTokens, signal: controller.signal });
         } finally {
           clearTimeout(timer);
         }

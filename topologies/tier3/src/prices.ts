@@ -4,9 +4,12 @@
  * its longest listed prefix), the org's own price for a model the table lacks, and the upper bound of
  * a call's tokens that the budget reserves before calling.
  *
- * The bound counts every UTF-8 byte of the prompt as a token (byte-level BPE tokenizers, which the
- * OpenAI and Anthropic models use, never make more tokens than bytes) plus a few per message, and the
- * whole output allowance: a reservation is never smaller than the call, so the day's limit holds.
+ * The bound counts every UTF-8 byte of the prompt and of the output schema as a token (byte-level BPE
+ * tokenizers, which the OpenAI and Anthropic models use, never make more tokens than bytes), a few per
+ * message, a fixed allowance for what the provider wraps around a structured call, and the whole
+ * output allowance: a reservation is not smaller than the call, so the day's limit holds. (A provider
+ * that counted more than that would be settled at its own count: the limit would be passed by that
+ * difference, once, and no call would be made after it.)
  *
  * @example
  *   const prices = createPriceTable();
@@ -66,10 +69,17 @@ export function createPriceTable(prices: Readonly<Record<string, ModelPrice>> = 
 }
 
 const PER_MESSAGE_TOKENS = 8;
+/**
+ * What a provider adds around the prompt: the structured-output schema or tool definition (counted
+ * as its bytes below) and the system text a forced tool call brings (Anthropic documents about 350
+ * tokens for it); 512 covers both kinds of wrapper.
+ */
+const PER_CALL_OVERHEAD_TOKENS = 512;
 
-/** The most tokens a call can use: prompt bytes, a few per message, and the whole output allowance. */
-export function estimateTokens(system: string, messages: readonly ChatMessage[], maxOutputTokens: number): TokenUsage {
-  let input = Buffer.byteLength(system, 'utf8') + PER_MESSAGE_TOKENS;
+/** The most tokens a call can use: prompt and schema bytes, the providers' overhead, and the whole output allowance. */
+export function estimateTokens(system: string, messages: readonly ChatMessage[], maxOutputTokens: number, schema?: Record<string, unknown>): TokenUsage {
+  let input = Buffer.byteLength(system, 'utf8') + PER_MESSAGE_TOKENS + PER_CALL_OVERHEAD_TOKENS;
+  if (schema !== undefined) input += Buffer.byteLength(JSON.stringify(schema), 'utf8');
   for (const m of messages) input += Buffer.byteLength(m.content, 'utf8') + PER_MESSAGE_TOKENS;
   return { input_tokens: input, output_tokens: maxOutputTokens };
 }
