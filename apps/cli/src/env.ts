@@ -114,6 +114,12 @@ export function modelCacheOf(env: { METRONIS_MODEL_CACHE?: string | undefined; X
   return defaultModelCacheDir(env);
 }
 
+/** Tier 3 (the LLM judge): calls in flight per provider endpoint per process, and how often pending judgments are retried. */
+const judge = {
+  METRONIS_JUDGE_CONCURRENCY: positive(256, 4),
+  METRONIS_JUDGE_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(15_000),
+};
+
 const kafka = {
   KAFKA_BROKERS: brokers,
   SCHEMA_REGISTRY_URL: httpUrl,
@@ -133,6 +139,7 @@ export const devEnvSchema = timeoutsInOrder(z.object({
   METRONIS_DEV_API_KEY: z.string().min(16, 'must be at least 16 characters').max(256).regex(/^\S+$/, 'must not contain spaces').optional(),
   METRONIS_SECRETS_KEY: secretsKey,
   ...modelCache,
+  ...judge,
 }));
 
 export const gatewayEnvSchema = timeoutsInOrder(z.object({
@@ -170,9 +177,10 @@ export const workerEnvSchema = z.object({
   ...evaluation,
   DATABASE_URL: postgresUrl,
   CLICKHOUSE_URL: clickhouseUrl,
-  /** required by the alerts topology (it opens channel secrets); `worker` says so at start */
+  /** required by the alerts and tier3 topologies (they open channel secrets and judge keys); `worker` says so at start */
   METRONIS_SECRETS_KEY: secretsKey,
   ...modelCache,
+  ...judge,
 });
 
 export const migrateEnvSchema = z.object({

@@ -26,45 +26,51 @@ const criterion = z.strictObject({
 
 export const DEFAULT_CRITERIA: readonly CriterionName[] = CRITERION_NAMES;
 
-/** The judge configuration without its key (what is stored in the clear and answered by GET). */
-export const judgeSettingsSchema = z
-  .strictObject({
-    provider: z.enum(['openai', 'anthropic', 'openai_compatible']),
-    model: z.string().min(1).max(200),
-    api: z.enum(['chat', 'responses']).default('chat').describe('OpenAI only: Chat Completions or the Responses API.'),
-    base_url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2_000).nullable().default(null).describe('Required for openai_compatible (vLLM, Ollama, LM Studio, LiteLLM); a proxy for the others.'),
-    response_format: z.enum(['json_schema', 'json_object']).default('json_schema').describe('openai_compatible only: json_object for servers without JSON-schema output.'),
-    criteria: z
-      .array(criterion)
-      .min(1)
-      .max(CRITERION_NAMES.length)
-      .default(DEFAULT_CRITERIA.map((name) => ({ name })))
-      .refine((list) => new Set(list.map((c) => c.name)).size === list.length, { message: 'each criterion at most once' }),
-    budget: z
-      .strictObject({
-        daily_tokens: z.number().int().min(0).max(1e12).nullable().default(2_000_000),
-        daily_usd: z.number().min(0).max(1e6).nullable().default(10),
-      })
-      .prefault({})
-      .describe('Per UTC day; null is no limit. Past it, traces are labelled not_judged:budget_exhausted.'),
-    price: price.nullable().default(null).describe('USD per million tokens, for a model the price table lacks.'),
-    temperature: z.number().min(0).max(2).nullable().default(null).describe('OpenAI and compatible servers: 0 for repeatable judgments on models that take one; null leaves it to the provider (reasoning models refuse one).'),
-    timeout_ms: z.number().int().min(1_000).max(300_000).default(60_000),
-    max_output_tokens: z.number().int().min(64).max(8_192).default(600),
-  })
-  .superRefine((value, ctx) => {
-    if (value.provider === 'openai_compatible' && value.base_url === null) ctx.addIssue({ code: 'custom', path: ['base_url'], message: 'is required for openai_compatible' });
-    if (value.api === 'responses' && value.provider !== 'openai') ctx.addIssue({ code: 'custom', path: ['api'], message: 'responses is the OpenAI Responses API: only with provider openai' });
-    value.criteria.forEach((c, i) => {
-      if (c.version !== undefined && !Object.hasOwn(CRITERIA[c.name].versions, c.version)) {
-        ctx.addIssue({ code: 'custom', path: ['criteria', i, 'version'], message: `${c.name}@${c.version} is not shipped (shipped: ${Object.keys(CRITERIA[c.name].versions).join(', ')})` });
-      }
-    });
+const settingsShape = {
+  provider: z.enum(['openai', 'anthropic', 'openai_compatible']),
+  model: z.string().min(1).max(200),
+  api: z.enum(['chat', 'responses']).default('chat').describe('OpenAI only: Chat Completions or the Responses API.'),
+  base_url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2_000).nullable().default(null).describe('Required for openai_compatible (vLLM, Ollama, LM Studio, LiteLLM); a proxy for the others.'),
+  response_format: z.enum(['json_schema', 'json_object']).default('json_schema').describe('openai_compatible only: json_object for servers without JSON-schema output.'),
+  criteria: z
+    .array(criterion)
+    .min(1)
+    .max(CRITERION_NAMES.length)
+    .default(DEFAULT_CRITERIA.map((name) => ({ name })))
+    .refine((list) => new Set(list.map((c) => c.name)).size === list.length, { message: 'each criterion at most once' }),
+  budget: z
+    .strictObject({
+      daily_tokens: z.number().int().min(0).max(1e12).nullable().default(2_000_000),
+      daily_usd: z.number().min(0).max(1e6).nullable().default(10),
+    })
+    .prefault({})
+    .describe('Per UTC day; null is no limit. Past it, traces are labelled not_judged:budget_exhausted.'),
+  price: price.nullable().default(null).describe('USD per million tokens, for a model the price table lacks.'),
+  temperature: z.number().min(0).max(2).nullable().default(null).describe('OpenAI and compatible servers: 0 for repeatable judgments on models that take one; null leaves it to the provider (reasoning models refuse one).'),
+  timeout_ms: z.number().int().min(1_000).max(300_000).default(60_000),
+  max_output_tokens: z.number().int().min(64).max(8_192).default(600),
+};
+
+type SettingsValue = z.output<z.ZodObject<typeof settingsShape>>;
+
+function checkSettings(value: SettingsValue, ctx: z.RefinementCtx): void {
+  if (value.provider === 'openai_compatible' && value.base_url === null) ctx.addIssue({ code: 'custom', path: ['base_url'], message: 'is required for openai_compatible' });
+  if (value.api === 'responses' && value.provider !== 'openai') ctx.addIssue({ code: 'custom', path: ['api'], message: 'responses is the OpenAI Responses API: only with provider openai' });
+  value.criteria.forEach((c, i) => {
+    if (c.version !== undefined && !Object.hasOwn(CRITERIA[c.name].versions, c.version)) {
+      ctx.addIssue({ code: 'custom', path: ['criteria', i, 'version'], message: `${c.name}@${c.version} is not shipped (shipped: ${Object.keys(CRITERIA[c.name].versions).join(', ')})` });
+    }
   });
+}
+
+/** The judge configuration without its key (what is stored in the clear and answered by GET). */
+export const judgeSettingsSchema = z.strictObject(settingsShape).superRefine(checkSettings);
 export type JudgeSettings = z.output<typeof judgeSettingsSchema>;
 
 /** The whole document of `PUT /v1/judge`: the settings and the key (optional when one is stored already). */
-export const judgeConfigSchema = z.object({ api_key: z.string().min(1).max(4_000).regex(/^\S+$/, 'must not contain spaces').optional() }).passthrough();
+export const judgeDocumentSchema = z
+  .strictObject({ ...settingsShape, api_key: z.string().min(1).max(4_000).regex(/^\S+$/, 'must not contain spaces').optional().describe('Sealed at rest; never returned.') })
+  .superRefine(checkSettings);
 
 export class JudgeConfigError extends Error {
   override readonly name = 'JudgeConfigError';
@@ -75,12 +81,10 @@ export class JudgeConfigError extends Error {
 
 /** Splits and validates a `PUT /v1/judge` body: the settings, and the key when one was given. */
 export function parseJudgeConfig(input: unknown): { settings: JudgeSettings; apiKey: string | null } {
-  const outer = judgeConfigSchema.safeParse(input);
-  if (!outer.success) throw new JudgeConfigError(outer.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })));
-  const { api_key, ...rest } = outer.data;
-  const parsed = judgeSettingsSchema.safeParse(rest);
+  const parsed = judgeDocumentSchema.safeParse(input);
   if (!parsed.success) throw new JudgeConfigError(parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })));
-  return { settings: parsed.data, apiKey: api_key ?? null };
+  const { api_key, ...settings } = parsed.data;
+  return { settings, apiKey: api_key ?? null };
 }
 
 /** The criteria to judge with their prompt versions (the latest shipped one when the org names none). */

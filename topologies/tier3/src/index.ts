@@ -18,7 +18,7 @@ export { CRITERIA, CRITERION_NAMES, judgmentSchema, judgmentJsonSchema, promptOf
 export { createProvider, classify, retryAfterMs, ProviderError, type JudgeProvider, type ProviderSettings, type ProviderKind, type Completion, type CompletionRequest, type ChatMessage, type TokenUsage } from './providers.js';
 export { judgeCriterion, cacheKey, createConcurrencyLimiter, DEFAULT_RETRY_RULES, type BudgetLedger, type Reservation, type JudgmentCache, type ConcurrencyLimiter, type JudgeDeps, type RetryRules, type CriterionOutcome, type CriterionRequest } from './judge.js';
 export { createPriceTable, estimateTokens, PRICES, type PriceTable, type ModelPrice, type Money } from './prices.js';
-export { parseJudgeConfig, judgeSettingsSchema, criteriaOf, createJudgeConfigCache, judgeSecretContext, JudgeConfigError, DEFAULT_CRITERIA, type JudgeSettings, type JudgeConfigSource, type OrgJudge } from './config.js';
+export { parseJudgeConfig, judgeSettingsSchema, judgeDocumentSchema, criteriaOf, createJudgeConfigCache, judgeSecretContext, JudgeConfigError, DEFAULT_CRITERIA, type JudgeSettings, type JudgeConfigSource, type OrgJudge } from './config.js';
 export { storeBudget, storeCache, utcDay } from './ledger.js';
 export { createPendingSweeper, NOT_JUDGED_RETRIES, type Sweeper, type SweeperOptions } from './sweeper.js';
 export { outputEmitter } from './emit.js';

@@ -31,8 +31,8 @@ import { judgeCriterion, type CriterionOutcome, type JudgeDeps } from './judge.j
 export interface Tier3Options {
   policies: { get(orgId: string): Promise<Policy> };
   judges: JudgeConfigSource;
-  /** What every judgment needs, except the org's limits (from its configuration). */
-  judge: Omit<JudgeDeps, 'budget'> & { budget: (judge: OrgJudge) => JudgeDeps['budget'] };
+  /** What every judgment needs; the budget, the output allowance and the call deadline come from each org's judge. */
+  judge: Omit<JudgeDeps, 'budget' | 'maxOutputTokens'> & { budget: (judge: OrgJudge) => JudgeDeps['budget'] };
   /** Where pending judgments wait for the sweeper. */
   pending: Pick<JudgeStore, 'addPending'>;
   /** Delay before the first retry of a pending judgment when the provider named none (default 60 s). */
@@ -94,7 +94,12 @@ export async function evaluateTier3(escalation: Escalation, options: Pick<Tier3O
   if (judge === null) return { kind: 'not_judged', outputs: keep(NOT_JUDGED_NO_PROVIDER) };
 
   const criteria = criteriaOf(judge.settings).filter((c) => CRITERIA[c.name].applies(trace));
-  const deps: JudgeDeps = { ...options.judge, budget: options.judge.budget(judge) };
+  const deps: JudgeDeps = {
+    ...options.judge,
+    budget: options.judge.budget(judge),
+    maxOutputTokens: judge.settings.max_output_tokens,
+    retry: { ...options.judge.retry, timeoutMs: judge.settings.timeout_ms },
+  };
   const price = judge.settings.price ?? undefined;
   const outcomes = await Promise.all(
     criteria.map(async (c) => ({ criterion: c.name, version: c.version, outcome: await judgeCriterion({ orgId: trace.org_id, criterion: c.name, version: c.version, trace, provider: judge.provider, price }, deps) })),

@@ -110,7 +110,6 @@ beforeAll(async () => {
       limiter: createConcurrencyLimiter(4),
       prices: createPriceTable(),
       retry: { maxAttempts: 3, retryBudgetMs: 200, initialMs: 5, maxMs: 20, timeoutMs: 5_000 },
-      maxOutputTokens: 200,
     },
     pending: store.judge,
     pendingDelayMs: 0,
