@@ -118,6 +118,8 @@ export function modelCacheOf(env: { METRONIS_MODEL_CACHE?: string | undefined; X
 const judge = {
   METRONIS_JUDGE_CONCURRENCY: positive(256, 4),
   METRONIS_JUDGE_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(15_000),
+  /** the first retry of a pending judgment comes this long after the failure (or the provider's retry-after, if later); then it doubles, up to an hour */
+  METRONIS_JUDGE_RETRY_DELAY_MS: z.coerce.number().int().min(0).max(3_600_000).default(60_000),
 };
 
 const kafka = {

@@ -5,7 +5,7 @@
  * the console of the same process invalidates the judge cache on every change.
  *
  * @example
- *   const tier3 = openTier3Runtime({ store, backbone, secrets, logger, lifecycle, concurrency: 4, sweepIntervalMs: 15_000 });
+ *   const tier3 = openTier3Runtime({ store, backbone, secrets, logger, lifecycle, concurrency: 4, sweepIntervalMs: 15_000, retryDelayMs: 60_000 });
  *   runTopology(tier3Topology({ ...tier3.options, policies }), ...);
  *   const sweeper = tier3.startSweeper(policies);
  */
@@ -40,7 +40,7 @@ export interface Tier3Runtime {
 /** How long a cached judgment is reused (a week): a changed prompt version or model is a new key anyway. */
 const CACHE_TTL_MS = 7 * 86_400_000;
 
-export function openTier3Runtime(deps: { store: RelationalStore; backbone: Backbone; secrets: SecretBox; logger: Logger; lifecycle: Lifecycle; concurrency: number; sweepIntervalMs: number }): Tier3Runtime {
+export function openTier3Runtime(deps: { store: RelationalStore; backbone: Backbone; secrets: SecretBox; logger: Logger; lifecycle: Lifecycle; concurrency: number; sweepIntervalMs: number; retryDelayMs: number }): Tier3Runtime {
   const judges = createJudgeConfigCache({ store: deps.store.judge, secrets: deps.secrets });
   const options: Omit<Tier3Options, 'policies'> = {
     judges,
@@ -52,6 +52,7 @@ export function openTier3Runtime(deps: { store: RelationalStore; backbone: Backb
       retry: DEFAULT_RETRY_RULES,
     },
     pending: deps.store.judge,
+    pendingDelayMs: deps.retryDelayMs,
   };
   return {
     judges,
@@ -64,6 +65,7 @@ export function openTier3Runtime(deps: { store: RelationalStore; backbone: Backb
         emit: outputEmitter(producer, deps.backbone.serde),
         logger: deps.logger,
         intervalMs: deps.sweepIntervalMs,
+        baseDelayMs: Math.max(1, deps.retryDelayMs),
       });
       return {
         async stop() {

@@ -43,7 +43,7 @@ export async function dev(env: DevEnv, logger: Logger, lifecycle: Lifecycle): Pr
   const evaluator = evaluationPool(env, logger, lifecycle);
   const secrets = (await secretsBox(env.METRONIS_SECRETS_KEY, paths.secretsKey))!;
   const alerts = openAlertsRuntime({ store, backbone, secrets, logger, lifecycle });
-  const tier3 = openTier3Runtime({ store, backbone, secrets, logger, lifecycle, concurrency: env.METRONIS_JUDGE_CONCURRENCY, sweepIntervalMs: env.METRONIS_JUDGE_SWEEP_INTERVAL_MS });
+  const tier3 = openTier3Runtime({ store, backbone, secrets, logger, lifecycle, concurrency: env.METRONIS_JUDGE_CONCURRENCY, sweepIntervalMs: env.METRONIS_JUDGE_SWEEP_INTERVAL_MS, retryDelayMs: env.METRONIS_JUDGE_RETRY_DELAY_MS });
   // Tier 2 runs when its encoder is installed; it loads off the start-up path (escalations wait in the log meanwhile).
   const tier2 = tier2Status(modelCacheOf(env));
   const encoder = tier2.installed ? loadEncoder({ cacheDir: tier2.cacheDir }) : undefined;
