@@ -67,8 +67,14 @@ export function openTier3Runtime(deps: { store: RelationalStore; backbone: Backb
         intervalMs: deps.sweepIntervalMs,
         baseDelayMs: Math.max(1, deps.retryDelayMs),
       });
+      // Cached judgments past their week are deleted hourly (they may quote the traces they judged).
+      const expireCache = () =>
+        deps.store.judge.cacheSweep(new Date(Date.now() - CACHE_TTL_MS)).catch((error: unknown) => deps.logger.warn({ err: error }, 'tier 3 could not expire cached judgments; it tries again in an hour'));
+      const expiry = setInterval(() => void expireCache(), 3_600_000);
+      expiry.unref();
       return {
         async stop() {
+          clearInterval(expiry);
           await sweeper.stop();
           await producer.close();
         },

@@ -262,6 +262,25 @@ describe('tier3 topology', () => {
     server.fallback = () => ({ judgment: { rating: 1, label: 'none', rationale: 'Nothing to report.' } });
   });
 
+  it('cached judgments expire: not read past their TTL, and swept', async () => {
+    const org = newOrg();
+    await store.judge.cachePut(org, 'k1', { rating: 2, label: 'other', rationale: 'x' });
+    expect(await store.judge.cacheGet(org, 'k1', new Date(Date.now() - 60_000))).toEqual({ rating: 2, label: 'other', rationale: 'x' });
+    expect(await store.judge.cacheGet(org, 'k1', new Date(Date.now() + 60_000))).toBeNull();
+    expect(await store.judge.cacheGet('another_org', 'k1', new Date(0))).toBeNull();
+    expect(await store.judge.cacheSweep(new Date(Date.now() + 60_000))).toBeGreaterThanOrEqual(1);
+    expect(await store.judge.cacheGet(org, 'k1', new Date(0))).toBeNull();
+  });
+
+  it('deleting a trace removes its pending judgment (which holds the trace)', async () => {
+    const org = newOrg();
+    const trace = traceOf(org, 'to be deleted', 'to be deleted');
+    await store.judge.addPending(org, trace.trace_id, escalationOf(trace), 'test', new Date());
+    expect(await store.judge.countPending(org)).toBe(1);
+    await store.forOrg(org).deleteTrace(trace.trace_id);
+    expect(await store.judge.countPending(org)).toBe(0);
+  });
+
   it('the judge’s key is sealed at rest and opens only for its org', async () => {
     const org = newOrg();
     await configure(org, {});
