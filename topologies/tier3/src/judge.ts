@@ -172,8 +172,8 @@ async function callWithRetries(
       return { kind: 'completion', completion };
     } catch (error) {
       const failure = error instanceof ProviderError ? error : new ProviderError((error as Error)?.message ?? String(error), true, null, null, { cause: error });
-      // A call that got an HTTP error answer was not billed; one that timed out may have been, so its reservation stays spent.
-      if (failure.status !== null) await reservation.settle(-(estimate.input_tokens + estimate.output_tokens), -estimatedCost);
+      // A refused connection or an HTTP error answer was not billed; a call cut by its deadline may have been, so its reservation stays spent.
+      if (!failure.timedOut) await reservation.settle(-(estimate.input_tokens + estimate.output_tokens), -estimatedCost);
       if (!failure.transient) return { kind: 'outcome', outcome: { kind: 'rejected', reason: failure.message, usage: spent.usage, cost: spent.cost, attempts: spent.attempts } };
       last = failure;
       if (attempt + 1 >= retry.maxAttempts) break;

@@ -79,10 +79,14 @@ export class ProviderError extends Error {
     readonly transient: boolean,
     readonly status: number | null,
     readonly retryAfterMs: number | null,
-    options?: ErrorOptions,
+    options?: ErrorOptions & { timedOut?: boolean },
   ) {
     super(message, options);
+    this.timedOut = options?.timedOut ?? false;
   }
+
+  /** The call was cut by its deadline: the provider may have done (and billed) the work. */
+  readonly timedOut: boolean;
 }
 
 export function createProvider(settings: ProviderSettings, fetchImpl?: typeof fetch): JudgeProvider {
@@ -173,7 +177,7 @@ const PERMANENT_STATUSES = new Set([400, 413, 422]);
 
 export function classify(error: unknown, signal?: AbortSignal): ProviderError {
   if (error instanceof ProviderError) return error;
-  if (signal?.aborted) return new ProviderError(`the judge call timed out (${String((signal.reason as Error)?.message ?? signal.reason)})`, true, null, null, { cause: error });
+  if (signal?.aborted) return new ProviderError(`the judge call timed out (${String((signal.reason as Error)?.message ?? signal.reason)})`, true, null, null, { cause: error, timedOut: true });
   const status = statusOf(error);
   if (status === null) {
     // No HTTP answer: a refused or reset connection, a DNS failure, the SDK's own timeout.

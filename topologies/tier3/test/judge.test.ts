@@ -173,6 +173,24 @@ describe('budget, cache and limits', () => {
     expect(spent.usd).toBeCloseTo((200 * 0.15 + 30 * 0.6) / 1e6, 12);
   });
 
+  it('gives a reservation back when nothing was billed (refused connection, HTTP error), keeps it when the deadline cut the call', async () => {
+    const fast = { maxAttempts: 2, retryBudgetMs: 1_000, initialMs: 1, maxMs: 1, timeoutMs: 200 };
+    const refused = ledger();
+    const down = createProvider({ provider: 'openai', model: 'gpt-4o-mini', apiKey: KEY, baseUrl: 'http://127.0.0.1:9/v1' });
+    expect((await judge(down, deps({ budget: refused.budget, retry: fast }))).kind).toBe('pending');
+    expect(refused.spent).toMatchObject({ calls: 2, tokens: 0 });
+
+    const errors = ledger();
+    server.script.push({ status: 503 }, { status: 503 });
+    expect((await judge(provider(), deps({ budget: errors.budget, retry: fast }))).kind).toBe('pending');
+    expect(errors.spent).toMatchObject({ calls: 2, tokens: 0 });
+
+    const cut = ledger();
+    server.script.push({ hang: true }, { hang: true });
+    expect((await judge(provider(), deps({ budget: cut.budget, retry: fast }))).kind).toBe('pending');
+    expect(cut.spent.tokens).toBeGreaterThan(0);
+  });
+
   it('judges the same content once: the second time comes from the cache', async () => {
     const d = deps();
     await judge(provider(), d);
