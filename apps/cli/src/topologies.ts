@@ -9,7 +9,7 @@ import { alertsTopologies, startAlertsLoops, type AlertsRuntime } from '@metroni
 import { sinkTopologies } from '@metronis/topology-sinks';
 import { tier1Topology } from '@metronis/topology-tier1';
 import { createModelRegistry, tier2Topology, type Encoder } from '@metronis/topology-tier2';
-import { tier3Topology } from '@metronis/topology-tier3';
+import { describingOnly, tier3Topology } from '@metronis/topology-tier3';
 import type { Tier3Runtime } from './tier3.js';
 
 export interface TopologyDeps {
@@ -55,7 +55,8 @@ export const TOPOLOGIES = {
   },
   tier3: {
     usesFacts: false,
-    build: (deps) => [tier3Topology({ ...tier3Of(deps).options, policies: deps.policies })],
+    // Without its runtime (replay moves offsets, nothing is processed) it is built for its descriptor only.
+    build: (deps) => [tier3Topology(deps.tier3 === undefined ? describingOnly() : { ...deps.tier3.options, policies: deps.policies })],
     loops: (deps) => tier3Of(deps).startSweeper(deps.policies),
   },
 } satisfies Record<string, TopologyEntry & Partial<Pick<TopologyEntry, 'loops'>>>;

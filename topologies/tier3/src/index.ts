@@ -11,7 +11,7 @@
  *   //   outputs: metronis.evaluations.v1 (TierResult), metronis.verdicts.v1 (Verdict)
  */
 import { describeTopology } from '@metronis/streams';
-import { tier3Topology } from './tier3.js';
+import { tier3Topology, type Tier3Options } from './tier3.js';
 
 export { tier3Topology, evaluateTier3, verdictOf, TIER3_NAME, TIER3_GROUP_ID, JUDGE_PENDING, NOT_JUDGED_BUDGET, NOT_JUDGED_NO_PROVIDER, type Tier3Options, type Tier3Outcome } from './tier3.js';
 export { CRITERIA, CRITERION_NAMES, judgmentSchema, judgmentJsonSchema, promptOf, userMessage, MAX_FIELD_CHARS, type CriterionName, type Criterion, type Judgment } from './criteria.js';
@@ -23,10 +23,16 @@ export { storeBudget, storeCache, utcDay } from './ledger.js';
 export { createPendingSweeper, NOT_JUDGED_RETRIES, type Sweeper, type SweeperOptions } from './sweeper.js';
 export { outputEmitter } from './emit.js';
 
+/**
+ * Options that build the topology for its name, group and topics only (describe, replay's offset
+ * moves): processing a record with them fails, saying so.
+ */
+export function describingOnly(): Tier3Options {
+  const unusable = () => Promise.reject(new Error('tier3: this topology was built for describing only; give tier3Topology its policies, judges and store to run it'));
+  return { policies: { get: unusable }, judges: { get: unusable, invalidate() {} }, judge: undefined as never, pending: { addPending: unusable } };
+}
+
 /** The tier as text (`describeTopology`), without a store or a provider. */
 export function describe(): string {
-  const unusable = () => Promise.reject(new Error('tier3 describe(): this topology is for describing only; give tier3Topology its policies, judges and store to run it'));
-  return describeTopology(
-    tier3Topology({ policies: { get: unusable }, judges: { get: unusable, invalidate() {} }, judge: undefined as never, pending: { addPending: unusable } }),
-  );
+  return describeTopology(tier3Topology(describingOnly()));
 }

@@ -20,6 +20,7 @@ import {
   createPendingSweeper,
   createPriceTable,
   describe as describeTier3,
+  describingOnly,
   evaluateTier3,
   judgeSecretContext,
   outputEmitter,
@@ -134,6 +135,12 @@ describe('tier3 topology', () => {
     expect(text).toContain('group:   metronis.tier3.v1');
     expect(text).toContain('input:   metronis.escalations.tier3.v1 (Escalation)');
     expect(text).toContain('outputs: metronis.evaluations.v1 (TierResult), metronis.verdicts.v1 (Verdict)');
+  });
+
+  it('built for describing only (replay), it names itself and refuses to process, saying why', async () => {
+    const topology = tier3Topology(describingOnly());
+    expect([topology.name, topology.groupId, topology.input.name]).toEqual(['tier3', 'metronis.tier3.v1', 'metronis.escalations.tier3.v1']);
+    await expect(Promise.resolve(topology.process(escalationOf(traceOf('org_x', 'a', 'b')), {} as never))).rejects.toThrow(/built for describing only/);
   });
 
   it('judges an escalated trace: one module per criterion that applies, the rationale kept, the verdict over both tiers', async () => {
