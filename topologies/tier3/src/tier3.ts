@@ -50,6 +50,9 @@ export const JUDGE_PENDING = 'judge_pending';
 export const NOT_JUDGED_BUDGET = 'not_judged:budget_exhausted';
 export const NOT_JUDGED_NO_PROVIDER = 'not_judged:no_provider';
 
+/** The earliest a pending judgment is retried after its failure. */
+export const MIN_PENDING_DELAY_MS = 2_000;
+
 const SEVERITY_OF_RATING: readonly Severity[] = ['none', 'none', 'low', 'medium', 'high', 'critical'];
 
 export function tier3Topology(options: Tier3Options): TransformTopology<'Escalation'> {
@@ -67,7 +70,9 @@ export function tier3Topology(options: Tier3Options): TransformTopology<'Escalat
       const outcome = await evaluateTier3(escalation, options);
       if (outcome.kind === 'pending') {
         const clock = options.clock ?? Date;
-        const next = new Date(clock.now() + Math.max(outcome.retryAfterMs ?? 0, options.pendingDelayMs ?? 60_000));
+        // Never due at once: the runner produces this record's judge_pending verdict after process() returns, and
+        // a retry's verdict must land after it (the sinks keep the last one written).
+        const next = new Date(clock.now() + Math.max(outcome.retryAfterMs ?? 0, options.pendingDelayMs ?? 60_000, MIN_PENDING_DELAY_MS));
         try {
           await options.pending.addPending(escalation.trace.org_id, escalation.trace.trace_id, escalation, outcome.reason, next);
         } catch (error) {

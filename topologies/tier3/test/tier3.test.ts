@@ -23,6 +23,7 @@ import {
   describingOnly,
   evaluateTier3,
   judgeSecretContext,
+  MIN_PENDING_DELAY_MS,
   outputEmitter,
   parseJudgeConfig,
   storeBudget,
@@ -234,7 +235,9 @@ describe('tier3 topology', () => {
     // The provider recovers; the sweeper (one pass here) judges every pending trace.
     server.fallback = () => ({ judgment: { rating: 3, label: 'other', rationale: 'Judged after the burst.' } });
     const emitter = log.producer();
-    const sweeper = createPendingSweeper({ store: store.judge, evaluate: (e) => evaluateTier3(e, options), emit: outputEmitter(emitter, serde), logger: quiet, intervalMs: 3_600_000 });
+    // A pending row is due 2 s after its failure at the earliest: the sweeper's clock is past that.
+    const later = { now: () => Date.now() + MIN_PENDING_DELAY_MS + 1_000 };
+    const sweeper = createPendingSweeper({ store: store.judge, evaluate: (e) => evaluateTier3(e, options), emit: outputEmitter(emitter, serde), logger: quiet, intervalMs: 3_600_000, clock: later });
     const swept = await sweeper.sweep();
     await sweeper.stop();
     await emitter.close();
