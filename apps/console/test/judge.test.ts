@@ -106,6 +106,8 @@ describe('judge API', () => {
     expect(paths).toEqual(expect.arrayContaining(['$.model', '$.api_key', '$.criteria[1].name', '$.budget.daily_usd']));
     const compat = await call('PUT', '/v1/judge', KEYS.bAdmin, { provider: 'openai_compatible', model: 'llama', api_key: 'x' });
     expect((await json(compat)).error.issues).toEqual([{ path: '$.base_url', message: 'is required for openai_compatible' }]);
+    const leaky = await call('PUT', '/v1/judge', KEYS.bAdmin, { provider: 'openai_compatible', model: 'llama', base_url: 'http://user:hunter2@127.0.0.1:8000/v1', api_key: 'x' });
+    expect((await json(leaky)).error.issues).toEqual([{ path: '$.base_url', message: 'must not carry credentials (user:password@); put the key in api_key, which is sealed' }]);
     const malformed = await app.request('/v1/judge', { method: 'PUT', headers: { authorization: `Bearer ${KEYS.bAdmin}`, 'content-type': 'application/json' }, body: '{"provider":' });
     expect(malformed.status).toBe(400);
   });

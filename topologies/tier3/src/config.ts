@@ -55,6 +55,8 @@ type SettingsValue = z.output<z.ZodObject<typeof settingsShape>>;
 
 function checkSettings(value: SettingsValue, ctx: z.RefinementCtx): void {
   if (value.provider === 'openai_compatible' && value.base_url === null) ctx.addIssue({ code: 'custom', path: ['base_url'], message: 'is required for openai_compatible' });
+  // The settings are stored in the clear and shown to readers: a credential belongs in api_key, which is sealed.
+  if (value.base_url !== null && /^[a-z]+:\/\/[^/]*@/i.test(value.base_url)) ctx.addIssue({ code: 'custom', path: ['base_url'], message: 'must not carry credentials (user:password@); put the key in api_key, which is sealed' });
   if (value.api === 'responses' && value.provider !== 'openai') ctx.addIssue({ code: 'custom', path: ['api'], message: 'responses is the OpenAI Responses API: only with provider openai' });
   value.criteria.forEach((c, i) => {
     if (c.version !== undefined && !Object.hasOwn(CRITERIA[c.name].versions, c.version)) {
