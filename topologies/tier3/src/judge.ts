@@ -12,8 +12,9 @@
  *   keeps the earlier tiers' verdict marked `judge_pending` and retries later.
  *
  * Retries: exponential backoff with full jitter (`initialMs`·2^n, capped at `maxMs`), or the
- * provider's `retry-after` when it is longer; a wait that would go past `retryBudgetMs` ends the
- * attempts at once (pending, with the provider's `retry-after` as the earliest next attempt).
+ * provider's `retry-after` when it is longer; a retry that would start past `retryBudgetMs` since the
+ * first call (calls and waits counted) ends the attempts at once (pending, with the provider's
+ * `retry-after` as the earliest next attempt), so a consumer never holds an escalation for long.
  */
 import { createHash } from 'node:crypto';
 import type { Trace } from '@metronis/schemas';
@@ -24,7 +25,7 @@ import { ProviderError, type ChatMessage, type Completion, type JudgeProvider, t
 export interface RetryRules {
   /** Calls per criterion before the trace goes pending (default 4). */
   maxAttempts: number;
-  /** Longest total wait for retries per criterion, in ms (default 30 s). */
+  /** No retry starts past this much time since the criterion's first call, calls and waits counted (default 45 s): a consumer never holds an escalation for long. */
   retryBudgetMs: number;
   initialMs: number;
   maxMs: number;
@@ -32,7 +33,7 @@ export interface RetryRules {
   timeoutMs: number;
 }
 
-export const DEFAULT_RETRY_RULES: RetryRules = { maxAttempts: 4, retryBudgetMs: 30_000, initialMs: 500, maxMs: 8_000, timeoutMs: 60_000 };
+export const DEFAULT_RETRY_RULES: RetryRules = { maxAttempts: 4, retryBudgetMs: 45_000, initialMs: 500, maxMs: 8_000, timeoutMs: 60_000 };
 
 /** Today's spend for an org; `reserve` is atomic and answers null when the call would pass the limits. */
 export interface BudgetLedger {
@@ -144,6 +145,7 @@ async function callWithRetries(
   const schema = judgmentJsonSchema(request.criterion);
   const estimate = estimateTokens(system, messages, deps.maxOutputTokens, schema);
   const estimatedCost = deps.prices.cost(request.provider.settings.provider, model, estimate, request.price);
+  const started = Date.now();
   let waited = 0;
   let last: ProviderError | undefined;
   for (let attempt = 0; attempt < retry.maxAttempts; attempt++) {
@@ -179,7 +181,8 @@ async function callWithRetries(
       if (attempt + 1 >= retry.maxAttempts) break;
       const backoff = Math.min(retry.maxMs, retry.initialMs * 2 ** attempt) * random();
       const wait = Math.max(backoff, failure.retryAfterMs ?? 0);
-      if (waited + wait > retry.retryBudgetMs) break;
+      // Time spent so far: the clock, or the waits when `sleep` does not let it run (tests).
+      if (Math.max(Date.now() - started, waited) + wait > retry.retryBudgetMs) break;
       waited += wait;
       await sleep(wait);
     }

@@ -141,6 +141,13 @@ describe.each(MODES)('$name', (mode) => {
     expect((outcome as { reason: string }).reason).toMatch(/timed out/);
   });
 
+  it('no retry starts past the retry budget counted from the first call: a slow timeout goes straight to pending', async () => {
+    server.script.push({ hang: true }, { judgment: { rating: 1, label: 'none', rationale: 'Fine.' } });
+    const outcome = await judge(provider(), deps({ retry: { maxAttempts: 4, retryBudgetMs: 250, initialMs: 1, maxMs: 1, timeoutMs: 300 } }));
+    expect(outcome).toMatchObject({ kind: 'pending', attempts: 1 });
+    server.script.length = 0;
+  });
+
   it('a refusal to judge is the judge’s failure, not a rating', async () => {
     server.script.push({ refusal: 'I cannot help with that.' });
     const outcome = await judge(provider(), deps());
