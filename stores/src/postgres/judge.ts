@@ -8,7 +8,7 @@ import { InvalidRecordError, storeError } from '../errors.js';
 import type { JudgeStore, PendingJudgment, StoredJudgeProvider } from '../judge.js';
 import type { Actor, AuditAction } from '../tenancy.js';
 import type { RelationalStore } from '../types.js';
-import { encodeRecord } from './nul.js';
+import { decodeRecord, encodeRecord } from './nul.js';
 import type { AnyPgDatabase } from './relational-store.js';
 
 type Row = Record<string, unknown>;
@@ -33,7 +33,8 @@ function toPending(r: Row): PendingJudgment {
   return {
     org_id: String(r.org_id),
     trace_id: String(r.trace_id),
-    escalation: obj(r.escalation),
+    // Stored as { escaped, record } (nul.ts): a trace may carry U+0000, which jsonb cannot hold.
+    escalation: ((stored: { escaped: boolean; record: unknown }) => decodeRecord(stored.record, stored.escaped))(obj(r.escalation)),
     attempts: Number(r.attempts),
     last_error: String(r.last_error),
     next_attempt_at: date(r.next_attempt_at),
@@ -158,7 +159,7 @@ export function createJudgeStore(kind: RelationalStore['kind'], db: AnyPgDatabas
       await run('addPending', () =>
         exec(
           db,
-          sql`INSERT INTO judge_pending (org_id, trace_id, escalation, attempts, last_error, next_attempt_at) VALUES (${orgId}, ${traceId}, ${json(escalation)}, 1, ${clip(error)}, ${ts(nextAttemptAt)})
+          sql`INSERT INTO judge_pending (org_id, trace_id, escalation, attempts, last_error, next_attempt_at) VALUES (${orgId}, ${traceId}, ${JSON.stringify(encodeRecord(escalation))}::jsonb, 1, ${clip(error)}, ${ts(nextAttemptAt)})
               ON CONFLICT (org_id, trace_id) DO UPDATE SET escalation = excluded.escalation, attempts = judge_pending.attempts + 1, last_error = excluded.last_error, next_attempt_at = excluded.next_attempt_at, lease_until = NULL`,
         ),
       );

@@ -282,6 +282,16 @@ describe('tier3 topology', () => {
     expect(await store.judge.cacheGet(org, 'k1', new Date(0))).toBeNull();
   });
 
+  it('a pending judgment keeps its trace exactly, U+0000 included', async () => {
+    const org = newOrg();
+    const trace = traceOf(org, 'nul \u0000 in the input, 100% kept', 'and \u0000 in the output');
+    await store.judge.addPending(org, trace.trace_id, escalationOf(trace), 'test', new Date(0));
+    const [row] = (await store.judge.claimPending(new Date(), 1_000, 1_000)).filter((r) => r.trace_id === trace.trace_id);
+    expect((row!.escalation as Escalation).trace.input.text).toBe('nul \u0000 in the input, 100% kept');
+    expect((row!.escalation as Escalation).trace.output.content).toBe('and \u0000 in the output');
+    await store.judge.removePending(org, trace.trace_id);
+  });
+
   it('deleting a trace removes its pending judgment (which holds the trace)', async () => {
     const org = newOrg();
     const trace = traceOf(org, 'to be deleted', 'to be deleted');
