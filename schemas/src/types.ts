@@ -86,6 +86,8 @@ export interface ModuleResult {
   labels: string[];
   findings: Finding[];
   latency_us: number;
+  /** The module's reasoning in words (tier 3's judge); optional, null from the other modules. */
+  rationale?: string | null;
 }
 
 export interface TierResult {
@@ -134,6 +136,11 @@ export interface Verdict {
   model_provider?: string | null;
   model_name?: string | null;
   tags?: string[];
+  /**
+   * How the verdict was reached when a tier could not run (tier 3: `judge_pending`,
+   * `not_judged:budget_exhausted`, ...); optional, empty from earlier producers.
+   */
+  labels?: string[];
 }
 
 export type AlertKind = 'per_event' | 'aggregate';

@@ -34,6 +34,7 @@ const tierResult: Required<TierResult> = {
       labels: ['x'],
       findings: [{ kind: 'credit_card', message: 'card', field: 'output', start: 1, end: 17, confidence: 0.9 }],
       latency_us: 12,
+      rationale: 'the judge’s words',
     },
   ],
   latency_us: 40,
@@ -59,6 +60,7 @@ const verdict: Required<Verdict> = {
   model_provider: 'openai',
   model_name: 'gpt-4o-mini',
   tags: ['beta'],
+  labels: ['judge_pending'],
 };
 
 const alert: Required<Alert> = {

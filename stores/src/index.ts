@@ -2,6 +2,7 @@ export * from './types.js';
 export { StoreError, InvalidRecordError, ConflictError } from './errors.js';
 export * from './tenancy.js';
 export * from './alerts.js';
+export * from './judge.js';
 export * from './search.js';
 export * from './users.js';
 export type { StoreLogger } from './logger.js';

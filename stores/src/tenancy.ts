@@ -65,6 +65,9 @@ export const AUDIT_ACTIONS = [
   'alert_silence.created',
   'alert_silence.expired',
   'alert_routing.changed',
+  // the LLM judge's provider (topologies/tier3)
+  'judge.configured',
+  'judge.removed',
   // people in the console (users.ts)
   'member.added',
   'member.role_changed',

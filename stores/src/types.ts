@@ -5,6 +5,7 @@
  */
 import type { Severity, TierResult, Trace, Verdict } from '@metronis/schemas';
 import type { AlertStore } from './alerts.js';
+import type { JudgeStore } from './judge.js';
 import type { AnalyticsSqlResult } from './clickhouse/analytics-sql.js';
 import type { TenancyStore } from './tenancy.js';
 import type { UserStore } from './users.js';
@@ -83,6 +84,8 @@ export interface RelationalStore extends TenancyStore {
   close(): Promise<void>;
   /** Alert rules, channels, silences, routing, state and history (alerts.ts). */
   readonly alerts: AlertStore;
+  /** The LLM judge's providers, daily spend, cache and pending judgments (judge.ts). */
+  readonly judge: JudgeStore;
 }
 
 /** What identifies a record for `deletedRecords`. */

@@ -24,7 +24,7 @@ const tierResult: TierResult = {
   severity: 'high',
   score: 0.25,
   modules: [
-    { module: 'pii', version: '1.0.0', passed: false, score: 0, severity: 'high', labels: ['email'], findings: [{ kind: 'email', message: 'an email', field: 'output', start: 3, end: 12, confidence: 0.9 }], latency_us: 10 },
+    { module: 'pii', version: '1.0.0', passed: false, score: 0, severity: 'high', labels: ['email'], findings: [{ kind: 'email', message: 'an email', field: 'output', start: 3, end: 12, confidence: 0.9 }], latency_us: 10, rationale: null },
   ],
   latency_us: 30,
   application: 'app',
@@ -49,6 +49,7 @@ const verdict: Verdict = {
   model_provider: null,
   model_name: 'gpt-4o-mini',
   tags: [],
+  labels: [],
 };
 const alert: Alert = {
   alert_id: 'alert-1',

@@ -69,6 +69,8 @@ export function buildConsole(deps: {
   /** the built UI; without it GET / answers 501 */
   web?: ConsoleDeps['web'];
   tiers?: ConsoleDeps['tiers'];
+  /** the LLM judge's API (store, secrets key, cache hook); without it /v1/judge answers 501 and tier 3 cannot be enabled */
+  judge?: ConsoleDeps['judge'];
 } & RateLimiting) {
   const authenticate = deps.authenticate ?? createApiKeyAuthenticator({ store: deps.store });
   const settingsChanged = (orgId: string) => deps.settings?.invalidate(orgId);
@@ -87,6 +89,7 @@ export function buildConsole(deps: {
     ...(deps.people === undefined ? {} : { people: deps.people }),
     ...(deps.web === undefined ? {} : { web: deps.web }),
     ...(deps.tiers === undefined ? {} : { tiers: deps.tiers }),
+    ...(deps.judge === undefined ? {} : { judge: deps.judge }),
     ...rateLimitingOf(deps),
   });
 }
@@ -112,6 +115,8 @@ export async function buildEmbeddedHttp(deps: {
   people?: ConsoleDeps['people'];
   web?: ConsoleDeps['web'];
   tiers?: ConsoleDeps['tiers'];
+  /** the LLM judge's API (store, secrets key, cache hook); without it /v1/judge answers 501 and tier 3 cannot be enabled */
+  judge?: ConsoleDeps['judge'];
 } & RateLimiting) {
   const gateway = await buildGateway({ backbone: deps.backbone, store: deps.store, logger: deps.logger, ready: deps.ready, policies: deps.gatewayPolicies, corsOrigins: deps.corsOrigins ?? [], ...rateLimitingOf(deps) });
   const gatewayDocument = (await (await gateway.app.request('/openapi.json')).json()) as Record<string, unknown>;
@@ -129,6 +134,7 @@ export async function buildEmbeddedHttp(deps: {
     ...(deps.people === undefined ? {} : { people: deps.people }),
     ...(deps.web === undefined ? {} : { web: deps.web }),
     ...(deps.tiers === undefined ? {} : { tiers: deps.tiers }),
+    ...(deps.judge === undefined ? {} : { judge: deps.judge }),
     ...rateLimitingOf(deps),
     onPolicyChanged: (orgId) => {
       deps.policies.invalidate(orgId);

@@ -131,6 +131,14 @@ export function modelCacheOf(env: { METRONIS_MODEL_CACHE?: string | undefined; X
   return defaultModelCacheDir(env);
 }
 
+/** Tier 3 (the LLM judge): calls in flight per provider endpoint per process, and how often pending judgments are retried. */
+const judge = {
+  METRONIS_JUDGE_CONCURRENCY: positive(256, 4),
+  METRONIS_JUDGE_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(15_000),
+  /** the first retry of a pending judgment comes this long after the failure (or the provider's retry-after, if later); then it doubles, up to an hour */
+  METRONIS_JUDGE_RETRY_DELAY_MS: z.coerce.number().int().min(0).max(3_600_000).default(60_000),
+};
+
 const kafka = {
   KAFKA_BROKERS: brokers,
   SCHEMA_REGISTRY_URL: httpUrl,
@@ -151,6 +159,7 @@ export const devEnvSchema = timeoutsInOrder(z.object({
   METRONIS_SECRETS_KEY: secretsKey,
   METRONIS_EGRESS_ALLOW: egressAllow,
   ...modelCache,
+  ...judge,
 }));
 
 export const gatewayEnvSchema = timeoutsInOrder(z.object({
@@ -189,10 +198,11 @@ export const workerEnvSchema = z.object({
   ...evaluation,
   DATABASE_URL: postgresUrl,
   CLICKHOUSE_URL: clickhouseUrl,
-  /** required by the alerts topology (it opens channel secrets); `worker` says so at start */
+  /** required by the alerts and tier3 topologies (they open channel secrets and judge keys); `worker` says so at start */
   METRONIS_SECRETS_KEY: secretsKey,
   METRONIS_EGRESS_ALLOW: egressAllow,
   ...modelCache,
+  ...judge,
 });
 
 export const migrateEnvSchema = z.object({

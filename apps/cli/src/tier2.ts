@@ -14,8 +14,8 @@ import { ENCODER_MANIFEST, encoderDir, listModelVersions } from '@metronis/topol
 
 export type Tier2Status = { installed: true; cacheDir: string } | { installed: false; reason: string };
 
-/** Tier 3 (the LLM judge) is not built: escalation to it stays refused. */
-const TIER3_UNAVAILABLE = { unavailable: 'tier3 is not built yet' };
+/** Tier 3 (the LLM judge) runs with tier 2's deployment; each org enables it once its judge provider is configured (PUT /v1/judge). */
+const TIER3_RUNS = { models: [] };
 
 /** Whether the encoder's files are in the cache (a cheap check; loading verifies their hashes). */
 export function tier2Status(cacheDir: string): Tier2Status {
@@ -28,6 +28,6 @@ export function tier2Status(cacheDir: string): Tier2Status {
 /** The later tiers the policy API accepts: tier 2 with the shipped model versions when it runs here. */
 export function tierAvailability(status: Tier2Status | 'workers'): TierAvailability {
   // A distributed console cannot see the workers: it trusts the operator to run `worker --topology tier2`.
-  if (status === 'workers' || status.installed) return { tier2: { models: listModelVersions() }, tier3: TIER3_UNAVAILABLE };
-  return { tier2: { unavailable: status.reason }, tier3: TIER3_UNAVAILABLE };
+  if (status === 'workers' || status.installed) return { tier2: { models: listModelVersions() }, tier3: TIER3_RUNS };
+  return { tier2: { unavailable: status.reason }, tier3: TIER3_RUNS };
 }

@@ -9,6 +9,8 @@ import { alertsTopologies, startAlertsLoops, type AlertsRuntime } from '@metroni
 import { sinkTopologies } from '@metronis/topology-sinks';
 import { tier1Topology } from '@metronis/topology-tier1';
 import { createModelRegistry, tier2Topology, type Encoder } from '@metronis/topology-tier2';
+import { describingOnly, tier3Topology } from '@metronis/topology-tier3';
+import type { Tier3Runtime } from './tier3.js';
 
 export interface TopologyDeps {
   store: RelationalStore;
@@ -23,6 +25,8 @@ export interface TopologyDeps {
   alerts?: AlertsRuntime;
   /** Tier 2's encoder (loadEncoder), for the tier2 topology; records wait while it loads. */
   encoder?: Encoder | Promise<Encoder>;
+  /** Tier 3's judges, budget, cache and sweeper (tier3.ts), for the tier3 topology. */
+  tier3?: Tier3Runtime;
 }
 
 /** What replay and describe need of a topology, without its resources. */
@@ -49,7 +53,17 @@ export const TOPOLOGIES = {
       tier2Topology({ policies: deps.policies, encoder: deps.encoder ?? notOpened<Encoder>('tier 2\'s encoder'), models: (encoder) => createModelRegistry({ encoderSha256: encoder.modelSha256 }) }),
     ],
   },
+  tier3: {
+    usesFacts: false,
+    // Without its runtime (replay moves offsets, nothing is processed) it is built for its descriptor only.
+    build: (deps) => [tier3Topology(deps.tier3 === undefined ? describingOnly() : { ...deps.tier3.options, policies: deps.policies })],
+    loops: (deps) => tier3Of(deps).startSweeper(deps.policies),
+  },
 } satisfies Record<string, TopologyEntry & Partial<Pick<TopologyEntry, 'loops'>>>;
+
+function tier3Of(deps: TopologyDeps): Tier3Runtime {
+  return deps.tier3 ?? notOpened<Tier3Runtime>('the tier 3 runtime');
+}
 
 function alertsOf(deps: TopologyDeps): AlertsRuntime {
   return deps.alerts ?? notOpened<AlertsRuntime>('the alerts runtime');

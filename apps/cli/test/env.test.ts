@@ -20,7 +20,16 @@ describe('env', () => {
       METRONIS_EVAL_THREADS: 2,
       METRONIS_EVAL_DEADLINE_MS: 5_000,
       METRONIS_EGRESS_ALLOW: [],
+      METRONIS_JUDGE_CONCURRENCY: 4,
+      METRONIS_JUDGE_SWEEP_INTERVAL_MS: 15_000,
+      METRONIS_JUDGE_RETRY_DELAY_MS: 60_000,
     });
+  });
+
+  it("bounds tier 3's judge settings, naming the variable", () => {
+    expect(parseEnv(devEnvSchema, { METRONIS_JUDGE_CONCURRENCY: '16', METRONIS_JUDGE_SWEEP_INTERVAL_MS: '500', METRONIS_JUDGE_RETRY_DELAY_MS: '0' })).toMatchObject({ METRONIS_JUDGE_CONCURRENCY: 16, METRONIS_JUDGE_SWEEP_INTERVAL_MS: 500, METRONIS_JUDGE_RETRY_DELAY_MS: 0 });
+    expect(() => parseEnv(devEnvSchema, { METRONIS_JUDGE_CONCURRENCY: '0' })).toThrow(/METRONIS_JUDGE_CONCURRENCY/);
+    expect(() => parseEnv(devEnvSchema, { METRONIS_JUDGE_SWEEP_INTERVAL_MS: '10' })).toThrow(/METRONIS_JUDGE_SWEEP_INTERVAL_MS/);
   });
 
   it('bounds the evaluation threads and deadline, naming the variable', () => {

@@ -49,6 +49,7 @@ import { ApiError, errorBody, requireScope, type ConsoleEnv } from './http.js';
 import { tenantOf, type TenantStores } from './tenant.js';
 import { buildConsoleOpenApiDocument } from './openapi.js';
 import { createPolicyRoutes, type TierAvailability } from './policy.js';
+import { createJudgeRoutes, judgeMissing, type JudgeRoutesOptions } from './judge.js';
 import { createSearchRoutes } from './search.js';
 import { createAnalyticsRoutes } from './analytics.js';
 
@@ -90,6 +91,8 @@ export interface ConsoleDeps {
   rateLimits?: OrgLimitsSource;
   /** The alerts API's secrets key, channel adapters and cache hook (alerts.ts); without a key, channels cannot be written. */
   alerts?: Omit<AlertRoutesOptions, 'store' | 'logger'>;
+  /** The LLM judge's API (judge.ts): its store, secrets key and cache hook; without it `/v1/judge` answers 501 and tier 3 cannot be enabled. */
+  judge?: Omit<JudgeRoutesOptions, 'logger' | 'now'>;
   /** The clock of the analytics API's default time range (tests pin it). Default Date.now. */
   now?: () => number;
   /**
@@ -214,7 +217,24 @@ export function createConsoleApp(deps: ConsoleDeps): Hono<ConsoleEnv> {
   app.route('/v1', createDataRoutes({ retentionSchedule: deps.retentionSchedule ?? 'by the retention job' }));
   app.route('/v1/alerts', createAlertRoutes({ ...deps.alerts, store: deps.store.alerts, logger: deps.logger }));
   if (people !== undefined) app.route('/v1', createMemberRoutes({ users: people.users, sendInvitation: people.sendInvitation }));
-  app.route('/v1/policy', createPolicyRoutes({ logger: deps.logger, maxBodyBytes: deps.maxPolicyBytes, onPolicyChanged: deps.onPolicyChanged, tiers: deps.tiers }));
+  const judge = deps.judge;
+  if (judge !== undefined) app.route('/v1/judge', createJudgeRoutes({ ...judge, logger: deps.logger, ...(deps.now === undefined ? {} : { now: deps.now }) }));
+  else {
+    app.all('/v1/judge', () => {
+      throw new ApiError(501, 'not_implemented', 'The LLM judge (tier 3) is not configured in this deployment.');
+    });
+  }
+  app.route(
+    '/v1/policy',
+    createPolicyRoutes({
+      logger: deps.logger,
+      maxBodyBytes: deps.maxPolicyBytes,
+      onPolicyChanged: deps.onPolicyChanged,
+      // Without the judge's API no org can configure a judge, so tier 3 cannot be enabled here.
+      tiers: judge === undefined && deps.tiers !== undefined && 'models' in deps.tiers.tier3 ? { ...deps.tiers, tier3: { unavailable: 'the LLM judge (tier 3) is not configured in this deployment' } } : deps.tiers,
+      ...(judge === undefined ? {} : { tier3Missing: (orgId: string) => judgeMissing(judge.store, orgId) }),
+    }),
+  );
 
   if (deps.web !== undefined) {
     serveWebAssets(app, deps.web);

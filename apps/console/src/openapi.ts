@@ -16,6 +16,7 @@ import { AUDIT_ACTIONS } from '@metronis/stores';
 import { z } from 'zod';
 import { createKeySchema, createOrgSchema, retentionSchema } from './admin.js';
 import { alertComponents, alertPaths } from './openapi-alerts.js';
+import { judgeComponents, judgePaths } from './openapi-judge.js';
 import { analyticsSqlBodySchema, BUCKETS, GROUP_BY } from './analytics.js';
 import { peoplePaths } from './openapi-people.js';
 
@@ -227,6 +228,7 @@ function components(): Record<string, Json> {
   registry.add(retentionSchema, { id: 'ConsoleRetention' });
   registry.add(orgRateLimitsSchema, { id: 'ConsoleRateLimits' });
   for (const [id, schema] of Object.entries(alertComponents)) registry.add(schema, { id });
+  for (const [id, schema] of Object.entries(judgeComponents)) registry.add(schema, { id });
   registry.add(analyticsSqlBodySchema, { id: 'ConsoleAnalyticsSql' });
   const { schemas } = z.toJSONSchema(registry, { uri: (id) => `#/components/schemas/${id}`, io: 'input', unrepresentable: 'any' });
   const out: Record<string, Json> = {};
@@ -520,6 +522,7 @@ export function buildConsoleOpenApiDocument(options: { version?: string } = {}):
       ...analyticsPaths(security),
       ...tenancyPaths(security),
       ...alertPaths({ security, json, error, body, bodyErrors, authErrors }),
+      ...judgePaths({ security, json, error, body, bodyErrors, authErrors }),
       ...peoplePaths(security),
       '/v1/policy': {
         get: {

@@ -28,6 +28,8 @@ export interface PolicyRoutesOptions {
   onPolicyChanged?: (orgId: string) => void;
   /** What the later tiers can take in this deployment; escalation to a tier that is unavailable is refused. Default: neither. */
   tiers?: TierAvailability;
+  /** Why this org cannot escalate to tier 3 yet (no judge provider configured), or null; checked when a policy enables tier 3. */
+  tier3Missing?: (orgId: string) => Promise<string | null>;
 }
 
 /** Per later tier: the model versions it can run, or why escalation to it cannot be enabled here. */
@@ -123,6 +125,10 @@ export function createPolicyRoutes(options: PolicyRoutesOptions): Hono<ConsoleEn
       }
       // Escalating to a tier that does not run here would leave traces without a verdict.
       const issues = availabilityIssues(policy, options.tiers ?? NO_LATER_TIERS);
+      if (issues.length === 0 && policy.escalation.tier3.enabled && options.tier3Missing !== undefined) {
+        const missing = await options.tier3Missing(orgId);
+        if (missing !== null) issues.push({ path: '$.escalation.tier3.enabled', message: `${missing}; escalation to it cannot be enabled` });
+      }
       if (issues.length > 0) throw new ApiError(400, 'invalid_policy', `The policy is invalid: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
       const { db, actor } = c.get('tenant');
       const saved = await db.putPolicy(document, actor);

@@ -24,6 +24,7 @@ import { buryTraces, deleteOrphans, lockOrganizations } from './deletions.js';
 import { apiKeys, organizations, policies } from './schema.js';
 import { DELETED_IN, deletionRefs, evaluationRow, jsonChunks, sharedLock, traceRow, UPSERT_EVALUATIONS, UPSERT_TRACES, UPSERT_VERDICTS, verdictRow, type SinkSql } from './sink-sql.js';
 import { createAlertStore } from './alerts.js';
+import { createJudgeStore } from './judge.js';
 import { createTenancy } from './tenancy.js';
 import { createUserStore } from './users.js';
 
@@ -105,6 +106,7 @@ export function createRelationalStore(options: RelationalStoreOptions): Relation
     kind,
     ...tenancy,
     alerts: createAlertStore(kind, db),
+    judge: createJudgeStore(kind, db),
     users: createUserStore(kind, db),
 
     migrate: () => run('migrate', options.migrate),

@@ -86,7 +86,9 @@ export function createTenancy(kind: RelationalStore['kind'], db: AnyPgDatabase):
         ) RETURNING trace_id
       ),
       v AS (DELETE FROM verdicts WHERE org_id = ${orgId} AND trace_id IN (SELECT trace_id FROM doomed) RETURNING 1),
-      e AS (DELETE FROM evaluations WHERE org_id = ${orgId} AND trace_id IN (SELECT trace_id FROM doomed) RETURNING 1)
+      e AS (DELETE FROM evaluations WHERE org_id = ${orgId} AND trace_id IN (SELECT trace_id FROM doomed) RETURNING 1),
+      -- a judgment pending for the trace (migration 0008) holds its escalation, the trace included
+      p AS (DELETE FROM judge_pending WHERE org_id = ${orgId} AND trace_id IN (SELECT trace_id FROM doomed))
       SELECT (SELECT coalesce(array_agg(trace_id), '{}') FROM doomed) AS ids, (SELECT count(*) FROM v) AS verdicts, (SELECT count(*) FROM e) AS evaluations`);
     const row = rowsOf(result)[0] as { ids: string[]; verdicts: number | string; evaluations: number | string };
     return { traces: row.ids.length, verdicts: Number(row.verdicts), evaluations: Number(row.evaluations), trace_ids: row.ids };
@@ -130,6 +132,8 @@ export function createTenancy(kind: RelationalStore['kind'], db: AnyPgDatabase):
           const t = await tx.delete(traces).where(and(eq(traces.orgId, orgId), inArray(traces.traceId, ids))).returning({ id: traces.traceId });
           const v = await tx.delete(verdicts).where(and(eq(verdicts.orgId, orgId), inArray(verdicts.traceId, ids))).returning({ id: verdicts.traceId });
           const e = await tx.delete(evaluations).where(and(eq(evaluations.orgId, orgId), inArray(evaluations.traceId, ids))).returning({ id: evaluations.evaluationId });
+          // a judgment pending for the trace (migration 0008) holds its escalation, the trace included
+          await tx.execute(sql`DELETE FROM judge_pending WHERE org_id = ${orgId} AND trace_id IN (SELECT jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb))`);
           return { traces: t.length, verdicts: v.length, evaluations: e.length };
         }),
       );

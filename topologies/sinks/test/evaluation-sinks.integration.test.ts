@@ -87,7 +87,7 @@ function tierResult(orgId: string, traceId: string, tier: number): TierResult {
     severity: tier === 1 ? 'high' : 'none',
     score: tier === 1 ? 0.3 : 0.9,
     modules: [
-      { module: 'safety', version: '1.0.0', passed: tier !== 1, score: 0.3, severity: tier === 1 ? 'high' : 'none', labels: [], findings: [], latency_us: 30 },
+      { module: 'safety', version: '1.0.0', passed: tier !== 1, score: 0.3, severity: tier === 1 ? 'high' : 'none', labels: [], findings: [], latency_us: 30, rationale: null },
     ],
     latency_us: 200,
     // The routing fields as a reader of the Avro record sees them (their defaults).

@@ -41,7 +41,7 @@ export async function consoleCommand(env: ConsoleEnv, logger: Logger, lifecycle:
   } else {
     logger.warn({}, 'no KAFKA_BROKERS: the console has no live updates (pages still load; set KAFKA_BROKERS and SCHEMA_REGISTRY_URL)');
   }
-  const app = buildConsole({ store, facts, settings, alerts: { secrets, adapters: channelAdapters(env.METRONIS_EGRESS_ALLOW), pacer: createPacer() }, retentionSchedule: describeRetentionJob(retentionJob), corsOrigins: env.METRONIS_CORS_ORIGINS, logger, ready, tiers: tierAvailability('workers'), people, ...(web === undefined ? {} : { web }), ...limiting });
+  const app = buildConsole({ store, facts, settings, alerts: { secrets, adapters: channelAdapters(env.METRONIS_EGRESS_ALLOW), pacer: createPacer() }, retentionSchedule: describeRetentionJob(retentionJob), corsOrigins: env.METRONIS_CORS_ORIGINS, logger, ready, tiers: tierAvailability('workers'), judge: { store: store.judge, secrets }, people, ...(web === undefined ? {} : { web }), ...limiting });
   const server = await listen(app.fetch, { host: env.METRONIS_HOST, port: env.METRONIS_PORT, limits: serverLimitsOf(env), logger, ...(live === undefined ? {} : { onUpgrade: live.sockets.handleUpgrade }) });
   lifecycle.onClose('http', () => server.close());
   if (live !== undefined) lifecycle.onClose('live sockets', () => live!.sockets.close());

@@ -19,6 +19,7 @@ import type { Lifecycle } from '../shutdown.js';
 import { startLoops, TOPOLOGIES, TOPOLOGY_NAMES } from '../topologies.js';
 import { openAlertsRuntime, secretsBox } from '../alerts.js';
 import { tier2Status, tierAvailability } from '../tier2.js';
+import { openTier3Runtime } from '../tier3.js';
 import { loadEncoder } from '@metronis/topology-tier2';
 
 export async function dev(env: DevEnv, logger: Logger, lifecycle: Lifecycle): Promise<{ url: string; apiKey: string; signInLink: string }> {
@@ -42,6 +43,7 @@ export async function dev(env: DevEnv, logger: Logger, lifecycle: Lifecycle): Pr
   const evaluator = evaluationPool(env, logger, lifecycle);
   const secrets = (await secretsBox(env.METRONIS_SECRETS_KEY, paths.secretsKey))!;
   const alerts = openAlertsRuntime({ store, backbone, secrets, logger, lifecycle, egressAllow: env.METRONIS_EGRESS_ALLOW });
+  const tier3 = openTier3Runtime({ store, backbone, secrets, logger, lifecycle, concurrency: env.METRONIS_JUDGE_CONCURRENCY, sweepIntervalMs: env.METRONIS_JUDGE_SWEEP_INTERVAL_MS, retryDelayMs: env.METRONIS_JUDGE_RETRY_DELAY_MS });
   // Tier 2 runs when its encoder is installed; it loads off the start-up path (escalations wait in the log meanwhile).
   const tier2 = tier2Status(modelCacheOf(env));
   const encoder = tier2.installed ? loadEncoder({ cacheDir: tier2.cacheDir }) : undefined;
@@ -57,11 +59,11 @@ export async function dev(env: DevEnv, logger: Logger, lifecycle: Lifecycle): Pr
   }
   for (const name of TOPOLOGY_NAMES) {
     if (name === 'tier2' && encoder === undefined) continue;
-    for (const topology of TOPOLOGIES[name].build({ store, facts, policies, retention, evaluator, alerts, ...(encoder === undefined ? {} : { encoder }) })) {
+    for (const topology of TOPOLOGIES[name].build({ store, facts, policies, retention, evaluator, alerts, tier3, ...(encoder === undefined ? {} : { encoder }) })) {
       const handle = runTopology(topology, { log: backbone.log, serde: backbone.serde, logger });
       lifecycle.onClose(`topology ${topology.name}`, () => handle.stop());
     }
-    const loops = startLoops(name, { store, facts, policies, retention, alerts });
+    const loops = startLoops(name, { store, facts, policies, retention, alerts, tier3 });
     if (loops !== undefined) lifecycle.onClose(`${name} loops`, () => loops.stop());
   }
 
@@ -76,7 +78,7 @@ export async function dev(env: DevEnv, logger: Logger, lifecycle: Lifecycle): Pr
   const web = await consoleWeb(logger);
   const live = await startLiveChannel({ log: backbone.log, serde: backbone.serde, sessions: people.sessions, logger, allowedOrigins: env.METRONIS_CORS_ORIGINS });
   lifecycle.onClose('live feed', () => live.closeFeed());
-  const http = await buildEmbeddedHttp({ backbone, store, facts, settings, alerts: { secrets, adapters: alerts.adapters, pacer: alerts.pacer, onChanged: (orgId) => alerts.config.invalidate(orgId) }, retentionSchedule: describeRetentionJob(retentionJob), corsOrigins: env.METRONIS_CORS_ORIGINS, logger, ready, policies, gatewayPolicies, tiers: tierAvailability(tier2), people, ...(web === undefined ? {} : { web }), ...limiting });
+  const http = await buildEmbeddedHttp({ backbone, store, facts, settings, alerts: { secrets, adapters: alerts.adapters, pacer: alerts.pacer, onChanged: (orgId) => alerts.config.invalidate(orgId) }, retentionSchedule: describeRetentionJob(retentionJob), corsOrigins: env.METRONIS_CORS_ORIGINS, logger, ready, policies, gatewayPolicies, tiers: tierAvailability(tier2), judge: { store: store.judge, secrets, onChanged: (orgId) => tier3.judges.invalidate(orgId) }, people, ...(web === undefined ? {} : { web }), ...limiting });
   lifecycle.onClose('producer', () => http.producer.close());
   const server = await listen(http.fetch, { host: env.METRONIS_HOST, port: env.METRONIS_PORT, limits: serverLimitsOf(env), logger, onUpgrade: live.sockets.handleUpgrade });
   lifecycle.onClose('http', () => server.close());

@@ -147,6 +147,8 @@ export async function startSurface(): Promise<Surface> {
     // The alerts API as dev serves it: a secrets key, and adapters with a short timeout (a channel
     // test reaches whatever URL the fuzzer saved).
     alerts: { secrets: createSecretBox(parseSecretsKey(generateSecretsKey())), adapters: createChannelAdapters({ timeoutMs: 2_000 }) },
+    // The judge API as dev serves it (tier 3): its store and a secrets key.
+    judge: { store: store.judge, secrets: createSecretBox(parseSecretsKey(generateSecretsKey())) },
     // People in the console, as `metronis dev` has them (the sign-in attempts share the process's limiter).
     people: consolePeople(store, limiting.rateLimiter, env.METRONIS_SESSION_IDLE_SECONDS),
     ...limiting,
