@@ -282,17 +282,26 @@ async function benchPhoenix(): Promise<Result> {
   const url = `http://127.0.0.1:${port}`;
   // Phoenix prints before it listens on some versions: wait for its health endpoint.
   for (let i = 0; i < 600 && !(await fetch(`${url}/healthz`).then((r) => r.ok, () => false)); i++) await new Promise((r) => setTimeout(r, 100));
-  let counted = 0;
-  let cursor: string | undefined;
+  // Phoenix lists spans newest first, so a span stored later can land before a page already read.
+  // So: wait until its GraphQL span count (a COUNT in its database) reaches N, then read every span
+  // once through its REST span list, from the first page, as a user's tool would.
+  const spanCount = async (): Promise<number> => {
+    const response = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ projects { edges { node { name recordCount } } } }' }) });
+    if (!response.ok) throw new Error(`phoenix graphql answered ${response.status}: ${await response.text()}`);
+    const body = (await response.json()) as { data?: { projects: { edges: { node: { name: string; recordCount: number } }[] } } };
+    return body.data?.projects.edges.find((e) => e.node.name === 'default')?.node.recordCount ?? 0;
+  };
   const readable = async (): Promise<boolean> => {
-    // Page through the project's spans from where the last look stopped.
+    if ((await spanCount()) < SPANS) return false;
+    let counted = 0;
+    let cursor: string | undefined;
     for (;;) {
       const query = new URLSearchParams({ limit: '1000', ...(cursor === undefined ? {} : { cursor }) });
       const response = await fetch(`${url}/v1/projects/default/spans?${query}`);
       if (!response.ok) throw new Error(`phoenix span list answered ${response.status}: ${await response.text()}`);
       const page = (await response.json()) as { data: unknown[]; next_cursor: string | null };
-      if (page.next_cursor === null) return counted + page.data.length >= SPANS;
       counted += page.data.length;
+      if (page.next_cursor === null) return counted >= SPANS;
       cursor = page.next_cursor;
     }
   };

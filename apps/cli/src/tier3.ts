@@ -5,12 +5,12 @@
  * the console of the same process invalidates the judge cache on every change.
  *
  * @example
- *   const tier3 = openTier3Runtime({ store, backbone, secrets, logger, lifecycle, concurrency: 4, sweepIntervalMs: 15_000, retryDelayMs: 60_000 });
+ *   const tier3 = openTier3Runtime({ store, backbone, secrets, logger, lifecycle, concurrency: 4, sweepIntervalMs: 15_000, retryDelayMs: 60_000, egressAllow: [] });
  *   runTopology(tier3Topology({ ...tier3.options, policies }), ...);
  *   const sweeper = tier3.startSweeper(policies);
  */
 import type { Policy } from '@metronis/evaluators';
-import type { RelationalStore, SecretBox } from '@metronis/stores';
+import { createEgressPolicy, type RelationalStore, type SecretBox } from '@metronis/stores';
 import {
   createConcurrencyLimiter,
   createJudgeConfigCache,
@@ -40,8 +40,9 @@ export interface Tier3Runtime {
 /** How long a cached judgment is reused (a week): a changed prompt version or model is a new key anyway. */
 const CACHE_TTL_MS = 7 * 86_400_000;
 
-export function openTier3Runtime(deps: { store: RelationalStore; backbone: Backbone; secrets: SecretBox; logger: Logger; lifecycle: Lifecycle; concurrency: number; sweepIntervalMs: number; retryDelayMs: number }): Tier3Runtime {
-  const judges = createJudgeConfigCache({ store: deps.store.judge, secrets: deps.secrets });
+export function openTier3Runtime(deps: { store: RelationalStore; backbone: Backbone; secrets: SecretBox; logger: Logger; lifecycle: Lifecycle; concurrency: number; sweepIntervalMs: number; retryDelayMs: number; egressAllow: string[] }): Tier3Runtime {
+  // A judge's base_url is an org admin's choice: it may not reach inside the deployment's network (METRONIS_EGRESS_ALLOW).
+  const judges = createJudgeConfigCache({ store: deps.store.judge, secrets: deps.secrets, egress: createEgressPolicy({ allow: deps.egressAllow }) });
   const options: Omit<Tier3Options, 'policies'> = {
     judges,
     judge: {

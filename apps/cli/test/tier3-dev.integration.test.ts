@@ -44,7 +44,7 @@ async function verdictWhen(id: string, ok: (v: NonNullable<View['verdict']>) => 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'metronis-tier3-dev-'));
   server = await startScriptedServer();
-  running = runCli(['dev'], { METRONIS_DATA_DIR: dataDir, METRONIS_PORT: '0', METRONIS_DEV_API_KEY: KEY, METRONIS_JUDGE_SWEEP_INTERVAL_MS: '200', METRONIS_JUDGE_RETRY_DELAY_MS: '500' });
+  running = runCli(['dev'], { METRONIS_DATA_DIR: dataDir, METRONIS_PORT: '0', METRONIS_DEV_API_KEY: KEY, METRONIS_JUDGE_SWEEP_INTERVAL_MS: '200', METRONIS_JUDGE_RETRY_DELAY_MS: '500', METRONIS_EGRESS_ALLOW: '127.0.0.1' });
   url = (await running.waitFor(/listening on (http:\/\/\S+)/))[1]!;
 }, 120_000);
 
@@ -59,6 +59,10 @@ describe('metronis dev with tier 3 (scripted OpenAI-compatible judge)', () => {
     const early = await put('/v1/policy', { escalation: { tier3: { enabled: true, sample_rate: 1 } } });
     expect(early.status).toBe(400);
 
+    // A judge inside the deployment's network (here the cloud metadata address) is refused; the operator allowed only 127.0.0.1.
+    const inside = await put('/v1/judge', { provider: 'openai_compatible', model: 'scripted-judge', base_url: 'http://169.254.169.254/v1', api_key: 'sk-local-test', criteria: [{ name: 'harm' }] });
+    expect(inside.status).toBe(400);
+    expect(await inside.json()).toMatchObject({ error: { code: 'destination_refused', issues: [{ path: '$.base_url' }] } });
     const judge = await put('/v1/judge', { provider: 'openai_compatible', model: 'scripted-judge', base_url: `${server.url}/v1`, api_key: 'sk-local-test', criteria: [{ name: 'harm' }], budget: { daily_tokens: null, daily_usd: null } });
     expect(judge.status).toBe(200);
     expect((await put('/v1/policy', { escalation: { tier3: { enabled: true, sample_rate: 1 } } })).status).toBe(200);

@@ -71,6 +71,8 @@ beforeAll(async () => {
     CLICKHOUSE_URL: `chdb:${factsDir}`,
     METRONIS_DEV_API_KEY: KEY,
     METRONIS_SECRETS_KEY: randomBytes(32).toString('base64'),
+    // The scripted provider listens on loopback, inside the network the judge may not reach by default.
+    METRONIS_EGRESS_ALLOW: '127.0.0.1',
   };
   const migrate = start(['migrate']);
   const code = await migrate.exited;

@@ -4,7 +4,8 @@
  * - `GET /v1/judge` (scope `read` or `admin`): `{ configured, judge, api_key_set, version, updated_at,
  *   usage_today, pending }`; the key never comes back, only that one is set.
  * - `PUT /v1/judge` (scope `admin`): the provider, model, criteria (with prompt versions), budget and
- *   limits, and `api_key` (required the first time; left out, the stored key stays). The key is sealed
+ *   limits, and `api_key` (required the first time; left out, the stored key stays). A `base_url`
+ *   inside the deployment's network is refused (400 `destination_refused`, see egress.ts). The key is sealed
  *   with METRONIS_SECRETS_KEY before it is stored; the change is audited (`judge.configured`, without
  *   the key). A bad body is a 400 naming each path.
  * - `DELETE /v1/judge` (scope `admin`): removes it (audited `judge.removed`); refused with 409 while
@@ -15,7 +16,7 @@
  *     -d '{"provider":"openai","model":"gpt-4o-mini","api_key":"sk-...","budget":{"daily_usd":5}}' http://localhost:7071/v1/judge
  */
 import { parsePolicy } from '@metronis/evaluators';
-import type { JudgeStore, SecretBox } from '@metronis/stores';
+import type { EgressPolicy, JudgeStore, SecretBox } from '@metronis/stores';
 import { judgeDocumentSchema, judgeSecretContext, utcDay, type JudgeSettings } from '@metronis/topology-tier3';
 import { Hono } from 'hono';
 import { ApiError, jsonBodyLimit, readJson, requireScope, type ConsoleEnv } from './http.js';
@@ -24,6 +25,12 @@ export interface JudgeRoutesOptions {
   store: JudgeStore;
   /** Without it the judge cannot be configured (503 naming METRONIS_SECRETS_KEY). */
   secrets?: SecretBox | undefined;
+  /**
+   * What a `base_url` may point at (stores' egress.ts: nothing inside the deployment's network unless
+   * METRONIS_EGRESS_ALLOW lets it); a refused one is a 400 `destination_refused` naming `$.base_url`.
+   * The tier 3 workers check again when connecting, on the resolved address.
+   */
+  egress?: Pick<EgressPolicy, 'checkUrl'> | undefined;
   /** Called after a change, so this process's judge cache refreshes at once (others within their TTL). */
   onChanged?: ((orgId: string) => void) | undefined;
   logger?: { info(obj: object, msg?: string): void };
@@ -48,6 +55,10 @@ export function createJudgeRoutes(options: JudgeRoutesOptions): Hono<ConsoleEnv>
     requireScope(c, 'admin');
     const { orgId, keyId } = c.get('principal');
     const { api_key, ...settings } = await readJson(c, judgeDocumentSchema);
+    const refused = settings.base_url === null ? null : (options.egress?.checkUrl(settings.base_url) ?? null);
+    if (refused !== null) {
+      throw new ApiError(400, 'destination_refused', `The judge's destination is refused: $.base_url: ${refused}`, { issues: [{ path: '$.base_url', message: refused }] });
+    }
     if (options.secrets === undefined) {
       throw new ApiError(503, 'secrets_unavailable', 'The judge keeps its API key encrypted and this server has no key: set METRONIS_SECRETS_KEY (32 bytes, base64 or hex) and restart.');
     }

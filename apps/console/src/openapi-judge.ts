@@ -40,6 +40,7 @@ export function judgePaths(h: OpenApiHelpers): Json {
         responses: {
           '200': json('ConsoleJudgeView', 'Saved, with its version.'),
           ...bodyErrors,
+          '400': error("Malformed JSON (invalid_json), an invalid body (invalid_body), or a base_url inside the deployment's network (destination_refused: loopback, private, link-local or metadata addresses; the operator allows some with METRONIS_EGRESS_ALLOW). Issues name each path."),
           ...authErrors,
           '501': error('This deployment runs no judge (not_implemented).'),
           '503': error('No secrets key on this server (secrets_unavailable): set METRONIS_SECRETS_KEY.'),

@@ -26,6 +26,10 @@ from typing import Any, Callable
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # The handler writes the headers and the body in two sends: without TCP_NODELAY the body waits for
+    # the client's delayed ACK of the headers (about 40 ms on Linux) on some calls and not others,
+    # which swamped the SDKs' microseconds in the first run.
+    disable_nagle_algorithm = True
 
     def log_message(self, *args: Any) -> None:
         pass

@@ -5,17 +5,19 @@
  * and times until the far end receives the trigger. Prints p50/p95/p99 and the mean.
  *
  * The rule uses `group_wait: 0s`: what is measured is the pipeline (rules stage, Alert record,
- * notifier, flush, delivery), plus up to one dispatcher period (`--dispatch-ms`, default 100; the
- * product's default is 500 ms). Run it on a quiet machine:
+ * notifier, flush, delivery), plus up to one dispatcher period (`--dispatch-ms`, default 500, the
+ * product's). One routing key is paced at 120 events a minute (PagerDuty's limit, pacing.ts), so a
+ * run faster than that waits for the limiter after its 120th round and times out: at 500 ms a round
+ * takes about half a second, under the limit. Run it on a quiet machine:
  *
- *   node --conditions=source --import tsx topologies/alerts/bench/latency.ts [rounds=200] [--dispatch-ms=100]
+ *   node --conditions=source --import tsx topologies/alerts/bench/latency.ts [rounds=200] [--dispatch-ms=500]
  */
 import { makeVerdict, startEngine } from '../test/engine.js';
 import { PagerDutyServer, waitFor } from '../test/far-ends.js';
 
 const args = process.argv.slice(2);
 const rounds = Number(args.find((a) => /^\d+$/.test(a)) ?? 200);
-const dispatchMs = Number(args.find((a) => a.startsWith('--dispatch-ms='))?.split('=')[1] ?? 100);
+const dispatchMs = Number(args.find((a) => a.startsWith('--dispatch-ms='))?.split('=')[1] ?? 500);
 const ORG = 'org_bench_alerts';
 
 const pd = await new PagerDutyServer().start();

@@ -9,9 +9,10 @@
  *   const judges = createJudgeConfigCache({ store: store.judge, secrets });
  *   const judge = await judges.get(orgId);   // { config, provider } or null when none is configured
  */
-import type { JudgeStore, SecretBox } from '@metronis/stores';
+import type { EgressPolicy, JudgeStore, SecretBox } from '@metronis/stores';
 import { z } from 'zod';
 import { CRITERIA, CRITERION_NAMES, type CriterionName } from './criteria.js';
+import { egressFetch } from './egress-fetch.js';
 import { createProvider, type JudgeProvider } from './providers.js';
 
 const price = z.strictObject({
@@ -114,8 +115,10 @@ export interface JudgeConfigCacheOptions {
   secrets: SecretBox;
   /** How long a looked-up configuration is trusted (default 10 s: a change applies within it everywhere). */
   ttlMs?: number;
-  /** The provider clients' fetch (tests); the global fetch by default. */
+  /** The provider clients' fetch (tests); by default the global fetch, or one under `egress` when given. */
   fetch?: typeof fetch;
+  /** What the providers may connect to (egress-fetch.ts); without it, anything. */
+  egress?: Pick<EgressPolicy, 'checkUrl' | 'lookup'>;
   now?: () => number;
 }
 
@@ -124,6 +127,7 @@ export function createJudgeConfigCache(options: JudgeConfigCacheOptions): JudgeC
   const now = options.now ?? Date.now;
   const entries = new Map<string, { at: number; judge: Promise<OrgJudge | null> }>();
   const clients = new Map<string, { version: number; judge: OrgJudge }>();
+  const fetchImpl = options.fetch ?? (options.egress === undefined ? undefined : egressFetch(options.egress));
 
   async function load(orgId: string): Promise<OrgJudge | null> {
     const stored = await options.store.getProvider(orgId);
@@ -142,7 +146,7 @@ export function createJudgeConfigCache(options: JudgeConfigCacheOptions): JudgeC
         responseFormat: settings.response_format,
         temperature: settings.temperature ?? undefined,
       },
-      options.fetch,
+      fetchImpl,
     );
     const judge = { version: stored.version, settings, provider };
     clients.set(orgId, { version: stored.version, judge });

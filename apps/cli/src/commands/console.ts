@@ -3,6 +3,7 @@
  * channel when Kafka is configured (KAFKA_BROKERS, SCHEMA_REGISTRY_URL): each instance reads the
  * traces and verdicts topics with a tail of its own, so instances never take events from each other.
  */
+import { createEgressPolicy } from '@metronis/stores';
 import { createPacer } from '@metronis/topology-alerts';
 import { channelAdapters, secretsBox } from '../alerts.js';
 import { buildConsole, readiness } from '../apps.js';
@@ -41,7 +42,7 @@ export async function consoleCommand(env: ConsoleEnv, logger: Logger, lifecycle:
   } else {
     logger.warn({}, 'no KAFKA_BROKERS: the console has no live updates (pages still load; set KAFKA_BROKERS and SCHEMA_REGISTRY_URL)');
   }
-  const app = buildConsole({ store, facts, settings, alerts: { secrets, adapters: channelAdapters(env.METRONIS_EGRESS_ALLOW), pacer: createPacer() }, retentionSchedule: describeRetentionJob(retentionJob), corsOrigins: env.METRONIS_CORS_ORIGINS, logger, ready, tiers: tierAvailability('workers'), judge: { store: store.judge, secrets }, people, ...(web === undefined ? {} : { web }), ...limiting });
+  const app = buildConsole({ store, facts, settings, alerts: { secrets, adapters: channelAdapters(env.METRONIS_EGRESS_ALLOW), pacer: createPacer() }, retentionSchedule: describeRetentionJob(retentionJob), corsOrigins: env.METRONIS_CORS_ORIGINS, logger, ready, tiers: tierAvailability('workers'), judge: { store: store.judge, secrets, egress: createEgressPolicy({ allow: env.METRONIS_EGRESS_ALLOW }) }, people, ...(web === undefined ? {} : { web }), ...limiting });
   const server = await listen(app.fetch, { host: env.METRONIS_HOST, port: env.METRONIS_PORT, limits: serverLimitsOf(env), logger, ...(live === undefined ? {} : { onUpgrade: live.sockets.handleUpgrade }) });
   lifecycle.onClose('http', () => server.close());
   if (live !== undefined) lifecycle.onClose('live sockets', () => live!.sockets.close());

@@ -2,6 +2,7 @@
  * `metronis dev` (what `npm start` runs): all of Metronis in one process on embedded engines — the
  * durable embedded log, the in-process schema registry, PGlite and chDB — with data in one folder.
  */
+import { createEgressPolicy } from '@metronis/stores';
 import { runTopology } from '@metronis/streams';
 import { buildEmbeddedHttp, readiness } from '../apps.js';
 import { bootstrapDefaultOrg, DEFAULT_ORG_ID, resolveDevKey } from '../bootstrap.js';
@@ -43,7 +44,7 @@ export async function dev(env: DevEnv, logger: Logger, lifecycle: Lifecycle): Pr
   const evaluator = evaluationPool(env, logger, lifecycle);
   const secrets = (await secretsBox(env.METRONIS_SECRETS_KEY, paths.secretsKey))!;
   const alerts = openAlertsRuntime({ store, backbone, secrets, logger, lifecycle, egressAllow: env.METRONIS_EGRESS_ALLOW });
-  const tier3 = openTier3Runtime({ store, backbone, secrets, logger, lifecycle, concurrency: env.METRONIS_JUDGE_CONCURRENCY, sweepIntervalMs: env.METRONIS_JUDGE_SWEEP_INTERVAL_MS, retryDelayMs: env.METRONIS_JUDGE_RETRY_DELAY_MS });
+  const tier3 = openTier3Runtime({ store, backbone, secrets, logger, lifecycle, concurrency: env.METRONIS_JUDGE_CONCURRENCY, sweepIntervalMs: env.METRONIS_JUDGE_SWEEP_INTERVAL_MS, retryDelayMs: env.METRONIS_JUDGE_RETRY_DELAY_MS, egressAllow: env.METRONIS_EGRESS_ALLOW });
   // Tier 2 runs when its encoder is installed; it loads off the start-up path (escalations wait in the log meanwhile).
   const tier2 = tier2Status(modelCacheOf(env));
   const encoder = tier2.installed ? loadEncoder({ cacheDir: tier2.cacheDir }) : undefined;
@@ -78,7 +79,7 @@ export async function dev(env: DevEnv, logger: Logger, lifecycle: Lifecycle): Pr
   const web = await consoleWeb(logger);
   const live = await startLiveChannel({ log: backbone.log, serde: backbone.serde, sessions: people.sessions, logger, allowedOrigins: env.METRONIS_CORS_ORIGINS });
   lifecycle.onClose('live feed', () => live.closeFeed());
-  const http = await buildEmbeddedHttp({ backbone, store, facts, settings, alerts: { secrets, adapters: alerts.adapters, pacer: alerts.pacer, onChanged: (orgId) => alerts.config.invalidate(orgId) }, retentionSchedule: describeRetentionJob(retentionJob), corsOrigins: env.METRONIS_CORS_ORIGINS, logger, ready, policies, gatewayPolicies, tiers: tierAvailability(tier2), judge: { store: store.judge, secrets, onChanged: (orgId) => tier3.judges.invalidate(orgId) }, people, ...(web === undefined ? {} : { web }), ...limiting });
+  const http = await buildEmbeddedHttp({ backbone, store, facts, settings, alerts: { secrets, adapters: alerts.adapters, pacer: alerts.pacer, onChanged: (orgId) => alerts.config.invalidate(orgId) }, retentionSchedule: describeRetentionJob(retentionJob), corsOrigins: env.METRONIS_CORS_ORIGINS, logger, ready, policies, gatewayPolicies, tiers: tierAvailability(tier2), judge: { store: store.judge, secrets, egress: createEgressPolicy({ allow: env.METRONIS_EGRESS_ALLOW }), onChanged: (orgId) => tier3.judges.invalidate(orgId) }, people, ...(web === undefined ? {} : { web }), ...limiting });
   lifecycle.onClose('producer', () => http.producer.close());
   const server = await listen(http.fetch, { host: env.METRONIS_HOST, port: env.METRONIS_PORT, limits: serverLimitsOf(env), logger, onUpgrade: live.sockets.handleUpgrade });
   lifecycle.onClose('http', () => server.close());

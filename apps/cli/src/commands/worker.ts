@@ -35,7 +35,7 @@ export async function worker(name: TopologyName, env: WorkerEnv, logger: Logger,
   const evaluator = name === 'tier1' ? evaluationPool(env, logger, lifecycle) : undefined;
   let alerts: AlertsRuntime | undefined;
   if (secrets !== undefined && name === 'alerts') alerts = openAlertsRuntime({ store, backbone, secrets, logger, lifecycle, egressAllow: env.METRONIS_EGRESS_ALLOW });
-  const tier3 = secrets !== undefined && name === 'tier3' ? openTier3Runtime({ store, backbone, secrets, logger, lifecycle, concurrency: env.METRONIS_JUDGE_CONCURRENCY, sweepIntervalMs: env.METRONIS_JUDGE_SWEEP_INTERVAL_MS, retryDelayMs: env.METRONIS_JUDGE_RETRY_DELAY_MS }) : undefined;
+  const tier3 = secrets !== undefined && name === 'tier3' ? openTier3Runtime({ store, backbone, secrets, logger, lifecycle, concurrency: env.METRONIS_JUDGE_CONCURRENCY, sweepIntervalMs: env.METRONIS_JUDGE_SWEEP_INTERVAL_MS, retryDelayMs: env.METRONIS_JUDGE_RETRY_DELAY_MS, egressAllow: env.METRONIS_EGRESS_ALLOW }) : undefined;
   let encoder: Encoder | undefined;
   if (name === 'tier2') {
     // A tier 2 worker without its encoder cannot do its job: fail at start, naming how to install it.
