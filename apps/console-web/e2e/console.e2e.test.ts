@@ -48,7 +48,8 @@ function freePort(): Promise<number> {
 }
 
 async function startServer(extra: Record<string, string> = {}): Promise<void> {
-  server = runCli(['dev'], { METRONIS_DATA_DIR: dataDir, METRONIS_PORT: String(port), ...extra });
+  // The alerts steps' webhook receiver listens on loopback, which channels may reach only when the operator allows it.
+  server = runCli(['dev'], { METRONIS_DATA_DIR: dataDir, METRONIS_PORT: String(port), METRONIS_EGRESS_ALLOW: '127.0.0.1', ...extra });
   signInLink = (await server.waitFor(/console:\s+(\S+)/, 90_000))[1]!;
   apiKey = (await server.waitFor(/API key:\s+(\S+)/))[1]!;
 }
