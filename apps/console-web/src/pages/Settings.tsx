@@ -3,9 +3,7 @@
  * invitations, retention and rate limits, the audit log, and the account. Changes need the admin role;
  * other roles see the settings read-only where they may read them at all.
  */
-import { Tabs, Title, Stack } from '@mantine/core';
-import { useNavigate, useParams } from 'react-router';
-import { NotFound } from './NotFound';
+import { TabbedPage, type TabSpec } from '../components/TabbedPage';
 import { AccountTab } from './settings/Account';
 import { AuditTab } from './settings/Audit';
 import { KeysTab } from './settings/Keys';
@@ -20,31 +18,8 @@ const TABS = [
   ['organization', 'Retention & limits', OrganizationTab],
   ['audit', 'Audit log', AuditTab],
   ['account', 'Account', AccountTab],
-] as const;
+] as const satisfies readonly TabSpec[];
 
 export function Settings() {
-  const { tab = 'policy' } = useParams();
-  const navigate = useNavigate();
-  const current = TABS.find(([id]) => id === tab);
-  if (current === undefined) return <NotFound />;
-  const Panel = current[2];
-  return (
-    <Stack>
-      <Title order={1} size="h2">
-        Settings
-      </Title>
-      <Tabs value={tab} onChange={(value) => value !== null && navigate(`/settings/${value}`)} keepMounted={false}>
-        <Tabs.List>
-          {TABS.map(([id, label]) => (
-            <Tabs.Tab key={id} value={id}>
-              {label}
-            </Tabs.Tab>
-          ))}
-        </Tabs.List>
-        <Tabs.Panel value={tab} pt="md">
-          <Panel />
-        </Tabs.Panel>
-      </Tabs>
-    </Stack>
-  );
+  return <TabbedPage title="Settings" base="/settings" tabs={TABS} />;
 }
