@@ -4,6 +4,7 @@
  * (`createEvaluationPool`), and the per-organization policy.
  */
 export * from './module.js';
+export { verdictOverTiers } from './verdict.js';
 export { boundTrace, MAX_EXAMINED_CHARS, MAX_FINDINGS, type ExaminedChars, type ExaminedField } from './bounds.js';
 export {
   MODULE_NAMES,

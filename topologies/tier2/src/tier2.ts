@@ -21,7 +21,7 @@
  *   const encoder = loadEncoder({ cacheDir });             // a promise: start-up does not wait for it
  *   runTopology(tier2Topology({ policies, encoder, models: (e) => createModelRegistry({ encoderSha256: e.modelSha256 }) }), { log, serde, logger });
  */
-import { applyPolicy, escalationReason, escalationTarget, finding, maxSeverity, type Policy, type TierAggregate } from '@metronis/evaluators';
+import { applyPolicy, escalationReason, escalationTarget, finding, maxSeverity, verdictOverTiers, type Policy, type TierAggregate } from '@metronis/evaluators';
 import { inputText, type Escalation, type Finding, type ModuleResult, type Severity, type TierResult, type Trace, type Verdict } from '@metronis/schemas';
 import { InfrastructureError, TOPICS, type Clock, type Output, type TransformTopology } from '@metronis/streams';
 import { meanVector, ModelUnavailableError, RISKS, scoreField, type Field, type ModelRegistry, type Risk, type Tier2Model } from './classifier.js';
@@ -137,7 +137,7 @@ export async function evaluateTier2(
   if (target === 3) {
     outputs.push({ topic: TOPICS.escalationsTier3, value: { trace, results, target_tier: 3, reason: escalationReason(live.aggregate, policy, TIER, 3) } });
   } else {
-    outputs.push({ topic: TOPICS.verdicts, value: verdictOf(trace, results, evaluatedAt) });
+    outputs.push({ topic: TOPICS.verdicts, value: verdictOverTiers(trace, results, evaluatedAt) });
   }
   return outputs;
 }
@@ -252,38 +252,6 @@ function shadowResult(models: ModelRegistry, version: string, chunks: Record<Fie
     labels: ['shadow', agrees ? 'agrees' : 'disagrees', `live:${live.modules[0]?.version ?? policy.tier2.model}`, ...flagged.map((k) => `would_flag:${k}`)],
     findings: [],
     latency_us: elapsedUs(),
-  };
-}
-
-/** The verdict over every tier that ran: all passed, the worst severity, the lowest score, every kind and failed module (shadows left out). */
-export function verdictOf(trace: Trace, results: readonly TierResult[], decidedAt: number): Verdict {
-  const kinds = new Set<string>();
-  const failed = new Set<string>();
-  let severity: Severity = 'none';
-  let scoreOut = 1;
-  let passed = true;
-  for (const r of results) {
-    passed &&= r.passed;
-    severity = maxSeverity(severity, r.severity);
-    scoreOut = Math.min(scoreOut, r.score);
-    for (const m of r.modules) {
-      if (m.module === 'shadow') continue;
-      for (const f of m.findings) kinds.add(f.kind);
-      if (!m.passed) failed.add(m.module);
-    }
-  }
-  return {
-    trace_id: trace.trace_id,
-    org_id: trace.org_id,
-    tier: Math.max(...results.map((r) => r.tier)),
-    decided_at: decidedAt,
-    passed,
-    severity,
-    score: scoreOut,
-    finding_kinds: [...kinds],
-    failed_modules: [...failed],
-    application: trace.application,
-    environment: trace.environment,
   };
 }
 

@@ -13,7 +13,7 @@
 import { describeTopology } from '@metronis/streams';
 import { tier3Topology, type Tier3Options } from './tier3.js';
 
-export { tier3Topology, evaluateTier3, verdictOf, TIER3_NAME, TIER3_GROUP_ID, JUDGE_PENDING, NOT_JUDGED_BUDGET, NOT_JUDGED_NO_PROVIDER, MIN_PENDING_DELAY_MS, type Tier3Options, type Tier3Outcome } from './tier3.js';
+export { tier3Topology, evaluateTier3, TIER3_NAME, TIER3_GROUP_ID, JUDGE_PENDING, NOT_JUDGED_BUDGET, NOT_JUDGED_NO_PROVIDER, MIN_PENDING_DELAY_MS, type Tier3Options, type Tier3Outcome } from './tier3.js';
 export { CRITERIA, CRITERION_NAMES, judgmentSchema, judgmentJsonSchema, promptOf, userMessage, MAX_FIELD_CHARS, type CriterionName, type Criterion, type Judgment } from './criteria.js';
 export { createProvider, classify, retryAfterMs, ProviderError, type JudgeProvider, type ProviderSettings, type ProviderKind, type Completion, type CompletionRequest, type ChatMessage, type TokenUsage } from './providers.js';
 export { judgeCriterion, cacheKey, createConcurrencyLimiter, DEFAULT_RETRY_RULES, type BudgetLedger, type Reservation, type JudgmentCache, type ConcurrencyLimiter, type JudgeDeps, type RetryRules, type CriterionOutcome, type CriterionRequest } from './judge.js';

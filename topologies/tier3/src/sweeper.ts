@@ -19,10 +19,11 @@
  *   const sweeper = startPendingSweeper({ store: store.judge, evaluate: (e) => evaluateTier3(e, deps), emit, logger });
  *   await sweeper.stop();
  */
+import { verdictOverTiers } from '@metronis/evaluators';
 import type { Escalation } from '@metronis/schemas';
 import type { JudgeStore, PendingJudgment } from '@metronis/stores';
 import { TOPICS, type Clock, type Output } from '@metronis/streams';
-import { verdictOf, type Tier3Outcome } from './tier3.js';
+import type { Tier3Outcome } from './tier3.js';
 
 export const NOT_JUDGED_RETRIES = 'not_judged:retries_exhausted';
 
@@ -66,7 +67,7 @@ export function createPendingSweeper(options: SweeperOptions): Sweeper {
     }
     if (clock.now() - row.created_at.getTime() >= maxAgeMs) {
       const earlier = escalation.results.filter((r) => r.tier < 3);
-      await options.emit([{ topic: TOPICS.verdicts, value: verdictOf(escalation.trace, earlier, clock.now(), [NOT_JUDGED_RETRIES]) }]);
+      await options.emit([{ topic: TOPICS.verdicts, value: verdictOverTiers(escalation.trace, earlier, clock.now(), [NOT_JUDGED_RETRIES]) }]);
       await options.store.removePending(row.org_id, row.trace_id);
       options.logger.warn({ org_id: row.org_id, trace_id: row.trace_id, attempts: row.attempts, reason: outcome.reason }, 'tier 3 gave up a pending judgment');
       counts.abandoned++;

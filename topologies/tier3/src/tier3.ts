@@ -20,7 +20,7 @@
  * @example
  *   runTopology(tier3Topology({ policies, judges, judge: { budget, cache, limiter, prices, retry, maxOutputTokens: 600 }, pending: store.judge }), { log, serde, logger });
  */
-import { applyPolicy, finding, maxSeverity, type Policy } from '@metronis/evaluators';
+import { applyPolicy, finding, maxSeverity, verdictOverTiers, type Policy } from '@metronis/evaluators';
 import type { Escalation, ModuleResult, Severity, TierResult, Trace, Verdict } from '@metronis/schemas';
 import type { JudgeStore } from '@metronis/stores';
 import { InfrastructureError, TOPICS, type Clock, type Output, type TransformTopology } from '@metronis/streams';
@@ -95,7 +95,7 @@ export async function evaluateTier3(escalation: Escalation, options: Pick<Tier3O
   const started = monotonic();
   const [policy, judge] = await Promise.all([options.policies.get(trace.org_id), options.judges.get(trace.org_id)]);
   const earlier = escalation.results.filter((r) => r.tier < TIER);
-  const keep = (label: string): Output[] => [{ topic: TOPICS.verdicts, value: verdictOf(trace, earlier, clock.now(), [label]) }];
+  const keep = (label: string): Output[] => [{ topic: TOPICS.verdicts, value: verdictOverTiers(trace, earlier, clock.now(), [label]) }];
   if (judge === null) return { kind: 'not_judged', outputs: keep(NOT_JUDGED_NO_PROVIDER) };
 
   const criteria = criteriaOf(judge.settings).filter((c) => CRITERIA[c.name].applies(trace));
@@ -139,7 +139,7 @@ export async function evaluateTier3(escalation: Escalation, options: Pick<Tier3O
     model_name: trace.model?.name ?? null,
     tags: trace.tags,
   };
-  return { kind: 'judged', outputs: [{ topic: TOPICS.evaluations, value: result }, { topic: TOPICS.verdicts, value: verdictOf(trace, [...earlier, result], evaluatedAt, []) }] };
+  return { kind: 'judged', outputs: [{ topic: TOPICS.evaluations, value: result }, { topic: TOPICS.verdicts, value: verdictOverTiers(trace, [...earlier, result], evaluatedAt, []) }] };
 }
 
 function moduleOf(criterion: CriterionName, version: string, outcome: CriterionOutcome, judge: OrgJudge, policy: Policy, latencyUs: number): ModuleResult {
@@ -158,36 +158,6 @@ function moduleOf(criterion: CriterionName, version: string, outcome: CriterionO
     { module: criterion, version, passed: false, score: 1, severity: policy.module_error_severity, labels: ['module_error', why, model], findings: [finding(why, clip(message, 1_000), 'output')], latency_us: latencyUs, rationale: null },
     policy,
   );
-}
-
-/** The verdict over the tiers that ran: all passed, the worst severity, the lowest score, every finding kind and failed module (shadows left out). */
-export function verdictOf(trace: Trace, results: readonly TierResult[], decidedAt: number, labels: string[]): Verdict {
-  const kinds = new Set<string>();
-  const failed = new Set<string>();
-  for (const r of results) {
-    for (const m of r.modules) {
-      if (m.module === 'shadow') continue;
-      for (const f of m.findings) kinds.add(f.kind);
-      if (!m.passed) failed.add(m.module);
-    }
-  }
-  return {
-    trace_id: trace.trace_id,
-    org_id: trace.org_id,
-    tier: Math.max(0, ...results.map((r) => r.tier)),
-    decided_at: decidedAt,
-    passed: results.every((r) => r.passed),
-    severity: maxSeverity(...results.map((r) => r.severity)),
-    score: Math.min(1, ...results.map((r) => r.score)),
-    finding_kinds: [...kinds],
-    failed_modules: [...failed],
-    application: trace.application,
-    environment: trace.environment,
-    model_provider: trace.model?.provider ?? null,
-    model_name: trace.model?.name ?? null,
-    tags: trace.tags,
-    labels,
-  };
 }
 
 function clip(text: string, max: number): string {
