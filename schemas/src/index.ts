@@ -11,5 +11,5 @@ export {
   withinUint32,
   type StorableIssue,
 } from './bounds.js';
-export { publicTraceSchema, toTraceRecord, toPublicView, type PublicTrace, type RecordContext } from './public-trace.js';
+export { boundedIsoTime, publicTraceSchema, toTraceRecord, toPublicView, type PublicTrace, type RecordContext } from './public-trace.js';
 export { makeTrace } from './factories.js';

@@ -48,14 +48,22 @@ function refuseUnstorable(value: unknown, ctx: z.RefinementCtx): unknown {
   return value;
 }
 
+/**
+ * An ISO 8601 date-time with a zone whose instant every store can hold (the trace bounds): for a
+ * trace's time and for every time a request names (query ranges, expiries, silences), so none of them
+ * reaches Postgres or ClickHouse as a year they refuse.
+ */
+export const boundedIsoTime = () =>
+  // The instant, not the written year: 9999-12-31T23:59:59-01:00 lies in year 10000. NaN (not a
+  // datetime at all) is left to the datetime check's own message.
+  z.iso.datetime({ offset: true }).refine((iso) => Number.isNaN(Date.parse(iso)) || withinTimestampBounds(Date.parse(iso)), TIMESTAMP_RANGE);
+
 const traceShape = z
   .strictObject({
     trace_id: id.optional().describe('Client-supplied id; resubmitting the same id leaves one trace. Generated when absent.'),
     timestamp: z
       .union([
-        // The instant, not the written year: 9999-12-31T23:59:59-01:00 lies in year 10000. NaN (not a
-        // datetime at all) is left to the datetime check's own message.
-        z.iso.datetime({ offset: true }).refine((iso) => Number.isNaN(Date.parse(iso)) || withinTimestampBounds(Date.parse(iso)), TIMESTAMP_RANGE),
+        boundedIsoTime(),
         z.number().int().min(MIN_TIMESTAMP_MS, TIMESTAMP_RANGE).max(MAX_TIMESTAMP_MS, TIMESTAMP_RANGE),
       ])
       .optional()

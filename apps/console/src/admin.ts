@@ -17,6 +17,7 @@
  *     -d '{"name":"ci","scopes":["ingest"]}' http://127.0.0.1:7071/v1/keys
  */
 import { issueApiKey, orgRateLimitsSchema } from '@metronis/ingest-gateway';
+import { boundedIsoTime } from '@metronis/schemas';
 import { AUDIT_ACTIONS, ConflictError, type ApiKeyView, type OrganizationRecord, type RelationalStore } from '@metronis/stores';
 import { Hono } from 'hono';
 import { z } from 'zod';
@@ -47,7 +48,7 @@ const nameSchema = z.string().trim().min(1, 'required').max(100).regex(/^[^\u000
 export const createKeySchema = z.strictObject({
   name: nameSchema,
   scopes: scopesSchema,
-  expires_at: z.iso.datetime({ offset: true }).optional(),
+  expires_at: boundedIsoTime().optional(),
 });
 
 export const createOrgSchema = z.strictObject({
@@ -65,8 +66,8 @@ const auditQuerySchema = z.strictObject({
   action: z.enum(AUDIT_ACTIONS).optional(),
   actor: z.string().min(1).max(200).optional(),
   target: z.string().min(1).max(1000).optional(),
-  since: z.iso.datetime({ offset: true }).optional(),
-  until: z.iso.datetime({ offset: true }).optional(),
+  since: boundedIsoTime().optional(),
+  until: boundedIsoTime().optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   cursor: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
 });

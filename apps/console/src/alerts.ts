@@ -19,6 +19,7 @@
  *     -d '{"name":"leaks","kind":"per_event","when":{"min_severity":"high"},"channels":["pd"]}' http://127.0.0.1:7071/v1/alerts/rules
  */
 import { randomUUID } from 'node:crypto';
+import { boundedIsoTime } from '@metronis/schemas';
 import type { AlertStore, Delivery, DeliveryAttempt, SecretBox, StoredChannel, StoredDocument, StoredSilence } from '@metronis/stores';
 import {
   channelInputSchema,
@@ -62,8 +63,8 @@ export interface AlertRoutesOptions {
 const MAX_BODY_BYTES = 64 * 1024;
 
 const listQuery = {
-  since: z.iso.datetime({ offset: true }).optional(),
-  until: z.iso.datetime({ offset: true }).optional(),
+  since: boundedIsoTime().optional(),
+  until: boundedIsoTime().optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 };
 export const alertsQuerySchema = z.strictObject({ ...listQuery, status: z.enum(['firing', 'resolved']).optional(), rule: z.string().min(1).max(200).optional(), cursor: z.string().min(1).max(200).optional() });

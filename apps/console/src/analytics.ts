@@ -21,6 +21,7 @@
  *
  * Time range: `[from, to)`, ISO 8601; default the last 24 hours; at most 10,000 buckets.
  */
+import { MIN_TIMESTAMP_MS } from '@metronis/schemas';
 import { AnalyticsSqlError, type AnalyticsSqlResult } from '@metronis/stores';
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
@@ -60,7 +61,8 @@ const chTime = (ms: number) => new Date(ms).toISOString().replace('T', ' ').repl
 
 function common(q: QueryReader, now: number, defaultBucket: Bucket): Common {
   const to = q.time('to') ?? now;
-  const from = q.time('from') ?? to - DAY;
+  // The default day before `to` stops at the first time a trace may carry.
+  const from = q.time('from') ?? Math.max(to - DAY, MIN_TIMESTAMP_MS);
   q.range(from, to);
   const bucket = q.choice('bucket', BUCKETS) ?? defaultBucket;
   if (bucket !== 'none' && BUCKETS.includes(bucket) && !Number.isNaN(from) && !Number.isNaN(to) && (to - from) / BUCKET_MS[bucket] > MAX_BUCKETS) {

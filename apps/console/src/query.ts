@@ -8,6 +8,7 @@
  *   const limit = q.integer('limit', 1, 200) ?? 50;
  *   q.done();
  */
+import { MAX_TIMESTAMP_MS, MIN_TIMESTAMP_MS, withinTimestampBounds } from '@metronis/schemas';
 import { ApiError, type Issue } from './http.js';
 
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i;
@@ -88,12 +89,22 @@ export class QueryReader {
     return value === undefined ? undefined : value === 'true';
   }
 
-  /** Epoch milliseconds of an ISO 8601 date-time with a zone. */
+  /**
+   * Epoch milliseconds of an ISO 8601 date-time with a zone, within the times a trace may carry
+   * (so every store can hold the bound, and nothing stored lies outside what a query can name).
+   */
   time(name: string): number | undefined {
     const value = this.one(name);
     if (value === undefined) return undefined;
     const ms = DATE_TIME.test(value) ? Date.parse(value) : NaN;
-    if (Number.isNaN(ms)) this.problem(name, 'must be an ISO 8601 date-time with a time zone, e.g. 2026-11-20T00:00:00Z');
+    if (Number.isNaN(ms)) {
+      this.problem(name, 'must be an ISO 8601 date-time with a time zone, e.g. 2026-11-20T00:00:00Z');
+      return ms;
+    }
+    if (!withinTimestampBounds(ms)) {
+      this.problem(name, `must lie between ${new Date(MIN_TIMESTAMP_MS).toISOString()} and ${new Date(MAX_TIMESTAMP_MS).toISOString()}`);
+      return NaN;
+    }
     return ms;
   }
 

@@ -211,6 +211,8 @@ describe('alerts API', () => {
   it('lists alerts and deliveries with filters, refusing bad ones', async () => {
     expect((await call('GET', '/v1/alerts?status=open', KEYS.aRead)).status).toBe(400);
     expect((await call('GET', '/v1/alerts?cursor=zzz', KEYS.aRead)).status).toBe(400);
+    expect((await call('GET', '/v1/alerts?since=0000-01-01T00:00:00Z', KEYS.aRead)).status).toBe(400);
+    expect((await call('GET', '/v1/alerts/deliveries?until=0000-01-01T00:00:00Z', KEYS.aRead)).status).toBe(400);
     expect(await json(await call('GET', '/v1/alerts?status=firing&limit=5', KEYS.aRead))).toEqual({ alerts: [], next_cursor: null });
     const deliveries = await json(await call('GET', '/v1/alerts/deliveries?status=delivered', KEYS.aRead));
     expect(deliveries.deliveries.length).toBeGreaterThanOrEqual(2);

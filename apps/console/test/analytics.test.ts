@@ -125,6 +125,10 @@ describe('GET /v1/analytics/traces', () => {
       ['group_by=user', '$.query.group_by'],
       ['from=2026-12-01T00:00:00Z&to=2026-11-01T00:00:00Z', '$.query.from'],
       ['from=monday', '$.query.from'],
+      // years no store can hold (year 0; the default day before 0000-01-01 would be year -1)
+      ['to=0000-01-01T00:00:00Z', '$.query.to'],
+      ['from=1969-12-31T23:59:59Z', '$.query.from'],
+      ['to=1970-01-01T00:00:00Z', '$.query.from'],
       ['bucket=minute&from=2026-01-01T00:00:00Z&to=2026-12-01T00:00:00Z', '$.query.bucket'],
       ['module=pii', '$.query.module'],
       ['application=', '$.query.application'],

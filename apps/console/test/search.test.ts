@@ -151,6 +151,8 @@ describe('GET /v1/traces', () => {
       ['severity=bad', '$.query.severity'],
       ['decided_by_tier=-1', '$.query.decided_by_tier'],
       ['from=yesterday', '$.query.from'],
+      ['to=0000-01-01T00:00:00Z', '$.query.to'],
+      ['from=1969-12-31T23:59:59Z', '$.query.from'],
       ['from=2026-12-01T00:00:00Z&to=2026-11-01T00:00:00Z', '$.query.from'],
       ['application=a&application=b', '$.query.application'],
       ['application=', '$.query.application'],

@@ -299,6 +299,8 @@ describe('admin actions', () => {
     expect((await json(await call('GET', '/v1/keys', KEYS.aAdmin))).keys.length).toBe(keysBefore);
     expect(await json(await call('GET', '/v1/org', KEYS.aAdmin))).toEqual(orgBefore);
     expect((await call('GET', '/v1/audit?since=yesterday', KEYS.aAdmin)).status).toBe(400);
+    expect((await call('GET', '/v1/audit?since=0000-01-01T00:00:00Z', KEYS.aAdmin)).status).toBe(400);
+    expect((await call('GET', '/v1/audit?until=9999-12-31T23:59:59-01:00', KEYS.aAdmin)).status).toBe(400);
     expect((await call('GET', '/v1/audit?limit=0', KEYS.aAdmin)).status).toBe(400);
     expect((await call('GET', '/v1/audit?action=nope', KEYS.aAdmin)).status).toBe(400);
     expect((await call('POST', '/v1/keys', KEYS.aAdmin, undefined, { 'content-type': 'text/plain' })).status).toBe(415);

@@ -7,7 +7,7 @@
  * @example
  *   const rule = parseRule({ name: 'leaked keys', kind: 'per_event', when: { min_severity: 'high' }, channels: ['pd'] });
  */
-import { SEVERITIES, type Severity } from '@metronis/schemas';
+import { boundedIsoTime, SEVERITIES, type Severity } from '@metronis/schemas';
 import { z } from 'zod';
 import { compileMatcherRegex } from './labels.js';
 
@@ -156,8 +156,8 @@ export const DEFAULT_ROUTING: Routing = routingSchema.parse({
 export const silenceInputSchema = z
   .strictObject({
     matchers: z.array(matcherSchema).min(1, 'at least one matcher').max(20),
-    starts_at: z.iso.datetime({ offset: true }).optional(),
-    ends_at: z.iso.datetime({ offset: true }).optional(),
+    starts_at: boundedIsoTime().optional(),
+    ends_at: boundedIsoTime().optional(),
     duration: duration(60_000, 366 * 86_400_000).optional(),
     comment: text(1000).default(''),
   })
