@@ -448,12 +448,19 @@ export function httpPool(url: string, connections: number): Pool {
 
 const TICKS = 100; // USER_HZ on Linux
 
+/**
+ * A process's CPU ticks and resident memory. Memory is the proportional set size (PSS: each shared
+ * page divided among the processes that map it) where /proc gives it, so a group of processes that
+ * share memory (PostgreSQL's backends and its shared buffers) is not counted once per process;
+ * otherwise the RSS.
+ */
 async function procTimes(pid: number): Promise<{ cpuTicks: number; rssKiB: number } | undefined> {
   try {
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const status = await readFile(`/proc/${pid}/status`, 'utf8');
-    const rss = /VmRSS:\s+(\d+)/.exec(status);
+    const rollup = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8').catch(() => '');
+    const pss = /^Pss:\s+(\d+)/m.exec(rollup);
+    const rss = pss ?? /VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${pid}/status`, 'utf8'));
     return { cpuTicks: Number(fields[11]) + Number(fields[12]), rssKiB: rss ? Number(rss[1]) : 0 };
   } catch {
     return undefined;
@@ -463,23 +470,37 @@ async function procTimes(pid: number): Promise<{ cpuTicks: number; rssKiB: numbe
 export interface ProcessUsage {
   /** mean CPU over the window, percent of one core */
   cpuPct: number;
-  /** the largest resident set seen, MiB */
+  /** CPU time used in the window, seconds (user + system, every process of the group) */
+  cpuSeconds: number;
+  /** the largest resident memory seen (PSS where readable, see procTimes), MiB */
   maxRssMiB: number;
+}
+
+/** Resident memory of each group at one moment of a run (seconds since the sampler started). */
+export interface RssPoint {
+  t: number;
+  rssMiB: Record<string, number>;
 }
 
 /**
  * Samples the CPU time and resident memory of named groups of processes once a second (one sample
  * at a time: a slow /proc read under load delays the next one instead of overlapping it). CPU is
- * the ticks each process used between its first and last sample, over the window.
+ * the ticks each process used between its first and last sample, over the window. With
+ * `rssEverySeconds`, it also keeps each group's resident memory at that interval (a soak's curve).
  */
 export class ProcessSampler {
   private readonly ticks = new Map<string, Map<number, { first: number; last: number }>>();
   private readonly maxRss = new Map<string, number>();
+  private readonly lastRss = new Map<string, number>();
+  readonly rssSeries: RssPoint[] = [];
   private startedAt = 0;
   private timer: NodeJS.Timeout | undefined;
   private sampling: Promise<void> | undefined;
 
-  constructor(private readonly groups: () => Record<string, number[]> | Promise<Record<string, number[]>>) {}
+  constructor(
+    private readonly groups: () => Record<string, number[]> | Promise<Record<string, number[]>>,
+    private readonly rssEverySeconds = 0,
+  ) {}
 
   start(): this {
     this.startedAt = performance.now();
@@ -504,11 +525,15 @@ export class ProcessSampler {
         rss += t.rssKiB;
       }
       this.maxRss.set(name, Math.max(this.maxRss.get(name) ?? 0, rss));
+      this.lastRss.set(name, rss);
     }
+    const t = (performance.now() - this.startedAt) / 1000;
+    const due = this.rssEverySeconds > 0 && (this.rssSeries.length === 0 || t - this.rssSeries[this.rssSeries.length - 1]!.t >= this.rssEverySeconds);
+    if (due) this.rssSeries.push({ t: Math.round(t), rssMiB: Object.fromEntries([...this.lastRss].map(([name, kib]) => [name, Math.round(kib / 1024)])) });
   }
 
-  async stop(): Promise<Record<string, ProcessUsage>> {
-    clearInterval(this.timer);
+  /** Usage from the start to now, sampling on. */
+  async usage(): Promise<Record<string, ProcessUsage>> {
     await this.sampling;
     await this.sample();
     const seconds = (performance.now() - this.startedAt) / 1000;
@@ -516,9 +541,18 @@ export class ProcessSampler {
     for (const [name, group] of this.ticks) {
       let used = 0;
       for (const { first, last } of group.values()) used += last - first;
-      out[name] = { cpuPct: seconds > 0 ? Math.round((used / TICKS / seconds) * 1000) / 10 : 0, maxRssMiB: Math.round((this.maxRss.get(name) ?? 0) / 1024) };
+      out[name] = {
+        cpuPct: seconds > 0 ? Math.round((used / TICKS / seconds) * 1000) / 10 : 0,
+        cpuSeconds: used / TICKS,
+        maxRssMiB: Math.round((this.maxRss.get(name) ?? 0) / 1024),
+      };
     }
     return out;
+  }
+
+  async stop(): Promise<Record<string, ProcessUsage>> {
+    clearInterval(this.timer);
+    return this.usage();
   }
 }
 

@@ -15,6 +15,10 @@
  *   npm run bench:e2e                      # 500, 1000, 2000, 5000 traces/s, 60 s each (about 25 minutes)
  *   npm run bench:e2e -- --quick           # 200, 500 traces/s for 10 s: to check the harness
  *   npm run bench:e2e -- --rates 500,1000 --seconds 60 --modes single --no-profile --tier1-workers 2
+ *   npm run bench:e2e -- --rates 1000 --modes batch --soak-seconds 600   # then 10 minutes at the highest sustained rate
+ *
+ * CPU per trace is each process's CPU time from the start of a step until the pipeline drained, over
+ * the traces accepted in it: the figure that holds on a noisy machine, where rates do not.
  *
  * "Durable in Postgres / ClickHouse" is read from the sinks' committed offsets: the runner commits a
  * record only after the write that holds it returned, so the first offset poll (every 200 ms) that
@@ -39,6 +43,7 @@ import {
   startPipeline,
   type IsolatedStack,
   type Pipeline,
+  type RssPoint,
 } from './e2e-harness.js';
 import { traceBody } from './gateway.js';
 import { runToEnd, spawnServer } from './spawn.js';
@@ -55,6 +60,9 @@ const { values: args } = parseArgs({
     'no-profile': { type: 'boolean', default: false },
     'no-baselines': { type: 'boolean', default: false },
     'keep-stack': { type: 'boolean', default: false },
+    'soak-seconds': { type: 'string' },
+    'soak-rate': { type: 'string' },
+    'soak-mode': { type: 'string', default: 'batch' },
   },
 });
 const quick = args.quick;
@@ -64,6 +72,9 @@ const modes = args.modes.split(',') as Array<'single' | 'batch'>;
 const bareSeconds = Number(args['bare-seconds'] ?? (quick ? 5 : 15));
 const drainSeconds = Number(args['drain-seconds'] ?? (quick ? 30 : 120));
 const tier1Workers = Number(args['tier1-workers']);
+/** A soak after the steps: one rate held this long, each process's resident memory every 10 s. */
+const soakSeconds = args['soak-seconds'] === undefined ? 0 : Number(args['soak-seconds']);
+const soakMode = args['soak-mode'] as 'single' | 'batch';
 const BATCH = 50;
 /** Requests waiting for an answer beyond which the generator stops queueing more (they count as errors). */
 const MAX_INFLIGHT = 4096;
@@ -322,20 +333,28 @@ interface PipelineStep {
   sustained: boolean;
   why: string;
   usage: Record<string, { cpuPct: number; maxRssMiB: number }>;
+  /**
+   * CPU time per accepted trace, µs, per process group and in total (without the load generator):
+   * from the start of the step until the pipeline drained, so a backlog's work is counted where it is
+   * done. Postgres counts the postmaster and every backend.
+   */
+  cpuPerTraceUs: Record<string, number>;
+  /** resident memory every 10 s (soak only) */
+  rssSeries?: RssPoint[];
   /** the machine's 1-minute load average at the end of the step (2 cores: above 2 means waiting for CPU) */
   loadAverage: number;
 }
 
-async function runStep(pipeline: Pipeline, stack: IsolatedStack, watcher: OffsetWatcher, positions: Positions, rate: number, mode: 'single' | 'batch', secs: number): Promise<PipelineStep> {
+async function runStep(pipeline: Pipeline, stack: IsolatedStack, watcher: OffsetWatcher, positions: Positions, rate: number, mode: 'single' | 'batch', secs: number, rssEverySeconds = 0): Promise<PipelineStep> {
   const backlog = await watcher.lag().catch(() => ({}) as Record<string, number>);
   const backlogAtStart = Object.values(backlog).reduce((a, b) => a + b, 0);
   // the services' processes, found once per step (stack.sh status is slow on a loaded machine)
   const services = { kafka: await stack.pids('kafka'), registry: await stack.pids('registry'), postgres: await stack.pids('postgres') };
-  const sampler = new ProcessSampler(() => ({ ...pipeline.pids(), ...services, 'load generator (this process)': [process.pid] })).start();
+  const sampler = new ProcessSampler(() => ({ ...pipeline.pids(), ...services, [GENERATOR]: [process.pid] }), rssEverySeconds).start();
   const startedAt = Date.now();
   const http = await drive(pipeline.gatewayUrl, pipeline.key, rate, mode, secs, `e2e-${rate}-${mode}-${Date.now()}-`);
   const endedAt = Date.now();
-  const usage = await sampler.stop();
+  const usage = await sampler.usage();
   const loadAtEnd = loadavg()[0]!;
   const window = watcher.samples.filter((s) => s.at >= startedAt && s.at <= endedAt);
   const maxByStage: Record<string, number> = {};
@@ -356,6 +375,7 @@ async function runStep(pipeline: Pipeline, stack: IsolatedStack, watcher: Offset
     drainedSeconds = null;
   }
   await new Promise((r) => setTimeout(r, 500)); // the positions consumer reads the last verdicts
+  const through = await sampler.stop();
   const e2e = endToEnd(http.acks, positions, watcher);
   let skippedBacklog = 0;
   if (drainedSeconds === null) {
@@ -378,8 +398,30 @@ async function runStep(pipeline: Pipeline, stack: IsolatedStack, watcher: Offset
     positions.verdicts.delete(id);
   }
   const { acks: _acks, ...httpOut } = http;
-  return { rate, mode, http: httpOut, accepted, errors, e2e, lag: { maxByStage, endByStage, series }, backlogAtStart, drainedSeconds, skippedBacklog, sustained, why: why || 'ok', usage, loadAverage: Math.round(loadAtEnd * 10) / 10 };
+  const cpuPerTraceUs: Record<string, number> = {};
+  for (const [name, u] of Object.entries(through)) if (name !== GENERATOR) cpuPerTraceUs[name] = accepted > 0 ? Math.round((u.cpuSeconds * 1e6) / accepted) : NaN;
+  cpuPerTraceUs.total = Object.values(cpuPerTraceUs).reduce((a, b) => a + b, 0);
+  return {
+    rate,
+    mode,
+    http: httpOut,
+    accepted,
+    errors,
+    e2e,
+    lag: { maxByStage, endByStage, series },
+    backlogAtStart,
+    drainedSeconds,
+    skippedBacklog,
+    sustained,
+    why: why || 'ok',
+    usage,
+    cpuPerTraceUs,
+    ...(rssEverySeconds > 0 ? { rssSeries: sampler.rssSeries } : {}),
+    loadAverage: Math.round(loadAtEnd * 10) / 10,
+  };
 }
+
+const GENERATOR = 'load generator (this process)';
 
 function fmt(n: number): string {
   if (!Number.isFinite(n)) return '—';
@@ -411,6 +453,13 @@ function usageTable(steps: PipelineStep[]): string {
   return lines.join('\n');
 }
 
+function cpuTable(steps: PipelineStep[]): string {
+  const roles = [...new Set(steps.flatMap((s) => Object.keys(s.cpuPerTraceUs)))];
+  const lines = [`| traces/s | mode | ${roles.join(' | ')} |`, `| ---: | --- | ${roles.map(() => '---:').join(' | ')} |`];
+  for (const s of steps) lines.push(`| ${fmt(s.rate)} | ${s.mode} | ${roles.map((r) => (s.cpuPerTraceUs[r] === undefined ? '' : fmt(s.cpuPerTraceUs[r]!))).join(' | ')} |`);
+  return lines.join('\n');
+}
+
 async function main(): Promise<void> {
   const machine = {
     date: new Date().toISOString(),
@@ -421,7 +470,7 @@ async function main(): Promise<void> {
     memory_gib: Math.round(totalmem() / 2 ** 30),
     node: process.version,
     load_average_at_start: loadavg().map((l) => Math.round(l * 10) / 10),
-    options: { seconds, rates, modes, bareSeconds, drainSeconds, tier1Workers, quick },
+    options: { seconds, rates, modes, bareSeconds, drainSeconds, tier1Workers, quick, soakSeconds, soakMode },
   };
   log(`${machine.nproc} × ${machine.cpu}, ${machine.memory_gib} GiB, commit ${machine.commit}${machine.dirty ? ' (with uncommitted changes)' : ''}, load ${machine.load_average_at_start.join(' ')}`);
 
@@ -463,6 +512,16 @@ async function main(): Promise<void> {
     }
     results.highest_sustained = highest;
 
+    if (soakSeconds > 0) {
+      const rate = Number(args['soak-rate'] ?? highest[soakMode] ?? rates[0]);
+      log(`soak: ${rate} traces/s, ${soakMode}, ${soakSeconds} s, resident memory every 10 s`);
+      const soak = await runStep(pipeline, stack, watcher, positions, rate, soakMode, soakSeconds, 10);
+      results.soak = soak;
+      const first = soak.rssSeries?.find((p) => p.t >= 60) ?? soak.rssSeries?.[0];
+      const last = soak.rssSeries?.[soak.rssSeries.length - 1];
+      log(`  soak sustained: ${soak.sustained ? 'yes' : soak.why}; RSS MiB at ${first?.t} s → ${last?.t} s: ${Object.keys(last?.rssMiB ?? {}).map((k) => `${k} ${first?.rssMiB[k]} → ${last?.rssMiB[k]}`).join(', ')}`);
+    }
+
     if (!args['no-profile']) {
       const rate = sustained.length > 0 ? Math.max(...sustained) : rates[0]!;
       const profileDir = join(stack.dir, 'profiles');
@@ -490,7 +549,7 @@ async function main(): Promise<void> {
   await mkdir(join(ROOT, 'bench-results'), { recursive: true });
   const file = join(ROOT, 'bench-results', `e2e-${machine.date.replaceAll(':', '-')}.json`);
   await writeFile(file, `${JSON.stringify(results, (_k, v) => (typeof v === 'bigint' ? Number(v) : v === Infinity ? 'Infinity' : v), 2)}\n`);
-  process.stdout.write(`\n${table({ bare, steps })}\n\n${usageTable(steps)}\n\nhighest sustained: ${JSON.stringify(results.highest_sustained)}\n`);
+  process.stdout.write(`\n${table({ bare, steps })}\n\n${usageTable(steps)}\n\nCPU µs per trace (step start until drained):\n${cpuTable(steps)}\n\nhighest sustained: ${JSON.stringify(results.highest_sustained)}\n`);
   if (results.kafka_tools) process.stdout.write(`kafka tools: ${JSON.stringify(results.kafka_tools)}\n`);
   if (results.profile) process.stdout.write(`profile: ${JSON.stringify((results.profile as { summary: unknown }).summary, null, 1)}\n`);
   log(`written ${file}`);
