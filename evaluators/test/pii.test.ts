@@ -235,7 +235,11 @@ describe('pii: what real traffic carries (issue 15)', () => {
     expect(found('Call 0044 20 7946 0321')).toEqual(['phone:0044 20 7946 0321']);
     expect(found('Ring 0049 30 12345678')).toEqual(['phone:0049 30 12345678']);
     expect(found('The landlord: 07900317017, text him.')).toEqual(['phone:07900317017']);
-    for (const text of ['user_id=0986041881 logged in', 'Exported 09087702198.csv to the drive.', 'The build log shows 081/1868502 tests skipped.', 'Version 1.2.3.4 is out.']) expect(found(text), text).toEqual([]);
+    // without a phone word: a German number with a slash, standing alone, no count's unit after it
+    expect(found('089/9552796 — that is the landlord.')).toEqual(['phone:089/9552796']);
+    expect(found('Landlord: 0176/74573993')).toEqual(['phone:0176/74573993']);
+    expect(found('Porto\n Germany 83430\n030/64741253-Office')).toEqual(['phone:030/64741253']);
+    for (const text of ['user_id=0986041881 logged in', 'Exported 09087702198.csv to the drive.', 'The build log shows 081/1868502 tests skipped.', 'Progress: 081/1868502 files', 'Done 081/1868502-files', 'Ratio 12/3456789 — fine.', 'Version 1.2.3.4 is out.']) expect(found(text), text).toEqual([]);
   });
   it('never runs a number on into the next line, and takes no US ZIP+4 code for a phone', () => {
     expect(found('Lyon\nFrance 14251\n07709 624738-Office')).toEqual(['phone:07709 624738']);

@@ -263,8 +263,10 @@ function phones(text: string, region: CountryCode, nationalRegions: readonly Cou
     const idEarlier = ID_EARLIER.exec(before(text, m.index, 64));
     if (idEarlier !== null && !PHONE_WORD.test(idEarlier[1]!)) continue;
     const international = raw.startsWith('+');
-    // A slash (030/12345678) also writes ratios and paths: it formats a number only with a phone word.
-    const formatted = international || /[\s().-]/.test(raw) || (context && raw.includes('/'));
+    // A slash (030/12345678) also writes ratios and paths: it formats a number with a phone word, or
+    // when it reads as a German national number on its own: a trunk-0 area code, a subscriber number
+    // of 4–8 digits, standing alone as a word and not followed by a word ("081/1868502 tests" counts).
+    const formatted = international || /[\s().-]/.test(raw) || (raw.includes('/') && (context || slashNational(text, m.index, m.index + raw.length)));
     // Bare digit runs are ids far more often than phone numbers: only with a phone word nearby, or
     // shaped as a whole national number with its trunk 0 (07900317017) standing alone as a word
     // (not a value of user_id=, not a file name).
@@ -281,6 +283,17 @@ function phones(text: string, region: CountryCode, nationalRegions: readonly Cou
     if (key === null) continue;
     out.push({ kind: 'phone', start: m.index, end: m.index + raw.length, key, confidence });
   }
+}
+
+/**
+ * `0AAA/SSSSSSS` standing alone with no word right after it (a count's unit), or labelled as a phone
+ * line right after it, as address blocks write them (`030/64741253-Office`).
+ */
+function slashNational(text: string, start: number, end: number): boolean {
+  if (!/^0\d{1,4}\/\d{4,8}$/.test(text.slice(start, end))) return false;
+  const after = text.slice(end, end + 12);
+  if (/^[-–(]\s?(?:office|fax|home|mobile|work|cell|tel|phone|büro|privat|mobil)\b/i.test(after)) return start === 0 || /\s/.test(text[start - 1]!);
+  return standsAlone(text, start, end) && !/^\s*\p{L}/u.test(after);
 }
 
 /** Whitespace (or the text's edge) before, and after it the end, whitespace, or closing punctuation followed by either. */
