@@ -1,99 +1,77 @@
 /**
- * Distributed mode end to end on the real services (`npm run stack:up`): `metronis migrate`, `gateway`,
- * `worker --topology sinks` and `console` as separate processes from the build, against Kafka, Apicurio
- * and PostgreSQL (a throwaway database), with the facts sink on chDB (Debian's ClickHouse is too old
- * for the facts schema; its HTTP transport is tested in stores/). Covers what the backbone promises:
- * a trace readable after its 202, a partial batch, a duplicate trace id, an Avro trace produced
- * straight to Kafka by another client, a poison record sent to the DLQ, and the broker stopped mid-load.
+ * Distributed mode end to end on the real services, one deployment for every concern: `metronis
+ * migrate`, `gateway`, `console` and `worker --topology tier1|tier2|tier3|sinks|alerts` as separate
+ * processes from the build (support/deployment.ts), against Kafka, the schema registry and PostgreSQL
+ * (a throwaway database), with the facts on chDB (Debian's ClickHouse is too old for the facts schema;
+ * its HTTP transport is tested in stores/). The processes start once for the file rather than once per
+ * concern; each concern but the backbone works in an organization of its own, so its policy, judge and
+ * alert rules touch no other.
+ *
+ * In order: the backbone (a trace readable after its 202, Tier 1's verdict, a partial batch, a
+ * duplicate trace id, an Avro trace produced straight to Kafka by another client, a poison record sent
+ * to the DLQ); tier 2 (distributed/tier2.ts); tier 3 (distributed/tier3.ts); alerts, with kill -9 and a
+ * restart of the alerts worker (distributed/alerts.ts); and last the broker stopped mid-load, which
+ * restarts Kafka under every process.
+ *
+ * Reads KAFKA_BROKERS / SCHEMA_REGISTRY_URL / DATABASE_URL from the environment (`scripts/stack.sh
+ * env`) and stops and starts Kafka with `scripts/stack.sh`: the processes use the product's topic names
+ * and consumer groups, so run it alone on a stack (`npm test` runs integration files one at a time),
+ * or on a stack of its own (`METRONIS_STACK_DIR` and the `METRONIS_*_PORT` variables of stack.sh).
  */
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { makeTrace } from '@metronis/schemas';
+import { generateSecretsKey } from '@metronis/stores';
 import { DLQ_HEADERS, DLQ_TOPIC } from '@metronis/streams';
 import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
-import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, runCli, type Running } from './process.js';
+import { alertsOnKafka } from './distributed/alerts.js';
+import { tier2OnKafka } from './distributed/tier2.js';
+import { TIER3_WORKER_ENV, tier3OnKafka } from './distributed/tier3.js';
+import { eventually } from './process.js';
+import { services, useDeployment } from './support/deployment.js';
+import { testOrgs } from './support/orgs.js';
 
 const run = promisify(execFile);
 const STACK = fileURLToPath(new URL('../../../scripts/stack.sh', import.meta.url));
-const KAFKA_BROKERS = process.env.KAFKA_BROKERS ?? '127.0.0.1:19092';
-const SCHEMA_REGISTRY_URL = process.env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:18081/apis/ccompat/v7';
-const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://metronis:metronis@127.0.0.1:15432/metronis';
-const KEY = `mtr_e2e_${randomUUID().replaceAll('-', '')}`;
-const database = `metronis_e2e_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-const dbUrl = (() => {
-  const url = new URL(DATABASE_URL);
-  url.pathname = `/${database}`;
-  return url.toString();
-})();
+const { KAFKA_BROKERS, SCHEMA_REGISTRY_URL } = services;
 
-let factsDir: string;
-let env: Record<string, string>;
-let sql: postgres.Sql;
+const orgs = testOrgs(['tier2', 'tier3', 'alerts']);
+const deployment = useDeployment({
+  name: 'e2e',
+  workers: ['sinks', 'tier1', 'tier2', { topology: 'tier3', env: TIER3_WORKER_ENV }, 'alerts'],
+  // the alerts and tier 3 workers open channel secrets and judge keys; their far ends listen on loopback
+  env: { METRONIS_SECRETS_KEY: generateSecretsKey(), METRONIS_EGRESS_ALLOW: '127.0.0.1' },
+  afterMigrate: orgs.create,
+});
+const KEY = deployment.key;
+
 let kafka: Kafka;
 let producer: Producer;
-const processes: Running[] = [];
-let gatewayUrl: string;
-let consoleUrl: string;
-
-function start(args: string[], extra: Record<string, string> = {}): Running {
-  const child = runCli(args, { ...env, ...extra });
-  processes.push(child);
-  return child;
-}
 
 async function postTraces(path: string, body: unknown): Promise<Response> {
-  return fetch(`${gatewayUrl}${path}`, { method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return fetch(`${deployment.gatewayUrl}${path}`, { method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
 }
 
 async function getTrace(id: string): Promise<Record<string, unknown> | undefined> {
-  const res = await fetch(`${consoleUrl}/v1/traces/${encodeURIComponent(id)}`, { headers: { authorization: `Bearer ${KEY}` } });
+  const res = await fetch(`${deployment.consoleUrl}/v1/traces/${encodeURIComponent(id)}`, { headers: { authorization: `Bearer ${KEY}` } });
   if (res.status === 404) return undefined;
   expect(res.status).toBe(200);
   return ((await res.json()) as { trace: Record<string, unknown> }).trace;
 }
 
 beforeAll(async () => {
-  factsDir = await mkdtemp(join(tmpdir(), 'metronis-facts-'));
-  const admin = postgres(DATABASE_URL, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database "${database}"`);
-  await admin.end();
-  sql = postgres(dbUrl, { max: 2, onnotice: () => {} });
-  env = { KAFKA_BROKERS, SCHEMA_REGISTRY_URL, DATABASE_URL: dbUrl, CLICKHOUSE_URL: `chdb:${factsDir}`, METRONIS_DEV_API_KEY: KEY };
-
-  const migrate = start(['migrate']);
-  const code = await migrate.exited;
-  if (code !== 0) throw new Error(`metronis migrate exited with ${code}:\n${migrate.output()}`);
-
-  const gateway = start(['gateway'], { METRONIS_PORT: '0', METRONIS_LOG_LEVEL: 'info' });
-  const consoleApp = start(['console'], { METRONIS_PORT: '0', METRONIS_LOG_LEVEL: 'info', CLICKHOUSE_URL: `chdb:${join(factsDir, 'console')}` });
-  const workers = [start(['worker', '--topology', 'sinks'], { METRONIS_LOG_LEVEL: 'info' }), start(['worker', '--topology', 'tier1'], { METRONIS_LOG_LEVEL: 'info' })];
-  gatewayUrl = (await gateway.waitFor(/"url":"(http:\/\/[^"]+)","msg":"gateway listening"/))[1]!;
-  consoleUrl = (await consoleApp.waitFor(/"url":"(http:\/\/[^"]+)","msg":"console listening"/))[1]!;
-  // A worker that dies at start fails here, with its output, rather than as timeouts later.
-  for (const worker of workers) await worker.waitFor(/"msg":"topology running"/);
-
   kafka = new Kafka({ clientId: 'e2e-internal-team', brokers: KAFKA_BROKERS.split(','), logLevel: logLevel.NOTHING });
   producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
-}, 180_000);
+});
 
 afterAll(async () => {
   await producer?.disconnect().catch(() => {});
-  await Promise.all(processes.map((p) => p.kill('SIGTERM')));
-  await sql?.end();
-  const admin = postgres(DATABASE_URL, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`drop database if exists "${database}" with (force)`);
-  await admin.end();
-  await rm(factsDir, { recursive: true, force: true });
-}, 120_000);
+});
 
 describe('metronis distributed', () => {
   it('serves a 202d trace from Postgres through the console', async () => {
@@ -109,7 +87,7 @@ describe('metronis distributed', () => {
     const output = 'Sure, here is the deploy key:\n-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n-----END OPENSSH PRIVATE KEY-----\nand the card 4539 5781 2345 6789.';
     expect((await postTraces('/v1/traces', { trace_id: id, input: 'Give me the deploy key', output })).status).toBe(202);
     const view = await eventually(async () => {
-      const res = await fetch(`${consoleUrl}/v1/traces/${id}`, { headers: { authorization: `Bearer ${KEY}` } });
+      const res = await fetch(`${deployment.consoleUrl}/v1/traces/${id}`, { headers: { authorization: `Bearer ${KEY}` } });
       if (res.status !== 200) return undefined;
       const body = (await res.json()) as { verdict: { severity: string; passed: boolean; finding_kinds: string[] } | null; evaluations: unknown[] };
       return body.verdict !== null && body.evaluations.length > 0 ? body : undefined;
@@ -129,7 +107,7 @@ describe('metronis distributed', () => {
     expect(body.rejected.map((r) => r.index)).toEqual([1, 3]);
     expect(body.rejected[1]!.errors[0]!.path).toContain('usage.input_tokens');
     for (const id of ok) await eventually(() => getTrace(id), 30_000, `${id} in Postgres`);
-    const bad = await sql`select count(*)::int as n from traces where trace_id in ('bad-1', 'bad-2')`;
+    const bad = await deployment.sql`select count(*)::int as n from traces where trace_id in ('bad-1', 'bad-2')`;
     expect(bad[0]!.n).toBe(0);
   });
 
@@ -137,7 +115,7 @@ describe('metronis distributed', () => {
     const id = `e2e-dup-${randomUUID()}`;
     for (const output of ['first', 'second']) expect((await postTraces('/v1/traces', { trace_id: id, input: 'q', output })).status).toBe(202);
     await eventually(async () => ((await getTrace(id))?.output as { content?: string } | undefined)?.content === 'second' || undefined, 30_000, 'second version stored');
-    const rows = await sql`select count(*)::int as n from traces where trace_id = ${id}`;
+    const rows = await deployment.sql`select count(*)::int as n from traces where trace_id = ${id}`;
     expect(rows[0]!.n).toBe(1);
   });
 
@@ -184,6 +162,14 @@ describe('metronis distributed', () => {
     }
   });
 
+});
+
+tier2OnKafka(deployment, () => orgs.key('tier2'));
+tier3OnKafka(deployment, () => orgs.key('tier3'));
+alertsOnKafka(deployment, () => orgs.key('alerts'));
+
+// Last: it stops and restarts Kafka under every process of the deployment.
+describe('metronis distributed: the broker stopped mid-load', () => {
   it('answers 503 while the broker is down, and every 202d trace lands exactly once', async () => {
     const accepted: string[] = [];
     const unavailable: Array<{ retryAfter: string | null }> = [];
@@ -220,13 +206,13 @@ describe('metronis distributed', () => {
     expect(unavailable.every((u) => u.retryAfter !== null && Number(u.retryAfter) > 0)).toBe(true);
     await eventually(
       async () => {
-        const rows = await sql`select count(*)::int as n, count(distinct trace_id)::int as d from traces where trace_id = any(${accepted})`;
+        const rows = await deployment.sql`select count(*)::int as n, count(distinct trace_id)::int as d from traces where trace_id = any(${accepted})`;
         return rows[0]!.n === accepted.length ? rows[0] : undefined;
       },
       120_000,
       `all ${accepted.length} accepted traces in Postgres`,
     );
-    const rows = await sql`select count(*)::int as n, count(distinct trace_id)::int as d from traces where trace_id = any(${accepted})`;
+    const rows = await deployment.sql`select count(*)::int as n, count(distinct trace_id)::int as d from traces where trace_id = any(${accepted})`;
     expect(rows[0]).toEqual({ n: accepted.length, d: accepted.length });
     process.stdout.write(`broker outage: ${sent} sent, ${accepted.length} accepted (all landed once), ${unavailable.length} answered 503\n`);
   }, 400_000);
