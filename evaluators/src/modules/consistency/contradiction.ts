@@ -218,9 +218,9 @@ const OPENS_YES = /^\s*(?:\*\*)?yes\b[\s,.!:;—-]/i;
 const OPENS_NO = /^\s*(?:\*\*)?no\b[\s,.!:;—-]/i;
 const CONCLUDES = /\b(?:so|therefore|thus|in short|in conclusion|in summary|to summari[sz]e|overall|bottom line|the answer is|final answer)\s*[,:]?\s*(?:the answer is\s*)?(?:\*\*)?(yes|no)\b(?!\s+(?:one|other|more|longer|need|further|doubt|matter|problem|issue|way))/gi;
 
-export function contradictions(text: string): Contradiction[] {
+/** `ss`: the text's sentences, when already split. */
+export function contradictions(text: string, ss: readonly Span[] = sentences(text)): Contradiction[] {
   const found: Contradiction[] = [];
-  const ss = sentences(text);
 
   found.push(...negations(ss));
 

@@ -29,7 +29,14 @@ const UPPER = /\p{Lu}/u;
 const LIST_MARKER = /^\s*(?:\d{1,2}[.)]|[-*•+])\s+/;
 const NOT_A_NAME = new Set(['i', 'i\'m', 'i\'ve', 'i\'d', 'i\'ll', 'ok', 'note', 'yes', 'no', 'however', 'also', 'step', 'tip', 'example', 'summary', 'answer', 'q', 'a']);
 
-export function ungroundedSentences(output: string, contextDocs: readonly string[], question: string, options: GroundingOptions = { minSupport: 0.5 }): Ungrounded[] {
+/** `outputSentences`: the output's sentences, when already split. */
+export function ungroundedSentences(
+  output: string,
+  contextDocs: readonly string[],
+  question: string,
+  options: GroundingOptions = { minSupport: 0.5 },
+  outputSentences: readonly Span[] = sentences(output),
+): Ungrounded[] {
   const evidence = contextDocs.join('\n') + '\n' + question;
   const evidenceLower = evidence.toLowerCase();
   // the evidence is tokenized only when a sentence needs it
@@ -37,7 +44,7 @@ export function ungroundedSentences(output: string, contextDocs: readonly string
   let evidenceWords: Set<string> | null = null;
   const out: Ungrounded[] = [];
 
-  for (const s of sentences(output)) {
+  for (const s of outputSentences) {
     const marker = LIST_MARKER.exec(s.text);
     const body = marker ? s.text.slice(marker[0].length) : s.text;
     const missing: string[] = [];

@@ -16,10 +16,10 @@ export interface Readability {
   sentences: number;
 }
 
-/** `prose` is text with code masked out (`maskCode`); `allWords` its words, when already split. */
-export function fleschReadingEase(prose: string, allWords: readonly Span[] = words(prose)): Readability {
+/** `prose` is text with code masked out (`maskCode`); `allWords` and `allSentences` its words and sentences, when already split. */
+export function fleschReadingEase(prose: string, allWords: readonly Span[] = words(prose), allSentences: readonly Span[] = sentences(prose)): Readability {
   const ws = allWords.filter((w) => HAS_LETTER.test(w.text));
-  const sentenceCount = Math.max(1, sentences(prose).filter((s) => HAS_LETTER.test(s.text)).length);
+  const sentenceCount = Math.max(1, allSentences.filter((s) => HAS_LETTER.test(s.text)).length);
   if (ws.length === 0) return { score: 100, words: 0, sentences: 0 };
   let syllableCount = 0;
   for (const w of ws) syllableCount += syllables(w.text);

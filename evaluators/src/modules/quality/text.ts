@@ -69,7 +69,6 @@ const TRAILING = /['’-]+$/;
 
 /** Word tokens (letters and digits, with inner apostrophes and hyphens) and where they are. */
 export function words(text: string): readonly Span[] {
-  if (text === lastWords.text) return lastWords.spans;
   const out: Span[] = [];
   WORD.lastIndex = 0;
   for (let m = WORD.exec(text); m; m = WORD.exec(text)) {
@@ -78,15 +77,8 @@ export function words(text: string): readonly Span[] {
     if (last === 0x27 || last === 0x2019 || last === 0x2d) w = w.replace(TRAILING, '');
     out.push({ text: w, start: m.index, end: m.index + w.length });
   }
-  lastWords = { text, spans: out };
   return out;
 }
-/**
- * The last text split and its spans: the modules of one trace split the same answer several times
- * (readability, grounding, contradictions), so one entry saves the repeats. Results are read-only.
- */
-let lastWords: { text: string; spans: readonly Span[] } = { text: '', spans: [] };
-let lastSentences: { text: string; spans: readonly Span[] } = { text: '', spans: [] };
 
 const ABBREVIATIONS = new Set(['e.g', 'i.e', 'etc', 'vs', 'mr', 'mrs', 'ms', 'dr', 'prof', 'inc', 'ltd', 'co', 'jr', 'sr', 'st', 'no', 'approx', 'fig', 'u.s', 'a.m', 'p.m']);
 const LIST_NUMBER = /^\s*\d{1,2}$/;
@@ -99,7 +91,6 @@ const BOUNDARY = /(?<![.!?。！？])[.!?。！？]+["')\]]*(?=\s|$)|\n+/g;
  * A period after a known abbreviation ("e.g.", "Dr.") does not end a sentence.
  */
 export function sentences(text: string): readonly Span[] {
-  if (text === lastSentences.text) return lastSentences.spans;
   const out: Span[] = [];
   let from = 0;
   for (const m of text.matchAll(BOUNDARY)) {
@@ -113,7 +104,6 @@ export function sentences(text: string): readonly Span[] {
     from = end;
   }
   push(out, text, from, text.length);
-  lastSentences = { text, spans: out };
   return out;
 }
 
