@@ -87,7 +87,10 @@ function negationPair(as: readonly Claim[], bs: readonly Claim[]): [Claim, Claim
  * contain the negated claim's longest word can complete it, so most sentences are never analysed.
  */
 function negations(ss: readonly Span[]): Contradiction[] {
-  const negated = ss.map((s) => HAS_NEGATION.test(s.text) && !NOT_A_CLAIM.test(s.text));
+  // Each sentence judged once, and only as far as needed: a negation first (rare), then whether it is a claim.
+  const claimLike: Array<boolean | undefined> = new Array(ss.length);
+  const isClaim = (i: number) => (claimLike[i] ??= !NOT_A_CLAIM.test(ss[i]!.text));
+  const negated = ss.map((s, i) => HAS_NEGATION.test(s.text) && isClaim(i));
   if (!negated.includes(true)) return [];
   const claims = new Map<number, Claim[]>();
   const claimsOf = (i: number): Claim[] => {
@@ -96,10 +99,10 @@ function negations(ss: readonly Span[]): Contradiction[] {
     return c;
   };
   const later = new Map<number, Contradiction>();
-  // Each sentence lower-cased and judged once, not once per negated sentence: the pairs loop below is
-  // then a substring test per pair (it was a regex and a copy per pair, seconds on a long answer).
-  const lower = ss.map((s) => s.text.toLowerCase());
-  const claimLike = ss.map((s) => !NOT_A_CLAIM.test(s.text));
+  // Each sentence lower-cased and judged at most once, not once per negated sentence: the pairs loop
+  // below is then a substring test per pair (it was a regex and a copy per pair, seconds on a long answer).
+  const lowered: Array<string | undefined> = new Array(ss.length);
+  const lower = (i: number) => (lowered[i] ??= ss[i]!.text.toLowerCase());
   for (let n = 0; n < ss.length; n++) {
     if (!negated[n]) continue;
     for (const claim of claimsOf(n)) {
@@ -108,7 +111,7 @@ function negations(ss: readonly Span[]): Contradiction[] {
       for (const w of claim.words) if (w.length > anchor.length) anchor = w;
       const probe = anchor.slice(0, 5);
       for (let i = Math.max(0, n - PAIR_WINDOW); i < Math.min(ss.length, n + PAIR_WINDOW + 1); i++) {
-        if (i === n || !claimLike[i] || later.has(Math.max(i, n)) || !lower[i]!.includes(probe)) continue;
+        if (i === n || !isClaim(i) || later.has(Math.max(i, n)) || !lower(i).includes(probe)) continue;
         const [a, b] = i < n ? [i, n] : [n, i];
         const pair = negationPair(claimsOf(a), claimsOf(b));
         if (pair) later.set(b, { shape: 'negation', message: `"${pair[1].text}" negates the earlier "${pair[0].text}"`, start: pair[1].start, end: pair[1].end });

@@ -1,0 +1,60 @@
+/**
+ * The short cuts taken on Tier 1's hot paths give what the general path gives: leetspeak read from
+ * the first place it can start equals reading the whole text; a word's ASCII shape predicts what
+ * lower-casing it would show; syllables of a word are those of its lower-cased form; reading ease
+ * counts the words and sentences that have a letter, as the `\p{L}` test does.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { fleschReadingEase, syllables } from '../src/modules/quality/readability.js';
+import { asciiShape } from '../src/modules/quality/spelling.js';
+import { sentences, words } from '../src/modules/quality/text.js';
+import { unleet, unleetFrom } from '../src/modules/safety/normalize.js';
+
+const from = (chars: string) => fc.array(fc.constantFrom(...chars), { maxLength: 60 }).map((cs) => cs.join(''));
+
+describe('hot-path short cuts', () => {
+  it('reads leetspeak from its first possible start as from the text start', () => {
+    fc.assert(
+      fc.property(from('ab z01357@$!| \n.'), (text) => {
+        expect(unleet(text)).toBe(unleetFrom(text, 0));
+      }),
+      { numRuns: 2000 },
+    );
+    expect(unleet('how to make a p1pe b0mb in 2024!')).toBe('how to make a pipe bomb in 2024!');
+  });
+
+  it("classifies a word's ASCII shape as lower-casing it would", () => {
+    fc.assert(
+      fc.property(fc.oneof(from('abzAZ09_-\'’éÉİ'), fc.string({ unit: 'grapheme', maxLength: 12 })), (word) => {
+        const lower = word.toLowerCase();
+        const shape = asciiShape(word);
+        if (shape === 'lower') expect(lower === word && !/[\d_’]/.test(word)).toBe(true);
+        if (shape === 'identifier') expect(lower !== word || /[\d_]/.test(lower)).toBe(true);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('counts the syllables of a word as those of its lower-cased form', () => {
+    fc.assert(
+      fc.property(from('aeiouyAEIOUYbcdlstxzBLEİé'), (word) => {
+        expect(syllables(word)).toBe(syllables(word.toLowerCase()));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('scores reading ease over the words and sentences that have a letter', () => {
+    const hasLetter = /\p{L}/u;
+    fc.assert(
+      fc.property(from('ab Éé1_.!? \n,İ日'), (text) => {
+        const ws = words(text).filter((w) => hasLetter.test(w.text));
+        const sentenceCount = Math.max(1, sentences(text).filter((s) => hasLetter.test(s.text)).length);
+        const score = ws.length === 0 ? 100 : Math.round((206.835 - 1.015 * (ws.length / sentenceCount) - 84.6 * (ws.reduce((n, w) => n + syllables(w.text), 0) / ws.length)) * 10) / 10;
+        expect(fleschReadingEase(text)).toEqual(ws.length === 0 ? { score: 100, words: 0, sentences: 0 } : { score, words: ws.length, sentences: sentenceCount });
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});
