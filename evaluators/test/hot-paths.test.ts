@@ -2,18 +2,24 @@
  * The short cuts taken on Tier 1's hot paths give what the general path gives: leetspeak read from
  * the first place it can start equals reading the whole text; a word's ASCII shape predicts what
  * lower-casing it would show; syllables of a word are those of its lower-cased form; reading ease
- * counts the words and sentences that have a letter, as the `\p{L}` test does.
+ * counts the words and sentences that have a letter, as the `\p{L}` test does; `isSpace` is `\s`.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fleschReadingEase, syllables } from '../src/modules/quality/readability.js';
 import { asciiShape } from '../src/modules/quality/spelling.js';
-import { sentences, words } from '../src/modules/quality/text.js';
+import { isSpace, sentences, words } from '../src/modules/quality/text.js';
 import { unleet, unleetFrom } from '../src/modules/safety/normalize.js';
 
 const from = (chars: string) => fc.array(fc.constantFrom(...chars), { maxLength: 60 }).map((cs) => cs.join(''));
 
 describe('hot-path short cuts', () => {
+  it('tells whitespace as \\s does, for every UTF-16 unit', () => {
+    const differ: number[] = [];
+    for (let c = 0; c < 65_536; c++) if (isSpace(c) !== /\s/.test(String.fromCharCode(c))) differ.push(c);
+    expect(differ).toEqual([]);
+  });
+
   it('reads leetspeak from its first possible start as from the text start', () => {
     fc.assert(
       fc.property(from('ab z01357@$!| \n.'), (text) => {

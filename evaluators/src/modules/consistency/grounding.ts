@@ -53,7 +53,9 @@ export function ungroundedSentences(
       for (const n of numbers(body)) if (!evidenceNumbers.has(numberKey(n)) && !isCount(body, n)) missing.push(n.text.trim());
     }
     let support = 1;
-    if (UPPER.test(body)) {
+    // A name is a capitalised word inside the sentence or an acronym (two capitals): either way a
+    // capital after the first character. Most sentences have only their opening one and are not split.
+    if (UPPER.test(body.slice(1))) {
       const missingNames = words(body).filter((w, i) => isName(w.text, i === 0 || opensPhrase(body, w.start)) && !evidenceLower.includes(w.text.toLowerCase()));
       if (missingNames.length > 0) {
         evidenceWords ??= new Set(contentWords(evidence));
