@@ -2,7 +2,8 @@
  * The short cuts taken on Tier 1's hot paths give what the general path gives: leetspeak read from
  * the first place it can start equals reading the whole text; a word's ASCII shape predicts what
  * lower-casing it would show; syllables of a word are those of its lower-cased form; reading ease
- * counts the words and sentences that have a letter, as the `\p{L}` test does; `isSpace` is `\s`.
+ * counts the words and sentences that have a letter, as the `\p{L}` test does; `isSpace` is `\s`;
+ * the end of a text read from its last line or last code point is what `…$` regexes read.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -18,6 +19,18 @@ describe('hot-path short cuts', () => {
     const differ: number[] = [];
     for (let c = 0; c < 65_536; c++) if (isSpace(c) !== /\s/.test(String.fromCharCode(c))) differ.push(c);
     expect(differ).toEqual([]);
+  });
+
+  it("reads the end of a text as the unanchored end-of-text regexes of incompleteness did", () => {
+    const emptyItem = /(?:^|\n)[ \t]*(?:\d{1,2}[.)]|[-*•+])[ \t]*$/;
+    fc.assert(
+      fc.property(from('\n \t12.)-*•a,;é𝐀😀'), (s) => {
+        expect(emptyItem.test(s.slice(Math.max(0, s.lastIndexOf('\n'))))).toBe(emptyItem.test(s));
+        expect(s.endsWith(',') || s.endsWith(';')).toBe(/[,;]$/.test(s));
+        expect(/\p{L}$/u.test(s.slice(-2))).toBe(/[\p{L}]$/u.test(s));
+      }),
+      { numRuns: 3000 },
+    );
   });
 
   it('reads leetspeak from its first possible start as from the text start', () => {

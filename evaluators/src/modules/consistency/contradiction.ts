@@ -125,7 +125,8 @@ function claimOf(s: Span): Claim | null {
   if (s.text.length < 8) return null;
   let negated = false;
   const content: string[] = [];
-  for (const raw of s.text.toLowerCase().replace(/’/g, "'").split(NON_WORD)) {
+  const lower = s.text.toLowerCase();
+  for (const raw of (lower.includes('’') ? lower.replace(/’/g, "'") : lower).split(NON_WORD)) {
     if (raw === '') continue;
     const parts = CONTRACTIONS.get(raw) ?? [raw];
     for (const p of parts) {
@@ -163,9 +164,14 @@ interface Figure extends Span {
   approximate: boolean;
 }
 
+/** Words of a sentence that compares, conditions or forecasts a figure rather than states it. */
+const NOT_A_FIGURE = /\b(?:if|from|between|to|vs|versus|compared|instead|previously|was expected|estimated|projected|forecast)\b/i;
+/** What precedes a number that labels rather than measures ("step 2", "Q3", "#4"). */
+const LABEL_BEFORE = /\b(?:step|version|v|phase|stage|chapter|section|part|item|option|tier|level|q|day|week|month|year|article|rule|point|no|number|#)\.?\s*$/i;
+
 /** A sentence with exactly one value (years and "step 2"-style labels are part of the subject). */
 function figureOf(s: Span): Figure | null {
-  if (!DIGIT.test(s.text) || s.text.includes('?') || /\b(?:if|from|between|to|vs|versus|compared|instead|previously|was expected|estimated|projected|forecast)\b/i.test(s.text)) return null;
+  if (!DIGIT.test(s.text) || s.text.includes('?') || NOT_A_FIGURE.test(s.text)) return null;
   const values = numbers(s.text).filter((n) => !isLabel(s.text, n));
   if (values.length !== 1) return null;
   const value = values[0]!;
@@ -173,7 +179,7 @@ function figureOf(s: Span): Figure | null {
   const ws = new Set<string>();
   let named = 0;
   for (const w of rest.toLowerCase().split(NON_ALNUM)) {
-    if (w === '' || NEUTRAL.has(w) || (w.length === 1 && !/\d/.test(w))) continue;
+    if (w === '' || NEUTRAL.has(w) || (w.length === 1 && !DIGIT.test(w))) continue;
     ws.add(stem(w));
     if (!STOPWORDS.has(w)) named++;
   }
@@ -192,8 +198,8 @@ function firstFigure(s: Span): Figure | null {
 
 function isLabel(text: string, n: NumberMention): boolean {
   if (n.currency || n.percent) return false;
-  if (Number.isInteger(n.value) && n.value >= 1900 && n.value <= 2100 && !/,/.test(n.text)) return true;
-  return /\b(?:step|version|v|phase|stage|chapter|section|part|item|option|tier|level|q|day|week|month|year|article|rule|point|no|number|#)\.?\s*$/i.test(text.slice(Math.max(0, n.start - 16), n.start));
+  if (Number.isInteger(n.value) && n.value >= 1900 && n.value <= 2100 && !n.text.includes(',')) return true;
+  return LABEL_BEFORE.test(text.slice(Math.max(0, n.start - 16), n.start));
 }
 
 function sameQuantity(a: Figure, b: Figure): boolean {

@@ -162,7 +162,8 @@ export const STOPWORDS = new Set(
 
 /** Lowercase, with a light plural/verb -s stemming ("supports" → "support", "policies" → "policy"). */
 export function stem(word: string): string {
-  const w = word.toLowerCase().replace(/’/g, "'");
+  const lower = word.toLowerCase();
+  const w = lower.includes('’') ? lower.replace(/’/g, "'") : lower;
   if (w.length > 4 && w.endsWith('ies')) return w.slice(0, -3) + 'y';
   if (w.length > 3 && w.endsWith('s') && !w.endsWith('ss') && !w.endsWith('us') && !w.endsWith('is')) return w.slice(0, -1);
   return w;
