@@ -111,7 +111,8 @@ function negations(ss: readonly Span[]): Contradiction[] {
       for (const w of claim.words) if (w.length > anchor.length) anchor = w;
       const probe = anchor.slice(0, 5);
       for (let i = Math.max(0, n - PAIR_WINDOW); i < Math.min(ss.length, n + PAIR_WINDOW + 1); i++) {
-        if (i === n || !isClaim(i) || later.has(Math.max(i, n)) || !lower(i).includes(probe)) continue;
+        // the cheap, selective test first: most sentences lack the probe and are never judged as claims
+        if (i === n || later.has(Math.max(i, n)) || !lower(i).includes(probe) || !isClaim(i)) continue;
         const [a, b] = i < n ? [i, n] : [n, i];
         const pair = negationPair(claimsOf(a), claimsOf(b));
         if (pair) later.set(b, { shape: 'negation', message: `"${pair[1].text}" negates the earlier "${pair[0].text}"`, start: pair[1].start, end: pair[1].end });
