@@ -24,20 +24,38 @@ export interface SharedText {
   language(text: string, masked?: boolean): Detection;
 }
 
-export function createSharedText(): SharedText {
-  const masked = new Map<string, string>();
-  const split = new Map<string, readonly Span[]>();
-  const sentenced = new Map<string, readonly Span[]>();
-  const detected = new Map<string, Detection>();
-  const memo = <T>(cache: Map<string, T>, text: string, compute: (text: string) => T): T => {
-    let value = cache.get(text);
-    if (value === undefined) cache.set(text, (value = compute(text)));
+/** Entries each kind of result keeps: a trace has a few distinct texts (output, its prose, the question). */
+const MAX_ENTRIES = 8;
+
+/**
+ * One kind of result, remembered per text in a short list compared with `===` (a pointer test when a
+ * module passes the very string another did): cheaper than hashing for the handful of texts of one
+ * trace. Past `MAX_ENTRIES` a result is computed and not kept.
+ */
+class Memo<T> {
+  private readonly keys: string[] = [];
+  private readonly values: T[] = [];
+  constructor(private readonly compute: (text: string) => T) {}
+  get(text: string): T {
+    for (let i = 0; i < this.keys.length; i++) if (this.keys[i] === text) return this.values[i] as T;
+    const value = this.compute(text);
+    if (this.keys.length < MAX_ENTRIES) {
+      this.keys.push(text);
+      this.values.push(value);
+    }
     return value;
-  };
+  }
+}
+
+export function createSharedText(): SharedText {
+  const masked = new Memo(maskCode);
+  const split = new Memo(words);
+  const sentenced = new Memo(sentences);
+  const detected = new Memo((sample) => detectLanguage(sample, true));
   return {
-    maskCode: (text) => memo(masked, text, maskCode),
-    words: (text) => memo(split, text, words),
-    sentences: (text) => memo(sentenced, text, sentences),
-    language: (text, isMasked = false) => memo(detected, languageSample(text, isMasked), (sample) => detectLanguage(sample, true)),
+    maskCode: (text) => masked.get(text),
+    words: (text) => split.get(text),
+    sentences: (text) => sentenced.get(text),
+    language: (text, isMasked = false) => detected.get(languageSample(text, isMasked)),
   };
 }
