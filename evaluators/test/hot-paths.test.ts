@@ -3,10 +3,12 @@
  * the first place it can start equals reading the whole text; a word's ASCII shape predicts what
  * lower-casing it would show; syllables of a word are those of its lower-cased form; reading ease
  * counts the words and sentences that have a letter, as the `\p{L}` test does; `isSpace` is `\s`;
- * the end of a text read from its last line or last code point is what `…$` regexes read.
+ * the end of a text read from its last line or last code point is what `…$` regexes read; loop
+ * detection's character table is its former per-character tests.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { wordCharCode } from '../src/modules/format/repetition.js';
 import { fleschReadingEase, syllables } from '../src/modules/quality/readability.js';
 import { asciiShape } from '../src/modules/quality/spelling.js';
 import { isSpace, sentences, words } from '../src/modules/quality/text.js';
@@ -31,6 +33,16 @@ describe('hot-path short cuts', () => {
       }),
       { numRuns: 3000 },
     );
+  });
+
+  it('hashes word characters for loop detection as the per-character tests did, for every UTF-16 unit', () => {
+    const differ: number[] = [];
+    for (let c = 0; c < 65_536; c++) {
+      const lower = c >= 65 && c <= 90 ? c + 32 : c;
+      const isWord = ((lower >= 97 && lower <= 122) || (c >= 48 && c <= 57) || c === 39 || c > 127) && !(c === 0x2019 || (c >= 0x2000 && c <= 0x206f));
+      if (wordCharCode(c) !== (isWord ? lower : 0)) differ.push(c);
+    }
+    expect(differ).toEqual([]);
   });
 
   it('reads leetspeak from its first possible start as from the text start', () => {

@@ -85,6 +85,9 @@ const LIST_NUMBER = /^\s*\d{1,2}$/;
 // A run of end marks is only tried from its first mark (the lookbehind): tried from each, a long run
 // not followed by a space cost its length squared.
 const BOUNDARY = /(?<![.!?。！？])[.!?。！？]+["')\]]*(?=\s|$)|\n+/g;
+/** The word a period follows (an abbreviation, or an initial: one capital). */
+const WORD_BEFORE_PERIOD = /(?:^|[\s(])([\p{L}.]+)$/u;
+const INITIAL = /^\p{Lu}$/u;
 
 /**
  * Sentences (and list items / lines, which LLM answers use as sentences) with offsets, trimmed.
@@ -97,8 +100,8 @@ export function sentences(text: string): readonly Span[] {
     const end = m.index + m[0].length;
     if (m[0][0] === '.' && m[0].length === 1) {
       if (LIST_NUMBER.test(text.slice(from, m.index))) continue;
-      const before = /(?:^|[\s(])([\p{L}.]+)$/u.exec(text.slice(Math.max(from, m.index - 8), m.index));
-      if (before && (ABBREVIATIONS.has(before[1]!.toLowerCase()) || /^\p{Lu}$/u.test(before[1]!))) continue;
+      const before = WORD_BEFORE_PERIOD.exec(text.slice(Math.max(from, m.index - 8), m.index));
+      if (before && (ABBREVIATIONS.has(before[1]!.toLowerCase()) || INITIAL.test(before[1]!))) continue;
     }
     push(out, text, from, end);
     from = end;
