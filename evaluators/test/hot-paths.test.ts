@@ -4,7 +4,8 @@
  * lower-casing it would show; syllables of a word are those of its lower-cased form; reading ease
  * counts the words and sentences that have a letter, as the `\p{L}` test does; `isSpace` is `\s`;
  * the end of a text read from its last line or last code point is what `…$` regexes read; loop
- * detection's character table is its former per-character tests.
+ * detection's character table is its former per-character tests; the harm lexicon's stem index finds
+ * what matching every stem at every word start finds.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -12,6 +13,7 @@ import { wordCharCode } from '../src/modules/format/repetition.js';
 import { fleschReadingEase, syllables } from '../src/modules/quality/readability.js';
 import { asciiShape } from '../src/modules/quality/spelling.js';
 import { isSpace, sentences, words } from '../src/modules/quality/text.js';
+import { createStemIndex } from '../src/modules/safety/lexicon.js';
 import { unleet, unleetFrom } from '../src/modules/safety/normalize.js';
 
 const from = (chars: string) => fc.array(fc.constantFrom(...chars), { maxLength: 60 }).map((cs) => cs.join(''));
@@ -43,6 +45,33 @@ describe('hot-path short cuts', () => {
       if (wordCharCode(c) !== (isWord ? lower : 0)) differ.push(c);
     }
     expect(differ).toEqual([]);
+  });
+
+  it('finds harm-lexicon stems at word starts as matching each stem at each word start does', () => {
+    const stems = ['the great replacement', 'that', 'th', 'od', 'die', 'dead', 'how many', 'it all', 'any more', 'anymore', 'white p', 'meth', "i'd"];
+    const index = createStemIndex();
+    stems.forEach((stem, k) => index.add(stem, k % 5));
+    const isWord = (c: number) => (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 39;
+    const naive = (text: string) => {
+      const hits: Array<[number, number, number]> = [];
+      for (let i = 0; i < text.length; i++) {
+        const c = text.charCodeAt(i);
+        if (!isWord(c) || (i > 0 && isWord(text.charCodeAt(i - 1)))) continue;
+        for (const stem of new Set(stems)) {
+          const m = new RegExp(`^${stem.replace(/ /g, ' +')}`).exec(text.slice(i));
+          const mask = stems.reduce((acc, s, k) => (s === stem ? acc | (1 << k % 5) : acc), 0);
+          if (m) hits.push([i, i + m[0].length, mask]);
+        }
+      }
+      return hits;
+    };
+    const sorted = (hits: Array<[number, number, number]>) => [...hits].sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...stems, 'the', 'thy', 'odd', 'an', 'many', ' ', '  ', "'", 'é', 'x'), { maxLength: 12 }).map((parts) => parts.join('')), (text) => {
+        expect(sorted(index.scan(text))).toEqual(sorted(naive(text)));
+      }),
+      { numRuns: 1500 },
+    );
   });
 
   it('reads leetspeak from its first possible start as from the text start', () => {
