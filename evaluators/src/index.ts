@@ -64,3 +64,4 @@ export {
 export { consistencyModule, consistencyConfigSchema, CONSISTENCY_KINDS, type ConsistencyConfig } from './modules/consistency/index.js';
 export { qualityModule, qualityConfigSchema, QUALITY_KINDS, type QualityConfig } from './modules/quality/index.js';
 export { detectLanguage, type Detection } from './modules/quality/language.js';
+export { createSharedText, type SharedText } from './shared-text.js';

@@ -7,6 +7,7 @@
 import type { Finding, FindingField, ModuleResult, Severity, Trace } from '@metronis/schemas';
 import type { z } from 'zod';
 import type { ExaminedChars } from './bounds.js';
+import type { SharedText } from './shared-text.js';
 
 /** What `evaluate` returns: a ModuleResult without the fields the tier fills in. */
 export type ModuleOutcome = Omit<ModuleResult, 'module' | 'version' | 'latency_us'>;
@@ -20,7 +21,11 @@ export interface EvaluationModule<C extends z.ZodType = z.ZodType> {
   configSchema: C;
   /** Characters of each field the runner lets it see, where not `MAX_EXAMINED_CHARS` (bounds.ts). */
   examines?: ExaminedChars;
-  evaluate(trace: Trace, config: z.output<C>): ModuleOutcome;
+  /**
+   * `shared`: the trace's text work shared between modules (shared-text.ts); the runner gives one per
+   * trace, and a module called without it makes its own (same findings either way).
+   */
+  evaluate(trace: Trace, config: z.output<C>, shared?: SharedText): ModuleOutcome;
 }
 
 /** Helper to declare a module with its config type inferred. */

@@ -22,6 +22,7 @@ import { qualityModule } from './modules/quality/index.js';
 import { loadSpeller } from './modules/quality/spelling.js';
 import { safetyModule } from './modules/safety/index.js';
 import type { Policy, SeverityRule } from './policy.js';
+import { createSharedText, type SharedText } from './shared-text.js';
 
 export const MODULE_NAMES = ['format', 'safety', 'pii', 'consistency', 'quality'] as const;
 export type ModuleName = (typeof MODULE_NAMES)[number];
@@ -41,6 +42,11 @@ export function isModuleName(name: string): name is ModuleName {
 export interface RunOptions {
   /** A monotonic clock in nanoseconds; `process.hrtime.bigint` unless a test gives its own. */
   now?: () => bigint;
+  /**
+   * The trace's shared text work (shared-text.ts). `runModules` makes one per trace; give the same one
+   * to every `runModule` of a trace so that its modules share it (without one, each module makes its own).
+   */
+  shared?: SharedText;
 }
 
 /** Runs one module under the runner's rules (timing, throw → module_error), graded by the policy. */
@@ -52,7 +58,7 @@ export function runModule(name: ModuleName, trace: Trace, policy: Policy, option
   let result: ModuleResult;
   try {
     const seen = boundTrace(trace, module.examines);
-    const outcome = module.evaluate(seen.trace, entry.config);
+    const outcome = module.evaluate(seen.trace, entry.config, options.shared);
     result = { module: module.name, version: module.version, latency_us: 0, ...outcome, labels: [...outcome.labels, ...seen.truncated] };
   } catch (error) {
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
@@ -93,7 +99,8 @@ function moduleError(name: ModuleName, policy: Policy, labels: string[], message
 /** Runs every module the policy enables, in registry order. */
 export function runModules(trace: Trace, policy: Policy, options: RunOptions = {}): ModuleResult[] {
   const results: ModuleResult[] = [];
-  for (const name of MODULE_NAMES) if (policy.modules[name].enabled) results.push(runModule(name, trace, policy, options));
+  const shared = options.shared ?? createSharedText();
+  for (const name of MODULE_NAMES) if (policy.modules[name].enabled) results.push(runModule(name, trace, policy, { ...options, shared }));
   return results;
 }
 

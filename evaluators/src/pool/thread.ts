@@ -1,13 +1,14 @@
 /**
  * One evaluation thread of the pool (pool.ts): it warms up (the dictionary, the JIT), says `ready`,
- * then runs each task's modules in registry order through `runModule` and posts every result as soon
- * as it exists, so that a thread stopped at its deadline has already handed over the modules that
- * finished. Policies arrive once per thread and id and are kept until the pool says to drop them.
+ * then runs each task's modules in registry order through `runModule` (one `SharedText` for the
+ * trace's modules) and posts every result as soon as it exists, so that a thread stopped at its
+ * deadline has already handed over the modules that finished. Policies arrive once per thread and id and are kept until the pool says to drop them.
  */
 import { parentPort } from 'node:worker_threads';
 import type { Trace } from '@metronis/schemas';
 import { DEFAULT_POLICY, type Policy } from '../policy.js';
 import { runModule, warmUp, type ModuleName } from '../registry.js';
+import { createSharedText } from '../shared-text.js';
 
 /** A task as the pool posts it. */
 export interface ThreadTask {
@@ -42,5 +43,6 @@ port.on('message', function runTask(task: ThreadTask) {
     post({ type: 'failed', id: task.id, message: `policy ${task.policyId} was never sent to this thread` });
     return;
   }
-  for (const name of task.modules) post({ type: 'result', id: task.id, result: runModule(name, task.trace, policy) });
+  const shared = createSharedText(); // the trace's text work, shared by its modules
+  for (const name of task.modules) post({ type: 'result', id: task.id, result: runModule(name, task.trace, policy, { shared }) });
 });

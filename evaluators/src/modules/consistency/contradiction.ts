@@ -87,7 +87,10 @@ function negationPair(as: readonly Claim[], bs: readonly Claim[]): [Claim, Claim
  * contain the negated claim's longest word can complete it, so most sentences are never analysed.
  */
 function negations(ss: readonly Span[]): Contradiction[] {
-  const negated = ss.map((s) => HAS_NEGATION.test(s.text) && !NOT_A_CLAIM.test(s.text));
+  // Each sentence judged once, and only as far as needed: a negation first (rare), then whether it is a claim.
+  const claimLike: Array<boolean | undefined> = new Array(ss.length);
+  const isClaim = (i: number) => (claimLike[i] ??= !NOT_A_CLAIM.test(ss[i]!.text));
+  const negated = ss.map((s, i) => HAS_NEGATION.test(s.text) && isClaim(i));
   if (!negated.includes(true)) return [];
   const claims = new Map<number, Claim[]>();
   const claimsOf = (i: number): Claim[] => {
@@ -96,10 +99,10 @@ function negations(ss: readonly Span[]): Contradiction[] {
     return c;
   };
   const later = new Map<number, Contradiction>();
-  // Each sentence lower-cased and judged once, not once per negated sentence: the pairs loop below is
-  // then a substring test per pair (it was a regex and a copy per pair, seconds on a long answer).
-  const lower = ss.map((s) => s.text.toLowerCase());
-  const claimLike = ss.map((s) => !NOT_A_CLAIM.test(s.text));
+  // Each sentence lower-cased and judged at most once, not once per negated sentence: the pairs loop
+  // below is then a substring test per pair (it was a regex and a copy per pair, seconds on a long answer).
+  const lowered: Array<string | undefined> = new Array(ss.length);
+  const lower = (i: number) => (lowered[i] ??= ss[i]!.text.toLowerCase());
   for (let n = 0; n < ss.length; n++) {
     if (!negated[n]) continue;
     for (const claim of claimsOf(n)) {
@@ -108,7 +111,8 @@ function negations(ss: readonly Span[]): Contradiction[] {
       for (const w of claim.words) if (w.length > anchor.length) anchor = w;
       const probe = anchor.slice(0, 5);
       for (let i = Math.max(0, n - PAIR_WINDOW); i < Math.min(ss.length, n + PAIR_WINDOW + 1); i++) {
-        if (i === n || !claimLike[i] || later.has(Math.max(i, n)) || !lower[i]!.includes(probe)) continue;
+        // the cheap, selective test first: most sentences lack the probe and are never judged as claims
+        if (i === n || later.has(Math.max(i, n)) || !lower(i).includes(probe) || !isClaim(i)) continue;
         const [a, b] = i < n ? [i, n] : [n, i];
         const pair = negationPair(claimsOf(a), claimsOf(b));
         if (pair) later.set(b, { shape: 'negation', message: `"${pair[1].text}" negates the earlier "${pair[0].text}"`, start: pair[1].start, end: pair[1].end });
@@ -122,7 +126,8 @@ function claimOf(s: Span): Claim | null {
   if (s.text.length < 8) return null;
   let negated = false;
   const content: string[] = [];
-  for (const raw of s.text.toLowerCase().replace(/’/g, "'").split(NON_WORD)) {
+  const lower = s.text.toLowerCase();
+  for (const raw of (lower.includes('’') ? lower.replace(/’/g, "'") : lower).split(NON_WORD)) {
     if (raw === '') continue;
     const parts = CONTRACTIONS.get(raw) ?? [raw];
     for (const p of parts) {
@@ -160,9 +165,14 @@ interface Figure extends Span {
   approximate: boolean;
 }
 
+/** Words of a sentence that compares, conditions or forecasts a figure rather than states it. */
+const NOT_A_FIGURE = /\b(?:if|from|between|to|vs|versus|compared|instead|previously|was expected|estimated|projected|forecast)\b/i;
+/** What precedes a number that labels rather than measures ("step 2", "Q3", "#4"). */
+const LABEL_BEFORE = /\b(?:step|version|v|phase|stage|chapter|section|part|item|option|tier|level|q|day|week|month|year|article|rule|point|no|number|#)\.?\s*$/i;
+
 /** A sentence with exactly one value (years and "step 2"-style labels are part of the subject). */
 function figureOf(s: Span): Figure | null {
-  if (!DIGIT.test(s.text) || s.text.includes('?') || /\b(?:if|from|between|to|vs|versus|compared|instead|previously|was expected|estimated|projected|forecast)\b/i.test(s.text)) return null;
+  if (!DIGIT.test(s.text) || s.text.includes('?') || NOT_A_FIGURE.test(s.text)) return null;
   const values = numbers(s.text).filter((n) => !isLabel(s.text, n));
   if (values.length !== 1) return null;
   const value = values[0]!;
@@ -170,7 +180,7 @@ function figureOf(s: Span): Figure | null {
   const ws = new Set<string>();
   let named = 0;
   for (const w of rest.toLowerCase().split(NON_ALNUM)) {
-    if (w === '' || NEUTRAL.has(w) || (w.length === 1 && !/\d/.test(w))) continue;
+    if (w === '' || NEUTRAL.has(w) || (w.length === 1 && !DIGIT.test(w))) continue;
     ws.add(stem(w));
     if (!STOPWORDS.has(w)) named++;
   }
@@ -189,8 +199,8 @@ function firstFigure(s: Span): Figure | null {
 
 function isLabel(text: string, n: NumberMention): boolean {
   if (n.currency || n.percent) return false;
-  if (Number.isInteger(n.value) && n.value >= 1900 && n.value <= 2100 && !/,/.test(n.text)) return true;
-  return /\b(?:step|version|v|phase|stage|chapter|section|part|item|option|tier|level|q|day|week|month|year|article|rule|point|no|number|#)\.?\s*$/i.test(text.slice(Math.max(0, n.start - 16), n.start));
+  if (Number.isInteger(n.value) && n.value >= 1900 && n.value <= 2100 && !n.text.includes(',')) return true;
+  return LABEL_BEFORE.test(text.slice(Math.max(0, n.start - 16), n.start));
 }
 
 function sameQuantity(a: Figure, b: Figure): boolean {
@@ -218,9 +228,9 @@ const OPENS_YES = /^\s*(?:\*\*)?yes\b[\s,.!:;—-]/i;
 const OPENS_NO = /^\s*(?:\*\*)?no\b[\s,.!:;—-]/i;
 const CONCLUDES = /\b(?:so|therefore|thus|in short|in conclusion|in summary|to summari[sz]e|overall|bottom line|the answer is|final answer)\s*[,:]?\s*(?:the answer is\s*)?(?:\*\*)?(yes|no)\b(?!\s+(?:one|other|more|longer|need|further|doubt|matter|problem|issue|way))/gi;
 
-export function contradictions(text: string): Contradiction[] {
+/** `ss`: the text's sentences, when already split. */
+export function contradictions(text: string, ss: readonly Span[] = sentences(text)): Contradiction[] {
   const found: Contradiction[] = [];
-  const ss = sentences(text);
 
   found.push(...negations(ss));
 

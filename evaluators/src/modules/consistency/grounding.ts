@@ -29,27 +29,38 @@ const UPPER = /\p{Lu}/u;
 const LIST_MARKER = /^\s*(?:\d{1,2}[.)]|[-*•+])\s+/;
 const NOT_A_NAME = new Set(['i', 'i\'m', 'i\'ve', 'i\'d', 'i\'ll', 'ok', 'note', 'yes', 'no', 'however', 'also', 'step', 'tip', 'example', 'summary', 'answer', 'q', 'a']);
 
-export function ungroundedSentences(output: string, contextDocs: readonly string[], question: string, options: GroundingOptions = { minSupport: 0.5 }): Ungrounded[] {
-  const evidence = contextDocs.join('\n') + '\n' + question;
-  const evidenceLower = evidence.toLowerCase();
-  // the evidence is tokenized only when a sentence needs it
+/** `outputSentences`: the output's sentences, when already split. */
+export function ungroundedSentences(
+  output: string,
+  contextDocs: readonly string[],
+  question: string,
+  options: GroundingOptions = { minSupport: 0.5 },
+  outputSentences: readonly Span[] = sentences(output),
+): Ungrounded[] {
+  // the evidence is joined, lower-cased and tokenized only when a sentence needs it
+  let joined: string | null = null;
+  let lowered: string | null = null;
+  const evidence = () => (joined ??= contextDocs.join('\n') + '\n' + question);
+  const evidenceLower = () => (lowered ??= evidence().toLowerCase());
   let evidenceNumbers: Set<string> | null = null;
   let evidenceWords: Set<string> | null = null;
   const out: Ungrounded[] = [];
 
-  for (const s of sentences(output)) {
+  for (const s of outputSentences) {
     const marker = LIST_MARKER.exec(s.text);
     const body = marker ? s.text.slice(marker[0].length) : s.text;
     const missing: string[] = [];
     if (DIGIT.test(body)) {
-      evidenceNumbers ??= new Set(numbers(evidence).map(numberKey));
+      evidenceNumbers ??= new Set(numbers(evidence()).map(numberKey));
       for (const n of numbers(body)) if (!evidenceNumbers.has(numberKey(n)) && !isCount(body, n)) missing.push(n.text.trim());
     }
     let support = 1;
-    if (UPPER.test(body)) {
-      const missingNames = words(body).filter((w, i) => isName(w.text, i === 0 || opensPhrase(body, w.start)) && !evidenceLower.includes(w.text.toLowerCase()));
+    // A name is a capitalised word inside the sentence or an acronym (two capitals): either way a
+    // capital after the first character. Most sentences have only their opening one and are not split.
+    if (UPPER.test(body.slice(1))) {
+      const missingNames = words(body).filter((w, i) => isName(w.text, i === 0 || opensPhrase(body, w.start)) && !evidenceLower().includes(w.text.toLowerCase()));
       if (missingNames.length > 0) {
-        evidenceWords ??= new Set(contentWords(evidence));
+        evidenceWords ??= new Set(contentWords(evidence()));
         const cw = contentWords(body);
         let supported = 0;
         for (const w of cw) if (evidenceWords.has(w)) supported++;

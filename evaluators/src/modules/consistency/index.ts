@@ -16,7 +16,7 @@
 import { inputText, type Finding, type Severity, type Trace } from '@metronis/schemas';
 import { z } from 'zod';
 import { defineModule, finding } from '../../module.js';
-import { detectLanguage } from '../quality/language.js';
+import { createSharedText, type SharedText } from '../../shared-text.js';
 import { outcomeOf } from '../quality/outcome.js';
 import { contradictions } from './contradiction.js';
 import { ungroundedSentences } from './grounding.js';
@@ -70,12 +70,12 @@ export const consistencyModule = defineModule({
   version: '1.0.0',
   description: 'Contradictions within the answer, agreement with the reference, the question language and the sources.',
   configSchema: consistencyConfigSchema,
-  evaluate: function evaluateConsistency(trace: Trace, config: ConsistencyConfig) {
+  evaluate: function evaluateConsistency(trace: Trace, config: ConsistencyConfig, shared: SharedText = createSharedText()) {
     const text = trace.output.content;
     const findings: Finding[] = [];
 
     if (config.check_contradiction) {
-      for (const c of contradictions(text)) findings.push(finding('contradiction', c.message, 'output', c.start, c.end, null));
+      for (const c of contradictions(text, shared.sentences(text))) findings.push(finding('contradiction', c.message, 'output', c.start, c.end, null));
     }
 
     if (trace.reference !== null && trace.reference.trim() !== '') {
@@ -100,8 +100,8 @@ export const consistencyModule = defineModule({
     if (config.check_language) {
       const q = question(trace);
       if (!ASKS_FOR_LANGUAGE.test(q)) {
-        const asked = detectLanguage(q);
-        const answered = detectLanguage(text);
+        const asked = shared.language(q);
+        const answered = shared.language(text);
         if (asked.language !== 'und' && answered.language !== 'und' && asked.language !== answered.language) {
           findings.push(finding('language_mismatch', `the question is in "${asked.language}" and the answer in "${answered.language}"`, 'output', 0, text.length, Math.min(asked.confidence, answered.confidence)));
         }
@@ -110,7 +110,7 @@ export const consistencyModule = defineModule({
 
     if (config.check_grounding && trace.context.length > 0) {
       const docs = trace.context.map((d) => d.content);
-      for (const u of ungroundedSentences(text, docs, inputText(trace), { minSupport: config.grounding_min_support })) {
+      for (const u of ungroundedSentences(text, docs, inputText(trace), { minSupport: config.grounding_min_support }, shared.sentences(text))) {
         findings.push(finding('ungrounded', `not supported by the context: ${u.missing.map((m) => `"${m}"`).join(', ')} (content-word support ${(u.support * 100).toFixed(0)}%)`, 'output', u.start, u.end, 1 - u.support));
       }
     }

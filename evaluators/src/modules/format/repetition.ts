@@ -86,6 +86,22 @@ export function detectRepetition(text: string, options: RepetitionOptions): Repe
   };
 }
 
+/**
+ * What an ASCII character contributes to a word's hash: its lower-case code for a letter, digit or
+ * apostrophe, 0 for a character that ends a word. Beyond ASCII every character is a word character
+ * (hashed as is) except general punctuation (U+2000–U+206F, which holds ’).
+ */
+const ASCII_WORD = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  const lower = c >= 65 && c <= 90 ? c + 32 : c;
+  if ((lower >= 97 && lower <= 122) || (c >= 48 && c <= 57) || c === 39) ASCII_WORD[c] = lower;
+}
+
+/** What a UTF-16 unit contributes to a word's hash (its lower-case code), or 0 when it ends a word. */
+export function wordCharCode(c: number): number {
+  return c < 128 ? (ASCII_WORD[c] as number) : c >= 0x2000 && c <= 0x206f ? 0 : c;
+}
+
 /** Fills `hashes`/`starts`/`ends` with the words of `text` outside ``` blocks; returns the count. */
 function tokenize(text: string): number {
   let count = 0;
@@ -110,9 +126,8 @@ function tokenize(text: string): number {
       continue;
     }
     if (inFence) continue;
-    const lower = c >= 65 && c <= 90 ? c + 32 : c;
-    const isWord = (lower >= 97 && lower <= 122) || (c >= 48 && c <= 57) || c === 39 || c > 127;
-    if (isWord && !(c === 0x2019 || (c >= 0x2000 && c <= 0x206f))) {
+    const lower = wordCharCode(c);
+    if (lower !== 0) {
       if (wordStart < 0) {
         wordStart = i;
         h = 0x811c9dc5 | 0;

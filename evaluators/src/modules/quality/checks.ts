@@ -35,12 +35,14 @@ const HAS_PROMISE = /\b(?:are|following|these)\b/i;
 const LIST_ITEM = /^[ \t]*(?:\d{1,2}[.)]|[-*•+]|#{2,6})[ \t]+\S/gm;
 const ITEM_AT = /[ \t]*(?:\d{1,2}[.)]|[-*•+]|#{2,6})[ \t]+\S/y;
 const EMPTY_ITEM = /(?:^|\n)[ \t]*(?:\d{1,2}[.)]|[-*•+])[ \t]*$/;
+const FENCE_LINE = /^[ \t]*```/gm;
+const ENDS_IN_LETTER = /\p{L}$/u;
 
 /** Why the text looks unfinished, with where the evidence is, or null when it looks finished. */
 export function incompleteness(text: string, masked: string = maskCode(text)): { reason: string; start: number; end: number } | null {
   const trimmed = text.trimEnd();
   if (trimmed.length === 0) return null;
-  const fences = text.match(/^[ \t]*```/gm)?.length ?? 0;
+  const fences = text.includes('```') ? (text.match(FENCE_LINE)?.length ?? 0) : 0;
   if (fences % 2 === 1) {
     const at = text.lastIndexOf('```');
     return { reason: 'a code block is opened and never closed', start: at, end: trimmed.length };
@@ -50,11 +52,14 @@ export function incompleteness(text: string, masked: string = maskCode(text)): {
   // an answer that ends in code (a closed block, a URL) ends with what its last words introduced
   const endsInCode = prose.length < trimmed.length;
   const lastLineStart = prose.lastIndexOf('\n') + 1;
+  // The end-of-text tests read the end only (an unanchored `…$` regex tries every position of the text):
+  // the last line from its newline for an empty item, the last code point (at most two units) for a letter.
   if (!endsInCode && prose.endsWith(':')) return { reason: 'ends with a colon that introduces nothing', start: lastLineStart, end: prose.length };
-  if (!endsInCode && EMPTY_ITEM.test(prose)) return { reason: 'ends with an empty list item', start: lastLineStart, end: prose.length };
-  if (!endsInCode && (/[,;]$/.test(prose) || /[\p{L}]$/u.test(prose))) {
+  if (!endsInCode && EMPTY_ITEM.test(prose.slice(Math.max(0, lastLineStart - 1)))) return { reason: 'ends with an empty list item', start: lastLineStart, end: prose.length };
+  const endsInPause = prose.endsWith(',') || prose.endsWith(';');
+  if (!endsInCode && (endsInPause || ENDS_IN_LETTER.test(prose.slice(-2)))) {
     const last = /(\p{L}+)[,;]?$/u.exec(prose.slice(-40));
-    if (/[,;]$/.test(prose) || (last && DANGLING.has(last[1]!.toLowerCase()) && !/^\s*[-*•#]/.test(prose.slice(lastLineStart)))) {
+    if (endsInPause || (last && DANGLING.has(last[1]!.toLowerCase()) && !/^\s*[-*•#]/.test(prose.slice(lastLineStart)))) {
       return { reason: `stops mid-sentence ("…${prose.slice(-24).trimStart()}")`, start: lastLineStart, end: prose.length };
     }
   }

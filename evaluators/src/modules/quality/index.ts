@@ -12,12 +12,11 @@
 import type { Finding, Severity, Trace } from '@metronis/schemas';
 import { z } from 'zod';
 import { defineModule, finding } from '../../module.js';
+import { createSharedText, type SharedText } from '../../shared-text.js';
 import { incompleteness, repeatedWords } from './checks.js';
-import { detectLanguage } from './language.js';
 import { outcomeOf } from './outcome.js';
 import { fleschReadingEase, readabilityLabel } from './readability.js';
 import { misspellings } from './spelling.js';
-import { maskCode, words } from './text.js';
 
 export const QUALITY_KINDS = ['too_short', 'too_long', 'language', 'spelling', 'readability', 'repeated_words', 'incomplete'] as const;
 export type QualityKind = (typeof QUALITY_KINDS)[number];
@@ -71,15 +70,15 @@ export const qualityModule = defineModule({
   // The whole output: length and "stops mid-way" are about its end, which a cut would invent. Every
   // check is linear in it (language detection reads 600 characters).
   examines: { output: 1_048_576, input: 'unread', context: 'unread', reference: 'unread' },
-  evaluate: function evaluateQuality(trace: Trace, config: QualityConfig) {
+  evaluate: function evaluateQuality(trace: Trace, config: QualityConfig, shared: SharedText = createSharedText()) {
     const text = trace.output.content;
     const findings: Finding[] = [];
     const labels: string[] = [];
-    const prose = maskCode(text);
-    const ws = words(prose);
+    const prose = shared.maskCode(text);
+    const ws = shared.words(prose);
     const chars = nonSpaceChars(text, config.min_chars);
     // code counts towards length: count words of the raw text only when the prose alone is short
-    const wordCount = ws.length >= config.min_words ? ws.length : words(text).length;
+    const wordCount = ws.length >= config.min_words ? ws.length : shared.words(text).length;
 
     if (chars < config.min_chars || wordCount < config.min_words) {
       findings.push(finding('too_short', `the answer has ${wordCount} words and ${nonSpaceChars(text, Infinity)} non-space characters (minimum ${config.min_words} words, ${config.min_chars} characters)`, 'output', 0, text.length, 1));
@@ -88,7 +87,7 @@ export const qualityModule = defineModule({
       findings.push(finding('too_long', `the answer has ${ws.length} words and ${text.length} characters (maximum ${config.max_words} words, ${config.max_chars} characters)`, 'output', 0, text.length, 1));
     }
 
-    const { language, confidence } = detectLanguage(prose, true);
+    const { language, confidence } = shared.language(prose, true);
     labels.push(`language:${language}`);
     if (config.allowed_languages.length > 0 && language !== 'und' && !config.allowed_languages.includes(language)) {
       findings.push(finding('language', `the answer is in "${language}", not one of the allowed languages (${config.allowed_languages.join(', ')})`, 'output', 0, text.length, confidence));
@@ -103,7 +102,7 @@ export const qualityModule = defineModule({
           findings.push(finding('spelling', `"${w.text}" is not in the English dictionary (${misspelled.length} of ${checked} words, ${(rate * 100).toFixed(1)}%)`, 'output', w.start, w.end, Math.min(1, rate / config.spelling_max_error_rate / 2)));
         }
       }
-      const readability = fleschReadingEase(prose, ws);
+      const readability = fleschReadingEase(prose, ws, shared.sentences(prose));
       if (readability.words >= config.readability_min_words) {
         labels.push(readabilityLabel(readability.score));
         if (config.min_reading_ease !== null && readability.score < config.min_reading_ease) {

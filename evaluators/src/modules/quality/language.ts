@@ -57,10 +57,15 @@ const MIN_HITS = 3;
 /** The languages the detector can name. */
 export const DETECTABLE_LANGUAGES = [...Object.keys(FUNCTION_WORDS), 'ja', 'ko', 'zh', 'ar', 'he', 'el', 'hi', 'th'] as const;
 
+/** What the detector reads of a text: its head, with code masked out. `masked`: the text already has its code masked out (`maskCode`). */
+export function languageSample(text: string, masked = false): string {
+  const head = text.length > MAX_CHARS ? text.slice(0, MAX_CHARS) : text;
+  return masked ? head : maskCode(head);
+}
+
 /** `masked`: the text already has its code masked out (`maskCode`). */
 export function detectLanguage(text: string, masked = false): Detection {
-  const head = text.length > MAX_CHARS ? text.slice(0, MAX_CHARS) : text;
-  const sample = masked ? head : maskCode(head);
+  const sample = languageSample(text, masked);
   const counts: Record<string, number> = {};
   let letters = 0;
   for (let i = 0; i < sample.length; i++) {

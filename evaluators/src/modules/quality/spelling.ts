@@ -79,6 +79,21 @@ function isWord(spell: Speller, word: string): boolean {
 }
 
 /**
+ * A word read once by its character codes: `lower` when it is ASCII without an upper-case letter, a
+ * digit or an underscore (lower-casing gives it back as it is, and it is checked); `identifier` when
+ * an ASCII upper-case letter, digit or underscore comes before any non-ASCII character (skipped, as
+ * lower-casing would show); `other` for the rest, which takes the general path.
+ */
+export function asciiShape(word: string): 'lower' | 'identifier' | 'other' {
+  for (let i = 0; i < word.length; i++) {
+    const c = word.charCodeAt(i);
+    if (c > 127) return 'other';
+    if ((c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95) return 'identifier';
+  }
+  return 'lower';
+}
+
+/**
  * The words the dictionary does not know among `ws` (words of text with code masked out, see
  * `maskCode`), and how many words it could judge.
  */
@@ -88,12 +103,18 @@ export function misspellings(ws: readonly Span[], extraWords: ReadonlySet<string
   let checked = 0;
   for (const w of ws) {
     if (w.text.length < 3) continue;
-    let lower = w.text.toLowerCase();
     // capitalised, ALLCAPS or camelCase: a name or an identifier, not a dictionary word
-    if (lower !== w.text || DIGIT_OR_UNDERSCORE.test(lower)) continue;
-    if (lower.includes('’')) lower = lower.replace(/’/g, "'");
+    const shape = asciiShape(w.text);
+    if (shape === 'identifier') continue;
+    let lower = w.text;
+    if (shape === 'other') {
+      lower = w.text.toLowerCase();
+      if (lower !== w.text || DIGIT_OR_UNDERSCORE.test(lower)) continue;
+      if (lower.includes('’')) lower = lower.replace(/’/g, "'");
+    }
     checked++;
-    if (TECH_WORDS.has(lower) || extraWords.has(lower)) continue;
+    // a word the dictionary already accepted (most words, most of the time) needs no other lookup
+    if (known.get(lower) === true || TECH_WORDS.has(lower) || extraWords.has(lower)) continue;
     if (lower.includes('-')) {
       if (lower.split('-').every((p) => p.length < 3 || isWord(spell, p) || TECH_WORDS.has(p) || extraWords.has(p))) continue;
     } else if (isWord(spell, lower)) continue;

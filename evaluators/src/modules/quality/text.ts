@@ -69,7 +69,6 @@ const TRAILING = /['’-]+$/;
 
 /** Word tokens (letters and digits, with inner apostrophes and hyphens) and where they are. */
 export function words(text: string): readonly Span[] {
-  if (text === lastWords.text) return lastWords.spans;
   const out: Span[] = [];
   WORD.lastIndex = 0;
   for (let m = WORD.exec(text); m; m = WORD.exec(text)) {
@@ -78,49 +77,49 @@ export function words(text: string): readonly Span[] {
     if (last === 0x27 || last === 0x2019 || last === 0x2d) w = w.replace(TRAILING, '');
     out.push({ text: w, start: m.index, end: m.index + w.length });
   }
-  lastWords = { text, spans: out };
   return out;
 }
-/**
- * The last text split and its spans: the modules of one trace split the same answer several times
- * (readability, grounding, contradictions), so one entry saves the repeats. Results are read-only.
- */
-let lastWords: { text: string; spans: readonly Span[] } = { text: '', spans: [] };
-let lastSentences: { text: string; spans: readonly Span[] } = { text: '', spans: [] };
 
 const ABBREVIATIONS = new Set(['e.g', 'i.e', 'etc', 'vs', 'mr', 'mrs', 'ms', 'dr', 'prof', 'inc', 'ltd', 'co', 'jr', 'sr', 'st', 'no', 'approx', 'fig', 'u.s', 'a.m', 'p.m']);
 const LIST_NUMBER = /^\s*\d{1,2}$/;
 // A run of end marks is only tried from its first mark (the lookbehind): tried from each, a long run
 // not followed by a space cost its length squared.
 const BOUNDARY = /(?<![.!?。！？])[.!?。！？]+["')\]]*(?=\s|$)|\n+/g;
+/** The word a period follows (an abbreviation, or an initial: one capital). */
+const WORD_BEFORE_PERIOD = /(?:^|[\s(])([\p{L}.]+)$/u;
+const INITIAL = /^\p{Lu}$/u;
 
 /**
  * Sentences (and list items / lines, which LLM answers use as sentences) with offsets, trimmed.
  * A period after a known abbreviation ("e.g.", "Dr.") does not end a sentence.
  */
 export function sentences(text: string): readonly Span[] {
-  if (text === lastSentences.text) return lastSentences.spans;
   const out: Span[] = [];
   let from = 0;
   for (const m of text.matchAll(BOUNDARY)) {
     const end = m.index + m[0].length;
     if (m[0][0] === '.' && m[0].length === 1) {
       if (LIST_NUMBER.test(text.slice(from, m.index))) continue;
-      const before = /(?:^|[\s(])([\p{L}.]+)$/u.exec(text.slice(Math.max(from, m.index - 8), m.index));
-      if (before && (ABBREVIATIONS.has(before[1]!.toLowerCase()) || /^\p{Lu}$/u.test(before[1]!))) continue;
+      const before = WORD_BEFORE_PERIOD.exec(text.slice(Math.max(from, m.index - 8), m.index));
+      if (before && (ABBREVIATIONS.has(before[1]!.toLowerCase()) || INITIAL.test(before[1]!))) continue;
     }
     push(out, text, from, end);
     from = end;
   }
   push(out, text, from, text.length);
-  lastSentences = { text, spans: out };
   return out;
 }
 
 function push(out: Span[], text: string, start: number, end: number): void {
-  while (start < end && /\s/.test(text[start]!)) start++;
-  while (end > start && /\s/.test(text[end - 1]!)) end--;
+  while (start < end && isSpace(text.charCodeAt(start))) start++;
+  while (end > start && isSpace(text.charCodeAt(end - 1))) end--;
   if (end > start) out.push({ text: text.slice(start, end), start, end });
+}
+
+/** What `\s` matches, for one UTF-16 unit (without a regex and a one-character string per test). */
+export function isSpace(c: number): boolean {
+  if (c < 128) return c === 32 || (c >= 9 && c <= 13);
+  return c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
 }
 
 const SCALE: Record<string, number> = {
@@ -166,7 +165,8 @@ export const STOPWORDS = new Set(
 
 /** Lowercase, with a light plural/verb -s stemming ("supports" → "support", "policies" → "policy"). */
 export function stem(word: string): string {
-  const w = word.toLowerCase().replace(/’/g, "'");
+  const lower = word.toLowerCase();
+  const w = lower.includes('’') ? lower.replace(/’/g, "'") : lower;
   if (w.length > 4 && w.endsWith('ies')) return w.slice(0, -3) + 'y';
   if (w.length > 3 && w.endsWith('s') && !w.endsWith('ss') && !w.endsWith('us') && !w.endsWith('is')) return w.slice(0, -1);
   return w;

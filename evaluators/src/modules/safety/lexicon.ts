@@ -175,10 +175,13 @@ function withoutAllowed(matches: LexiconMatch[], allowed: ReadonlyArray<{ from: 
  * a table indexed by a word's first two characters lists the stems to compare there, so a word
  * that starts no stem costs two array reads. Each hit carries a bitmask of the categories using it.
  */
-function createStemIndex() {
-  const table = new Map<number, Array<{ stem: string; mask: number }>>();
+export function createStemIndex() {
+  // third: the stem's third character when its second is not a space (the text must have it right
+  // there, so most words that share a stem's first two letters are turned away with one comparison), else -1
+  type Entry = { stem: string; mask: number; third: number };
+  const table = new Map<number, Entry[]>();
   const slots = new Int32Array(128 * 128).fill(-1);
-  const lists: Array<Array<{ stem: string; mask: number }>> = [];
+  const lists: Entry[][] = [];
   const isWord = (c: number) => (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 39;
   return {
     add(stem: string, bit: number): void {
@@ -194,7 +197,7 @@ function createStemIndex() {
       }
       const existing = list.find((e) => e.stem === s);
       if (existing !== undefined) existing.mask |= 1 << bit;
-      else list.push({ stem: s, mask: 1 << bit });
+      else list.push({ stem: s, mask: 1 << bit, third: s.length > 2 && s.charCodeAt(1) !== 32 ? s.charCodeAt(2) : -1 });
     },
     scan(text: string): Array<[number, number, number]> {
       const hits: Array<[number, number, number]> = [];
@@ -207,7 +210,9 @@ function createStemIndex() {
           const next = i + 1 < n ? text.charCodeAt(i + 1) & 127 : 32;
           const slot = slots[c * 128 + next] as number;
           if (slot >= 0) {
-            for (const { stem, mask } of lists[slot] as Array<{ stem: string; mask: number }>) {
+            const third = i + 2 < n ? text.charCodeAt(i + 2) : -2;
+            for (const { stem, mask, third: wanted } of lists[slot] as Entry[]) {
+              if (wanted >= 0 && wanted !== third) continue;
               const end = matchStem(text, i, stem);
               if (end >= 0) hits.push([i, end, mask]);
             }

@@ -66,12 +66,25 @@ const isSymbol = (c: number) => c === 64 || c === 36 || c === 33 || c === 124;
 
 const inToken = (c: number) => isLetter(c) || isDigit(c) || isSymbol(c);
 
+/**
+ * Where leetspeak can first start: a digit or symbol before a letter, or a letter before a digit.
+ * Every position the loop below rewrites is at such a match or one after it, so a text without one
+ * (most prose) is returned after one native regex scan, and the loop starts at the first one.
+ */
+const LEET_CANDIDATE = /[0-9@$!|][a-z]|[a-z][0-9]/;
+
 /** Reads leetspeak in an already lower-cased text; one to one, so offsets are unchanged. */
-function unleet(text: string): string {
+export function unleet(text: string): string {
+  const first = text.search(LEET_CANDIDATE);
+  return first < 0 ? text : unleetFrom(text, first);
+}
+
+/** `unleet` reading from `first` on (exported for the test that it equals reading from 0). */
+export function unleetFrom(text: string, first: number): string {
   let parts: string[] | null = null;
   let copied = 0;
   const n = text.length;
-  for (let i = 0; i < n; i++) {
+  for (let i = first; i < n; i++) {
     const c = text.charCodeAt(i);
     if (!(isDigit(c) || isSymbol(c))) continue;
     const prev = i > 0 ? text.charCodeAt(i - 1) : 32;
