@@ -8,7 +8,7 @@ export * from './users.js';
 export type { StoreLogger } from './logger.js';
 export { POSTGRES_MIGRATIONS_DIR, CLICKHOUSE_DDL_DIR } from './paths.js';
 export { createPostgresStore, type PostgresStoreOptions } from './postgres/postgres.js';
-export { createPgliteStore, type PgliteStoreOptions } from './postgres/pglite.js';
+export { createPgliteStore, PGLITE_START_PARAMS, type PgliteStoreOptions } from './postgres/pglite.js';
 export { searchTracesQuery } from './postgres/search.js';
 export { createChdbFactsStore, type ChdbFactsStoreOptions } from './clickhouse/chdb.js';
 export { createClickHouseFactsStore, type ClickHouseFactsStoreOptions } from './clickhouse/server.js';

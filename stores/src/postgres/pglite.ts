@@ -2,6 +2,10 @@
  * The relational store on PGlite (Postgres compiled to WASM, in this process): the embedded mode's
  * database. `dir` keeps the data on disk; without it the database lives in memory.
  *
+ * PGlite runs Postgres as one backend without its checkpointer: a checkpoint comes when the WAL
+ * since the last one nears max_wal_size, and Postgres's default of 1 GB let pg_wal grow to hundreds
+ * of megabytes next to the data; `PGLITE_START_PARAMS` keeps it small.
+ *
  * @example
  *   const store = createPgliteStore({ dir: '.metronis/pg' });
  *   await store.migrate();
@@ -13,6 +17,12 @@ import { POSTGRES_MIGRATIONS_DIR } from '../paths.js';
 import type { RelationalStore } from '../types.js';
 import { checkMaxRowsPerStatement, createRelationalStore } from './relational-store.js';
 import { pgliteSinkSql } from './sink-sql.js';
+
+/**
+ * PGlite's own start parameters plus a small WAL: checkpoints every 64 MB of WAL, keeping at least
+ * 32 MB of segments for reuse (PGlite runs with fsync off, so a checkpoint costs writes, not syncs).
+ */
+export const PGLITE_START_PARAMS: readonly string[] = [...PGlite.defaultStartParams, '-c', 'max_wal_size=64MB', '-c', 'min_wal_size=32MB'];
 
 export interface PgliteStoreOptions {
   /** data directory; undefined keeps the database in memory */
@@ -27,7 +37,7 @@ export interface PgliteStoreOptions {
 
 export function createPgliteStore(options: PgliteStoreOptions = {}): RelationalStore {
   checkMaxRowsPerStatement(options.maxRowsPerStatement);
-  const client = options.client ?? new PGlite(options.dir);
+  const client = options.client ?? new PGlite(options.dir, { startParams: [...PGLITE_START_PARAMS] });
   const db = drizzle({ client });
   const migrationsFolder = options.migrationsFolder ?? POSTGRES_MIGRATIONS_DIR;
   let closed = false;
