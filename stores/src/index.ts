@@ -9,6 +9,7 @@ export type { StoreLogger } from './logger.js';
 export { POSTGRES_MIGRATIONS_DIR, CLICKHOUSE_DDL_DIR } from './paths.js';
 export { createPostgresStore, type PostgresStoreOptions } from './postgres/postgres.js';
 export { createPgliteStore, PGLITE_START_PARAMS, type PgliteStoreOptions } from './postgres/pglite.js';
+export { AUTOVACUUM_THRESHOLDS, startPgliteAutovacuum, type PgliteAutovacuum, type PgliteAutovacuumOptions } from './postgres/pglite-vacuum.js';
 export { searchTracesQuery } from './postgres/search.js';
 export { createChdbFactsStore, type ChdbFactsStoreOptions } from './clickhouse/chdb.js';
 export { createClickHouseFactsStore, type ClickHouseFactsStoreOptions } from './clickhouse/server.js';

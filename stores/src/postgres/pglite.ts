@@ -2,12 +2,13 @@
  * The relational store on PGlite (Postgres compiled to WASM, in this process): the embedded mode's
  * database. `dir` keeps the data on disk; without it the database lives in memory.
  *
- * PGlite runs Postgres as one backend without its checkpointer: a checkpoint comes when the WAL
- * since the last one nears max_wal_size, and Postgres's default of 1 GB let pg_wal grow to hundreds
- * of megabytes next to the data; `PGLITE_START_PARAMS` keeps it small.
+ * PGlite runs Postgres as one backend without its background processes, so two of their jobs are
+ * done here: the WAL is kept small (`PGLITE_START_PARAMS`; a checkpoint comes when WAL passes
+ * max_wal_size, and Postgres's default of 1 GB let pg_wal grow larger than the data itself), and,
+ * when `autovacuum` is given, dead rows are vacuumed and tables analyzed (pglite-vacuum.ts).
  *
  * @example
- *   const store = createPgliteStore({ dir: '.metronis/pg' });
+ *   const store = createPgliteStore({ dir: '.metronis/pg', autovacuum: { intervalMs: 30_000 } });
  *   await store.migrate();
  */
 import { PGlite } from '@electric-sql/pglite';
@@ -17,6 +18,7 @@ import { POSTGRES_MIGRATIONS_DIR } from '../paths.js';
 import type { RelationalStore } from '../types.js';
 import { checkMaxRowsPerStatement, createRelationalStore } from './relational-store.js';
 import { pgliteSinkSql } from './sink-sql.js';
+import { startPgliteAutovacuum, type PgliteAutovacuumOptions } from './pglite-vacuum.js';
 
 /**
  * PGlite's own start parameters plus a small WAL: checkpoints every 64 MB of WAL, keeping at least
@@ -33,12 +35,15 @@ export interface PgliteStoreOptions {
   migrationsFolder?: string;
   /** an open PGlite to use instead of opening one from `dir` (closed with the store) */
   client?: PGlite;
+  /** vacuum and analyze as Postgres's autovacuum would, in this process (off when absent) */
+  autovacuum?: PgliteAutovacuumOptions;
 }
 
 export function createPgliteStore(options: PgliteStoreOptions = {}): RelationalStore {
   checkMaxRowsPerStatement(options.maxRowsPerStatement);
   const client = options.client ?? new PGlite(options.dir, { startParams: [...PGLITE_START_PARAMS] });
   const db = drizzle({ client });
+  const vacuum = options.autovacuum === undefined ? undefined : startPgliteAutovacuum(client, options.autovacuum);
   const migrationsFolder = options.migrationsFolder ?? POSTGRES_MIGRATIONS_DIR;
   let closed = false;
   return createRelationalStore({
@@ -50,6 +55,7 @@ export function createPgliteStore(options: PgliteStoreOptions = {}): RelationalS
     close: async function closePglite() {
       if (closed) return;
       closed = true;
+      await vacuum?.stop();
       await client.close();
     },
   });
