@@ -6,6 +6,7 @@
  *                              [--soak-seconds 0] [--soak-rate 100] [--keep]
  *   npm run bench:footprint -- --calls 2000 --only metronis      # a small run that proves it works
  *   npm run bench:footprint -- --analyse <data folder>           # only the disk breakdown of a stopped `npm start` folder
+ *   npm run bench:footprint -- --pglite-levers 10000             # the PGlite store alone, each lever on its own (footprint-pglite.ts)
  *
  * For each system, alone and on a fresh data folder: the calls (footprint-calls.ts, OpenInference
  * spans, encoded once) are sent as OTLP protobuf requests; then the script waits until everything is
@@ -29,8 +30,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { PGlite } from '@electric-sql/pglite';
-import { createChdbFactsStore } from '@metronis/stores';
+import { createChdbFactsStore, PGLITE_START_PARAMS } from '@metronis/stores';
 import { callRequests } from './footprint-calls.js';
+import { measurePgliteLevers, pgliteLeversTable } from './footprint-pglite.js';
 import { machineInfo } from './machine.js';
 import { ensurePhoenix, PHOENIX_VERSION, startPhoenix } from './phoenix.js';
 import { sampleRss, treeUsage, type TreeUsage } from './proc.js';
@@ -51,6 +53,7 @@ const { values } = parseArgs({
     'soak-rate': { type: 'string', default: '100' },
     keep: { type: 'boolean', default: false },
     analyse: { type: 'string' },
+    'pglite-levers': { type: 'string' },
   },
 });
 const CALLS = Number(values.calls);
@@ -90,7 +93,7 @@ interface Relation {
 
 /** PGlite's folder: every public relation (heap with its free-space and visibility maps, TOAST with its index, each index), row counts, column sizes. */
 async function analysePglite(dir: string) {
-  const db = new PGlite(dir);
+  const db = new PGlite(dir, { startParams: [...PGLITE_START_PARAMS] });
   try {
     const q = async <T>(text: string) => (await db.query<T>(text)).rows;
     const tables = await q<{ table: string; heap: number; toast: number; live: number; dead: number }>(`
@@ -335,6 +338,18 @@ function metronisTables(disk: MetronisDisk, calls: number): string {
     ...Object.entries(eventLog.topics).map(([t, v]) => `| ${t} | ${mib(v.bytes)} | ${v.per_call} |`),
   ];
   return lines.join('\n');
+}
+
+if (values['pglite-levers'] !== undefined) {
+  const traces = Number(values['pglite-levers']);
+  const machine = machineInfo(ROOT);
+  const levers = await measurePgliteLevers(traces, log);
+  await mkdir(join(ROOT, 'bench-results'), { recursive: true });
+  const file = join(ROOT, 'bench-results', `footprint-pglite-${machine.date.replaceAll(':', '-')}.json`);
+  await writeFile(file, `${JSON.stringify({ machine, traces, levers }, null, 2)}\n`);
+  process.stdout.write(`${pgliteLeversTable(traces, levers)}\n`);
+  log(`written ${file}`);
+  process.exit(0);
 }
 
 if (values.analyse !== undefined) {
