@@ -3,8 +3,8 @@
  * database. `dir` keeps the data on disk; without it the database lives in memory.
  *
  * PGlite runs Postgres as one backend without its background processes, so two of their jobs are
- * done here: the WAL is kept small (`PGLITE_START_PARAMS`; a checkpoint comes when WAL passes
- * max_wal_size, and Postgres's default of 1 GB let pg_wal grow larger than the data itself), and,
+ * done here: the WAL is kept small (`PGLITE_START_PARAMS`; a checkpoint comes when WAL nears
+ * max_wal_size, and Postgres's default of 1 GB let pg_wal grow towards that beside the data), and,
  * when `autovacuum` is given, dead rows are vacuumed and tables analyzed (pglite-vacuum.ts).
  *
  * @example
@@ -21,8 +21,9 @@ import { pgliteSinkSql } from './sink-sql.js';
 import { startPgliteAutovacuum, type PgliteAutovacuumOptions } from './pglite-vacuum.js';
 
 /**
- * PGlite's own start parameters plus a small WAL: checkpoints every 64 MB of WAL, keeping at least
- * 32 MB of segments for reuse (PGlite runs with fsync off, so a checkpoint costs writes, not syncs).
+ * PGlite's own start parameters plus a small WAL: a checkpoint before 64 MB of WAL, at least 32 MB
+ * of segments kept for reuse (PGlite runs with fsync off, so a checkpoint costs writes, not syncs).
+ * They apply to a data folder; an in-memory PGlite was seen to keep the defaults.
  */
 export const PGLITE_START_PARAMS: readonly string[] = [...PGlite.defaultStartParams, '-c', 'max_wal_size=64MB', '-c', 'min_wal_size=32MB'];
 
