@@ -16,9 +16,8 @@
  * - server CPU per span (user+system of the server's process tree, from /proc) and peak RSS.
  * Writes bench-results/otlp-<time>.json and prints a Markdown table for BENCHMARKS.md.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,14 +26,13 @@ import { mapSpans } from '../../apps/ingest-gateway/src/otlp/mapper.js';
 import { decodeExportRequest, encodeExportRequest } from '../../apps/ingest-gateway/src/otlp/proto.js';
 import { spansOf } from '../../apps/ingest-gateway/src/otlp/spans.js';
 import { machineInfo } from './machine.js';
+import { ensurePhoenix, PHOENIX_VERSION, startPhoenix } from './phoenix.js';
+import { sampleRss, treeUsage } from './proc.js';
 import { spawnServer, type Spawned } from './spawn.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = join(ROOT, 'apps/cli/dist/main.js');
-const PHOENIX_VERSION = '20.26.1';
-const PHOENIX_VENV = join(ROOT, 'bench-results', 'phoenix-venv');
 const KEY = 'mtr_bench_otlp_key_0123456789abcdef';
-const TICKS = 100; // USER_HZ on Linux
 
 const { values } = parseArgs({
   options: { spans: { type: 'string', default: '51200' }, batch: { type: 'string', default: '512' }, concurrency: { type: 'string', default: '4' }, only: { type: 'string', default: 'otlp,rest,phoenix' } },
@@ -102,58 +100,6 @@ const traceIds = otlpBodies.flatMap((bytes) => mapSpans(spansOf(decodeExportRequ
 const otlpBytes = otlpBodies.reduce((sum, b) => sum + b.length, 0);
 
 // ---------------------------------------------------------------------------------------------
-// Process tree CPU and memory from /proc.
-
-async function tree(root: number): Promise<number[]> {
-  const parents = new Map<number, number>();
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
-      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch {
-      // gone
-    }
-  }
-  const out = [root];
-  for (let i = 0; i < out.length; i++) for (const [pid, ppid] of parents) if (ppid === out[i]) out.push(pid);
-  return out;
-}
-
-async function usage(root: number): Promise<{ cpuSeconds: number; rssMiB: number }> {
-  let ticks = 0;
-  let rssKiB = 0;
-  for (const pid of await tree(root)) {
-    try {
-      const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
-      rssKiB += Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-    } catch {
-      // gone
-    }
-  }
-  return { cpuSeconds: ticks / TICKS, rssMiB: rssKiB / 1024 };
-}
-
-function sampleRss(root: number): { stop(): number } {
-  let peak = 0;
-  let running = true;
-  void (async () => {
-    while (running) {
-      peak = Math.max(peak, (await usage(root)).rssMiB);
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  })();
-  return {
-    stop: () => {
-      running = false;
-      return peak;
-    },
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
 
 interface Result {
   system: string;
@@ -192,7 +138,7 @@ async function sendAll(bodies: (Uint8Array | string)[], post: (body: Uint8Array 
 
 async function measure(system: string, server: Spawned, send: () => Promise<unknown>, readable: () => Promise<boolean>): Promise<Result> {
   const pid = server.child.pid!;
-  const before = await usage(pid);
+  const before = await treeUsage(pid);
   const rss = sampleRss(pid);
   const started = performance.now();
   await send();
@@ -204,8 +150,9 @@ async function measure(system: string, server: Spawned, send: () => Promise<unkn
     await new Promise((r) => setTimeout(r, 200));
   }
   const done = performance.now();
-  const after = await usage(pid);
-  const peak = rss.stop();
+  const after = await treeUsage(pid);
+  const peak = rss.peak().rssMiB;
+  rss.stop();
   return {
     system,
     spans: SPANS,
@@ -254,43 +201,12 @@ async function benchMetronis(kind: 'otlp' | 'rest'): Promise<Result> {
   }
 }
 
-function ensurePhoenix(): string {
-  const bin = join(PHOENIX_VENV, 'bin');
-  if (!existsSync(join(bin, 'phoenix'))) {
-    log(`installing arize-phoenix==${PHOENIX_VERSION} into ${PHOENIX_VENV} (once)`);
-    execFileSync('python3', ['-m', 'venv', PHOENIX_VENV], { stdio: 'inherit' });
-    execFileSync(join(bin, 'python'), ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', `arize-phoenix==${PHOENIX_VERSION}`], { stdio: 'inherit' });
-  }
-  return join(bin, 'phoenix');
-}
-
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 async function benchPhoenix(): Promise<Result> {
-  const phoenix = ensurePhoenix();
   const workDir = await mkdtemp(join(tmpdir(), 'phoenix-bench-'));
-  const [port, grpcPort] = [await freePort(), await freePort()];
-  const env = { PHOENIX_WORKING_DIR: workDir, PHOENIX_PORT: String(port), PHOENIX_GRPC_PORT: String(grpcPort), PHOENIX_HOST: '127.0.0.1', PHOENIX_TELEMETRY_ENABLED: 'false' };
-  const server = await spawnServer(phoenix, ['serve'], env, /(Uvicorn running on http:\/\/\S+|Application startup complete)/);
-  const url = `http://127.0.0.1:${port}`;
-  // Phoenix prints before it listens on some versions: wait for its health endpoint.
-  for (let i = 0; i < 600 && !(await fetch(`${url}/healthz`).then((r) => r.ok, () => false)); i++) await new Promise((r) => setTimeout(r, 100));
+  const { server, url, spanCount } = await startPhoenix(ensurePhoenix(ROOT, log), workDir);
   // Phoenix lists spans newest first, so a span stored later can land before a page already read.
   // So: wait until its GraphQL span count (a COUNT in its database) reaches N, then read every span
   // once through its REST span list, from the first page, as a user's tool would.
-  const spanCount = async (): Promise<number> => {
-    const response = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ projects { edges { node { name recordCount } } } }' }) });
-    if (!response.ok) throw new Error(`phoenix graphql answered ${response.status}: ${await response.text()}`);
-    const body = (await response.json()) as { data?: { projects: { edges: { node: { name: string; recordCount: number } }[] } } };
-    return body.data?.projects.edges.find((e) => e.node.name === 'default')?.node.recordCount ?? 0;
-  };
   const readable = async (): Promise<boolean> => {
     if ((await spanCount()) < SPANS) return false;
     let counted = 0;

@@ -13,6 +13,7 @@ import {
   type FactsStore,
   type RelationalStore,
 } from '@metronis/stores';
+import type { Logger } from './logger.js';
 import {
   acquireDirLock,
   createConfluentRegistry,
@@ -78,9 +79,14 @@ export async function openKafkaBackbone(options: { brokers: string[]; registryUr
   return { log, registry, serde: createSerde(registry) };
 }
 
-export async function openEmbeddedStores(dataDir: string): Promise<{ store: RelationalStore; facts: FactsStore }> {
+/**
+ * PGlite and chDB in the data folder. PGlite has no autovacuum of its own, so the store runs one
+ * (checked every 30 s); a failed pass is logged and retried at the next.
+ */
+export async function openEmbeddedStores(dataDir: string, logger?: Logger): Promise<{ store: RelationalStore; facts: FactsStore }> {
   const paths = embeddedPaths(dataDir);
-  const store = await createPgliteStore({ dir: paths.postgres });
+  const autovacuum = { intervalMs: 30_000, onError: (error: unknown) => logger?.warn({ err: error }, 'PGlite autovacuum pass failed; retried at the next interval') };
+  const store = await createPgliteStore({ dir: paths.postgres, autovacuum });
   const facts = await createChdbFactsStore({ path: paths.clickhouse });
   return { store, facts };
 }

@@ -2,8 +2,13 @@
  * The relational store on PGlite (Postgres compiled to WASM, in this process): the embedded mode's
  * database. `dir` keeps the data on disk; without it the database lives in memory.
  *
+ * PGlite runs Postgres as one backend without its background processes, so two of their jobs are
+ * done here: the WAL is kept small (`PGLITE_START_PARAMS`; a checkpoint comes when WAL nears
+ * max_wal_size, and Postgres's default of 1 GB let pg_wal grow towards that beside the data), and,
+ * when `autovacuum` is given, dead rows are vacuumed and tables analyzed (pglite-vacuum.ts).
+ *
  * @example
- *   const store = createPgliteStore({ dir: '.metronis/pg' });
+ *   const store = createPgliteStore({ dir: '.metronis/pg', autovacuum: { intervalMs: 30_000 } });
  *   await store.migrate();
  */
 import { PGlite } from '@electric-sql/pglite';
@@ -13,6 +18,14 @@ import { POSTGRES_MIGRATIONS_DIR } from '../paths.js';
 import type { RelationalStore } from '../types.js';
 import { checkMaxRowsPerStatement, createRelationalStore } from './relational-store.js';
 import { pgliteSinkSql } from './sink-sql.js';
+import { startPgliteAutovacuum, type PgliteAutovacuumOptions } from './pglite-vacuum.js';
+
+/**
+ * PGlite's own start parameters plus a small WAL: a checkpoint before 64 MB of WAL, at least 32 MB
+ * of segments kept for reuse (PGlite runs with fsync off, so a checkpoint costs writes, not syncs).
+ * They apply to a data folder; an in-memory PGlite was seen to keep the defaults.
+ */
+export const PGLITE_START_PARAMS: readonly string[] = [...PGlite.defaultStartParams, '-c', 'max_wal_size=64MB', '-c', 'min_wal_size=32MB'];
 
 export interface PgliteStoreOptions {
   /** data directory; undefined keeps the database in memory */
@@ -23,12 +36,15 @@ export interface PgliteStoreOptions {
   migrationsFolder?: string;
   /** an open PGlite to use instead of opening one from `dir` (closed with the store) */
   client?: PGlite;
+  /** vacuum and analyze as Postgres's autovacuum would, in this process (off when absent) */
+  autovacuum?: PgliteAutovacuumOptions;
 }
 
 export function createPgliteStore(options: PgliteStoreOptions = {}): RelationalStore {
   checkMaxRowsPerStatement(options.maxRowsPerStatement);
-  const client = options.client ?? new PGlite(options.dir);
+  const client = options.client ?? new PGlite(options.dir, { startParams: [...PGLITE_START_PARAMS] });
   const db = drizzle({ client });
+  const vacuum = options.autovacuum === undefined ? undefined : startPgliteAutovacuum(client, options.autovacuum);
   const migrationsFolder = options.migrationsFolder ?? POSTGRES_MIGRATIONS_DIR;
   let closed = false;
   return createRelationalStore({
@@ -40,6 +56,7 @@ export function createPgliteStore(options: PgliteStoreOptions = {}): RelationalS
     close: async function closePglite() {
       if (closed) return;
       closed = true;
+      await vacuum?.stop();
       await client.close();
     },
   });

@@ -27,7 +27,7 @@ export async function dev(env: DevEnv, logger: Logger, lifecycle: Lifecycle): Pr
   const paths = embeddedPaths(env.METRONIS_DATA_DIR);
   const backbone = await openEmbeddedBackbone(paths.root);
   lifecycle.onClose('log', () => backbone.log.close());
-  const { store, facts } = await openEmbeddedStores(paths.root);
+  const { store, facts } = await openEmbeddedStores(paths.root, logger);
   lifecycle.onClose('postgres', () => store.close());
   lifecycle.onClose('clickhouse', () => facts.close());
 
