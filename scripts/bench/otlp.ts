@@ -18,7 +18,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +27,7 @@ import { mapSpans } from '../../apps/ingest-gateway/src/otlp/mapper.js';
 import { decodeExportRequest, encodeExportRequest } from '../../apps/ingest-gateway/src/otlp/proto.js';
 import { spansOf } from '../../apps/ingest-gateway/src/otlp/spans.js';
 import { machineInfo } from './machine.js';
+import { treeUsage as usage } from './proc.js';
 import { spawnServer, type Spawned } from './spawn.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -34,7 +35,6 @@ const CLI = join(ROOT, 'apps/cli/dist/main.js');
 const PHOENIX_VERSION = '20.26.1';
 const PHOENIX_VENV = join(ROOT, 'bench-results', 'phoenix-venv');
 const KEY = 'mtr_bench_otlp_key_0123456789abcdef';
-const TICKS = 100; // USER_HZ on Linux
 
 const { values } = parseArgs({
   options: { spans: { type: 'string', default: '51200' }, batch: { type: 'string', default: '512' }, concurrency: { type: 'string', default: '4' }, only: { type: 'string', default: 'otlp,rest,phoenix' } },
@@ -102,39 +102,7 @@ const traceIds = otlpBodies.flatMap((bytes) => mapSpans(spansOf(decodeExportRequ
 const otlpBytes = otlpBodies.reduce((sum, b) => sum + b.length, 0);
 
 // ---------------------------------------------------------------------------------------------
-// Process tree CPU and memory from /proc.
-
-async function tree(root: number): Promise<number[]> {
-  const parents = new Map<number, number>();
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
-      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch {
-      // gone
-    }
-  }
-  const out = [root];
-  for (let i = 0; i < out.length; i++) for (const [pid, ppid] of parents) if (ppid === out[i]) out.push(pid);
-  return out;
-}
-
-async function usage(root: number): Promise<{ cpuSeconds: number; rssMiB: number }> {
-  let ticks = 0;
-  let rssKiB = 0;
-  for (const pid of await tree(root)) {
-    try {
-      const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
-      rssKiB += Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-    } catch {
-      // gone
-    }
-  }
-  return { cpuSeconds: ticks / TICKS, rssMiB: rssKiB / 1024 };
-}
+// Process tree memory, sampled while a system works.
 
 function sampleRss(root: number): { stop(): number } {
   let peak = 0;
