@@ -254,10 +254,11 @@ for (let round = 1; round <= ROUNDS; round++) {
   }
 }
 let profiles: Record<string, ProfileSummary> | undefined;
+let profiled: Run | undefined;
 if (values['cpu-prof']) {
   const dir = await mkdtemp(join(tmpdir(), 'metronis-bench-embedded-prof-'));
   log(`profiling this checkout (${modes[0]}) into ${dir}`);
-  const profiled = await runOnce(variants[0]!, modes[0]!, 0, dir);
+  profiled = await runOnce(variants[0]!, modes[0]!, 0, dir);
   log(`  ${profiled.to_verdict_per_s} traces/s to verdict, ${profiled.cpu_ms_per_trace} ms CPU per trace (profiled)`);
   profiles = {};
   // One file per thread (`CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile`; thread 0 is the main
@@ -270,7 +271,7 @@ if (values['cpu-prof']) {
 
 await mkdir(join(ROOT, 'bench-results'), { recursive: true });
 const out = join(ROOT, 'bench-results', `embedded-${machine.date.replaceAll(':', '-')}.json`);
-await writeFile(out, `${JSON.stringify({ machine, traces: TRACES, warmup: WARMUP, baselines, runs, profiles, load_average_at_end: load() }, null, 2)}\n`);
+await writeFile(out, `${JSON.stringify({ machine, traces: TRACES, warmup: WARMUP, baselines, runs, profiled, profiles, load_average_at_end: load() }, null, 2)}\n`);
 const threads = (r: Run) => Object.entries(r.cpu_ms_per_trace_by_thread).map(([g, ms]) => `${g} ${ms}`).join(', ');
 const table = [
   '| variant | mode | round | accepted/s | to verdict/s | CPU per trace | by thread (ms) | cores busy | peak RSS | load avg before → after |',

@@ -80,7 +80,8 @@ export async function openKafkaBackbone(options: { brokers: string[]; registryUr
 
 export async function openEmbeddedStores(dataDir: string): Promise<{ store: RelationalStore; facts: FactsStore }> {
   const paths = embeddedPaths(dataDir);
-  const store = await createPgliteStore({ dir: paths.postgres });
+  // PGlite on a thread of its own: half of the event loop's work otherwise (BENCHMARKS.md, embedded).
+  const store = createPgliteStore({ dir: paths.postgres, thread: true });
   const facts = await createChdbFactsStore({ path: paths.clickhouse });
   return { store, facts };
 }
