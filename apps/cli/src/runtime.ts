@@ -24,6 +24,7 @@ import {
   createSerde,
   DLQ_TOPIC,
   TOPICS,
+  type KafkaCompression,
   type Log,
   type SchemaRegistry,
   type Serde,
@@ -62,8 +63,8 @@ export async function openEmbeddedLog(dataDir: string): Promise<Log> {
   return createEmbeddedLog({ dir: paths.log });
 }
 
-export function openKafkaLog(brokers: string[], clientId: string): Promise<Log> {
-  return createKafkaLog({ brokers, clientId });
+export function openKafkaLog(brokers: string[], clientId: string, compression?: KafkaCompression): Promise<Log> {
+  return createKafkaLog({ brokers, clientId, ...(compression === undefined ? {} : { compression }) });
 }
 
 export async function openEmbeddedBackbone(dataDir: string): Promise<Backbone> {
@@ -72,8 +73,8 @@ export async function openEmbeddedBackbone(dataDir: string): Promise<Backbone> {
   return { log, registry, serde: createSerde(registry) };
 }
 
-export async function openKafkaBackbone(options: { brokers: string[]; registryUrl: string; clientId: string }): Promise<Backbone> {
-  const log = await openKafkaLog(options.brokers, options.clientId);
+export async function openKafkaBackbone(options: { brokers: string[]; registryUrl: string; clientId: string; compression?: KafkaCompression }): Promise<Backbone> {
+  const log = await openKafkaLog(options.brokers, options.clientId, options.compression);
   const registry = createConfluentRegistry({ url: options.registryUrl });
   return { log, registry, serde: createSerde(registry) };
 }
