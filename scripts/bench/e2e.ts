@@ -26,7 +26,7 @@
  * A record's partition and offset per topic come from a consumer of the topics in this process.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -46,6 +46,7 @@ import {
   type RssPoint,
 } from './e2e-harness.js';
 import { traceBody } from './gateway.js';
+import { summariseProfile, type ProfileSummary } from './profile.js';
 import { runToEnd, spawnServer } from './spawn.js';
 
 const { values: args } = parseArgs({
@@ -271,46 +272,12 @@ async function bareBaseline(): Promise<Array<Omit<HttpStep, 'acks'>>> {
 // ---------------------------------------------------------------------------------------------
 // CPU profile summary: self time by function and by package
 
-async function summariseProfiles(dir: string): Promise<Record<string, { seconds: number; top: Array<{ fn: string; where: string; pct: number }>; byPackage: Array<{ pkg: string; pct: number }> }>> {
-  const out: Record<string, { seconds: number; top: Array<{ fn: string; where: string; pct: number }>; byPackage: Array<{ pkg: string; pct: number }> }> = {};
+async function summariseProfiles(dir: string): Promise<Record<string, ProfileSummary>> {
+  const out: Record<string, ProfileSummary> = {};
   for (const role of await readdir(dir).catch(() => [] as string[])) {
     const files = (await readdir(join(dir, role))).filter((f) => f.endsWith('.cpuprofile'));
     if (files.length === 0) continue;
-    const profile = JSON.parse(await readFile(join(dir, role, files[0]!), 'utf8')) as {
-      nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number }>;
-      startTime: number;
-      endTime: number;
-      samples: number[];
-      timeDeltas: number[];
-    };
-    const self = new Map<number, number>();
-    profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
-    const total = [...self.values()].reduce((a, b) => a + b, 0);
-    const byFn = new Map<string, number>();
-    const byPkg = new Map<string, number>();
-    for (const node of profile.nodes) {
-      const us = self.get(node.id) ?? 0;
-      if (us === 0) continue;
-      const url = node.callFrame.url.replace(/^file:\/\//, '').replace(ROOT, '');
-      const fn = node.callFrame.functionName || '(anonymous)';
-      const where = url === '' ? '' : `${url.replace(/^.*node_modules\//, '')}:${node.callFrame.lineNumber + 1}`;
-      byFn.set(`${fn}\u0000${where}`, (byFn.get(`${fn}\u0000${where}`) ?? 0) + us);
-      const pkg =
-        url === ''
-          ? fn.startsWith('(') ? fn : '(native / V8)'
-          : url.startsWith('node:')
-            ? 'node core'
-            : url.includes('node_modules/')
-              ? url.replace(/^.*node_modules\/((@[^/]+\/)?[^/]+).*$/, '$1')
-              : url.split('/').slice(0, 2).join('/');
-      byPkg.set(pkg, (byPkg.get(pkg) ?? 0) + us);
-    }
-    const pct = (us: number) => Math.round((us / total) * 1000) / 10;
-    out[role] = {
-      seconds: Math.round((profile.endTime - profile.startTime) / 1e5) / 10,
-      top: [...byFn].sort((a, b) => b[1] - a[1]).slice(0, 15).map(([k, us]) => ({ fn: k.split('\u0000')[0]!, where: k.split('\u0000')[1]!, pct: pct(us) })),
-      byPackage: [...byPkg].sort((a, b) => b[1] - a[1]).slice(0, 12).map(([pkg, us]) => ({ pkg, pct: pct(us) })),
-    };
+    out[role] = await summariseProfile(join(dir, role, files[0]!), ROOT);
   }
   return out;
 }

@@ -5,6 +5,7 @@
 import { DEFAULT_EVALUATION_DEADLINE_MS, DEFAULT_EVALUATION_THREADS } from '@metronis/evaluators';
 import { DEFAULT_ORG_RATE_LIMITS, DEFAULT_SERVER_LIMITS, orgRateLimitsSchema } from '@metronis/ingest-gateway';
 import { parseEgressAllow, parseSecretsKey } from '@metronis/stores';
+import { KAFKA_COMPRESSIONS } from '@metronis/streams';
 import { defaultModelCacheDir } from '@metronis/topology-tier2';
 import { z } from 'zod';
 
@@ -142,6 +143,8 @@ const judge = {
 const kafka = {
   KAFKA_BROKERS: brokers,
   SCHEMA_REGISTRY_URL: httpUrl,
+  /** compression of what this process produces (BENCHMARKS.md, Kafka settings); `none` keeps every client able to read the topics (kafkajs reads only gzip without codecs) */
+  KAFKA_COMPRESSION: z.enum(KAFKA_COMPRESSIONS).default('none'),
 };
 
 /** How long a console session lasts unused (seconds; default 12 h). */

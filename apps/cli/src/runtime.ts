@@ -25,6 +25,7 @@ import {
   createSerde,
   DLQ_TOPIC,
   TOPICS,
+  type KafkaCompression,
   type Log,
   type SchemaRegistry,
   type Serde,
@@ -63,8 +64,8 @@ export async function openEmbeddedLog(dataDir: string): Promise<Log> {
   return createEmbeddedLog({ dir: paths.log });
 }
 
-export function openKafkaLog(brokers: string[], clientId: string): Promise<Log> {
-  return createKafkaLog({ brokers, clientId });
+export function openKafkaLog(brokers: string[], clientId: string, compression?: KafkaCompression): Promise<Log> {
+  return createKafkaLog({ brokers, clientId, ...(compression === undefined ? {} : { compression }) });
 }
 
 export async function openEmbeddedBackbone(dataDir: string): Promise<Backbone> {
@@ -73,8 +74,8 @@ export async function openEmbeddedBackbone(dataDir: string): Promise<Backbone> {
   return { log, registry, serde: createSerde(registry) };
 }
 
-export async function openKafkaBackbone(options: { brokers: string[]; registryUrl: string; clientId: string }): Promise<Backbone> {
-  const log = await openKafkaLog(options.brokers, options.clientId);
+export async function openKafkaBackbone(options: { brokers: string[]; registryUrl: string; clientId: string; compression?: KafkaCompression }): Promise<Backbone> {
+  const log = await openKafkaLog(options.brokers, options.clientId, options.compression);
   const registry = createConfluentRegistry({ url: options.registryUrl });
   return { log, registry, serde: createSerde(registry) };
 }
@@ -86,7 +87,8 @@ export async function openKafkaBackbone(options: { brokers: string[]; registryUr
 export async function openEmbeddedStores(dataDir: string, logger?: Logger): Promise<{ store: RelationalStore; facts: FactsStore }> {
   const paths = embeddedPaths(dataDir);
   const autovacuum = { intervalMs: 30_000, onError: (error: unknown) => logger?.warn({ err: error }, 'PGlite autovacuum pass failed; retried at the next interval') };
-  const store = await createPgliteStore({ dir: paths.postgres, autovacuum });
+  // PGlite on a thread of its own: half of the event loop's work otherwise (BENCHMARKS.md, embedded).
+  const store = createPgliteStore({ dir: paths.postgres, thread: true, autovacuum });
   const facts = await createChdbFactsStore({ path: paths.clickhouse });
   return { store, facts };
 }

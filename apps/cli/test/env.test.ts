@@ -61,6 +61,9 @@ describe('env', () => {
     });
     expect(env.KAFKA_BROKERS).toEqual(['127.0.0.1:19092', 'kafka-2:9092']);
     expect(env.METRONIS_PORT).toBe(8080);
+    expect(env.KAFKA_COMPRESSION).toBe('none');
+    expect(parseEnv(gatewayEnvSchema, { KAFKA_BROKERS: '127.0.0.1:19092', SCHEMA_REGISTRY_URL: 'http://127.0.0.1:18081', DATABASE_URL: 'postgres://u:p@h/db', KAFKA_COMPRESSION: 'lz4' }).KAFKA_COMPRESSION).toBe('lz4');
+    expect(() => parseEnv(gatewayEnvSchema, { KAFKA_BROKERS: '127.0.0.1:19092', SCHEMA_REGISTRY_URL: 'http://127.0.0.1:18081', DATABASE_URL: 'postgres://u:p@h/db', KAFKA_COMPRESSION: 'brotli' })).toThrow(/KAFKA_COMPRESSION/);
   });
 
   it('names every bad or missing variable', () => {

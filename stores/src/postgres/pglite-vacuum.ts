@@ -15,7 +15,7 @@
  *   const vacuum = startPgliteAutovacuum(client, { intervalMs: 30_000, onError: (e) => logger.warn({ err: e }, 'vacuum failed') });
  *   await vacuum.stop();
  */
-import type { PGlite } from '@electric-sql/pglite';
+import type { PgliteClient } from './pglite-thread.js';
 
 export interface PgliteAutovacuumOptions {
   /** how often the statistics are checked (default 30 s) */
@@ -46,7 +46,7 @@ export const AUTOVACUUM_THRESHOLDS = { vacuum: { base: 50, scale: 0.2 }, insert:
 
 const over = (count: number, live: number, t: { base: number; scale: number }) => count > t.base + t.scale * live;
 
-export function startPgliteAutovacuum(client: PGlite, options: PgliteAutovacuumOptions = {}): PgliteAutovacuum {
+export function startPgliteAutovacuum(client: PgliteClient, options: PgliteAutovacuumOptions = {}): PgliteAutovacuum {
   const intervalMs = options.intervalMs ?? 30_000;
   if (!Number.isFinite(intervalMs) || intervalMs < 10) throw new RangeError(`startPgliteAutovacuum: intervalMs must be at least 10, got ${intervalMs}`);
   let running: Promise<string[]> | null = null;

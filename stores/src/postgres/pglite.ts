@@ -1,6 +1,7 @@
 /**
  * The relational store on PGlite (Postgres compiled to WASM, in this process): the embedded mode's
- * database. `dir` keeps the data on disk; without it the database lives in memory.
+ * database. `dir` keeps the data on disk; without it the database lives in memory. With `thread`,
+ * PGlite runs on a worker thread of its own (pglite-thread.ts), off the caller's event loop.
  *
  * PGlite runs Postgres as one backend without its background processes, so two of their jobs are
  * done here: the WAL is kept small (`PGLITE_START_PARAMS`; a checkpoint comes when WAL nears
@@ -8,7 +9,7 @@
  * when `autovacuum` is given, dead rows are vacuumed and tables analyzed (pglite-vacuum.ts).
  *
  * @example
- *   const store = createPgliteStore({ dir: '.metronis/pg', autovacuum: { intervalMs: 30_000 } });
+ *   const store = createPgliteStore({ dir: '.metronis/pg', thread: true, autovacuum: { intervalMs: 30_000 } });
  *   await store.migrate();
  */
 import { PGlite } from '@electric-sql/pglite';
@@ -17,6 +18,7 @@ import { migrate } from 'drizzle-orm/pglite/migrator';
 import { POSTGRES_MIGRATIONS_DIR } from '../paths.js';
 import type { RelationalStore } from '../types.js';
 import { checkMaxRowsPerStatement, createRelationalStore } from './relational-store.js';
+import { pgliteOnThread, type PgliteClient } from './pglite-thread.js';
 import { pgliteSinkSql } from './sink-sql.js';
 import { startPgliteAutovacuum, type PgliteAutovacuumOptions } from './pglite-vacuum.js';
 
@@ -38,12 +40,16 @@ export interface PgliteStoreOptions {
   client?: PGlite;
   /** vacuum and analyze as Postgres's autovacuum would, in this process (off when absent) */
   autovacuum?: PgliteAutovacuumOptions;
+  /** open PGlite on a worker thread of its own instead of this thread (ignored with `client`) */
+  thread?: boolean;
 }
 
 export function createPgliteStore(options: PgliteStoreOptions = {}): RelationalStore {
   checkMaxRowsPerStatement(options.maxRowsPerStatement);
-  const client = options.client ?? new PGlite(options.dir, { startParams: [...PGLITE_START_PARAMS] });
-  const db = drizzle({ client });
+  const client: PgliteClient =
+    options.client ?? (options.thread === true ? pgliteOnThread(options.dir, PGLITE_START_PARAMS) : new PGlite(options.dir, { startParams: [...PGLITE_START_PARAMS] }));
+  // drizzle calls only query and transaction of its client, which the thread's client answers as PGlite does.
+  const db = drizzle({ client: client as PGlite });
   const vacuum = options.autovacuum === undefined ? undefined : startPgliteAutovacuum(client, options.autovacuum);
   const migrationsFolder = options.migrationsFolder ?? POSTGRES_MIGRATIONS_DIR;
   let closed = false;

@@ -66,7 +66,7 @@ export function postgresSinkSql(client: Sql): SinkSql {
 }
 
 /** On PGlite: the same message through `exec`. */
-export function pgliteSinkSql(client: PGlite): SinkSql {
+export function pgliteSinkSql(client: Pick<PGlite, 'exec'>): SinkSql {
   return {
     async atomic(statements) {
       const results = await client.exec(message(statements));

@@ -87,6 +87,7 @@ export function createKafkaConsumer(base: ResolvedKafkaLogOptions, consumerOptio
       heartbeatInterval: base.heartbeatIntervalMs,
       rebalanceTimeout: base.rebalanceTimeoutMs,
       maxWaitTime: options.maxWaitMs,
+      minBytes: base.fetchMinBytes,
       timeout: base.requestTimeoutMs,
       connectTimeout: Math.min(base.requestTimeoutMs, 5_000),
       retries: 3,
@@ -109,7 +110,7 @@ export function createKafkaConsumer(base: ResolvedKafkaLogOptions, consumerOptio
     client.on('error', fail);
     try {
       const stream = await withDeadline(
-        client.consume({ topics: options.topics, mode: 'committed', fallbackMode: options.start, autocommit: false, maxWaitTime: options.maxWaitMs }),
+        client.consume({ topics: options.topics, mode: 'committed', fallbackMode: options.start, autocommit: false, maxWaitTime: options.maxWaitMs, minBytes: base.fetchMinBytes }),
         base.rebalanceTimeoutMs + 2 * base.requestTimeoutMs,
         `joining consumer group ${options.groupId}`,
       );

@@ -4,6 +4,12 @@
  * `requestTimeoutMs`, and group membership notices a dead consumer within `sessionTimeoutMs`.
  */
 
+import zlib from 'node:zlib';
+
+/** Compression of produced record batches (Kafka's `compression.type`). */
+export const KAFKA_COMPRESSIONS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
+export type KafkaCompression = (typeof KAFKA_COMPRESSIONS)[number];
+
 /** The pino-compatible subset of a logger that the Kafka log writes to. */
 export interface KafkaLogLogger {
   debug(obj: object, msg?: string): void;
@@ -31,6 +37,17 @@ export interface KafkaLogOptions {
   rebalanceTimeoutMs?: number;
   /** First wait before a consumer rebuilds its session after the broker failed it; doubles up to 10 s. Default 500 ms. */
   reconnectBackoffMs?: number;
+  /**
+   * Compression of the record batches producers send. Default `none`: measured on the co-located
+   * 2-core machine (BENCHMARKS.md), compression cost the producer more CPU than the broker saved.
+   * `zstd` needs a Node.js with zstd in node:zlib (22.15+).
+   */
+  compression?: KafkaCompression;
+  /**
+   * Bytes a consumer's fetch waits for (up to the consumer's `maxWaitMs`) before the broker answers
+   * (Kafka's `fetch.min.bytes`). Default 1: answer as soon as anything arrived.
+   */
+  fetchMinBytes?: number;
 }
 
 export interface ResolvedKafkaLogOptions {
@@ -42,6 +59,8 @@ export interface ResolvedKafkaLogOptions {
   heartbeatIntervalMs: number;
   rebalanceTimeoutMs: number;
   reconnectBackoffMs: number;
+  compression: KafkaCompression;
+  fetchMinBytes: number;
 }
 
 const silentLogger: KafkaLogLogger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -72,6 +91,11 @@ export function resolveKafkaLogOptions(options: KafkaLogOptions): ResolvedKafkaL
   if (heartbeatIntervalMs >= sessionTimeoutMs) {
     throw new TypeError(`Kafka log option heartbeatIntervalMs (${heartbeatIntervalMs}) must be lower than sessionTimeoutMs (${sessionTimeoutMs})`);
   }
+  const compression = options.compression ?? 'none';
+  if (!KAFKA_COMPRESSIONS.includes(compression)) throw new TypeError(`Kafka log option compression must be one of ${KAFKA_COMPRESSIONS.join(', ')}, got "${String(compression)}"`);
+  if (compression === 'zstd' && typeof (zlib as { zstdCompressSync?: unknown }).zstdCompressSync !== 'function') throw new TypeError(`Kafka log option compression "zstd" needs a Node.js with zstd in node:zlib (22.15 or later); this is ${process.version}`);
+  const fetchMinBytes = options.fetchMinBytes ?? 1;
+  if (!Number.isInteger(fetchMinBytes) || fetchMinBytes < 1) throw new TypeError(`Kafka log option fetchMinBytes must be a positive integer (bytes), got ${String(options.fetchMinBytes)}`);
   return {
     brokers: [...options.brokers],
     clientId: options.clientId,
@@ -81,5 +105,7 @@ export function resolveKafkaLogOptions(options: KafkaLogOptions): ResolvedKafkaL
     heartbeatIntervalMs,
     rebalanceTimeoutMs: positiveInteger('rebalanceTimeoutMs', options.rebalanceTimeoutMs, 15_000),
     reconnectBackoffMs: positiveInteger('reconnectBackoffMs', options.reconnectBackoffMs, 500),
+    compression,
+    fetchMinBytes,
   };
 }

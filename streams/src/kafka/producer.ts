@@ -97,6 +97,7 @@ export function createKafkaProducer(options: ResolvedKafkaLogOptions, name = 'pr
       bootstrapBrokers: options.brokers,
       idempotent: true,
       acks: ProduceAcks.ALL,
+      compression: options.compression,
       timeout: requestTimeoutMs,
       connectTimeout: Math.min(requestTimeoutMs, 5_000),
       retries: Number.MAX_SAFE_INTEGER,

@@ -10,7 +10,7 @@ import { openKafkaBackbone, openRelationalStore } from '../runtime.js';
 import type { Lifecycle } from '../shutdown.js';
 
 export async function gateway(env: GatewayEnv, logger: Logger, lifecycle: Lifecycle): Promise<{ url: string }> {
-  const backbone = await openKafkaBackbone({ brokers: env.KAFKA_BROKERS, registryUrl: env.SCHEMA_REGISTRY_URL, clientId: 'metronis-gateway' });
+  const backbone = await openKafkaBackbone({ brokers: env.KAFKA_BROKERS, registryUrl: env.SCHEMA_REGISTRY_URL, clientId: 'metronis-gateway', compression: env.KAFKA_COMPRESSION });
   lifecycle.onClose('log', () => backbone.log.close());
   const store = await openRelationalStore(env.DATABASE_URL);
   lifecycle.onClose('postgres', () => store.close());

@@ -19,7 +19,7 @@ export async function worker(name: TopologyName, env: WorkerEnv, logger: Logger,
   const secrets = name === 'alerts' || name === 'tier3' ? await secretsBox(env.METRONIS_SECRETS_KEY) : undefined;
   if (name === 'alerts' && secrets === undefined) throw new ConfigError('Invalid configuration:\n  METRONIS_SECRETS_KEY: is required by worker --topology alerts (the key that encrypts channel secrets, the same as the console\'s)');
   if (name === 'tier3' && secrets === undefined) throw new ConfigError('Invalid configuration:\n  METRONIS_SECRETS_KEY: is required by worker --topology tier3 (the key that encrypts judge provider keys, the same as the console\'s)');
-  const backbone = await openKafkaBackbone({ brokers: env.KAFKA_BROKERS, registryUrl: env.SCHEMA_REGISTRY_URL, clientId: `metronis-worker-${name}` });
+  const backbone = await openKafkaBackbone({ brokers: env.KAFKA_BROKERS, registryUrl: env.SCHEMA_REGISTRY_URL, clientId: `metronis-worker-${name}`, compression: env.KAFKA_COMPRESSION });
   lifecycle.onClose('log', () => backbone.log.close());
   const store = await openRelationalStore(env.DATABASE_URL);
   lifecycle.onClose('postgres', () => store.close());
