@@ -69,7 +69,7 @@ const modelVersion = z.string().regex(/^v\d+$/, 'a model version is v<number>, e
 const probability = z.number().min(0).max(1);
 
 const tier2Settings = z.strictObject({
-  model: modelVersion.default('v2').describe('The tier 2 model version that decides for this organization.'),
+  model: modelVersion.default('v3').describe('The tier 2 model version that decides for this organization.'),
   shadow_model: modelVersion.nullable().default(null).describe('A second version that scores the same traces without deciding; its agreement with the live one is in the facts.'),
   severity_bands: z
     .strictObject({ low: probability.default(0.25), medium: probability.default(0.5), high: probability.default(0.85), critical: probability.default(0.97) })

@@ -18,6 +18,7 @@ import {
   evaluateTier2,
   listModelVersions,
   loadEncoder,
+  loadTokenizer,
   meanVector,
   scoreField,
   severityOf,
@@ -98,6 +99,9 @@ async function read<N extends SchemaName>(topic: TopicDef<N>, keys: string[], op
   }
   return found;
 }
+
+/** Every word piece id of a text, `[CLS] … [SEP]`, untruncated. */
+const loadTokenizerIds = async (text: string) => (await loadTokenizer(defaultModelCacheDir(process.env))).encode(text, Number.MAX_SAFE_INTEGER);
 
 const kindsOf = (result: TierResult) => result.modules.flatMap((m) => m.findings.map((f) => f.kind));
 
@@ -269,6 +273,28 @@ describe('tier 2 models, shadow versions and failures', () => {
     expect(sure[1]!.value).toMatchObject({ passed: false, labels: [] });
     const cautious = await evaluateTier2(escalationOf(traceOf('org_unsure', EXPLOSIVE)), parsePolicy({ tier2: { decide_at: 'critical' } }), encoder, createModelRegistry({ encoderSha256: encoder.modelSha256 }));
     expect(cautious[1]!.value).toMatchObject({ passed: true, labels: [UNCERTAIN_VERDICT_LABEL] });
+  });
+
+  it('reads a long text by its first and last windows, and gives a text the same vector whatever it is embedded beside', async () => {
+    const long = Array.from({ length: 400 }, (_, i) => `word${i}`).join(' ');
+    const ids = encoder.chunks(long);
+    expect(encoder.settings).toBe('single/head_tail/2');
+    expect(ids).toHaveLength(2);
+    const all = (await loadTokenizerIds(long)).slice(1, -1);
+    expect(ids[0]!.slice(1, -1)).toEqual(all.slice(0, 126));
+    expect(ids[1]!.slice(1, -1)).toEqual(all.slice(-126));
+    // without the chunk cache, so that the second vector is computed again
+    const uncached = await loadEncoder({ cacheDir: defaultModelCacheDir(process.env), cacheSize: 0 });
+    try {
+      const [alone] = await uncached.embed([VIOLENT.input]);
+      const [, beside] = await uncached.embed([`${VIOLENT.output} ${long}`, VIOLENT.input]);
+      expect(Array.from(beside![0]!)).toEqual(Array.from(alone![0]!));
+      // and the cache hands back what was computed
+      expect(Array.from((await encoder.embed([VIOLENT.input]))[0]![0]!)).toEqual(Array.from(alone![0]!));
+    } finally {
+      await uncached.close();
+    }
+    await expect(loadEncoder({ cacheDir: defaultModelCacheDir(process.env), batching: 'joint', cacheSize: 10 })).rejects.toThrow(/cacheSize needs batching "single"/);
   });
 
   it('grades a probability by the org\'s severity bands', () => {
