@@ -54,7 +54,7 @@ export interface EncoderOptions {
    * padding it costs less per trace (an input of 20 tokens is not padded to its answer's 128).
    */
   batching?: 'joint' | 'single';
-  /** Vectors of this many recently seen chunks kept, keyed by their token ids (repeated system prompts, inputs). Default 2,048 (about 3 MB) with `single` batching, where a chunk's vector is its own; 0 turns it off. */
+  /** Vectors of this many recently seen chunks kept, keyed by their token ids (repeated system prompts, inputs). Default 2,048 (about 6 MB with their keys) with `single` batching, where a chunk's vector is its own; 0 turns it off. */
   cacheSize?: number;
 }
 
