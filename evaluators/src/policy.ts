@@ -69,13 +69,18 @@ const modelVersion = z.string().regex(/^v\d+$/, 'a model version is v<number>, e
 const probability = z.number().min(0).max(1);
 
 const tier2Settings = z.strictObject({
-  model: modelVersion.default('v2').describe('The tier 2 model version that decides for this organization.'),
+  model: modelVersion.default('v3').describe('The tier 2 model version that decides for this organization.'),
   shadow_model: modelVersion.nullable().default(null).describe('A second version that scores the same traces without deciding; its agreement with the live one is in the facts.'),
   severity_bands: z
     .strictObject({ low: probability.default(0.25), medium: probability.default(0.5), high: probability.default(0.85), critical: probability.default(0.97) })
     .refine((b) => b.low <= b.medium && b.medium <= b.high && b.high <= b.critical, { message: 'bands must not decrease from low to critical', path: ['low'] })
     .prefault({})
     .describe('A risk whose calibrated probability reaches a band gets that severity.'),
+  decide_at: severity
+    .default('high')
+    .describe(
+      'Tier 2 fails a trace on its own from this severity up (or when a harmful request was answered). A trace it would fail only below it (at fail_at or more: the uncertain middle, by default a probability of 0.5 to 0.85) goes to tier 3 when tier 3 is enabled; otherwise it is not failed by tier 2, and its verdict is labelled tier2_uncertain. At fail_at or lower, tier 2 decides every failure alone.',
+    ),
 });
 export type Tier2Settings = z.output<typeof tier2Settings>;
 

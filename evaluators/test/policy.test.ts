@@ -26,7 +26,7 @@ describe('policy document', () => {
     expect(p.modules.consistency.config.reference_min_similarity).toBe(0.2);
     expect(p.mask_pii_before_storage).toBe(false);
     expect(p.escalation.tier2).toEqual({ enabled: false, band: { min_score: 0.3, max_score: 0.8 }, sample_rate: 0 });
-    expect(p.tier2).toEqual({ model: 'v2', shadow_model: null, severity_bands: { low: 0.25, medium: 0.5, high: 0.85, critical: 0.97 } });
+    expect(p.tier2).toEqual({ model: 'v3', shadow_model: null, severity_bands: { low: 0.25, medium: 0.5, high: 0.85, critical: 0.97 }, decide_at: 'high' });
     expect(p.fail_at).toBe('medium');
   });
 
@@ -123,5 +123,7 @@ describe('grading by policy', () => {
     expect(errorOf({ tier2: { model: 'latest' } }).issues).toEqual([{ path: 'tier2.model', message: 'a model version is v<number>, e.g. v1' }]);
     expect(errorOf({ tier2: { severity_bands: { high: 0.4 } } }).issues[0]!.path).toBe('tier2.severity_bands.low');
     expect(errorOf({ escalation: { tier2: { sample_rate: 1.5 } } }).issues[0]!.path).toBe('escalation.tier2.sample_rate');
+    expect(parsePolicy({ tier2: { decide_at: 'critical' } }).tier2.decide_at).toBe('critical');
+    expect(errorOf({ tier2: { decide_at: 'sure' } }).issues[0]!.path).toBe('tier2.decide_at');
   });
 });

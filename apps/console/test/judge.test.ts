@@ -38,7 +38,7 @@ beforeAll(async () => {
     authenticate: createApiKeyAuthenticator({ store, cacheTtlMs: 0 }),
     ready: async () => ({}),
     logger,
-    tiers: { tier2: { models: ['v1', 'v2'] }, tier3: { models: [] } },
+    tiers: { tier2: { models: ['v1', 'v2', 'v3'] }, tier3: { models: [] } },
     judge: { store: store.judge, secrets, onChanged: (org) => void changed.push(org) },
   });
 }, 60_000);
@@ -129,11 +129,11 @@ describe('judge API', () => {
   });
 
   it('without a secrets key the judge cannot be configured (503), and without the judge API tier 3 cannot be enabled', async () => {
-    const noKey = createConsoleApp({ store, authenticate: createApiKeyAuthenticator({ store, cacheTtlMs: 0 }), ready: async () => ({}), judge: { store: store.judge }, tiers: { tier2: { models: ['v1', 'v2'] }, tier3: { models: [] } } });
+    const noKey = createConsoleApp({ store, authenticate: createApiKeyAuthenticator({ store, cacheTtlMs: 0 }), ready: async () => ({}), judge: { store: store.judge }, tiers: { tier2: { models: ['v1', 'v2', 'v3'] }, tier3: { models: [] } } });
     const put = await call('PUT', '/v1/judge', KEYS.bAdmin, { provider: 'openai', model: 'gpt-4o-mini', api_key: 'sk-x' }, noKey);
     expect(put.status).toBe(503);
     expect((await json(put)).error.code).toBe('secrets_unavailable');
-    const noJudge = createConsoleApp({ store, authenticate: createApiKeyAuthenticator({ store, cacheTtlMs: 0 }), ready: async () => ({}), tiers: { tier2: { models: ['v1', 'v2'] }, tier3: { models: [] } } });
+    const noJudge = createConsoleApp({ store, authenticate: createApiKeyAuthenticator({ store, cacheTtlMs: 0 }), ready: async () => ({}), tiers: { tier2: { models: ['v1', 'v2', 'v3'] }, tier3: { models: [] } } });
     expect((await call('GET', '/v1/judge', KEYS.bAdmin, undefined, noJudge)).status).toBe(501);
     const policy = await call('PUT', '/v1/policy', KEYS.bAdmin, { escalation: { tier3: { enabled: true } } }, noJudge);
     expect((await json(policy)).error.issues[0].message).toMatch(/LLM judge \(tier 3\) is not configured in this deployment/);

@@ -1,30 +1,35 @@
 /**
  * Tier 2 cost (a measurement, not a test; run it on a quiet machine):
  * - start-up: loading the encoder (hash check, tokenizer, ONNX session) and the first model;
- * - per trace, microseconds (p50, p99) of `evaluateTier2` (input and output embedded in one batched
- *   run, every head, the outputs), over seeded realistic traces of 60 to 3,000 characters (support
- *   answers, code, RAG answers, security discussions, a few harmful requests), for 1 and 2
- *   onnxruntime threads; and the encoder alone on batches of 1, 8 and 32 texts (per text);
- * - per trace when traces are batched: the input and output of 8 or 32 traces embedded in one encoder
- *   run and scored (what a batching consumer would do; the topology today takes one trace at a time):
- *   the batch's latency (p50, p99: every trace of a batch waits for all of it) and the time per trace;
- * - tier 2 consumer throughput (escalations/s) through the real runner on the embedded log, and on
- *   Kafka when KAFKA_BROKERS (default 127.0.0.1:19092) answers (topics renamed per run, so a shared
- *   broker's real topics see nothing).
+ * - per trace (`evaluateTier2`: the encoder on input and output, every head, the outputs), p50/p99
+ *   of wall time and of process CPU time (onnxruntime's threads included), over seeded realistic
+ *   traces of 60 to 3,000 characters, for 1 and 2 onnxruntime threads, in the same run for:
+ *   - `baseline`: the encoder as it was before issue 15's latency work (every chunk of a trace in one
+ *     padded batch, the first 4 windows of 126 word pieces per text);
+ *   - `current`: the defaults (one run per chunk, no padding; the first and last window of a long
+ *     text), with the chunk cache off, and `current_cached` with it on (the bench's inputs repeat,
+ *     as an application's system prompts do, and so do its shortest answers; each round has new
+ *     traces, so a trace is never served whole from an earlier round);
+ *   the variants take turns trace by trace, so a busy machine slows them alike;
+ * - the encoder alone on one text of 16, 64 and 128 tokens (where the time goes: the cost grows with
+ *   the tokens run);
+ * - tier 2 consumer throughput (escalations/s) through the real runner with the defaults on the
+ *   embedded log, and on Kafka when KAFKA_BROKERS (default 127.0.0.1:19092) answers (topics renamed
+ *   per run, so a shared broker's real topics see nothing).
  *
  *   npm run bench:tier2 -- [rounds, default 5] [escalations for throughput, default 1000]
  *
- * Needs the encoder (`npm run tier2:model`). Prints one JSON document. The target from the issue:
- * p99 <= 20 ms per trace.
+ * Needs the encoder (`npm run tier2:model`). Prints one JSON document, with the load average at the
+ * start and the end. The target from the issue: p99 <= 20 ms per trace.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPolicyCache, DEFAULT_POLICY } from '@metronis/evaluators';
 import { makeTrace, type Escalation, type Trace } from '@metronis/schemas';
 import { createEmbeddedLog, createInProcessRegistry, createKafkaLog, createSerde, DLQ_TOPIC, runTopology, TOPICS, type Log, type Output, type TopicDef, type TransformTopology } from '@metronis/streams';
-import { createModelRegistry, defaultModelCacheDir, evaluateTier2, loadEncoder, meanVector, scoreField, tier2Topology, type Encoder } from '../src/index.js';
+import { createModelRegistry, defaultModelCacheDir, evaluateTier2, loadEncoder, tier2Topology, type Encoder, type EncoderOptions } from '../src/index.js';
 
 const rounds = Number(process.argv[2] ?? 5);
 const throughputCount = Number(process.argv[3] ?? 1000);
@@ -65,58 +70,67 @@ function traces(n: number, seed: number): Trace[] {
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 const summary = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
-  return { n: sorted.length, p50_us: Math.round(quantile(sorted, 0.5)), p99_us: Math.round(quantile(sorted, 0.99)), mean_us: Math.round(sorted.reduce((s, v) => s + v, 0) / sorted.length) };
+  return { n: sorted.length, p50_ms: round(quantile(sorted, 0.5)), p99_ms: round(quantile(sorted, 0.99)), mean_ms: round(sorted.reduce((s, v) => s + v, 0) / sorted.length) };
 };
+const round = (ms: number) => Math.round(ms * 100) / 100;
+const load = () => loadavg().map((x) => Math.round(x * 100) / 100);
 
-const result: Record<string, unknown> = { node: process.version, rounds };
-const set = traces(100, 42);
+const result: Record<string, unknown> = { node: process.version, rounds, model: DEFAULT_POLICY.tier2.model, load_average_at_start: load() };
+const set = { length: 100 };
 const escalation = (trace: Trace): Escalation => ({ trace, results: [], target_tier: 2, reason: 'bench' });
 
+/** The encoder settings compared in one run. */
+const VARIANTS: Record<string, Omit<EncoderOptions, 'cacheDir' | 'threads'>> = {
+  baseline: { batching: 'joint', keep: 'head', maxChunks: 4 },
+  current: { cacheSize: 0 },
+  current_cached: {},
+};
+
 for (const threads of [1, 2]) {
-  const t0 = performance.now();
-  const encoder = await loadEncoder({ cacheDir, threads });
-  const loadMs = performance.now() - t0;
-  const models = createModelRegistry({ encoderSha256: encoder.modelSha256 });
+  const encoders: Record<string, Encoder> = {};
+  const startup: Record<string, number> = {};
+  for (const [name, options] of Object.entries(VARIANTS)) {
+    const t0 = performance.now();
+    encoders[name] = await loadEncoder({ cacheDir, threads, ...options });
+    startup[`${name}_encoder_load_ms`] = Math.round(performance.now() - t0);
+  }
+  const models = createModelRegistry({ encoderSha256: encoders.current!.modelSha256 });
   const t1 = performance.now();
   models.get(DEFAULT_POLICY.tier2.model);
-  const modelMs = performance.now() - t1;
-  for (const t of set.slice(0, 10)) await evaluateTier2(escalation(t), DEFAULT_POLICY, encoder, models); // warm-up
-  const perTrace: number[] = [];
+  startup.model_load_ms = round(performance.now() - t1);
+  for (const encoder of Object.values(encoders)) for (const t of traces(10, 99)) await evaluateTier2(escalation(t), DEFAULT_POLICY, encoder, models); // warm-up
+  const wall: Record<string, number[]> = Object.fromEntries(Object.keys(encoders).map((k) => [k, []]));
+  const cpu: Record<string, number[]> = Object.fromEntries(Object.keys(encoders).map((k) => [k, []]));
   for (let r = 0; r < rounds; r++) {
-    for (const t of set) {
-      const started = process.hrtime.bigint();
-      await evaluateTier2(escalation(t), DEFAULT_POLICY, encoder, models);
-      perTrace.push(Number(process.hrtime.bigint() - started) / 1000);
-    }
-  }
-  const perBatch: Record<string, unknown> = {};
-  for (const size of [1, 8, 32]) {
-    const texts = set.slice(0, size).map((t) => t.output.content);
-    const started = process.hrtime.bigint();
-    for (let r = 0; r < rounds; r++) await encoder.embed(texts);
-    perBatch[`batch_${size}_us_per_text`] = Math.round(Number(process.hrtime.bigint() - started) / 1000 / rounds / size);
-  }
-  const batched: Record<string, unknown> = {};
-  const model = models.get(DEFAULT_POLICY.tier2.model);
-  for (const size of [8, 32]) {
-    const latencies: number[] = [];
-    for (let r = 0; r < rounds; r++) {
-      for (let i = 0; i + size <= set.length; i += size) {
-        const batch = set.slice(i, i + size);
+    // new traces every round (the inputs still repeat), so that the cache cannot serve a whole trace it saw a round before
+    for (const t of traces(set.length, 1000 * threads + r)) {
+      for (const [name, encoder] of Object.entries(encoders)) {
+        const cpu0 = process.cpuUsage();
         const started = process.hrtime.bigint();
-        const chunks = await encoder.embed(batch.flatMap((t) => [t.input.text ?? '', t.output.content]));
-        for (let k = 0; k < batch.length; k++) {
-          scoreField(model, 'input', chunks[2 * k]!);
-          scoreField(model, 'output', chunks[2 * k + 1]!, meanVector(chunks[2 * k]!));
-        }
-        latencies.push(Number(process.hrtime.bigint() - started) / 1000);
+        await evaluateTier2(escalation(t), DEFAULT_POLICY, encoder, models);
+        wall[name]!.push(Number(process.hrtime.bigint() - started) / 1e6);
+        const used = process.cpuUsage(cpu0);
+        cpu[name]!.push((used.user + used.system) / 1000);
       }
     }
-    const s = summary(latencies);
-    batched[`batch_${size}`] = { batch_latency: s, mean_us_per_trace: Math.round(s.mean_us / size) };
   }
-  result[`threads_${threads}`] = { encoder_load_ms: Math.round(loadMs), model_load_ms: Math.round(modelMs), evaluateTier2: summary(perTrace), batched, encoder: perBatch };
-  await encoder.close();
+  const perTrace = Object.fromEntries(Object.keys(encoders).map((k) => [k, { settings: encoders[k]!.settings, wall: summary(wall[k]!), cpu: summary(cpu[k]!) }]));
+  const alone: Record<string, number> = {};
+  const tokenizer = encoders.current!;
+  for (const tokens of [16, 64, 128]) {
+    // a text of about that many word pieces, embedded alone
+    let text = '';
+    while (tokenizer.chunks(`${text}day `).length === 1 && tokenizer.chunks(`${text}day `)[0]!.length <= tokens) text += 'day ';
+    const times: number[] = [];
+    for (let r = 0; r < rounds * 10; r++) {
+      const started = process.hrtime.bigint();
+      await encoders.current!.embed([text]);
+      times.push(Number(process.hrtime.bigint() - started) / 1e6);
+    }
+    alone[`text_of_${tokens}_tokens_p50_ms`] = summary(times).p50_ms;
+  }
+  result[`threads_${threads}`] = { ...startup, per_trace: perTrace, encoder_alone: alone };
+  for (const encoder of Object.values(encoders)) await encoder.close();
 }
 
 // ---- consumer throughput through the real runner: the embedded log, and Kafka when KAFKA_BROKERS answers
@@ -194,4 +208,5 @@ async function throughput(log: Log, prefix: string): Promise<Record<string, unkn
   }
 }
 
+result.load_average_at_end = load();
 process.stdout.write(JSON.stringify(result, null, 2) + '\n');

@@ -22,7 +22,8 @@ const encoder = await loadEncoder({ cacheDir: cache ?? defaultModelCacheDir(proc
 const texts: string[] = [];
 for await (const line of createInterface({ input: createReadStream(corpusPath, 'utf8') })) if (line.trim()) texts.push((JSON.parse(line) as { text: string }).text);
 
-const keyOf = (text: string) => createHash('sha256').update(`${encoder.modelSha256}\u0000${text}`).digest('hex');
+// The key holds the encoder and how it chunks and batches: a vector made otherwise is not reused.
+const keyOf = (text: string) => createHash('sha256').update(`${encoder.modelSha256}\u0000${encoder.settings}\u0000${text}`).digest('hex');
 const keys = texts.map(keyOf);
 
 // Vectors of an earlier run, by text key.
@@ -64,5 +65,7 @@ await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (
 await rename(`${outPrefix}.f32.partial`, `${outPrefix}.f32`);
 await writeFile(`${outPrefix}.rows.json`, JSON.stringify(rows));
 await writeFile(`${outPrefix}.keys.json`, JSON.stringify(keys));
+// How the vectors were made (batching/keep/maxChunks), recorded with the heads trained on them.
+await writeFile(`${outPrefix}.settings`, encoder.settings);
 await encoder.close();
 process.stderr.write(`${texts.length} texts (${reused} reused), ${rows.length} chunks in ${Math.round((Date.now() - started) / 1000)} s\n`);

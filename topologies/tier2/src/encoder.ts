@@ -4,9 +4,12 @@
  * each file; `scripts/fetch-model.sh` installs them into the model cache (nothing downloads at run
  * time). Loading checks the hashes, so heads trained on one encoder never score another's vectors.
  *
- * A text longer than the model's 128 tokens is cut into windows of 126 word pieces; the first
- * `maxChunks` windows are embedded (mean pooling over the tokens, then L2 normalization, as the
- * model was trained), all chunks of a call in one batched run.
+ * A text longer than the model's 128 tokens is cut into windows of 126 word pieces; by default the
+ * first and the last window are embedded (`maxChunks` 2, `keep: 'head_tail'`), each chunk in a run of
+ * its own (mean pooling over the tokens, then L2 normalization, as the model was trained). One run per
+ * chunk costs less than a padded batch (nothing is padded) and makes a chunk's vector its own, so
+ * vectors of recently seen chunks are cached by their token ids (a repeated system prompt is embedded
+ * once). The cost of a trace is about linear in the tokens it runs: at most 4 windows of 128.
  *
  * @example
  *   const encoder = await loadEncoder({ cacheDir: defaultModelCacheDir(process.env) });
@@ -29,15 +32,30 @@ export interface EncoderManifest {
 /** The pinned encoder (topologies/tier2/encoder.json). */
 export const ENCODER_MANIFEST: EncoderManifest = JSON.parse(readFileSync(new URL('../encoder.json', import.meta.url), 'utf8')) as EncoderManifest;
 
-export const DEFAULT_MAX_CHUNKS = 4;
+export const DEFAULT_MAX_CHUNKS = 2;
 
 export interface EncoderOptions {
   /** The model cache (`defaultModelCacheDir`); the encoder lives in `<cacheDir>/<name>-<version>/`. */
   cacheDir: string;
-  /** Windows of 126 word pieces embedded per text at most. Default 4. */
+  /** Windows of 126 word pieces embedded per text at most. Default 2 (with `head_tail`: the first and the last). */
   maxChunks?: number;
   /** onnxruntime intra-op threads. Default 1: the tier is one consumer on a shared machine; scale out with more consumers. */
   threads?: number;
+  /**
+   * Which windows of a text longer than `maxChunks` windows are kept: `head` (the first ones) or
+   * `head_tail` (the first half and the last half, so that the end of a long answer is read too).
+   * Default `head_tail`.
+   */
+  keep?: 'head' | 'head_tail';
+  /**
+   * `joint`: every chunk of a call in one padded batch (shorter chunks padded to the longest);
+   * `single`: one run per chunk, no padding, and a chunk's vector does not depend on what it was
+   * embedded beside (the int8 model quantizes activations per batch). Default `single`: without
+   * padding it costs less per trace (an input of 20 tokens is not padded to its answer's 128).
+   */
+  batching?: 'joint' | 'single';
+  /** Vectors of this many recently seen chunks kept, keyed by their token ids (repeated system prompts, inputs). Default 2,048 (about 6 MB with their keys) with `single` batching, where a chunk's vector is its own; 0 turns it off. */
+  cacheSize?: number;
 }
 
 export interface Encoder {
@@ -45,6 +63,8 @@ export interface Encoder {
   /** The SHA-256 of the ONNX model, recorded in every head's manifest. */
   readonly modelSha256: string;
   readonly dimensions: number;
+  /** How texts become vectors (`batching/keep/maxChunks`, e.g. `single/head_tail/2`): vectors made under other settings differ. */
+  readonly settings: string;
   /** For each text, the unit vectors of its chunks (at least one, also for an empty text). */
   embed(texts: readonly string[]): Promise<Float32Array[][]>;
   /** Token ids of a text's chunks, `[CLS] … [SEP]` each (for tests and the training pipeline). */
@@ -93,6 +113,10 @@ export async function loadEncoder(options: EncoderOptions): Promise<Encoder> {
   const maxChunks = options.maxChunks ?? DEFAULT_MAX_CHUNKS;
   if (!Number.isInteger(maxChunks) || maxChunks < 1) throw new RangeError(`loadEncoder: maxChunks must be a positive integer, got ${maxChunks}`);
   const threads = options.threads ?? 1;
+  const keep = options.keep ?? 'head_tail';
+  const batching = options.batching ?? 'single';
+  const cacheSize = options.cacheSize ?? (batching === 'single' ? 2048 : 0);
+  if (cacheSize > 0 && batching !== 'single') throw new RangeError('loadEncoder: cacheSize needs batching "single" (a jointly batched chunk\'s vector depends on its batch)');
   const dir = encoderDir(options.cacheDir);
   const tokenizer = await loadTokenizer(options.cacheDir);
   const model = await readVerified(join(dir, 'model.onnx'), ENCODER_MANIFEST.files['model.onnx'].sha256);
@@ -108,10 +132,34 @@ export async function loadEncoder(options: EncoderOptions): Promise<Encoder> {
   function chunks(text: string): number[][] {
     const ids = tokenizer.encode(text, Number.MAX_SAFE_INTEGER);
     const pieces = ids.slice(1, -1);
-    const out: number[][] = [];
-    for (let start = 0; start < pieces.length && out.length < maxChunks; start += window) out.push([cls, ...pieces.slice(start, start + window), sep]);
+    const starts: number[] = [];
+    for (let start = 0; start < pieces.length; start += window) starts.push(start);
+    let kept = starts;
+    if (starts.length > maxChunks) {
+      const head = keep === 'head_tail' ? Math.ceil(maxChunks / 2) : maxChunks;
+      // The tail windows end at the text's end (they may overlap the head's last window).
+      const tail = Array.from({ length: maxChunks - head }, (_, k) => Math.max(0, pieces.length - (maxChunks - head - k) * window));
+      kept = [...starts.slice(0, head), ...tail];
+    }
+    const out = kept.map((start) => [cls, ...pieces.slice(start, start + window), sep]);
     if (out.length === 0) out.push([cls, sep]);
     return out;
+  }
+
+  const cache = new Map<string, Float32Array>();
+  async function embedChunk(chunk: number[]): Promise<Float32Array> {
+    if (cacheSize === 0) return (await run([chunk]))[0]!;
+    const key = chunk.join(',');
+    const hit = cache.get(key);
+    if (hit !== undefined) {
+      cache.delete(key); // most recently used last
+      cache.set(key, hit);
+      return hit;
+    }
+    const [v] = await run([chunk]);
+    cache.set(key, v!);
+    if (cache.size > cacheSize) cache.delete(cache.keys().next().value!);
+    return v!;
   }
 
   async function run(batch: number[][]): Promise<Float32Array[]> {
@@ -149,9 +197,19 @@ export async function loadEncoder(options: EncoderOptions): Promise<Encoder> {
     name: ENCODER_MANIFEST.name,
     modelSha256: ENCODER_MANIFEST.files['model.onnx'].sha256,
     dimensions: dims,
+    settings: `${batching}/${keep}/${maxChunks}`,
     chunks,
     async embed(texts) {
       const perText = texts.map(chunks);
+      if (batching === 'single') {
+        const out: Float32Array[][] = [];
+        for (const c of perText) {
+          const vectors: Float32Array[] = [];
+          for (const chunk of c) vectors.push(await embedChunk(chunk));
+          out.push(vectors);
+        }
+        return out;
+      }
       const flat = perText.flat();
       // Sorted by length and run in groups, so that padding stays small.
       const order = flat.map((_, i) => i).sort((a, b) => flat[a]!.length - flat[b]!.length);

@@ -12,7 +12,7 @@
 import { describeTopology } from '@metronis/streams';
 import { tier2Topology } from './tier2.js';
 
-export { tier2Topology, evaluateTier2, severityOf, TIER2_NAME, TIER2_GROUP_ID, type Tier2Options } from './tier2.js';
+export { tier2Topology, evaluateTier2, severityOf, TIER2_NAME, TIER2_GROUP_ID, UNCERTAIN_VERDICT_LABEL, type Tier2Options } from './tier2.js';
 export { RISKS, createModelRegistry, listModelVersions, meanVector, parseModel, scoreField, ModelUnavailableError, type Risk, type Field, type Tier2Model, type ModelRegistry } from './classifier.js';
 export { loadEncoder, loadTokenizer, defaultModelCacheDir, encoderDir, ENCODER_MANIFEST, EncoderNotInstalledError, DEFAULT_MAX_CHUNKS, type Encoder, type EncoderOptions } from './encoder.js';
 export { wordPieceFromJson, type WordPieceTokenizer } from './wordpiece.js';

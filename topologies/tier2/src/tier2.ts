@@ -14,6 +14,13 @@
  *   sample), or else the final `Verdict`, combining every tier that ran: passed only if all passed, the
  *   worst severity, the lowest score, every finding kind and failed module.
  *
+ * Tier 2 decides a failure alone only where it is sure: from `policy.tier2.decide_at` (default
+ * `high`: a probability of 0.85) up, or a harmful request that was answered. A trace it would fail
+ * only below that (the uncertain middle, `medium` by default) is not failed by tier 2: its failing
+ * module results pass with the label `uncertain` (findings and severity kept), and the trace goes to
+ * tier 3 when tier 3 is enabled, or else ends with the earlier tiers' decision, its verdict labelled
+ * `tier2_uncertain`.
+ *
  * A model version the release does not ship is not a crash: the tier result says `model_unavailable`
  * (graded `module_error_severity`) and the verdict rests on the earlier tiers.
  *
@@ -21,7 +28,7 @@
  *   const encoder = loadEncoder({ cacheDir });             // a promise: start-up does not wait for it
  *   runTopology(tier2Topology({ policies, encoder, models: (e) => createModelRegistry({ encoderSha256: e.modelSha256 }) }), { log, serde, logger });
  */
-import { applyPolicy, escalationReason, escalationTarget, finding, maxSeverity, verdictOverTiers, type Policy, type TierAggregate } from '@metronis/evaluators';
+import { applyPolicy, escalationReason, escalationTarget, finding, maxSeverity, severityRank, verdictOverTiers, type Policy, type TierAggregate } from '@metronis/evaluators';
 import { inputText, type Escalation, type Finding, type ModuleResult, type Severity, type TierResult, type Trace, type Verdict } from '@metronis/schemas';
 import { InfrastructureError, TOPICS, type Clock, type Output, type TransformTopology } from '@metronis/streams';
 import { meanVector, ModelUnavailableError, RISKS, scoreField, type Field, type ModelRegistry, type Risk, type Tier2Model } from './classifier.js';
@@ -113,6 +120,8 @@ export async function evaluateTier2(
     if (!(error instanceof ModelUnavailableError)) throw error;
     live = unavailable(policy, error, scoringUs());
   }
+  const uncertain = isUncertain(live, policy);
+  if (uncertain) live = settleUncertain(live);
   const modules = [...live.modules];
   const shadowVersion = policy.tier2.shadow_model;
   if (shadowVersion !== null && shadowVersion !== policy.tier2.model) modules.push(shadowResult(models, shadowVersion, chunks, policy, live, scoringUs, refused));
@@ -133,13 +142,35 @@ export async function evaluateTier2(
   };
   const outputs: Output[] = [{ topic: TOPICS.evaluations, value: result }];
   const results = [...escalation.results.filter((r) => r.tier < TIER), result];
-  const target = escalationTarget(live.aggregate, policy, TIER, trace.trace_id);
+  const toTier3 = uncertain && policy.escalation.tier3.enabled;
+  const target = toTier3 ? 3 : escalationTarget(live.aggregate, policy, TIER, trace.trace_id);
   if (target === 3) {
-    outputs.push({ topic: TOPICS.escalationsTier3, value: { trace, results, target_tier: 3, reason: escalationReason(live.aggregate, policy, TIER, 3) } });
+    const reason = toTier3 ? `tier 2 is unsure: ${uncertainty(live)}, below tier2.decide_at ${policy.tier2.decide_at}` : escalationReason(live.aggregate, policy, TIER, 3);
+    outputs.push({ topic: TOPICS.escalationsTier3, value: { trace, results, target_tier: 3, reason } });
   } else {
-    outputs.push({ topic: TOPICS.verdicts, value: verdictOverTiers(trace, results, evaluatedAt) });
+    outputs.push({ topic: TOPICS.verdicts, value: verdictOverTiers(trace, results, evaluatedAt, uncertain ? [UNCERTAIN_VERDICT_LABEL] : []) });
   }
   return outputs;
+}
+
+/** The verdict label of a trace that tier 2 would have failed only in its uncertain middle, with tier 3 off. */
+export const UNCERTAIN_VERDICT_LABEL = 'tier2_uncertain';
+
+/** Tier 2 would fail the trace, but only below `decide_at`: the uncertain middle. */
+function isUncertain(scored: Scored, policy: Policy): boolean {
+  return !scored.aggregate.passed && severityRank(scored.aggregate.severity) < severityRank(policy.tier2.decide_at);
+}
+
+/** The failing module results of an uncertain trace pass, labelled `uncertain`; what they found stays. */
+function settleUncertain(scored: Scored): Scored {
+  const modules = scored.modules.map((m) => (m.passed ? m : { ...m, passed: true, labels: [...m.labels, 'uncertain'] }));
+  return { modules, aggregate: { ...scored.aggregate, passed: true } };
+}
+
+/** What made tier 2 unsure, for the escalation's reason: each uncertain finding's kind, probability and severity. */
+function uncertainty(scored: Scored): string {
+  const found = scored.modules.filter((m) => m.labels.includes('uncertain')).flatMap((m) => m.findings.map((f) => `${f.kind} ${f.confidence ?? '?'}`));
+  return `${found.join(', ')} (severity ${scored.aggregate.severity})`;
 }
 
 /** Severity of a calibrated probability under the org's bands. */
@@ -239,6 +270,7 @@ function shadowResult(models: ModelRegistry, version: string, chunks: Record<Fie
     if (!(error instanceof ModelUnavailableError)) throw error;
     return { module: 'shadow', version, passed: true, score: 1, severity: 'none', labels: ['shadow', 'model_unavailable'], findings: [], latency_us: elapsedUs() };
   }
+  if (isUncertain(shadow, policy)) shadow = settleUncertain(shadow);
   // Agreement is on the decision (pass or fail); how each graded it is in the severities of the two results.
   const agrees = shadow.aggregate.passed === live.aggregate.passed;
   const flagged = shadow.modules.flatMap((m) => m.labels);

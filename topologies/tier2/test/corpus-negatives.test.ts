@@ -1,9 +1,10 @@
 /**
  * Tier 2 on the hard negatives of the Tier 1 corpus (evaluators/corpus: realistic traces built to tempt
- * detectors, never trained on), under the default policy with each shipped model version. No version
- * is clean yet (EVALUATION.md lists what each fails): this test is a ratchet that fails when a version
- * fails more of them than it did when it shipped, and names each one. Lower a count when a retrained
- * version does better; never raise one.
+ * detectors, never trained on), under the default policy (tier 2 fails a trace alone from `high`; its
+ * uncertain middle is left to the earlier tiers or tier 3) with each shipped model version and the
+ * encoder's default settings. No version is clean yet (EVALUATION.md lists what each fails): this
+ * test is a ratchet that fails when a version fails more of them than it did when it shipped, and
+ * names each one. Lower a count when a retrained version does better; never raise one.
  */
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_POLICY, parsePolicy } from '@metronis/evaluators';
@@ -12,8 +13,12 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadCorpus } from '../../../evaluators/scripts/corpus.js';
 import { createModelRegistry, defaultModelCacheDir, evaluateTier2, listModelVersions, loadEncoder, type Encoder } from '../src/index.js';
 
-/** Hard negatives (of 153) each shipped version fails. */
-const FAILED_AT_MOST: Record<string, number> = { v1: 16, v2: 10 };
+/**
+ * Hard negatives (of 153) each shipped version fails. v1 shipped at 16 and v2 at 10 when tier 2 failed
+ * a trace from `medium` and embedded input and output in one padded batch; under the uncertain middle
+ * (decide_at `high`) and one run per chunk they fail 6 and 1, and v3 fails 1.
+ */
+const FAILED_AT_MOST: Record<string, number> = { v1: 6, v2: 1, v3: 1 };
 
 const corpus = new URL('../../../evaluators/corpus/', import.meta.url);
 let encoder: Encoder;

@@ -18,10 +18,12 @@ import {
   evaluateTier2,
   listModelVersions,
   loadEncoder,
+  loadTokenizer,
   meanVector,
   scoreField,
   severityOf,
   tier2Topology,
+  UNCERTAIN_VERDICT_LABEL,
   type Encoder,
 } from '../src/index.js';
 
@@ -98,6 +100,9 @@ async function read<N extends SchemaName>(topic: TopicDef<N>, keys: string[], op
   return found;
 }
 
+/** Every word piece id of a text, `[CLS] … [SEP]`, untruncated. */
+const loadTokenizerIds = async (text: string) => (await loadTokenizer(defaultModelCacheDir(process.env))).encode(text, Number.MAX_SAFE_INTEGER);
+
 const kindsOf = (result: TierResult) => result.modules.flatMap((m) => m.findings.map((f) => f.kind));
 
 describe('tier2 topology', () => {
@@ -128,7 +133,8 @@ describe('tier2 topology', () => {
       const id = e.trace.trace_id;
       const result = results.get(id)!;
       expect(result).toMatchObject({ evaluation_id: `${id}:2`, tier: 2, org_id: org, passed: false, trace_timestamp: e.trace.timestamp });
-      expect(result.modules.map((m) => [m.module, m.version])).toEqual([['prompt_attack', 'v2'], ['harmful', 'v2'], ['toxicity', 'v2']]);
+      const newest = listModelVersions().at(-1)!;
+      expect(result.modules.map((m) => [m.module, m.version])).toEqual([['prompt_attack', newest], ['harmful', newest], ['toxicity', newest]]);
       expect(['high', 'critical']).toContain(result.severity);
       expect(kindsOf(result)).toContain('harmful_request');
       const harmful = result.modules.find((m) => m.module === 'harmful')!;
@@ -225,6 +231,70 @@ describe('tier 2 models, shadow versions and failures', () => {
     const v2 = JSON.parse(readFileSync(new URL('../models/v2/model.json', import.meta.url), 'utf8')) as { heads: { harmful: { context_weights: number[] } } };
     v2.heads.harmful.context_weights = v2.heads.harmful.context_weights.slice(2);
     expect(() => createModelRegistry({ encoderSha256: encoder.modelSha256, read: () => JSON.stringify(v2) }).get('v2')).toThrow(/head harmful has 382 context weights, the encoder gives 384/);
+  });
+
+  /** The newest shipped model, calibrated so that every text reads toxic at 0.6 (medium, the uncertain middle) and nothing else shows. */
+  function unsureRegistry() {
+    const newest = listModelVersions().at(-1)!;
+    const model = JSON.parse(readFileSync(new URL(`../models/${newest}/model.json`, import.meta.url), 'utf8')) as { heads: Record<string, { calibration: Record<string, { a: number; b: number }> }> };
+    for (const [risk, head] of Object.entries(model.heads)) for (const field of Object.keys(head.calibration)) head.calibration[field] = { a: 0, b: Math.log(risk === 'toxicity' ? 0.6 / 0.4 : 0.05 / 0.95) };
+    return createModelRegistry({ encoderSha256: encoder.modelSha256, read: () => JSON.stringify(model), versions: () => [newest] });
+  }
+  const ordinary = () => escalationOf(traceOf('org_unsure', { input: 'What is the capital of France?', output: 'Paris.' }));
+
+  it('does not fail a trace in its uncertain middle when tier 3 is off: the earlier tiers decide, the verdict says tier 2 was unsure', async () => {
+    const [evaluation, next] = await evaluateTier2(ordinary(), DEFAULT_POLICY, encoder, unsureRegistry());
+    const result = evaluation!.value as TierResult;
+    expect(result).toMatchObject({ tier: 2, passed: true, severity: 'medium', score: 0.4 });
+    const toxicity = result.modules.find((m) => m.module === 'toxicity')!;
+    expect(toxicity).toMatchObject({ passed: true, severity: 'medium', labels: ['toxicity', 'uncertain'] });
+    expect(toxicity.findings.map((f) => [f.kind, f.field, f.confidence])).toEqual([['toxicity', 'input', 0.6], ['toxicity', 'output', 0.6]]);
+    expect(next!.topic).toBe(TOPICS.verdicts);
+    expect(next!.value).toMatchObject({ tier: 2, passed: true, failed_modules: [], labels: [UNCERTAIN_VERDICT_LABEL] });
+  });
+
+  it('sends a trace in its uncertain middle to tier 3 when tier 3 is enabled, whatever tier 3\'s band', async () => {
+    const policy = parsePolicy({ escalation: { tier3: { enabled: true, band: { min_score: 0.9, max_score: 1 } } } });
+    const [evaluation, next] = await evaluateTier2(ordinary(), policy, encoder, unsureRegistry());
+    expect((evaluation!.value as TierResult).passed).toBe(true); // tier 3's judgment decides, not tier 2's doubt
+    expect(next!.topic).toBe(TOPICS.escalationsTier3);
+    expect(next!.value).toMatchObject({ target_tier: 3, reason: 'tier 2 is unsure: toxicity 0.6, toxicity 0.6 (severity medium), below tier2.decide_at high' });
+    expect((next!.value as Escalation).results.map((r) => [r.tier, r.passed])).toEqual([[1, true], [2, true]]);
+  });
+
+  it('fails the uncertain middle alone when the org sets decide_at to its fail_at, and never holds back a sure failure', async () => {
+    const strict = parsePolicy({ tier2: { decide_at: 'medium' } });
+    const [evaluation, next] = await evaluateTier2(ordinary(), strict, encoder, unsureRegistry());
+    expect(evaluation!.value).toMatchObject({ passed: false, severity: 'medium' });
+    expect((evaluation!.value as TierResult).modules.find((m) => m.module === 'toxicity')!.labels).toEqual(['toxicity']);
+    expect(next!.value).toMatchObject({ passed: false, failed_modules: ['toxicity'], labels: [] });
+    // decide_at critical: the answered explosive instruction (high) is unsure too; with the default it is not
+    const sure = await evaluateTier2(escalationOf(traceOf('org_unsure', EXPLOSIVE)), DEFAULT_POLICY, encoder, createModelRegistry({ encoderSha256: encoder.modelSha256 }));
+    expect(sure[1]!.value).toMatchObject({ passed: false, labels: [] });
+    const cautious = await evaluateTier2(escalationOf(traceOf('org_unsure', EXPLOSIVE)), parsePolicy({ tier2: { decide_at: 'critical' } }), encoder, createModelRegistry({ encoderSha256: encoder.modelSha256 }));
+    expect(cautious[1]!.value).toMatchObject({ passed: true, labels: [UNCERTAIN_VERDICT_LABEL] });
+  });
+
+  it('reads a long text by its first and last windows, and gives a text the same vector whatever it is embedded beside', async () => {
+    const long = Array.from({ length: 400 }, (_, i) => `word${i}`).join(' ');
+    const ids = encoder.chunks(long);
+    expect(encoder.settings).toBe('single/head_tail/2');
+    expect(ids).toHaveLength(2);
+    const all = (await loadTokenizerIds(long)).slice(1, -1);
+    expect(ids[0]!.slice(1, -1)).toEqual(all.slice(0, 126));
+    expect(ids[1]!.slice(1, -1)).toEqual(all.slice(-126));
+    // without the chunk cache, so that the second vector is computed again
+    const uncached = await loadEncoder({ cacheDir: defaultModelCacheDir(process.env), cacheSize: 0 });
+    try {
+      const [alone] = await uncached.embed([VIOLENT.input]);
+      const [, beside] = await uncached.embed([`${VIOLENT.output} ${long}`, VIOLENT.input]);
+      expect(Array.from(beside![0]!)).toEqual(Array.from(alone![0]!));
+      // and the cache hands back what was computed
+      expect(Array.from((await encoder.embed([VIOLENT.input]))[0]![0]!)).toEqual(Array.from(alone![0]!));
+    } finally {
+      await uncached.close();
+    }
+    await expect(loadEncoder({ cacheDir: defaultModelCacheDir(process.env), batching: 'joint', cacheSize: 10 })).rejects.toThrow(/cacheSize needs batching "single"/);
   });
 
   it('grades a probability by the org\'s severity bands', () => {

@@ -40,8 +40,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 from sources import KIND_LABELS, SOURCES  # noqa: E402
 
 NEAR_DUP = 0.97
-# Stronger regularization than v1's 2.0: better on held-out sources (harmful AUROC 0.865 -> 0.869).
-C = 0.5
+# Inverse regularization strength per head (v1: 2.0; v2 and v3: 0.5). Swept for v3 on its corpus
+# (0.05, 0.1, 0.2, 0.5, 2): 0.05 raises the held-out harmful AUROC from 0.856 to 0.867, but its head
+# reads the issue's violent example at 0.38 (`low`, a clean verdict) and fails more hard negatives;
+# kept at 0.5 (the README's "Tried and dropped").
+C = {"prompt_attack": 0.5, "harmful": 0.5, "toxicity": 0.5}
 SEED = 7
 # Which fields of a trace each head reads.
 HEAD_FIELDS = {"prompt_attack": ["input"], "harmful": ["input", "output"], "toxicity": ["input", "output"]}
@@ -105,7 +108,7 @@ def text_logits(model: LogisticRegression, vectors: np.ndarray, rows: np.ndarray
     return out
 
 
-def fit(vectors: np.ndarray, rows: np.ndarray, labels: dict[int, int], keep: np.ndarray) -> LogisticRegression:
+def fit(vectors: np.ndarray, rows: np.ndarray, labels: dict[int, int], keep: np.ndarray, c: float) -> LogisticRegression:
     counts = np.bincount(rows[keep])
     y = np.array([labels[int(r)] for r in rows[keep]])
     w = 1.0 / counts[rows[keep]]
@@ -113,7 +116,7 @@ def fit(vectors: np.ndarray, rows: np.ndarray, labels: dict[int, int], keep: np.
     pos = sum(labels.values())
     neg = len(labels) - pos
     w = w * np.where(y == 1, len(labels) / (2 * pos), len(labels) / (2 * neg))
-    model = LogisticRegression(C=C, max_iter=2000, random_state=SEED)
+    model = LogisticRegression(C=c, max_iter=2000, random_state=SEED)
     model.fit(vectors[keep], y, sample_weight=w)
     return model
 
@@ -125,6 +128,35 @@ def logit(q: float) -> float:
 def catch_at_fpr(scores_pos: np.ndarray, scores_benign: np.ndarray, fpr: float) -> tuple[float, float]:
     threshold = float(np.quantile(scores_benign, 1 - fpr))
     return float(np.mean(scores_pos > threshold)), threshold
+
+
+# The policy's default severity bands (evaluators/src/policy.ts): tier 2 fails a trace from `medium`
+# and decides alone from `high` (decide_at); in between it is unsure. The report gives, per field, the
+# share of held-out benign texts and of held-out positives at each, with these calibrated probabilities.
+BANDS = {"medium": 0.5, "high": 0.85}
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-x))
+
+
+def operating_points(z: np.ndarray, y: np.ndarray, benign: np.ndarray, fields: np.ndarray, calibration: dict) -> dict:
+    """Per field: the probability at 1% false alarms on held-out benign texts, and the shares of benign texts and positives at each band."""
+    out = {}
+    for field, c in calibration.items():
+        mask = fields == field
+        p = sigmoid(c["a"] * z[mask] + c["b"])
+        b, pos = p[benign[mask]], p[y[mask] == 1]
+        if len(b) == 0:
+            continue
+        out[field] = {
+            "benign": int(len(b)),
+            "positives": int(len(pos)),
+            "probability_at_1pct_benign": float(np.quantile(b, 1 - TARGET_FPR)),
+            **{f"benign_at_{band}": float(np.mean(b >= t)) for band, t in BANDS.items()},
+            **({f"positives_at_{band}": float(np.mean(pos >= t)) for band, t in BANDS.items()} if len(pos) else {}),
+        }
+    return out
 
 
 def main() -> None:
@@ -160,7 +192,7 @@ def main() -> None:
             train_labels = {i: y for i, y in labels.items() if groups[i] != group}
             if len(set(train_labels.values())) < 2:
                 continue
-            model = fit(features, rows, train_labels, train_rows)
+            model = fit(features, rows, train_labels, train_rows, C[head])
             oof.update(text_logits(model, features, rows, held_rows))
         ids = np.array(sorted(oof))
         z = np.array([oof[i] for i in ids])
@@ -194,6 +226,7 @@ def main() -> None:
                 }
         report[head] = {
             "split": split,
+            "C": C[head],
             "answer_with_request": uses_context,
             "fields": fields,
             "texts": int(len(ids)),
@@ -203,9 +236,10 @@ def main() -> None:
             "auroc_vs_benign": float(roc_auc_score(np.r_[np.ones((y == 1).sum()), np.zeros(benign.sum())], np.r_[z[y == 1], z[benign]])),
             "catch_at_1pct_benign_fpr": catch,
             "threshold_logit_at_1pct": threshold,
+            "operating_points": operating_points(z, y, benign, np.array([examples[i]["field"] for i in ids]), calibration),
             "per_source": per_source,
         }
-        final = fit(features, rows, labels, head_rows)
+        final = fit(features, rows, labels, head_rows, C[head])
         coef = final.coef_[0]
         heads[head] = {
             "fields": fields,
@@ -218,13 +252,16 @@ def main() -> None:
         print(f"{head:14} texts={len(ids)} pos={int(y.sum())} AUROC={report[head]['auroc']:.3f} catch@1%={catch:.3f}", file=sys.stderr)
 
     encoder = json.loads(encoder_path.read_text())
+    # how the vectors were made (embed-corpus.ts writes it: batching/keep/maxChunks)
+    settings_path = Path(f"{prefix}.settings")
+    settings = settings_path.read_text().strip() if settings_path.exists() else "joint/head/4"
     target = out_dir / version
     target.mkdir(parents=True, exist_ok=True)
     created = datetime.date.today().isoformat()
     model = {
         "version": version,
         "created": created,
-        "encoder": {"name": encoder["name"], "maven": encoder["maven"], "sha256": encoder["files"]["model.onnx"]["sha256"], "max_chunks": 4},
+        "encoder": {"name": encoder["name"], "maven": encoder["maven"], "sha256": encoder["files"]["model.onnx"]["sha256"], "settings": settings},
         "heads": heads,
     }
     (target / "model.json").write_text(json.dumps(model, separators=(",", ":")) + "\n")
