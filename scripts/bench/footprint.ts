@@ -117,7 +117,7 @@ async function analysePglite(dir: string) {
     for (const t of ['traces', 'verdicts', 'evaluations']) rows[t] = Number((await q<{ n: number }>(`SELECT count(*)::float8 AS n FROM ${t}`))[0]!.n);
     const [columns] = await q<Record<string, number>>(`
       SELECT avg(pg_column_size(record))::float8 AS traces_record_stored, avg(octet_length(record::text))::float8 AS traces_record_text,
-             avg(pg_column_size(metronis_search_tsv(record)))::float8 AS traces_search_vector,
+             avg(pg_column_size(search_tsv))::float8 AS traces_search_tsv_stored,
              (SELECT avg(pg_column_size(record)) FROM verdicts)::float8 AS verdicts_record_stored,
              (SELECT avg(octet_length(record::text)) FROM verdicts)::float8 AS verdicts_record_text,
              (SELECT avg(pg_column_size(record)) FROM evaluations)::float8 AS evaluations_record_stored,

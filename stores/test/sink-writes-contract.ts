@@ -165,7 +165,7 @@ export function describeSinkWrites(name: string, make: () => Promise<SinkWritesS
       // The policy switched on between two deliveries of the same trace id: the later (masked) record wins.
       await store.upsertTraces([original, masked]);
       expect(await store.getTrace(o, original.trace_id)).toEqual(masked);
-      const stored = await subject.rows('SELECT user_id, record::text AS record, metronis_search_tsv(record)::text AS tsv FROM traces WHERE org_id = $1', [o]);
+      const stored = await subject.rows('SELECT user_id, record::text AS record, search_tsv::text AS tsv FROM traces WHERE org_id = $1', [o]);
       expect(stored).toHaveLength(1);
       expect(stored[0]!.user_id).toBe('[EMAIL_1]');
       expect(`${stored[0]!.record} ${stored[0]!.tsv}`).not.toMatch(/alice/);

@@ -7,8 +7,7 @@
  * Which index serves which filter (each B-tree is org_id, the filter's columns, timestamp DESC,
  * trace_id DESC): application, environment, model, user, session, passed, decided_by_tier and sort by
  * severity have their own; time range alone uses traces_org_time_idx; tags and metadata (jsonb @>),
- * finding kinds and failed modules (text[] @>) and the full text (`metronis_search_tsv(record) @@`, an
- * expression index since migration 0009) have GIN indexes that
+ * finding kinds and failed modules (text[] @>) and the full text (tsvector @@) have GIN indexes that
  * the planner combines with the org's B-tree in a bitmap when they are selective, or it walks the
  * time index and filters when they are not (it decides from the statistics).
  */
@@ -65,7 +64,7 @@ function searchTracesSql(orgId: string, query: TraceSearch): SQL {
   if (query.metadata !== undefined && Object.keys(query.metadata).length > 0) where.push(sql`(record -> 'metadata') @> ${JSON.stringify(query.metadata)}::jsonb`);
   if (query.failed_module !== undefined) where.push(sql`failed_modules @> ARRAY[${query.failed_module}]::text[]`);
   if (query.finding_kind !== undefined) where.push(sql`finding_kinds @> ARRAY[${query.finding_kind}]::text[]`);
-  if (query.text !== undefined) where.push(sql`metronis_search_tsv(record) @@ websearch_to_tsquery('simple', ${query.text})`);
+  if (query.text !== undefined) where.push(sql`search_tsv @@ websearch_to_tsquery('simple', ${query.text})`);
 
   const bySeverity = query.sort === 'severity';
   const after = query.after;
