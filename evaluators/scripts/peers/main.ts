@@ -10,7 +10,7 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -114,7 +114,8 @@ export interface Scored {
   templateScores: Record<Tool, ToolScore>;
 }
 
-export function render({ generated: texts, templated, scores, templateScores }: Scored, seed: number, runs: Runs): string {
+/** `loadAtStart`: the machine's load average when the timed runs began (os.loadavg()). */
+export function render({ generated: texts, templated, scores, templateScores }: Scored, seed: number, runs: Runs, loadAtStart: readonly number[] = loadavg()): string {
   const labelled = texts.flatMap((t) => t.spans.filter((s) => s.example !== true));
   const examples = texts.flatMap((t) => t.spans.filter((s) => s.example === true)).length;
   const negatives = texts.filter((t) => t.group === 'negative' && t.spans.length === 0).length;
@@ -205,7 +206,7 @@ export function render({ generated: texts, templated, scores, templateScores }: 
     'Texts per second over all the texts of both sets: one untimed pass, then timed passes until 2 s have passed (the mean),',
     'in one process per tool. Each peer is set against the Metronis detector that does the same job: Presidio',
     'against Tier 1\'s PII detection, detect-secrets against its secret detection.',
-    '**Measured on a busy shared machine** (other jobs were running): for orientation only until rerun on a quiet one.',
+    `Load average when the timing started: ${loadAtStart.map((l) => l.toFixed(1)).join(' / ')} (1, 5, 15 minutes) on ${cpus().length} cores; figures from a machine busy with other work (a 1-minute load above the core count) are for orientation only.`,
     '',
     '| tool | seconds per pass | texts per second | Metronis counterpart, texts per second | Metronis is faster by |',
     '| --- | ---: | ---: | ---: | ---: |',
@@ -276,6 +277,7 @@ export function main(args: string[]): number {
   }
   const templated = templateTexts(templates, seed, TEMPLATE_DRAWS);
   const texts = [...generated, ...templated];
+  const loadAtStart = loadavg();
   const metronis = runMetronis(texts);
   const work = mkdtempSync(join(tmpdir(), 'metronis-peers-'));
   let peers: { presidio: Run; detect_secrets: Run };
@@ -288,7 +290,7 @@ export function main(args: string[]): number {
   }
   const runs: Runs = { metronis, ...peers };
   const scoreAll = (set: readonly LabelledText[]) => Object.fromEntries(TOOLS.map((t) => [t, scoreTool(t, set, runs[t].predictions)])) as Record<Tool, ToolScore>;
-  const section = render({ generated, templated, scores: scoreAll(generated), templateScores: scoreAll(templated) }, seed, runs);
+  const section = render({ generated, templated, scores: scoreAll(generated), templateScores: scoreAll(templated) }, seed, runs, loadAtStart);
   console.log(section);
   if (!args.includes('--no-write')) {
     const existing = existsSync(out) ? readFileSync(out, 'utf8') : '';

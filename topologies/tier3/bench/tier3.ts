@@ -2,7 +2,8 @@
  * Tier 3's own overhead, without a model's latency: escalations through `evaluateTier3` with the real
  * SDK client against the local scripted server (answering at once), the budget, cache and pending
  * store on PGlite. Reports judgments per second and the per-escalation p50/p99 with the cache cold
- * and warm. Run it on a quiet machine:
+ * and warm, next to the bare SDK calls (one per criterion) against the same server in the same run.
+ * Run it on a quiet machine:
  *
  *   node --conditions=source --import tsx topologies/tier3/bench/tier3.ts [escalations=400] [criteria=2]
  */
@@ -10,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { DEFAULT_POLICY } from '@metronis/evaluators';
 import { makeTrace, type Escalation } from '@metronis/schemas';
 import { createPgliteStore, createSecretBox } from '@metronis/stores';
+import OpenAI from 'openai';
 import {
   createConcurrencyLimiter,
   createJudgeConfigCache,
@@ -45,7 +47,15 @@ const escalations: Escalation[] = Array.from({ length: count }, (_, i) => ({
   reason: 'bench',
 }));
 
-async function round(label: string): Promise<void> {
+/** Same-run baseline: the bare SDK call per criterion against the same server, no budget, cache or store. */
+const sdk = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'sk-bench', maxRetries: 0 });
+const bare = async (e: Escalation) => {
+  await Promise.all(
+    Array.from({ length: criteria }, () => sdk.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `${e.trace.input.text}\n${e.trace.output.content}` }] })),
+  );
+};
+
+async function round(label: string, judge: (e: Escalation) => Promise<unknown> = (e) => evaluateTier3(e, options)): Promise<void> {
   const latencies: number[] = [];
   const started = performance.now();
   // 8 escalations at once, as the topology's consumer judges them.
@@ -53,7 +63,7 @@ async function round(label: string): Promise<void> {
     await Promise.all(
       escalations.slice(i, i + 8).map(async (e) => {
         const t0 = performance.now();
-        await evaluateTier3(e, options);
+        await judge(e);
         latencies.push(performance.now() - t0);
       }),
     );
@@ -64,6 +74,7 @@ async function round(label: string): Promise<void> {
   process.stdout.write(`${label}: ${count} escalations × ${criteria} criteria in ${seconds.toFixed(2)} s (${(count / seconds).toFixed(0)}/s); per escalation p50 ${at(0.5)} ms, p99 ${at(0.99)} ms\n`);
 }
 
+await round('baseline: the bare SDK calls', bare);
 await round('cache cold');
 await round('cache warm');
 await store.close();
