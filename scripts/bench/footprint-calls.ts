@@ -10,18 +10,7 @@
  * of real text rather than a handful of repeated sentences. Deterministic for a seed (no Math.random).
  */
 import { encodeExportRequest } from '../../apps/ingest-gateway/src/otlp/proto.js';
-
-/** mulberry32: a tiny deterministic PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../seed/prng.js';
 
 const COMMON = 'the a to of and in for your is on it you we with this that be can will at by from or as are have not please order account'.split(' ');
 const SYLLABLES = 'ka ri to me lo sa ne vi du pe ra mo ti na le so ku fe ba di go re mi po ta ze lu ha ve ni'.split(' ');

@@ -36,6 +36,7 @@ import { measurePgliteLevers, pgliteLeversTable } from './footprint-pglite.js';
 import { machineInfo } from './machine.js';
 import { ensurePhoenix, PHOENIX_VERSION, startPhoenix } from './phoenix.js';
 import { sampleRss, treeUsage, type TreeUsage } from './proc.js';
+import { sendAll } from './send.js';
 import { spawnServer, type Spawned } from './spawn.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -171,24 +172,6 @@ async function analyseMetronis(dataDir: string, calls: number) {
 // ---------------------------------------------------------------------------------------------
 // Load
 
-async function sendAll(bodies: Uint8Array[], post: (body: Uint8Array) => Promise<Response>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < bodies.length) {
-        const body = bodies[next++]!;
-        for (let attempt = 0; ; attempt++) {
-          const response = await post(body);
-          const text = await response.text();
-          if (response.ok) break;
-          if (attempt >= 20) throw new Error(`a request failed 20 times, last with ${response.status}: ${text.slice(0, 500)}`);
-          await new Promise((r) => setTimeout(r, Number(response.headers.get('retry-after') ?? 1) * 1000));
-        }
-      }
-    }),
-  );
-}
-
 /** Every group's committed offsets in the embedded log (groups/*.json), as "group topic" → sum over partitions. */
 async function committed(dataDir: string): Promise<Map<string, number>> {
   const dir = join(dataDir, 'log', 'groups');
@@ -256,7 +239,7 @@ async function benchMetronis(requests: Uint8Array[]) {
   const post = (body: Uint8Array) => fetch(`${server.url}/otlp/v1/traces`, { method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/x-protobuf' }, body });
   try {
     const started = performance.now();
-    await sendAll(requests, post);
+    await sendAll(requests, CONCURRENCY, post);
     log(`metronis: accepted ${CALLS} calls in ${((performance.now() - started) / 1000).toFixed(1)} s; waiting until stored`);
     await settled(dataDir, CALLS);
     const storedS = (performance.now() - started) / 1000;
@@ -284,7 +267,7 @@ async function benchPhoenix(requests: Uint8Array[]) {
   const post = (body: Uint8Array) => fetch(`${phoenix.url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body });
   try {
     const started = performance.now();
-    await sendAll(requests, post);
+    await sendAll(requests, CONCURRENCY, post);
     while ((await phoenix.spanCount()) < CALLS) await new Promise((r) => setTimeout(r, 1000));
     const storedS = (performance.now() - started) / 1000;
     log(`phoenix: stored in ${storedS.toFixed(1)} s`);

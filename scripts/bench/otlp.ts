@@ -28,6 +28,7 @@ import { spansOf } from '../../apps/ingest-gateway/src/otlp/spans.js';
 import { machineInfo } from './machine.js';
 import { ensurePhoenix, PHOENIX_VERSION, startPhoenix } from './phoenix.js';
 import { sampleRss, treeUsage } from './proc.js';
+import { sendAll } from './send.js';
 import { spawnServer, type Spawned } from './spawn.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -112,30 +113,6 @@ interface Result {
   peak_rss_mib: number;
 }
 
-async function sendAll(bodies: (Uint8Array | string)[], post: (body: Uint8Array | string) => Promise<Response>): Promise<number> {
-  let next = 0;
-  let failed = 0;
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < bodies.length) {
-        const body = bodies[next++]!;
-        for (let attempt = 0; ; attempt++) {
-          const response = await post(body);
-          await response.arrayBuffer();
-          if (response.ok) break;
-          if (attempt >= 20) {
-            failed++;
-            break;
-          }
-          await new Promise((r) => setTimeout(r, Number(response.headers.get('retry-after') ?? 1) * 1000));
-        }
-      }
-    }),
-  );
-  if (failed > 0) throw new Error(`${failed} requests failed after retries`);
-  return bodies.length;
-}
-
 async function measure(system: string, server: Spawned, send: () => Promise<unknown>, readable: () => Promise<boolean>): Promise<Result> {
   const pid = server.child.pid!;
   const before = await treeUsage(pid);
@@ -194,7 +171,7 @@ async function benchMetronis(kind: 'otlp' | 'rest'): Promise<Result> {
     const headers = { authorization: `Bearer ${KEY}`, 'content-type': kind === 'otlp' ? 'application/x-protobuf' : 'application/json' };
     const path = kind === 'otlp' ? '/otlp/v1/traces' : '/v1/traces/batch';
     const bodies = kind === 'otlp' ? otlpBodies : restBodies;
-    return await measure(kind === 'otlp' ? 'Metronis, OTLP protobuf' : 'Metronis, REST batches', server, () => sendAll(bodies, (body) => fetch(`${server.url}${path}`, { method: 'POST', headers, body })), metronisReadable(server.url));
+    return await measure(kind === 'otlp' ? 'Metronis, OTLP protobuf' : 'Metronis, REST batches', server, () => sendAll<Uint8Array | string>(bodies, CONCURRENCY, (body) => fetch(`${server.url}${path}`, { method: 'POST', headers, body })), metronisReadable(server.url));
   } finally {
     await server.stop();
     await rm(dataDir, { recursive: true, force: true });
@@ -222,7 +199,7 @@ async function benchPhoenix(): Promise<Result> {
     }
   };
   try {
-    return await measure(`Arize Phoenix ${PHOENIX_VERSION}, OTLP protobuf`, server, () => sendAll(otlpBodies, (body) => fetch(`${url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body })), readable);
+    return await measure(`Arize Phoenix ${PHOENIX_VERSION}, OTLP protobuf`, server, () => sendAll(otlpBodies, CONCURRENCY, (body) => fetch(`${url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body })), readable);
   } finally {
     await server.stop();
     await rm(workDir, { recursive: true, force: true });

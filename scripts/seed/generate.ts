@@ -15,6 +15,7 @@ import type { TierResult, Trace, Verdict } from '@metronis/schemas';
 import { toEvaluationFact, toModuleResultFacts, type FactsStore, type RelationalStore } from '@metronis/stores';
 import { toTraceFact } from '@metronis/topology-sinks';
 import { evaluateTier1 } from '@metronis/topology-tier1';
+import { prng } from './prng.js';
 
 export interface HistoryOptions {
   orgs: readonly string[];
@@ -41,18 +42,6 @@ const MODELS = [
 ];
 const TOPICS = ['refund', 'invoice', 'delivery', 'password', 'subscription', 'warranty', 'discount', 'account', 'shipping', 'order', 'parcel', 'payroll', 'holiday'];
 const WORDS = ['please', 'check', 'status', 'today', 'customer', 'number', 'policy', 'days', 'support', 'team', 'update', 'email', 'confirm', 'thanks', 'within', 'business', 'request', 'details'];
-
-/** mulberry32: a tiny deterministic PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** One trace's content: a question and an answer, with a failure of some kind now and then. */
 function content(rand: () => number, topic: string): { input: string; output: string; expected_format: Trace['expected_format'] } {
