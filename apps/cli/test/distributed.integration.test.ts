@@ -169,6 +169,12 @@ tier3OnKafka(deployment, () => orgs.key('tier3'));
 alertsOnKafka(deployment, () => orgs.key('alerts'));
 
 // Last: it stops and restarts Kafka under every process of the deployment.
+/**
+ * How long the broker may take to start again, and the sinks to land the backlog after it: a JVM
+ * start on a loaded 2-core machine was seen to pass 120 s (a test's own limit, not the product's).
+ */
+const KAFKA_START_MS = 240_000;
+
 describe('metronis distributed: the broker stopped mid-load', () => {
   it('answers 503 while the broker is down, and every 202d trace lands exactly once', async () => {
     const accepted: string[] = [];
@@ -194,13 +200,13 @@ describe('metronis distributed: the broker stopped mid-load', () => {
       await eventually(async () => (accepted.length >= 50 ? true : undefined), 30_000, 'load running');
       await run('bash', [STACK, 'kill', 'kafka']);
       await eventually(async () => (unavailable.length >= 3 ? true : undefined), 60_000, '503s while the broker is down');
-      await run('bash', [STACK, 'start', 'kafka'], { timeout: 120_000 });
+      await run('bash', [STACK, 'start', 'kafka'], { timeout: KAFKA_START_MS, env: { ...process.env, METRONIS_STACK_TIMEOUT: String(KAFKA_START_MS / 1000 - 10) } });
       const before = accepted.length;
       await eventually(async () => (accepted.length >= before + 50 ? true : undefined), 120_000, '202s again after the broker restarts');
     } finally {
       stop = true;
       await Promise.all(clients);
-      await run('bash', [STACK, 'start', 'kafka'], { timeout: 120_000 });
+      await run('bash', [STACK, 'start', 'kafka'], { timeout: KAFKA_START_MS, env: { ...process.env, METRONIS_STACK_TIMEOUT: String(KAFKA_START_MS / 1000 - 10) } });
     }
     expect(unavailable.length).toBeGreaterThan(0);
     expect(unavailable.every((u) => u.retryAfter !== null && Number(u.retryAfter) > 0)).toBe(true);
@@ -209,11 +215,11 @@ describe('metronis distributed: the broker stopped mid-load', () => {
         const rows = await deployment.sql`select count(*)::int as n, count(distinct trace_id)::int as d from traces where trace_id = any(${accepted})`;
         return rows[0]!.n === accepted.length ? rows[0] : undefined;
       },
-      120_000,
+      KAFKA_START_MS,
       `all ${accepted.length} accepted traces in Postgres`,
     );
     const rows = await deployment.sql`select count(*)::int as n, count(distinct trace_id)::int as d from traces where trace_id = any(${accepted})`;
     expect(rows[0]).toEqual({ n: accepted.length, d: accepted.length });
     process.stdout.write(`broker outage: ${sent} sent, ${accepted.length} accepted (all landed once), ${unavailable.length} answered 503\n`);
-  }, 400_000);
+  }, 900_000);
 });
