@@ -13,6 +13,7 @@ export type {
   TransformTopology,
 } from './types.js';
 export { runTopology } from './run.js';
+export { withTopicPrefix } from './prefix.js';
 export { describeTopology, topologyTopics } from './describe.js';
 export { replay, type ReplayOptions } from './replay.js';
 export { backoffDelay } from './retry.js';

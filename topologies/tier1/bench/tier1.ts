@@ -25,11 +25,8 @@ import {
   createSerde,
   DLQ_TOPIC,
   runTopology,
-  TOPICS,
   type Log,
-  type Output,
-  type TopicDef,
-  type TransformTopology,
+  withTopicPrefix,
 } from '@metronis/streams';
 import avro from 'avsc';
 import { evaluateTier1, tier1Topology } from '../src/index.js';
@@ -74,27 +71,8 @@ const avroDecode = percentiles(time((_trace, bytes) => traceType.fromBuffer(byte
 
 // ---- consumer throughput through the real runner ----------------------------------------------------
 
-/** The tier with its topics renamed (a throwaway set per run), so a shared broker's real topics see nothing. */
-function renamed(prefix: string): { topology: TransformTopology<'Trace'>; input: TopicDef<'Trace'>; topics: TopicDef[] } {
-  const rename = <T extends TopicDef>(t: T): T => ({ ...t, name: `${prefix}.${t.name}` });
-  const inner = tier1Topology({ policies: { get: async () => DEFAULT_POLICY } });
-  const byName = new Map<string, TopicDef>(inner.outputs!.map((t) => [t.name, rename(t)]));
-  const input = rename(TOPICS.traces);
-  const topology: TransformTopology<'Trace'> = {
-    ...inner,
-    groupId: `${prefix}.tier1`,
-    input,
-    outputs: [...byName.values()],
-    async process(trace, meta) {
-      const outputs = await inner.process(trace, meta);
-      return outputs.map((o) => ({ ...o, topic: byName.get(o.topic.name)! }) as Output);
-    },
-  };
-  return { topology, input, topics: [input, ...byName.values()] };
-}
-
 async function throughput(log: Log, prefix: string): Promise<{ traces: number; seconds: number; traces_per_s: number; dlq: number }> {
-  const { topology, input, topics } = renamed(prefix);
+  const { topology, input, topics } = withTopicPrefix(tier1Topology({ policies: { get: async () => DEFAULT_POLICY } }), prefix);
   await log.admin.createTopics([...topics.map((t) => ({ name: t.name, partitions: t.partitions })), { name: DLQ_TOPIC, partitions: 1 }]);
   const serde = createSerde(createInProcessRegistry());
   const traceSerde = await serde.forTopic(input);

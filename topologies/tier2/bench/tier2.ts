@@ -28,7 +28,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPolicyCache, DEFAULT_POLICY } from '@metronis/evaluators';
 import { makeTrace, type Escalation, type Trace } from '@metronis/schemas';
-import { createEmbeddedLog, createInProcessRegistry, createKafkaLog, createSerde, DLQ_TOPIC, runTopology, TOPICS, type Log, type Output, type TopicDef, type TransformTopology } from '@metronis/streams';
+import { createEmbeddedLog, createInProcessRegistry, createKafkaLog, createSerde, DLQ_TOPIC, runTopology, withTopicPrefix, type Log } from '@metronis/streams';
 import { createModelRegistry, defaultModelCacheDir, evaluateTier2, loadEncoder, tier2Topology, type Encoder, type EncoderOptions } from '../src/index.js';
 
 const rounds = Number(process.argv[2] ?? 5);
@@ -135,29 +135,10 @@ for (const threads of [1, 2]) {
 
 // ---- consumer throughput through the real runner: the embedded log, and Kafka when KAFKA_BROKERS answers
 
-/** The tier with its topics renamed (a throwaway set per run), so a shared broker's real topics see nothing. */
-function renamed(prefix: string, encoder: Encoder): { topology: TransformTopology<'Escalation'>; input: TopicDef<'Escalation'>; topics: TopicDef[] } {
-  const rename = <T extends TopicDef>(t: T): T => ({ ...t, name: `${prefix}.${t.name}` });
-  const inner = tier2Topology({ policies: createPolicyCache({ load: async () => null }), encoder, models: (e) => createModelRegistry({ encoderSha256: e.modelSha256 }) });
-  const byName = new Map<string, TopicDef>(inner.outputs!.map((t) => [t.name, rename(t)]));
-  const input = rename(TOPICS.escalationsTier2);
-  const topology: TransformTopology<'Escalation'> = {
-    ...inner,
-    groupId: `${prefix}.tier2`,
-    input,
-    outputs: [...byName.values()],
-    async process(value, meta) {
-      const outputs = await inner.process(value, meta);
-      return outputs.map((o) => ({ ...o, topic: byName.get(o.topic.name)! }) as Output);
-    },
-  };
-  return { topology, input, topics: [input, ...byName.values()] };
-}
-
 async function throughput(log: Log, prefix: string): Promise<Record<string, unknown>> {
   const encoder = await loadEncoder({ cacheDir });
   try {
-    const { topology, input, topics } = renamed(prefix, encoder);
+    const { topology, input, topics } = withTopicPrefix(tier2Topology({ policies: createPolicyCache({ load: async () => null }), encoder, models: (e) => createModelRegistry({ encoderSha256: e.modelSha256 }) }), prefix);
     await log.admin.createTopics([...topics.map((t) => ({ name: t.name, partitions: t.partitions })), { name: DLQ_TOPIC, partitions: 1 }]);
     const serde = createSerde(createInProcessRegistry());
     const inputSerde = await serde.forTopic(input);
