@@ -21,7 +21,7 @@ import { SessionProvider, useSession } from './session';
 // The charts (recharts) are most of the console's weight: analytics and alerts load on first visit, not with the first page.
 const Analytics = lazy(() => import('./pages/Analytics'));
 const Alerts = lazy(() => import('./pages/Alerts'));
-const loading = <Loader aria-label="Loading the page" />;
+const pageLoading = <Loader aria-label="Loading the page" />;
 
 const theme = createTheme({ primaryColor: 'blue', defaultRadius: 'sm', fontFamily: 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif' });
 
@@ -38,9 +38,9 @@ function SignedIn() {
         <Route path="/traces/:id" element={<TraceDetailPage />} />
         <Route path="/sessions" element={<Sessions />} />
         <Route path="/sessions/:id" element={<SessionPage />} />
-        <Route path="/analytics" element={<Suspense fallback={loading}><Analytics /></Suspense>} />
+        <Route path="/analytics" element={<Suspense fallback={pageLoading}><Analytics /></Suspense>} />
         <Route path="/alerts" element={<Navigate to="/alerts/alerts" replace />} />
-        <Route path="/alerts/:tab" element={<Suspense fallback={loading}><Alerts /></Suspense>} />
+        <Route path="/alerts/:tab" element={<Suspense fallback={pageLoading}><Alerts /></Suspense>} />
         <Route path="/settings" element={<Navigate to="/settings/policy" replace />} />
         <Route path="/settings/:tab" element={<Settings />} />
         <Route path="*" element={<NotFound />} />
