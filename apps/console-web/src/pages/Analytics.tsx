@@ -10,13 +10,15 @@
  */
 import '@mantine/charts/styles.css';
 import { BarChart, LineChart } from '@mantine/charts';
-import { Alert, Badge, Button, Group, Paper, Select, Stack, Table, Text, TextInput, Title } from '@mantine/core';
+import { Alert, Button, Group, Paper, Stack, Table, Text, TextInput, Title } from '@mantine/core';
 import { useEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { useSearchParams } from 'react-router';
 import { ApiError, get } from '../api';
+import { LiveBadge } from '../components/LiveBadge';
+import { TimeRangeFields } from '../components/TimeRangeFields';
 import { LiveClient, type LiveState } from '../live';
 import { useSession } from '../session';
-import { RANGES, fromLocalInput, rangeOf, toLocalInput } from '../timeRange';
+import { rangeOf } from '../timeRange';
 import { SEVERITIES, type FindingKinds, type ModelsTable, type TracesSeries } from '../types';
 
 const FILTERS = ['application', 'environment', 'model_provider', 'model_name'] as const;
@@ -196,29 +198,11 @@ export default function Analytics() {
         <Title order={1} size="h2">
           Analytics
         </Title>
-        <Badge color={liveState === 'live' ? 'teal' : 'yellow'} variant="dot" size="lg" role="status" aria-live="polite">
-          {liveState === 'live' ? 'live' : liveState === 'signed-out' ? 'not signed in' : liveState === 'connecting' ? 'connecting…' : 'reconnecting…'}
-        </Badge>
+        <LiveBadge state={liveState} />
       </Group>
       <form onSubmit={apply} aria-label="Time range and filters">
         <Group align="end" gap="xs">
-          <Select
-            label="Time range"
-            size="xs"
-            w={160}
-            allowDeselect={false}
-            data={[...RANGES.map((r) => ({ value: r.value, label: r.label })), { value: 'between', label: 'Between dates…' }]}
-            value={(draft.from ?? '') !== '' ? 'between' : draft.range || '24h'}
-            onChange={(v) =>
-              setDraft(v === 'between' ? { ...draft, range: '', from: new Date(range.from).toISOString(), to: new Date(range.to).toISOString() } : { ...draft, range: v ?? '24h', from: '', to: '' })
-            }
-          />
-          {(draft.from ?? '') !== '' && (
-            <>
-              <TextInput label="From" type="datetime-local" size="xs" value={toLocalInput(draft.from)} onChange={(e) => setDraft({ ...draft, from: fromLocalInput(e.currentTarget.value) })} />
-              <TextInput label="To (before)" type="datetime-local" size="xs" value={toLocalInput(draft.to)} onChange={(e) => setDraft({ ...draft, to: fromLocalInput(e.currentTarget.value) })} />
-            </>
-          )}
+          <TimeRangeFields draft={draft} setDraft={setDraft} shown={range} fallback="24h" width={160} />
           {field('application', 'Application')}
           {field('environment', 'Environment')}
           {field('model_provider', 'Model provider')}

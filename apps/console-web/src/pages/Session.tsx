@@ -4,10 +4,11 @@
  * open join it through the live channel. An id with no trace in this organization (another
  * organization's looks the same) is not found.
  */
-import { Alert, Anchor, Badge, Button, Group, Loader, Stack, Table, Text, Title } from '@mantine/core';
+import { Alert, Anchor, Badge, Group, Loader, Stack, Table, Text, Title } from '@mantine/core';
 import { useEffect, useMemo, useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { get } from '../api';
+import { LoadMore } from '../components/LoadMore';
 import { VerdictBadge } from '../components/SeverityBadge';
 import { LiveClient } from '../live';
 import { useSession } from '../session';
@@ -134,16 +135,7 @@ export function SessionPage() {
           </Table.Tbody>
         </Table>
       </div>
-      {moreError !== null && (
-        <Alert color="red" title="Loading more failed" role="alert">
-          {moreError}
-        </Alert>
-      )}
-      {page.next !== null && (
-        <Button variant="default" onClick={() => void loadMore()}>
-          Load more
-        </Button>
-      )}
+      <LoadMore error={moreError} hasMore={page.next !== null} onLoad={() => void loadMore()} />
     </Stack>
   );
 }

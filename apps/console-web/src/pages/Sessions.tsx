@@ -8,8 +8,10 @@ import { Alert, Anchor, Badge, Button, Group, Select, Stack, Table, Text, TextIn
 import { useEffect, useMemo, useState, type FormEvent } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { get } from '../api';
+import { LoadMore } from '../components/LoadMore';
 import { SeverityBadge } from '../components/SeverityBadge';
-import { RANGES, fromLocalInput, rangeOf, shortTime, toLocalInput } from '../timeRange';
+import { TimeRangeFields } from '../components/TimeRangeFields';
+import { rangeOf, shortTime } from '../timeRange';
 import type { SessionSummary } from '../types';
 
 const FIELDS = ['range', 'from', 'to', 'application', 'environment', 'user_id', 'failed'] as const;
@@ -75,21 +77,7 @@ export function Sessions() {
       </Title>
       <form onSubmit={apply} aria-label="Filter sessions">
         <Group align="end" gap="xs">
-          <Select
-            label="Time range"
-            size="xs"
-            w={150}
-            data={[...RANGES.map((r) => ({ value: r.value, label: r.label })), { value: '', label: 'Between dates…' }]}
-            value={draft.from ? '' : (draft.range ?? '7d')}
-            onChange={(v) => setDraft({ ...draft, range: v ?? '', ...(v ? { from: '', to: '' } : { from: draft.from || new Date(range.from).toISOString(), to: draft.to || new Date(range.to).toISOString() }) })}
-            allowDeselect={false}
-          />
-          {(draft.from ?? '') !== '' && (
-            <>
-              <TextInput label="From" type="datetime-local" size="xs" value={toLocalInput(draft.from)} onChange={(e) => setDraft({ ...draft, from: fromLocalInput(e.currentTarget.value) })} />
-              <TextInput label="To (before)" type="datetime-local" size="xs" value={toLocalInput(draft.to)} onChange={(e) => setDraft({ ...draft, to: fromLocalInput(e.currentTarget.value) })} />
-            </>
-          )}
+          <TimeRangeFields draft={draft} setDraft={setDraft} shown={range} fallback="7d" width={150} />
           {field('application', 'Application')}
           {field('environment', 'Environment')}
           {field('user_id', 'User id')}
@@ -168,16 +156,7 @@ export function Sessions() {
           </Table>
         </div>
       )}
-      {moreError !== null && (
-        <Alert color="red" title="Loading more failed" role="alert">
-          {moreError}
-        </Alert>
-      )}
-      {page.state === 'ok' && page.next !== null && (
-        <Button variant="default" onClick={() => void loadMore()}>
-          Load more
-        </Button>
-      )}
+      <LoadMore error={moreError} hasMore={page.state === 'ok' && page.next !== null} onLoad={() => void loadMore()} />
     </Stack>
   );
 }

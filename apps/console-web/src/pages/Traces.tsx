@@ -7,12 +7,14 @@
  * instead of the list. Until the server offers the search API (GET /v1/traces), the page says so and
  * shows live rows only.
  */
-import { Alert, Badge, Button, Collapse, Group, Select, Stack, Text, TextInput, Title } from '@mantine/core';
+import { Alert, Button, Collapse, Group, Select, Stack, Text, TextInput, Title } from '@mantine/core';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { ApiError, get } from '../api';
+import { LoadMore } from '../components/LoadMore';
 import { VerdictBadge } from '../components/SeverityBadge';
+import { LiveBadge } from '../components/LiveBadge';
 import { LiveClient, type LiveState } from '../live';
 import { useSession } from '../session';
 import { fromLocalInput, shortTime, toLocalInput } from '../timeRange';
@@ -154,9 +156,7 @@ export function Traces() {
         <Title order={1} size="h2">
           Traces
         </Title>
-        <Badge color={liveState === 'live' ? 'teal' : liveState === 'signed-out' ? 'gray' : 'yellow'} variant="dot" size="lg" role="status" aria-live="polite">
-          {liveState === 'live' ? 'live' : liveState === 'signed-out' ? 'not signed in' : liveState === 'connecting' ? 'connecting…' : 'reconnecting…'}
-        </Badge>
+        <LiveBadge state={liveState} />
       </Group>
       <form onSubmit={apply} aria-label="Filter traces">
         <Group align="end" gap="xs">
@@ -262,16 +262,7 @@ export function Traces() {
           )}
         </section>
       )}
-      {moreError !== null && (
-        <Alert color="red" title="Loading more failed" role="alert">
-          {moreError}
-        </Alert>
-      )}
-      {search.state === 'ok' && search.next !== null && (
-        <Button variant="default" onClick={() => void loadMore()}>
-          Load more
-        </Button>
-      )}
+      <LoadMore error={moreError} hasMore={search.state === 'ok' && search.next !== null} onLoad={() => void loadMore()} />
     </Stack>
   );
 }

@@ -2,8 +2,9 @@
  * Alerts, newest first: firing or resolved (a filter), their labels, value, the traces that fired them,
  * and the notifications sent for each (from the latest 200 deliveries; each opens with its attempts).
  */
-import { Alert, Anchor, Badge, Button, Code, Group, SegmentedControl, Stack, Table, Text } from '@mantine/core';
+import { Alert, Anchor, Badge, Code, Group, SegmentedControl, Stack, Table, Text } from '@mantine/core';
 import { Link, useSearchParams } from 'react-router';
+import { LoadMore } from '../../components/LoadMore';
 import { shortTime } from '../../timeRange';
 import type { AlertInstance, Delivery } from '../../types';
 import { useList } from './useList';
@@ -110,16 +111,7 @@ export function AlertList() {
           </Table>
         </div>
       )}
-      {list.state === 'ok' && list.moreError !== null && (
-        <Alert color="red" role="alert" title="Loading more failed">
-          {list.moreError}
-        </Alert>
-      )}
-      {list.state === 'ok' && list.next !== null && (
-        <Button variant="default" onClick={() => void loadMore()}>
-          Load more
-        </Button>
-      )}
+      <LoadMore error={list.state === 'ok' ? list.moreError : null} hasMore={list.state === 'ok' && list.next !== null} onLoad={() => void loadMore()} />
     </Stack>
   );
 }

@@ -5,6 +5,7 @@
 import { Alert, Badge, Button, Code, Stack, Table, Text } from '@mantine/core';
 import { Fragment, useState } from 'react';
 import { useSearchParams } from 'react-router';
+import { LoadMore } from '../../components/LoadMore';
 import { shortTime } from '../../timeRange';
 import type { Delivery } from '../../types';
 import { useList } from './useList';
@@ -102,16 +103,7 @@ export function Deliveries() {
           </Table>
         </div>
       )}
-      {list.state === 'ok' && list.moreError !== null && (
-        <Alert color="red" role="alert" title="Loading more failed">
-          {list.moreError}
-        </Alert>
-      )}
-      {list.state === 'ok' && list.next !== null && (
-        <Button variant="default" onClick={() => void loadMore()}>
-          Load more
-        </Button>
-      )}
+      <LoadMore error={list.state === 'ok' ? list.moreError : null} hasMore={list.state === 'ok' && list.next !== null} onLoad={() => void loadMore()} />
     </Stack>
   );
 }
